@@ -1,0 +1,176 @@
+"""Responses as plain arrays: the one input shape of every estimator.
+
+``ResponseData`` holds n respondents x J indicators.  Streets and groups are
+integer indices into ``streets`` and ``groups``; answers are the *scale scores*
+(e.g. 0..100) with NaN where the respondent did not answer (不了解, skipped or
+not asked), and separate masks say which of those was 不了解.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .exchange import DK, ResponseRecord
+from .framework import Framework
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ResponseData:
+    """Answers of n respondents to J indicators, ready for estimation.
+
+    Attributes
+    ----------
+    streets : tuple of str
+        Street labels; ``street[r]`` indexes it.
+    groups : tuple of str
+        Group codes in framework order; ``group[r]`` indexes it.
+    indicators : tuple of str
+        Indicator codes in framework order (columns of ``values``).
+    street, group : (n,) int arrays
+    weight : (n,) float array, positive
+    points : (n, J) int array
+        Scale point 1..K, 0 where not answered (DK, skipped, not asked).
+    values : (n, J) float array
+        Score of the answer on the framework's scale, NaN where ``points == 0``.
+    dont_know : (n, J) bool array
+        True where the answer was 不了解.
+    asked : (n, J) bool array
+        True where the indicator is asked of the respondent's group.
+    concerns : (n, J) bool array
+        True where the respondent named the indicator among the top-3 concerns.
+    overall : (n,) float array
+        Score of the overall-satisfaction answer, NaN where missing.
+    """
+
+    streets: tuple[str, ...]
+    groups: tuple[str, ...]
+    indicators: tuple[str, ...]
+    street: IntArray
+    group: IntArray
+    weight: FloatArray
+    points: IntArray
+    values: FloatArray
+    dont_know: BoolArray
+    asked: BoolArray
+    concerns: BoolArray
+    overall: FloatArray
+
+    @property
+    def n(self) -> int:
+        return int(self.street.shape[0])
+
+    @property
+    def answered(self) -> BoolArray:
+        """``m_rj``: True where a scale answer was given."""
+        return self.points > 0
+
+
+def from_records(
+    records: Sequence[ResponseRecord],
+    framework: Framework,
+    streets: Sequence[str] | None = None,
+) -> ResponseData:
+    """Turn validated records into :class:`ResponseData`.
+
+    :param streets: street labels in the order wanted (e.g. the district's
+        official order); default: sorted labels found in ``records``.
+    :raises ValueError: if a record names a street or group not listed.
+    """
+    street_labels = tuple(streets) if streets is not None else tuple(
+        sorted({r.street for r in records})
+    )
+    s_index = {s: i for i, s in enumerate(street_labels)}
+    g_index = {g: i for i, g in enumerate(framework.group_codes)}
+    codes = framework.indicator_codes
+    j_index = {c: j for j, c in enumerate(codes)}
+    n, J = len(records), len(codes)
+    street = np.empty(n, dtype=np.int64)
+    group = np.empty(n, dtype=np.int64)
+    weight = np.empty(n, dtype=np.float64)
+    points = np.zeros((n, J), dtype=np.int64)
+    dont_know = np.zeros((n, J), dtype=bool)
+    concerns = np.zeros((n, J), dtype=bool)
+    overall_points = np.zeros(n, dtype=np.int64)
+    asked_by_group = np.zeros((len(g_index), J), dtype=bool)
+    for g, gi in g_index.items():
+        for ind in framework.indicators_for(g):
+            asked_by_group[gi, j_index[ind.code]] = True
+    for r, rec in enumerate(records):
+        try:
+            street[r] = s_index[rec.street]
+            group[r] = g_index[rec.group]
+        except KeyError as exc:
+            raise ValueError(f"response {rec.response_id}: unknown street or group {exc}") from None
+        weight[r] = rec.weight
+        for code, value in rec.answers.items():
+            j = j_index[code]
+            if value == DK:
+                dont_know[r, j] = True
+            elif isinstance(value, int):
+                points[r, j] = value
+        for code in rec.concerns:
+            concerns[r, j_index[code]] = True
+        overall_points[r] = rec.overall or 0
+    return from_points(
+        framework,
+        street_labels,
+        street,
+        group,
+        weight,
+        points,
+        dont_know,
+        concerns,
+        overall_points,
+        asked=asked_by_group[group],
+    )
+
+
+def from_points(
+    framework: Framework,
+    streets: Sequence[str],
+    street: npt.ArrayLike,
+    group: npt.ArrayLike,
+    weight: npt.ArrayLike,
+    points: npt.ArrayLike,
+    dont_know: npt.ArrayLike,
+    concerns: npt.ArrayLike,
+    overall_points: npt.ArrayLike,
+    asked: npt.ArrayLike | None = None,
+) -> ResponseData:
+    """Build :class:`ResponseData` from integer scale points (0 = no answer).
+
+    Used by simulations and the database loader, which already hold arrays.
+    """
+    scores = np.array((np.nan, *framework.scale.scores), dtype=np.float64)
+    pts = np.asarray(points, dtype=np.int64)
+    grp = np.asarray(group, dtype=np.int64)
+    if asked is None:
+        by_group = np.zeros((len(framework.groups), len(framework.indicators)), dtype=bool)
+        codes = framework.indicator_codes
+        for gi, g in enumerate(framework.group_codes):
+            for ind in framework.indicators_for(g):
+                by_group[gi, codes.index(ind.code)] = True
+        asked = by_group[grp]
+    over = np.asarray(overall_points, dtype=np.int64)
+    return ResponseData(
+        streets=tuple(streets),
+        groups=framework.group_codes,
+        indicators=framework.indicator_codes,
+        street=np.asarray(street, dtype=np.int64),
+        group=grp,
+        weight=np.asarray(weight, dtype=np.float64),
+        points=pts,
+        values=scores[pts],
+        dont_know=np.asarray(dont_know, dtype=bool),
+        asked=np.asarray(asked, dtype=bool),
+        concerns=np.asarray(concerns, dtype=bool),
+        overall=scores[over],
+    )

@@ -1,0 +1,422 @@
+"""Evaluation framework: scale, respondent groups, dimensions and indicators.
+
+A framework is read from a TOML file (DESIGN.md section 5) into frozen
+dataclasses.  Validation collects every problem at once and reports each as
+``file: key: problem`` so that a bureau clerk can fix the whole file in one go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FRAMEWORK = "gulou-default.toml"
+
+
+class FrameworkError(ValueError):
+    """A framework file that cannot be used; ``problems`` lists every reason."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """Answer scale: ``labels[k]`` is point ``k + 1`` (worst first) scored ``scores[k]``."""
+
+    labels: tuple[str, ...]
+    scores: tuple[float, ...]
+    dont_know: str = "不了解"
+    labels_en: tuple[str, ...] = ()
+    dont_know_en: str = "Don't know"
+    satisfied_from: int = 4
+
+    @property
+    def points(self) -> int:
+        """Number of scale points K."""
+        return len(self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Respondent group with its share ``pi_g`` in the street score."""
+
+    code: str
+    name: str
+    share: float
+    name_en: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """Dimension with its weight ``b_k`` in the overall score."""
+
+    code: str
+    name: str
+    weight: float
+    name_en: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """Rated item with its weight ``a_j`` inside its dimension."""
+
+    code: str
+    dimension: str
+    name: str
+    question: str
+    weight: float = 1.0
+    name_en: str = ""
+    question_en: str = ""
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Framework:
+    """A versioned evaluation framework."""
+
+    code: str
+    name: str
+    version: int
+    scale: Scale
+    groups: tuple[Group, ...]
+    dimensions: tuple[Dimension, ...]
+    indicators: tuple[Indicator, ...]
+    name_en: str = ""
+    source_text: str = field(default="", compare=False, repr=False)
+
+    @property
+    def indicator_codes(self) -> tuple[str, ...]:
+        return tuple(i.code for i in self.indicators)
+
+    @property
+    def group_codes(self) -> tuple[str, ...]:
+        return tuple(g.code for g in self.groups)
+
+    @property
+    def dimension_codes(self) -> tuple[str, ...]:
+        return tuple(d.code for d in self.dimensions)
+
+    def indicator(self, code: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.code == code:
+                return ind
+        raise KeyError(code)
+
+    def group(self, code: str) -> Group:
+        for grp in self.groups:
+            if grp.code == code:
+                return grp
+        raise KeyError(code)
+
+    def indicators_for(self, group: str) -> tuple[Indicator, ...]:
+        """Indicators asked of ``group`` (all when an indicator names no groups)."""
+        return tuple(i for i in self.indicators if not i.groups or group in i.groups)
+
+    def indicators_in(self, dimension: str) -> tuple[Indicator, ...]:
+        return tuple(i for i in self.indicators if i.dimension == dimension)
+
+    @property
+    def sha256(self) -> str:
+        """Digest of the canonical TOML text, recorded by scoring runs."""
+        return hashlib.sha256(dump_framework(self).encode("utf-8")).hexdigest()
+
+
+def default_framework_text() -> str:
+    """Return the TOML text of the shipped default framework."""
+    return resources.files("scoring").joinpath("data", DEFAULT_FRAMEWORK).read_text("utf-8")
+
+
+def load_default_framework() -> Framework:
+    """Load the shipped default 4 x 17 framework."""
+    return parse_framework(default_framework_text(), source=DEFAULT_FRAMEWORK)
+
+
+def load_framework(path: str | Path) -> Framework:
+    """Read and validate a framework TOML file.
+
+    :raises FrameworkError: listing every problem as ``file: key: problem``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise FrameworkError([f"{path.name}: file not found"]) from None
+    except UnicodeDecodeError:
+        raise FrameworkError([f"{path.name}: the file is not UTF-8 text"]) from None
+    return parse_framework(text, source=path.name)
+
+
+def parse_framework(text: str, source: str = "framework.toml") -> Framework:
+    """Parse and validate framework TOML text; see :func:`load_framework`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FrameworkError([f"{source}: not valid TOML: {exc}"]) from None
+    return _Builder(source).build(data, text)
+
+
+class _Builder:
+    """Validate a parsed TOML document, collecting every problem."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def fail(self, key: str, problem: str) -> None:
+        self.problems.append(f"{self.source}: {key}: {problem}")
+
+    def text(self, table: Mapping[str, Any], key: str, where: str, required: bool = True) -> str:
+        value = table.get(key)
+        if value is None:
+            if required:
+                self.fail(f"{where}.{key}", "is missing")
+            return ""
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.fail(f"{where}.{key}", "must be a non-empty text")
+            return ""
+        return value.strip()
+
+    def number(
+        self, table: Mapping[str, Any], key: str, where: str, default: float | None = None
+    ) -> float:
+        value = table.get(key, default)
+        if value is None:
+            self.fail(f"{where}.{key}", "is missing")
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(f"{where}.{key}", f"must be a number, not {value!r}")
+            return math.nan
+        if not math.isfinite(value) or value <= 0:
+            self.fail(f"{where}.{key}", f"must be positive, not {value!r}")
+            return math.nan
+        return float(value)
+
+    def tables(self, data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+        value = data.get(key)
+        if value is None:
+            self.fail(key, f"is missing: add at least one [[{key}]] table")
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.fail(key, f"must be a list of [[{key}]] tables")
+            return []
+        if not value:
+            self.fail(key, f"is empty: add at least one [[{key}]] table")
+        return value
+
+    def unique(self, codes: list[str], where: str) -> None:
+        seen: set[str] = set()
+        for n, code in enumerate(codes):
+            if code and code in seen:
+                self.fail(f"{where}[{n}].code", f"duplicate code {code!r}")
+            seen.add(code)
+
+    def build(self, data: Mapping[str, Any], text: str) -> Framework:
+        head = data.get("framework")
+        if not isinstance(head, dict):
+            self.fail("framework", "is missing: add a [framework] table with code, name, version")
+            head = {}
+        code = self.text(head, "code", "framework")
+        name = self.text(head, "name", "framework")
+        version = head.get("version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            self.fail("framework.version", f"must be a whole number >= 1, not {version!r}")
+            version = 1
+        scale = self.scale(data.get("scale"))
+        groups = self.groups(data)
+        dimensions = self.dimensions(data)
+        indicators = self.indicators(data, dimensions, groups)
+        if self.problems:
+            raise FrameworkError(self.problems)
+        return Framework(
+            code=code,
+            name=name,
+            version=version,
+            scale=scale,
+            groups=groups,
+            dimensions=dimensions,
+            indicators=indicators,
+            name_en=str(head.get("name_en", "")),
+            source_text=text,
+        )
+
+    def scale(self, table: Any) -> Scale:
+        if not isinstance(table, dict):
+            self.fail("scale", "is missing: add a [scale] table with labels and scores")
+            return Scale(labels=(), scores=())
+        labels = table.get("labels")
+        scores = table.get("scores")
+        if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
+            self.fail("scale.labels", "must be a list of texts, worst answer first")
+            labels = []
+        if not isinstance(scores, list) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+            for x in scores
+        ):
+            self.fail("scale.scores", "must be a list of numbers, one per label")
+            scores = []
+        if labels and len(labels) < 2:
+            self.fail("scale.labels", "needs at least 2 points")
+        if labels and len(set(labels)) != len(labels):
+            self.fail("scale.labels", "labels must differ from each other")
+        if labels and scores and len(labels) != len(scores):
+            self.fail(
+                "scale.scores", f"has {len(scores)} scores for {len(labels)} labels: give one each"
+            )
+        elif scores and any(b <= a for a, b in zip(scores, scores[1:], strict=False)):
+            self.fail("scale.scores", "must increase strictly from the worst to the best answer")
+        labels_en = table.get("labels_en", [])
+        if labels_en and (not isinstance(labels_en, list) or len(labels_en) != len(labels)):
+            self.fail("scale.labels_en", "must have one English label per label")
+            labels_en = []
+        dont_know = self.text(table, "dont_know", "scale")
+        if dont_know and dont_know in labels:
+            self.fail("scale.dont_know", f"{dont_know!r} is also a scale label")
+        satisfied_from = table.get("satisfied_from", max(len(labels) - 1, 1))
+        if (
+            isinstance(satisfied_from, bool)
+            or not isinstance(satisfied_from, int)
+            or not 1 <= satisfied_from <= max(len(labels), 1)
+        ):
+            self.fail("scale.satisfied_from", f"must be a scale point from 1 to {len(labels)}")
+            satisfied_from = max(len(labels) - 1, 1)
+        return Scale(
+            labels=tuple(labels),
+            scores=tuple(float(s) for s in scores),
+            dont_know=dont_know,
+            labels_en=tuple(str(x) for x in labels_en),
+            dont_know_en=str(table.get("dont_know_en", "Don't know")),
+            satisfied_from=satisfied_from,
+        )
+
+    def groups(self, data: Mapping[str, Any]) -> tuple[Group, ...]:
+        out = []
+        for n, t in enumerate(self.tables(data, "groups")):
+            where = f"groups[{n}]"
+            out.append(
+                Group(
+                    code=self.text(t, "code", where),
+                    name=self.text(t, "name", where),
+                    share=self.number(t, "share", where),
+                    name_en=str(t.get("name_en", "")),
+                )
+            )
+        self.unique([g.code for g in out], "groups")
+        return tuple(out)
+
+    def dimensions(self, data: Mapping[str, Any]) -> tuple[Dimension, ...]:
+        out = []
+        for n, t in enumerate(self.tables(data, "dimensions")):
+            where = f"dimensions[{n}]"
+            out.append(
+                Dimension(
+                    code=self.text(t, "code", where),
+                    name=self.text(t, "name", where),
+                    weight=self.number(t, "weight", where),
+                    name_en=str(t.get("name_en", "")),
+                )
+            )
+        self.unique([d.code for d in out], "dimensions")
+        total = sum(d.weight for d in out)
+        if out and math.isfinite(total) and abs(total - 1.0) > 1e-6:
+            self.fail("dimensions", f"weights add up to {total:g}, they must add up to 1")
+        return tuple(out)
+
+    def indicators(
+        self,
+        data: Mapping[str, Any],
+        dimensions: Sequence[Dimension],
+        groups: Sequence[Group],
+    ) -> tuple[Indicator, ...]:
+        dim_codes = {d.code for d in dimensions}
+        group_codes = {g.code for g in groups}
+        out = []
+        for n, t in enumerate(self.tables(data, "indicators")):
+            where = f"indicators[{n}]"
+            dim = self.text(t, "dimension", where)
+            if dim and dim_codes and dim not in dim_codes:
+                self.fail(f"{where}.dimension", f"unknown dimension {dim!r}")
+            asked = t.get("groups", [])
+            if not isinstance(asked, list) or not all(isinstance(g, str) for g in asked):
+                self.fail(f"{where}.groups", "must be a list of group codes")
+                asked = []
+            for g in asked:
+                if g not in group_codes:
+                    self.fail(f"{where}.groups", f"unknown group {g!r}")
+            out.append(
+                Indicator(
+                    code=self.text(t, "code", where),
+                    dimension=dim,
+                    name=self.text(t, "name", where),
+                    question=self.text(t, "question", where),
+                    weight=self.number(t, "weight", where, default=1.0),
+                    name_en=str(t.get("name_en", "")),
+                    question_en=str(t.get("question_en", "")),
+                    groups=tuple(asked),
+                )
+            )
+        self.unique([i.code for i in out], "indicators")
+        for d in dimensions:
+            if d.code and not any(i.dimension == d.code for i in out):
+                self.fail(f"dimensions.{d.code}", "has no indicators")
+        for g in groups:
+            if g.code and out and not any(not i.groups or g.code in i.groups for i in out):
+                self.fail(f"groups.{g.code}", "is asked no indicator")
+        return tuple(out)
+
+
+def _toml_str(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _toml_num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def dump_framework(fw: Framework) -> str:
+    """Write ``fw`` as canonical TOML that :func:`parse_framework` reads back equal."""
+    s = fw.scale
+    lines = [
+        "[framework]",
+        f"code = {_toml_str(fw.code)}",
+        f"name = {_toml_str(fw.name)}",
+        f"name_en = {_toml_str(fw.name_en)}",
+        f"version = {fw.version}",
+        "",
+        "[scale]",
+        "labels = [" + ", ".join(_toml_str(x) for x in s.labels) + "]",
+        "labels_en = [" + ", ".join(_toml_str(x) for x in s.labels_en) + "]",
+        "scores = [" + ", ".join(_toml_num(x) for x in s.scores) + "]",
+        f"dont_know = {_toml_str(s.dont_know)}",
+        f"dont_know_en = {_toml_str(s.dont_know_en)}",
+        f"satisfied_from = {s.satisfied_from}",
+    ]
+    for g in fw.groups:
+        lines += ["", "[[groups]]", f"code = {_toml_str(g.code)}", f"name = {_toml_str(g.name)}"]
+        lines += [f"name_en = {_toml_str(g.name_en)}", f"share = {_toml_num(g.share)}"]
+    for d in fw.dimensions:
+        lines += ["", "[[dimensions]]", f"code = {_toml_str(d.code)}", f"name = {_toml_str(d.name)}"]
+        lines += [f"name_en = {_toml_str(d.name_en)}", f"weight = {_toml_num(d.weight)}"]
+    for i in fw.indicators:
+        lines += [
+            "",
+            "[[indicators]]",
+            f"code = {_toml_str(i.code)}",
+            f"dimension = {_toml_str(i.dimension)}",
+            f"name = {_toml_str(i.name)}",
+            f"name_en = {_toml_str(i.name_en)}",
+            f"question = {_toml_str(i.question)}",
+            f"question_en = {_toml_str(i.question_en)}",
+            f"weight = {_toml_num(i.weight)}",
+        ]
+        if i.groups:
+            lines.append("groups = [" + ", ".join(_toml_str(g) for g in i.groups) + "]")
+    return "\n".join(lines) + "\n"
