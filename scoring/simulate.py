@@ -72,12 +72,15 @@ def _cut_points(points: int, spread: float) -> FloatArray:
     return np.linspace(-spread, spread, points - 1)
 
 
-def _expected_score(mean: FloatArray, sd: float, cuts: FloatArray, scores: FloatArray) -> FloatArray:
+def _expected_score(
+    mean: FloatArray, sd: float, cuts: FloatArray, scores: FloatArray
+) -> FloatArray:
     """E[score(point)] for a latent N(mean, sd²) answer cut at ``cuts``."""
-    cdf = ndtr((cuts[None, :] - mean.reshape(-1, 1)) / sd)  # P(z < c_k)
+    cdf: FloatArray = np.asarray(ndtr((cuts[None, :] - mean.reshape(-1, 1)) / sd), float)
     lower = np.concatenate([np.zeros((cdf.shape[0], 1)), cdf], axis=1)
     upper = np.concatenate([cdf, np.ones((cdf.shape[0], 1))], axis=1)
-    return ((upper - lower) @ scores).reshape(mean.shape)
+    out: FloatArray = ((upper - lower) @ scores).reshape(mean.shape)
+    return out
 
 
 def _composite(framework: Framework, ind: FloatArray) -> tuple[FloatArray, FloatArray]:
