@@ -1,0 +1,135 @@
+"""Point estimators of DESIGN.md section 6 over street x group cell sums.
+
+Every estimate is a smooth function of weighted cell totals, so the same code
+serves the point estimates, the bootstrap replicates (extra leading axes) and
+the district reference (all streets summed into one).
+
+Notation: respondent r in street s and group g (cell c = (s, g)), weight
+``w_r``, score ``x_rj``, ``m_rj = 1`` if answered.
+
+* group mean      ȳ_sgj = Σ w m x / Σ w m
+* indicator score S_sj = Σ_g π_g ȳ_sgj / Σ_g π_g   (groups with answers)
+* dimension score D_sk = Σ_{j∈k} a_j S_sj / Σ a_j   (indicators with answers)
+* overall score   O_s  = Σ_k b_k D_sk / Σ b_k       (dimensions with answers;
+  with complete data Σ b_k = 1 and this is the plain weighted sum)
+
+Reference: Kish, L. (1965), *Survey Sampling*, Wiley, §6.3 (ratio means) and
+§12.4 (combined domain estimates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dataset import BoolArray, FloatArray, IntArray, ResponseData
+from .framework import Framework
+
+__all__ = ["CellLayout", "Weights", "cell_layout", "cell_sums", "combine_groups", "composite"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Weights:
+    """Framework weights as arrays: shares π (G,), a (J,), membership (J, K), b (K,)."""
+
+    shares: FloatArray
+    indicator: FloatArray
+    member: FloatArray
+    dimension: FloatArray
+
+    @classmethod
+    def of(cls, framework: Framework) -> Weights:
+        dims = framework.dimension_codes
+        member = np.array(
+            [[i.dimension == d for d in dims] for i in framework.indicators], dtype=np.float64
+        )
+        return cls(
+            shares=np.array([g.share for g in framework.groups], dtype=np.float64),
+            indicator=np.array([i.weight for i in framework.indicators], dtype=np.float64),
+            member=member,
+            dimension=np.array([d.weight for d in framework.dimensions], dtype=np.float64),
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CellLayout:
+    """Respondents sorted by cell ``c = s * G + g``; every (s, g) pair is a cell.
+
+    ``order`` sorts the rows, ``starts[c]:starts[c + 1]`` are cell c's sorted
+    rows, ``size[c]`` its respondent count (possibly 0).
+    """
+
+    n_streets: int
+    n_groups: int
+    order: IntArray
+    starts: IntArray
+    size: IntArray
+    cell: IntArray  # (n,) cell of each original row
+
+    @property
+    def n_cells(self) -> int:
+        return self.n_streets * self.n_groups
+
+
+def cell_layout(data: ResponseData) -> CellLayout:
+    """Sort respondents by street x group cell."""
+    S, G = len(data.streets), len(data.groups)
+    cell = data.street * G + data.group
+    order = np.argsort(cell, kind="stable")
+    size = np.bincount(cell, minlength=S * G).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+    return CellLayout(S, G, order, starts, size, cell)
+
+
+def cell_sums(values: FloatArray, layout: CellLayout) -> FloatArray:
+    """Sum rows of ``values`` (n, F) over each cell → (S, G, F)."""
+    F = values.shape[1]
+    out = np.zeros((layout.n_cells, F), dtype=np.float64)
+    full = layout.size > 0
+    if full.any():
+        sums = np.add.reduceat(values[layout.order], layout.starts[:-1][full], axis=0)
+        out[full] = sums
+    return out.reshape(layout.n_streets, layout.n_groups, F)
+
+
+def combine_groups(num: FloatArray, den: FloatArray, shares: FloatArray) -> FloatArray:
+    """Group-share combination of cell ratios.
+
+    ``num``, ``den`` have shape (..., S, G, J); returns (..., S, J) with
+    ``Σ_g π_g (num/den) / Σ_g π_g`` over groups with ``den > 0``, NaN if none.
+    """
+    ok = den > 0
+    ratio = np.divide(num, den, out=np.zeros_like(num), where=ok)
+    pi = shares[:, None] * ok
+    tot = pi.sum(axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: FloatArray = (pi * ratio).sum(axis=-2) / tot
+    return np.where(tot > 0, out, np.nan)
+
+
+def composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray]:
+    """Dimension (..., K) and overall (...) scores from indicator scores (..., J).
+
+    Missing (NaN) indicators drop out of their dimension and the indicator
+    weights are renormalised; missing dimensions drop out of the overall score
+    and the dimension weights are renormalised.
+    """
+    ok = ~np.isnan(ind)
+    filled = np.where(ok, ind, 0.0)
+    a = weights.indicator
+    num = (filled * a) @ weights.member
+    den = (ok * a) @ weights.member
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dim = np.where(den > 0, num / den, np.nan)
+    dok = den > 0
+    b = weights.dimension
+    tot = (dok * b).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall = np.where(tot > 0, (np.where(dok, dim, 0.0) * b).sum(axis=-1) / tot, np.nan)
+    return dim, overall
+
+
+def answered_mask(data: ResponseData) -> BoolArray:
+    """``m_rj``: scale answer given (not 不了解, not skipped, not asked)."""
+    return data.points > 0
