@@ -1,0 +1,72 @@
+"""``minping score`` (offline, no database) and ``minping score-wave``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+
+def register(group: click.Group) -> None:
+    group.add_command(score)
+    group.add_command(score_wave)
+
+
+@click.command("score")
+@click.option(
+    "--framework", "framework_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--responses", "responses_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--boot", default=1000, show_default=True, type=int)
+@click.option("--seed", default=20260101, show_default=True, type=int)
+@click.option("--min-n", default=30, show_default=True, type=int)
+def score(
+    framework_path: Path, responses_path: Path, out: Path, boot: int, seed: int, min_n: int
+) -> None:
+    """Score a responses file offline (no database, no server) into JSON."""
+    from scoring.exchange import ExchangeError
+    from scoring.framework import FrameworkError
+    from scoring.offline import score_file
+
+    try:
+        result = score_file(framework_path, responses_path, out, boot=boot, seed=seed, min_n=min_n)
+    except (FrameworkError, ExchangeError) as exc:
+        problems = exc.problems
+        raise click.ClickException(
+            problems[0] + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")
+        ) from None
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"scored {len(result['streets'])} streets; wrote {out}")
+
+
+@click.command("score-wave")
+@click.argument("code")
+@click.option("--boot", default=1000, show_default=True, type=int)
+@click.option("--seed", default=20260101, show_default=True, type=int)
+@click.option("--min-n", default=None, type=int, help="Default: the wave's setting.")
+@click.option("--out", default=None, type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def score_wave(code: str, boot: int, seed: int, min_n: int | None, out: Path | None) -> None:
+    """Score a closed wave and store the scoring run (excluded responses left out)."""
+    from .extensions import db
+    from .services.scoring_runs import score_wave as run_scoring
+    from .services.waves import WaveStateError, get_wave
+
+    try:
+        wave = get_wave(code)
+        run = run_scoring(wave, boot=boot, seed=seed, min_n=min_n)
+    except (LookupError, WaveStateError, ValueError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    if out:
+        out.write_text(run.result_json, encoding="utf-8")
+    click.echo(
+        f"scoring run {run.id} for {wave.code}: {run.n_responses} responses "
+        f"({run.n_excluded} excluded), boot {boot}, seed {seed}" + (f"; wrote {out}" if out else "")
+    )

@@ -1,0 +1,57 @@
+"""Stored scoring runs: inputs' digests, settings, and the results JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._base import utcnow
+from .district import Street
+from .wave import Wave
+
+
+class ScoringRun(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    boot: Mapped[int] = mapped_column(default=1000)
+    seed: Mapped[int]
+    min_n: Mapped[int] = mapped_column(default=30)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    framework_sha256: Mapped[str] = mapped_column(String(64))
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    n_responses: Mapped[int] = mapped_column(default=0)
+    n_excluded: Mapped[int] = mapped_column(default=0)
+    result_json: Mapped[str] = mapped_column(Text)
+    is_current: Mapped[bool] = mapped_column(default=True)
+
+    wave: Mapped[Wave] = relationship()
+    street_results: Mapped[list[StreetResult]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="StreetResult.rank"
+    )
+
+
+class StreetResult(db.Model):
+    """One street's headline figures of a run (the full detail is in ``result_json``)."""
+
+    __table_args__ = (UniqueConstraint("run_id", "street_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("scoring_run.id", ondelete="CASCADE"))
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"))
+    n: Mapped[int]
+    score: Mapped[float | None] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    rank: Mapped[int | None]
+    rank_low: Mapped[int | None]
+    rank_high: Mapped[int | None]
+    band: Mapped[str] = mapped_column(String(10), default="similar")
+    priorities: Mapped[str] = mapped_column(String(200), default="")
+
+    run: Mapped[ScoringRun] = relationship(back_populates="street_results")
+    street: Mapped[Street] = relationship()

@@ -1,0 +1,215 @@
+"""The demo district: 鼓楼区, its 13 streets, a closed wave and a wave in fieldwork.
+
+Everything is drawn from one seed, so the same seed gives identical data (and
+identical exports).  Answers come from :func:`scoring.simulate.simulate`: a
+latent satisfaction per respondent makes items correlated, street and indicator
+effects make streets and topics differ, and about 8% of answers are 不了解.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import inspect, select, text
+
+from scoring.exchange import DK, ResponseRecord
+from scoring.framework import load_default_framework
+from scoring.simulate import simulate
+
+from ..extensions import db
+from ..models import District, Wave
+from . import demo_data as content
+from .accounts import create_user
+from .districts import create_district
+from .frameworks import save_framework
+from .invitations import create_batch, invitation_url
+from .responses import insert_records
+from .waves import create_wave, transition
+
+CLOSED_WAVE = "demo-2026"
+OPEN_WAVE = "demo-open"
+CHANNEL_MIX = (["online", "face", "phone", "paper"], [0.6, 0.2, 0.1, 0.1])
+
+
+class DemoRefused(RuntimeError):
+    """The database holds data that is not the demo's; refuse to wipe it."""
+
+
+@dataclass
+class DemoSummary:
+    responses: int = 0
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)
+    links: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def reset_database(force: bool = False) -> None:
+    """Drop every table and rebuild the schema through the migrations.
+
+    :raises DemoRefused: when the database holds a district other than the
+        demo's and ``force`` is not set.
+    """
+    from flask_migrate import upgrade
+
+    inspector = inspect(db.engine)
+    if not force and inspector.has_table("district"):
+        codes = set(db.session.scalars(select(District.code)))
+        if codes - {"gulou-demo"}:
+            raise DemoRefused(
+                "this database holds a real district; use another DATABASE_URL or --force"
+            )
+    db.session.remove()
+    db.drop_all()
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade()
+
+
+def build_demo(seed: int = 7, force: bool = False, links: int = 3) -> DemoSummary:
+    """(Re)create the demo district and return what to print.  Commits."""
+    reset_database(force=force)
+    rng = np.random.default_rng(seed)
+    summary = DemoSummary()
+    district = create_district(
+        "gulou-demo",
+        "鼓楼区",
+        [
+            (code, name, [f"{name}{stem}社区" for stem in content.COMMUNITY_STEMS[: 3 + (i % 3)]])
+            for i, (code, name) in enumerate(content.STREETS)
+        ],
+        authority="南京市鼓楼区民政局",
+        doc_prefix="鼓民整",
+    )
+    district.reply_address = "鼓楼区民政局基层政权建设科（电话：025-0000 0000）"
+    spec = load_default_framework()
+    framework = save_framework(spec)
+
+    wave = create_wave(
+        district,
+        framework,
+        CLOSED_WAVE,
+        "2026年度居民满意度测评",
+        starts_on=date(2026, 3, 1),
+        ends_on=date(2026, 3, 20),
+        year=2026,
+    )
+    transition(wave, "open")
+    summary.responses = _simulate_wave(wave, district, spec, rng, seed)
+    transition(wave, "close")
+
+    fieldwork = create_wave(
+        district,
+        framework,
+        OPEN_WAVE,
+        "2026年度第二轮居民满意度测评",
+        starts_on=date(2026, 11, 1),
+        ends_on=date(2026, 12, 15),
+        year=2026,
+        allow_open_links=True,
+    )
+    transition(fieldwork, "open")
+    for street in district.streets[:2]:
+        for group in spec.group_codes:
+            _, tokens = create_batch(fieldwork, street, group, 20)
+            if group != "unit" and len(summary.links) < links:
+                summary.links.append((street.name, group, invitation_url(tokens[0])))
+    streets = {s.name: s for s in district.streets}
+    for username, role, street_name, password in content.ACCOUNTS:
+        create_user(username, password, role, streets.get(street_name) if street_name else None)
+        summary.accounts.append((username, role, password))
+    db.session.commit()
+    return summary
+
+
+def _simulate_wave(wave: Wave, district: District, spec, rng, seed: int) -> int:  # type: ignore[no-untyped-def]
+    """Insert simulated responses with comments and paradata into ``wave``."""
+    streets = [s.name for s in district.streets]
+    sizes = [
+        int(rng.integers(300, 501)) if name != content.SMALL_STREET else 70 for name in streets
+    ]
+    sim = simulate(
+        spec,
+        streets,
+        sizes,
+        seed,
+        mu=1.55,
+        street_sd=0.3,
+        indicator_offsets=content.INDICATOR_OFFSETS,
+        group_mix=[0.45, 0.4, 0.15],
+    )
+    data = sim.data
+    codes = spec.indicator_codes
+    n = data.n
+    points = data.points.copy()
+    dk = data.dont_know
+    # A few straight-liners (same answer everywhere) and speeders.
+    straight = rng.random(n) < 0.012
+    speeder = rng.random(n) < 0.02
+    for r in np.flatnonzero(straight):
+        asked = data.asked[r]
+        points[r, asked] = int(rng.integers(4, 6))
+    durations = rng.gamma(6.0, 45.0, n) + 120.0
+    durations[speeder] = rng.uniform(25, 60, speeder.sum())
+    start = datetime(2026, 3, 1, 8, 0)
+    offsets = np.sort(rng.uniform(0, 19 * 86400, n))
+    order = rng.permutation(n)  # interleave streets in time, as fieldwork does
+    communities = {s.name: s.communities for s in district.streets}
+    records: list[ResponseRecord] = []
+    extra: list[dict] = []
+    notes: list[dict[str, str]] = []
+    for k, r in enumerate(order):
+        street = streets[data.street[r]]
+        group = spec.group_codes[data.group[r]]
+        answers: dict[str, int | str | None] = {}
+        note: dict[str, str] = {}
+        for j, code in enumerate(codes):
+            if not data.asked[r, j]:
+                answers[code] = None
+            elif dk[r, j] and not straight[r]:
+                answers[code] = DK
+            else:
+                p = int(points[r, j]) or int(rng.integers(3, 6))
+                answers[code] = p
+                if p <= 2 and rng.random() < 0.35:
+                    note[code] = str(rng.choice(content.COMPLAINTS[code]))
+                elif p == 5 and code in content.PRAISE and rng.random() < 0.05:
+                    note[code] = str(rng.choice(content.PRAISE[code]))
+        submitted = start + timedelta(seconds=float(offsets[k]))
+        concerns = tuple(codes[j] for j in np.flatnonzero(data.concerns[r]))
+        overall = int(rng.integers(1, 6)) if np.isnan(data.overall[r]) else None
+        overall_point = int(np.searchsorted(spec.scale.scores, data.overall[r])) + 1
+        records.append(
+            ResponseRecord(
+                response_id=f"{wave.code}-{k + 1:06d}",
+                street=street,
+                group=group,
+                submitted_at=submitted,
+                channel=str(
+                    rng.choice(["online", "face", "phone", "paper"], p=[0.6, 0.2, 0.1, 0.1])
+                ),
+                weight=1.0,
+                answers=answers,
+                concerns=concerns,
+                overall=overall or overall_point,
+                comment=str(rng.choice(content.GENERAL_COMMENTS)),
+            )
+        )
+        community = communities[street][int(rng.integers(0, len(communities[street])))]
+        extra.append(
+            {
+                "community_id": community.id,
+                "started_at": submitted - timedelta(seconds=float(durations[r])),
+                "duration_s": round(float(durations[r]), 1),
+                "device_hash": hashlib.sha256(f"demo-device-{seed}-{r}".encode()).hexdigest(),
+            }
+        )
+        notes.append(note)
+    insert_records(wave, records, extra=extra, answer_comments=notes)
+    db.session.flush()
+    return len(records)
+
+
+def demo_wave(code: str = CLOSED_WAVE) -> Wave | None:
+    return db.session.scalar(select(Wave).where(Wave.code == code))

@@ -1,0 +1,81 @@
+"""Fixed content of the demo district: streets, communities, comments, accounts."""
+
+from __future__ import annotations
+
+# Gulou District's 13 streets, in the district's official order.
+STREETS: tuple[tuple[str, str], ...] = (
+    ("NHL", "宁海路"),
+    ("HQL", "华侨路"),
+    ("HNL", "湖南路"),
+    ("ZYM", "中央门"),
+    ("YJM", "挹江门"),
+    ("JD", "江东"),
+    ("FH", "凤凰"),
+    ("YJL", "阅江楼"),
+    ("RHNL", "热河南路"),
+    ("MFS", "幕府山"),
+    ("JNL", "建宁路"),
+    ("BTQ", "宝塔桥"),
+    ("XS", "小市"),
+)
+
+COMMUNITY_STEMS = ("东苑", "西园", "南村", "北街", "新村", "和园", "银杏", "梧桐")
+
+# Street with a deliberately small sample (flagged cells, wide intervals).
+SMALL_STREET = "小市"
+
+# Latent offsets that make some indicators weaker district-wide (e-bikes, dogs, parking).
+INDICATOR_OFFSETS = {
+    "I05": -0.15,
+    "I06": -0.35,
+    "I07": -0.45,
+    "I08": -0.4,
+    "I13": -0.3,
+    "I15": 0.25,
+    "I11": 0.1,
+}
+
+COMPLAINTS: dict[str, tuple[str, ...]] = {
+    "I01": ("社区党组织活动很少见到", "希望社区书记多到楼道里走走"),
+    "I02": ("志愿者活动都是走形式", "党员志愿服务只在检查时出现"),
+    "I03": ("反映的问题很久没人回复", "打电话到街道经常没人接", "办事人员态度生硬"),
+    "I04": ("小区垃圾清运不及时，夏天有异味", "背街小巷卫生死角多"),
+    "I05": ("垃圾分类点位太远，老人不方便", "分类投放时间太短，上班族赶不上"),
+    "I06": ("小区里狗粪没人清理", "遛狗不拴绳，孩子害怕", "晚上狗叫影响休息"),
+    "I07": ("电动车在楼道里充电，太危险", "充电桩太少，排队到半夜", "飞线充电没人管"),
+    "I08": ("小区停车位太少，晚上没地方停", "路边乱停车堵住消防通道"),
+    "I09": ("早市占道经营，人车混行", "楼顶违章搭建一直没拆"),
+    "I10": ("老年食堂饭菜价格偏高", "助老服务预约太难", "社区活动室开放时间太短"),
+    "I11": ("社区医院排队时间长", "常用药品经常缺货"),
+    "I12": ("就业信息更新慢", "困难补助申请材料太多"),
+    "I13": ("物业只收费不管事", "老旧小区加装电梯进展慢", "下水道经常堵"),
+    "I14": ("办事要跑好几趟", "网上办事操作太复杂，老人不会用"),
+    "I15": ("晚上路灯不亮，走路不安全", "小区门禁形同虚设"),
+    "I16": ("楼上漏水纠纷调解没结果", "邻里噪音问题没人管"),
+    "I17": ("文体活动场地太少", "活动通知不及时，年轻人参与少"),
+}
+
+PRAISE: dict[str, tuple[str, ...]] = {
+    "I04": ("街道保洁比以前好多了",),
+    "I10": ("社区助餐点很方便",),
+    "I11": ("家庭医生上门服务很贴心",),
+    "I15": ("巡逻多了，晚上出门放心",),
+    "I17": ("广场舞和合唱团活动丰富",),
+}
+
+GENERAL_COMMENTS = (
+    "希望街道多听听居民的意见",
+    "总体还可以，希望继续改进",
+    "问题反映了要有回音",
+    "感谢社区工作人员的辛苦付出",
+    "",
+)
+
+# Demo staff accounts: (username, role, street name or None, password).
+ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("admin", "admin", None, "Demo-Admin-2026"),
+    ("agency", "agency", None, "Demo-Agency-2026"),
+    ("interviewer", "interviewer", None, "Demo-Interview-2026"),
+    ("ninghailu", "street", "宁海路", "Demo-Street-2026"),
+    ("viewer", "viewer", None, "Demo-Viewer-2026"),
+)

@@ -1,0 +1,129 @@
+"""Wave lifecycle: draft -> fieldwork -> closed -> scored -> notices_issued -> published."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import District, Framework, Response, Wave
+from ..models._base import utcnow
+from .audit import record
+
+STATE_NAMES = {
+    "draft": "草稿",
+    "fieldwork": "调查中",
+    "closed": "已结束收集",
+    "scored": "已计分",
+    "notices_issued": "已下发通知书",
+    "published": "已公布",
+}
+
+# action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "open": (("draft",), "fieldwork"),
+    "close": (("fieldwork",), "closed"),
+    "score": (("closed", "scored"), "scored"),
+    "issue": (("scored",), "notices_issued"),
+    "publish": (("notices_issued",), "published"),
+}
+ACTION_NAMES = {
+    "open": "开始调查",
+    "close": "结束收集",
+    "score": "计分",
+    "issue": "下发通知书",
+    "publish": "公布结果",
+}
+
+
+class WaveStateError(ValueError):
+    """A wave transition attempted out of order."""
+
+
+def check_transition(wave: Wave, action: str) -> str:
+    """Return the state ``action`` leads to, or raise :class:`WaveStateError`."""
+    if action not in TRANSITIONS:
+        raise WaveStateError(f"未知操作：{action}")
+    sources, target = TRANSITIONS[action]
+    if wave.state not in sources:
+        allowed = "、".join(STATE_NAMES[s] for s in sources)
+        raise WaveStateError(
+            f"测评批次“{wave.name}”当前状态为“{STATE_NAMES.get(wave.state, wave.state)}”，"
+            f"不能{ACTION_NAMES[action]}（只有“{allowed}”状态可以）。"
+        )
+    return target
+
+
+def transition(wave: Wave, action: str, user_id: int | None = None) -> Wave:
+    """Move ``wave`` along its lifecycle and audit-log it (not committed).
+
+    Opening fieldwork freezes the framework version; closing records the time,
+    after which no response can be added or changed.
+    """
+    target = check_transition(wave, action)
+    before = wave.state
+    if action == "open":
+        wave.framework.frozen = True
+    elif action == "close":
+        wave.closed_at = utcnow()
+    elif action == "publish":
+        wave.published_at = utcnow()
+    wave.state = target
+    record(
+        "wave." + action, wave, user_id=user_id, before={"state": before}, after={"state": target}
+    )
+    return wave
+
+
+def create_wave(
+    district: District,
+    framework: Framework,
+    code: str,
+    name: str,
+    *,
+    year: int | None = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    allow_open_links: bool = False,
+    min_n: int = 30,
+    user_id: int | None = None,
+) -> Wave:
+    """Add a draft wave (not committed).  :raises ValueError: on a taken code."""
+    if not code or len(code) > 60:
+        raise ValueError("测评批次代码不能为空，且不超过60个字符。")
+    if db.session.scalar(select(Wave).where(Wave.code == code)):
+        raise ValueError(f"测评批次代码 {code} 已被使用。")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValueError("结束日期不能早于开始日期。")
+    wave = Wave(
+        code=code,
+        name=name,
+        district=district,
+        framework=framework,
+        year=year or (starts_on.year if starts_on else utcnow().year),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        allow_open_links=allow_open_links,
+        min_n=min_n,
+        state="draft",
+    )
+    db.session.add(wave)
+    db.session.flush()
+    record("wave.create", wave, user_id=user_id, after={"code": code, "name": name})
+    return wave
+
+
+def response_count(wave: Wave) -> int:
+    return (
+        db.session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave.id)) or 0
+    )
+
+
+def get_wave(code: str) -> Wave:
+    """Return the wave with ``code``.  :raises LookupError: naming the known codes."""
+    wave = db.session.scalar(select(Wave).where(Wave.code == code))
+    if wave is None:
+        known = ", ".join(db.session.scalars(select(Wave.code).order_by(Wave.code))) or "none"
+        raise LookupError(f"no wave with code {code!r} (known: {known})")
+    return wave

@@ -1,0 +1,97 @@
+"""Wire blueprints, login, locale, error pages and security headers into the app."""
+
+from __future__ import annotations
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from .extensions import babel, db, login_manager
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def select_locale() -> str:
+    """Use ?lang=, then the session's choice, then Simplified Chinese."""
+    lang = request.args.get("lang")
+    if lang in ("zh", "en"):
+        session["lang"] = lang
+    return session.get("lang", "zh")
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):  # type: ignore[no-untyped-def]
+        from .models import User
+
+        return db.session.get(User, int(user_id))
+
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    for name in ("respond", "agency", "admin", "street", "public", "api"):
+        _register_optional(app, name)
+
+    @app.before_request
+    def _large_text() -> None:
+        g.large_text = request.cookies.get("large_text") == "1"
+
+    @app.context_processor
+    def _globals() -> dict[str, object]:
+        return {
+            "current_lang": select_locale(),
+            "large_text": g.get("large_text", False),
+            "has_endpoint": lambda name: name in app.view_functions,
+        }
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/api/"):
+            return {"error": exc.name, "message": exc.description}, exc.code
+        return render_template("errors/error.html", error=exc), exc.code
+
+    @app.errorhandler(Exception)
+    def _server_error(exc: Exception):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s", request.path)
+        if app.config.get("TESTING") and app.config.get("PROPAGATE_EXCEPTIONS", True):
+            raise exc
+        message = _("系统出现了问题，您的操作没有保存。请稍后再试。")
+        if request.path.startswith("/api/"):
+            return {"error": "Internal Server Error", "message": message}, 500
+        return render_template("errors/error.html", error=None, message=message), 500
+
+
+def _register_optional(app: Flask, name: str) -> None:
+    """Register an audience blueprint when its package exists."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"survey.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"survey.{name}":
+            raise
+        return
+    app.register_blueprint(module.bp)
