@@ -1,0 +1,115 @@
+"""Scoring a closed wave: load rows, call :mod:`scoring`, store the run.
+
+The wave's included responses are turned into exactly the CSV that
+``minping export-responses --included-only`` writes, and scored the way the
+offline scorer scores that file, so both give byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import func, select, update
+
+import scoring
+from scoring.exchange import write_csv
+
+from ..extensions import db
+from ..models import Response, ScoringRun, StreetResult, Wave
+from .audit import record
+from .frameworks import spec_of
+from .responses import wave_records
+from .waves import check_transition, transition
+
+
+def score_wave(
+    wave: Wave,
+    *,
+    boot: int = 1000,
+    seed: int = 20260101,
+    min_n: int | None = None,
+    top_k: int | None = None,
+    user_id: int | None = None,
+) -> ScoringRun:
+    """Score ``wave`` and store a :class:`ScoringRun` marked current (not committed).
+
+    Excluded responses (quality flags, and the open channel when the wave
+    leaves it out) are not scored.  Moves the wave to ``scored``.
+
+    :raises WaveStateError: the wave is not closed or scored.
+    :raises ValueError: bad settings or nothing to score.
+    """
+    check_transition(wave, "score")
+    min_n = wave.min_n if min_n is None else min_n
+    top_k = wave.district.top_k if top_k is None else top_k
+    spec = spec_of(wave.framework)
+    records = wave_records(wave, included_only=True)
+    if not records:
+        raise ValueError(f"wave {wave.code} has no responses to score")
+    csv_bytes = write_csv(records, spec)
+    data = scoring.from_records(records, spec)
+    result = scoring.score(
+        spec,
+        data,
+        boot=boot,
+        seed=seed,
+        min_n=min_n,
+        top_k=top_k,
+        data_sha256=hashlib.sha256(csv_bytes).hexdigest(),
+    )
+    text = scoring.to_json(result)
+    doc = json.loads(text)
+    total = db.session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave.id))
+    db.session.execute(
+        update(ScoringRun).where(ScoringRun.wave_id == wave.id).values(is_current=False)
+    )
+    run = ScoringRun(
+        wave=wave,
+        boot=boot,
+        seed=seed,
+        min_n=min_n,
+        settings=doc["method"],
+        framework_sha256=spec.sha256,
+        data_sha256=hashlib.sha256(csv_bytes).hexdigest(),
+        n_responses=len(records),
+        n_excluded=(total or 0) - len(records),
+        result_json=text,
+        created_by_id=user_id,
+        is_current=True,
+    )
+    streets = {s.name: s.id for s in wave.district.streets}
+    for entry in doc["streets"]:
+        run.street_results.append(
+            StreetResult(
+                street_id=streets[entry["street"]],
+                n=entry["n"],
+                score=entry["score"],
+                ci_low=entry["ci_low"],
+                ci_high=entry["ci_high"],
+                rank=entry["rank"],
+                rank_low=entry["rank_low"],
+                rank_high=entry["rank_high"],
+                band=entry["band"] or "similar",
+                priorities=";".join(entry.get("priorities", [])),
+            )
+        )
+    db.session.add(run)
+    transition(wave, "score", user_id=user_id)
+    db.session.flush()
+    record(
+        "wave.score_run",
+        run,
+        user_id=user_id,
+        after={"boot": boot, "seed": seed, "min_n": min_n, "data_sha256": run.data_sha256},
+    )
+    return run
+
+
+def current_run(wave: Wave) -> ScoringRun | None:
+    """Return the wave's current scoring run, if any."""
+    return db.session.scalar(
+        select(ScoringRun)
+        .where(ScoringRun.wave_id == wave.id, ScoringRun.is_current.is_(True))
+        .order_by(ScoringRun.id.desc())
+    )
