@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -136,7 +137,7 @@ def replicate_cell_totals(
             yield out.reshape(layout.n_streets, layout.n_groups, bc, F)
 
 
-def _group_combine(num: FloatArray, den: FloatArray, shares: FloatArray) -> FloatArray:
+def _group_combine(num: npt.NDArray[Any], den: npt.NDArray[Any], shares: FloatArray) -> FloatArray:
     """:func:`combine_groups` for (S, G, Bc, J) totals → (S, Bc, J), memory-lean."""
     acc = np.zeros(num.shape[:1] + num.shape[2:], dtype=num.dtype)
     pis = np.zeros_like(acc)

@@ -84,8 +84,8 @@ def from_records(
         official order); default: sorted labels found in ``records``.
     :raises ValueError: if a record names a street or group not listed.
     """
-    street_labels = tuple(streets) if streets is not None else tuple(
-        sorted({r.street for r in records})
+    street_labels = (
+        tuple(streets) if streets is not None else tuple(sorted({r.street for r in records}))
     )
     s_index = {s: i for i, s in enumerate(street_labels)}
     g_index = {g: i for i, g in enumerate(framework.group_codes)}

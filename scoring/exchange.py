@@ -279,9 +279,7 @@ class _RowParser:
                 weight = math.nan
             if not math.isfinite(weight) or weight <= 0:
                 self.fail(line, "weight", f"weight '{raw_weight}' must be a positive number")
-        asked = (
-            {i.code for i in self.fw.indicators_for(group)} if group in self.groups else set()
-        )
+        asked = {i.code for i in self.fw.indicators_for(group)} if group in self.groups else set()
         answers: dict[str, Answer] = {}
         for code in self.fw.indicator_codes:
             value = self.point(line, code, self.cell(row, code), allow_dk=True)

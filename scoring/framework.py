@@ -403,7 +403,12 @@ def dump_framework(fw: Framework) -> str:
         lines += ["", "[[groups]]", f"code = {_toml_str(g.code)}", f"name = {_toml_str(g.name)}"]
         lines += [f"name_en = {_toml_str(g.name_en)}", f"share = {_toml_num(g.share)}"]
     for d in fw.dimensions:
-        lines += ["", "[[dimensions]]", f"code = {_toml_str(d.code)}", f"name = {_toml_str(d.name)}"]
+        lines += [
+            "",
+            "[[dimensions]]",
+            f"code = {_toml_str(d.code)}",
+            f"name = {_toml_str(d.name)}",
+        ]
         lines += [f"name_en = {_toml_str(d.name_en)}", f"weight = {_toml_num(d.weight)}"]
     for i in fw.indicators:
         lines += [

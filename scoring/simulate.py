@@ -24,7 +24,7 @@ Wiley, ch. 5 (cumulative link models).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,6 +110,7 @@ def simulate(
     group_offsets: Sequence[float] | None = None,
     concern_temperature: float = 0.5,
     weight_cv: float = 0.0,
+    indicator_offsets: Mapping[str, float] | None = None,
 ) -> Simulation:
     """Simulate one survey wave with known population scores.
 
@@ -137,6 +138,9 @@ def simulate(
     weight_cv : float
         Coefficient of variation of lognormal survey weights, drawn
         independently of the answers (0: all weights 1).
+    indicator_offsets : mapping of str to float, optional
+        Fixed latent offsets added to named indicators' effects (e.g. to make
+        e-bike charging a district-wide weak spot in the demo).
 
     Returns
     -------
@@ -166,6 +170,8 @@ def simulate(
 
     e_street = rng.normal(0.0, street_sd, S)
     e_ind = rng.normal(0.0, indicator_sd, J)
+    for code, offset in (indicator_offsets or {}).items():
+        e_ind[framework.indicator_codes.index(code)] += offset
     e_si = rng.normal(0.0, interaction_sd, (S, J))
     cell_mean = mu + e_street[:, None, None] + e_ind[None, None, :] + e_si[:, None, :]
     cell_mean = cell_mean + offsets[None, :, None]  # (S, G, J)
