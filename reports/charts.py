@@ -1,0 +1,196 @@
+"""Matplotlib charts as small inline SVG for the PDFs.
+
+Text stays text in the SVG (``svg.fonttype = none``) so WeasyPrint sets it with
+the same subset CJK font as the document: the charts stay small and sharp and
+need no font file of their own.  Matplotlib measures the labels with Noto Sans
+CJK SC, registered by file path (no network, no font download).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+CJK_FONT_FILES = (
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+)
+CHART_FONT = "Noto Sans CJK SC"
+RED = "#c8161d"
+NAVY = "#1f3a68"
+GREY = "#6b6b6b"
+BAND_COLOURS = {"above": "#1f6f43", "similar": "#555555", "below": RED}
+_CM = 1 / 2.54
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A labelled estimate with its 95% interval."""
+
+    label: str
+    score: float
+    low: float
+    high: float
+    reference: float | None = None
+    highlight: bool = False
+    band: str = "similar"
+
+
+@functools.cache
+def setup() -> None:
+    """Register the CJK font and fix the SVG settings, once per process."""
+    for path in CJK_FONT_FILES:
+        if path.exists():
+            font_manager.fontManager.addfont(str(path))
+    matplotlib.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": "minping",
+            "font.family": [CHART_FONT, "DejaVu Sans"],
+            "font.size": 9,
+            "axes.unicode_minus": False,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.edgecolor": "#444444",
+        }
+    )
+
+
+_HEADER = re.compile(r"^.*?(?=<svg)", re.S)
+
+
+def _svg(fig: Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    # drop the XML declaration and DOCTYPE: the SVG goes inline into the HTML
+    return _HEADER.sub("", buf.getvalue(), count=1)
+
+
+def radar(axes: Sequence[str], street: Sequence[float], district: Sequence[float], name: str) -> str:
+    """Return a radar chart of dimension scores, street against district, as SVG.
+
+    Drawn on plain axes with polygon rings (the usual style in Chinese reports);
+    nothing is clipped, so the SVG renders the same everywhere.
+    """
+    setup()
+    k = len(axes)
+    angles = [math.pi / 2 - 2 * math.pi * i / k for i in range(k)]
+    lo = max(0.0, math.floor((min([*street, *district]) - 10) / 10) * 10)
+
+    def xy(values: Sequence[float]) -> tuple[list[float], list[float]]:
+        radii = [(v - lo) / (100 - lo) for v in values]
+        xs = [r * math.cos(a) for r, a in zip(radii, angles, strict=True)]
+        ys = [r * math.sin(a) for r, a in zip(radii, angles, strict=True)]
+        return [*xs, xs[0]], [*ys, ys[0]]
+
+    fig = Figure(figsize=(15 * _CM, 10.5 * _CM))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    rings = [lo + (100 - lo) * f for f in (0.25, 0.5, 0.75, 1.0)]
+    for ring in rings:
+        ax.plot(*xy([ring] * k), color="#c8c8c8", lw=0.6, clip_on=False)
+        ax.text(0.03, (ring - lo) / (100 - lo) + 0.01, f"{ring:g}", fontsize=6.5, color=GREY,
+                va="bottom", clip_on=False)
+    for a in angles:
+        ax.plot([0, math.cos(a)], [0, math.sin(a)], color="#c8c8c8", lw=0.6, clip_on=False)
+    for values, colour, style in ((district, GREY, "--"), (street, RED, "-")):
+        xs, ys = xy(values)
+        ax.fill(xs, ys, color=colour, alpha=0.08, clip_on=False)
+        ax.plot(xs, ys, style, color=colour, lw=1.6, marker="o", ms=3, clip_on=False)
+    for label, a, s_val, d_val in zip(axes, angles, street, district, strict=True):
+        x, y = 1.16 * math.cos(a), 1.13 * math.sin(a)
+        ha = "center" if abs(x) < 0.1 else ("left" if x > 0 else "right")
+        ax.text(x, y, f"{label}\n{s_val:.1f}（全区{d_val:.1f}）", ha=ha, va="center",
+                fontsize=8.5, linespacing=1.4, clip_on=False)
+    ax.plot([-1.45, -1.3], [-1.25, -1.25], "-", color=RED, lw=1.6, clip_on=False)
+    ax.text(-1.27, -1.25, name, va="center", fontsize=8, clip_on=False)
+    ax.plot([-1.45, -1.3], [-1.37, -1.37], "--", color=GREY, lw=1.6, clip_on=False)
+    ax.text(-1.27, -1.37, "全区平均", va="center", fontsize=8, clip_on=False)
+    ax.set_xlim(-2.05, 2.05)
+    ax.set_ylim(-1.45, 1.32)
+    return _svg(fig)
+
+
+def interval_chart(
+    rows: Sequence[Interval],
+    *,
+    reference: float | None = None,
+    reference_label: str = "全区平均",
+    xlim: tuple[float, float] | None = None,
+    width_cm: float = 15.5,
+    row_cm: float = 0.5,
+    colour_by_band: bool = False,
+) -> str:
+    """Return a dot-and-interval chart (one row per estimate, first row on top) as SVG.
+
+    Parameters
+    ----------
+    rows
+        Estimates to draw; ``reference`` on a row draws a grey tick (district value).
+    reference
+        One vertical line for all rows (district score in a caterpillar chart).
+    xlim
+        Shared axis range, so that charts split over pages compare directly.
+    row_cm
+        Height per row: the figure grows with the number of rows.
+    """
+    setup()
+    n = len(rows)
+    fig = Figure(figsize=(width_cm * _CM, (n * row_cm + 2.2) * _CM))
+    ax = fig.add_subplot()
+    ys = list(range(n, 0, -1))
+    colours = [
+        RED if r.highlight else (BAND_COLOURS.get(r.band, GREY) if colour_by_band else NAVY)
+        for r in rows
+    ]
+    # one collection per kind of mark keeps the SVG small and quick to draw
+    ax.hlines(ys, [r.low for r in rows], [r.high for r in rows], colors=colours, lw=1.3,
+              clip_on=False)
+    ax.scatter([r.score for r in rows], ys, s=11, c=colours, zorder=3, clip_on=False,
+               linewidths=0)
+    refs = [(r.reference, y) for r, y in zip(rows, ys, strict=True) if r.reference is not None]
+    if refs:
+        ax.scatter([x for x, _ in refs], [y for _, y in refs], s=40, marker="|", c=GREY,
+                   linewidths=1.4, zorder=2, clip_on=False)
+    if reference is not None:
+        ax.axvline(reference, color=GREY, ls="--", lw=0.9, clip_on=False)
+        ax.text(reference, n + 0.9, f"{reference_label} {reference:.1f}", ha="center", va="bottom",
+                fontsize=7.5, color=GREY)
+    ax.set_yticks(ys, [r.label for r in rows])
+    ax.set_ylim(0.4, n + 0.9)
+    if xlim is None:
+        xlim = axis_range(rows, reference)
+    ax.set_xlim(*xlim)
+    ax.tick_params(axis="y", length=0, labelsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.grid(axis="x", color="#dddddd", lw=0.5)
+    ax.set_axisbelow(True)
+    ax.set_xlabel("得分（点为估计值，横线为95%置信区间）", fontsize=8)
+    height = n * row_cm + 2.2
+    fig.subplots_adjust(left=0.24, right=0.97, top=1 - 0.9 / height, bottom=1.25 / height)
+    return _svg(fig)
+
+
+def axis_range(rows: Sequence[Interval], reference: float | None = None) -> tuple[float, float]:
+    """A tidy x range (multiples of 5) covering every interval and the reference."""
+    values = [r.low for r in rows] + [r.high for r in rows]
+    values += [r.reference for r in rows if r.reference is not None]
+    if reference is not None:
+        values.append(reference)
+    finite = [v for v in values if math.isfinite(v)] or [0.0, 100.0]
+    lo = max(0.0, math.floor(min(finite) / 5) * 5 - 2.5)
+    hi = min(100.0, math.ceil(max(finite) / 5) * 5 + 2.5)
+    return lo, max(hi, lo + 5)

@@ -1,0 +1,195 @@
+"""Rectification notice (整改通知书): build its data from scores JSON and render the PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reports import charts, formatting
+from reports.calendar import OfficialCalendar, add_working_days
+from reports.layout import official_context
+from reports.models import Letterhead, NoticeData, NoticeItem
+from reports.pdf import GENERATED, create_pdf
+from reports.requirements import check_templates, requirement_text
+from reports.templating import render
+
+STYLESHEETS = ("official.css",)
+CHART_NAMES = ("radar", "indicators")
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeSettings:
+    """Bureau settings shared by every notice of one wave.
+
+    Attributes
+    ----------
+    authority, mark
+        Issuing authority (signature) and the red 发文机关标志.
+    doc_prefix
+        Agency code of the 发文字号: ``鼓民整`` gives ``鼓民整〔2026〕3号``.
+    wave_name
+        e.g. ``2026年度居民满意度测评``; the title reads 关于{street}{wave_name}结果及整改要求的通知.
+    issue_date, deadline_days, calendar
+        The deadline is ``deadline_days`` working days after ``issue_date`` on ``calendar``.
+    requirement_templates
+        Indicator code -> requirement template with ``{street}`` / ``{indicator}``.
+    """
+
+    authority: str
+    mark: str
+    doc_prefix: str
+    wave_name: str
+    issue_date: dt.date
+    reply_address: str
+    deadline_days: int = 30
+    calendar: OfficialCalendar = field(default_factory=OfficialCalendar.seeded)
+    requirement_templates: Mapping[str, str] = field(default_factory=dict)
+    contact: str = ""
+    copy_to: str = ""
+    printed_by: str = ""
+    max_items: int = 3
+    max_comments: int = 3
+
+    def doc_number(self, seq: int) -> str:
+        """Return the 发文字号 with sequence number ``seq``."""
+        return f"{self.doc_prefix}〔{self.issue_date.year}〕{seq}号"
+
+
+def addressee_for(street: str) -> str:
+    """主送机关 for a street: 街道办事处, or 人民政府 for a town (镇)."""
+    return f"{street}人民政府：" if street.endswith("镇") else f"{street}办事处："
+
+
+def _opt(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def build_notice_data(
+    scores: Mapping[str, Any],
+    street: str,
+    settings: NoticeSettings,
+    *,
+    seq: int,
+    dimension_names: Mapping[str, str],
+    indicator_names: Mapping[str, str],
+    comments: Mapping[str, Sequence[str]] | None = None,
+) -> NoticeData:
+    """Build one street's notice data from a scores-JSON dict.
+
+    Parameters
+    ----------
+    scores
+        The scores JSON (``method``, ``district``, ``streets``).
+    street
+        The street's name as in ``scores["streets"][i]["street"]``.
+    seq
+        Sequence number of the 发文字号.
+    comments
+        Indicator code -> residents' comments on it for this street; redacted and
+        shortened here, at most ``settings.max_comments`` each.
+
+    Raises
+    ------
+    ValueError
+        Unknown street or unusable requirement templates.
+    """
+    check_templates(settings.requirement_templates)
+    rows = {s["street"]: s for s in scores["streets"]}
+    if street not in rows:
+        raise ValueError(f"street {street!r} is not in the scores")
+    row = rows[street]
+    district = scores["district"]
+    items = []
+    for code in list(row.get("priorities", []))[: settings.max_items]:
+        ind = row["indicators"][code]
+        ref = district["indicators"][code]
+        name = indicator_names.get(code, code)
+        said = [formatting.excerpt(c) for c in (comments or {}).get(code, ()) if c.strip()]
+        items.append(
+            NoticeItem(
+                code=code,
+                name=name,
+                street_score=float(ind["score"]),
+                district_score=float(ref["score"]),
+                gap=float(ind["score"]) - float(ref["score"]),
+                attention=_opt(ind.get("attention")),
+                satisfaction_rate=_opt(ind.get("satisfaction_rate")),
+                comments=tuple(said[: settings.max_comments]),
+                requirement=requirement_text(code, street, name, settings.requirement_templates),
+                street_ci=(float(ind["ci_low"]), float(ind["ci_high"])),
+            )
+        )
+    return NoticeData(
+        letterhead=Letterhead(
+            authority=settings.authority,
+            mark=settings.mark,
+            doc_number=settings.doc_number(seq),
+            copy_to=settings.copy_to,
+            printed_by=settings.printed_by,
+        ),
+        title=f"关于{street}{settings.wave_name}结果及整改要求的通知",
+        addressee=addressee_for(street),
+        street=street,
+        wave_name=settings.wave_name,
+        issue_date=settings.issue_date,
+        deadline=add_working_days(settings.issue_date, settings.deadline_days, settings.calendar),
+        deadline_days=settings.deadline_days,
+        reply_address=settings.reply_address,
+        street_scores=row,
+        district_scores=district,
+        n_streets=len(rows),
+        items=tuple(items),
+        dimension_names=dict(dimension_names),
+        indicator_names=dict(indicator_names),
+        contact=settings.contact,
+        min_n=int(scores.get("method", {}).get("min_n", 30)),
+    )
+
+
+def notice_charts(data: NoticeData) -> dict[str, str]:
+    """Return the attachment charts (radar, indicator intervals) as inline SVG."""
+    dims = [d for d in data.dimension_names if d in data.street_scores["dimensions"]]
+    street_dims = data.street_scores["dimensions"]
+    district_dims = data.district_scores["dimensions"]
+    radar = charts.radar(
+        [data.dimension_names[d] for d in dims],
+        [float(street_dims[d]["score"]) for d in dims],
+        [float(district_dims[d]["score"]) for d in dims],
+        data.street,
+    )
+    targeted = {item.code for item in data.items}
+    rows = [
+        charts.Interval(
+            label=f"{data.indicator_names.get(code, code)}",
+            score=float(ind["score"]),
+            low=float(ind["ci_low"]),
+            high=float(ind["ci_high"]),
+            reference=float(data.district_scores["indicators"][code]["score"]),
+            highlight=code in targeted,
+        )
+        for code, ind in data.street_scores["indicators"].items()
+    ]
+    bars = charts.interval_chart(rows, row_cm=0.62)
+    return {"radar": radar, "indicators": bars}
+
+
+def render_notice_html(data: NoticeData, charts: Mapping[str, str] | None = None) -> str:
+    """Render the notice as HTML; ``charts`` maps chart names to image URLs."""
+    context = official_context(data.letterhead)
+    if charts is None:
+        charts = {name: f"{GENERATED}{name}.svg" for name in CHART_NAMES}
+    context.update(data=data, charts=charts)
+    return render("notice.html", context)
+
+
+def render_notice_pdf(data: NoticeData) -> bytes:
+    """Render the notice as PDF bytes."""
+    svgs = notice_charts(data)
+    resources = {f"{name}.svg": svg.encode() for name, svg in svgs.items()}
+    return create_pdf(render_notice_html(data), stylesheets=STYLESHEETS, resources=resources)
