@@ -1,0 +1,242 @@
+"""Result charts as SVG (matplotlib, Agg): pure functions of plain numbers.
+
+No database access here: views pass lists and dicts taken from a scoring
+run's result JSON.  Text stays text in the SVG (``svg.fonttype = 'none'``) in
+Noto Sans CJK, so Chinese labels are small, selectable and sharp; figure
+heights grow with the number of streets so that 300 streets stay readable.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import subprocess
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+BAND_COLORS = {"above": "#1e6b34", "similar": "#5f6368", "below": "#a3121b", None: "#5f6368"}
+DISTRICT_COLOR = "#0b4fa8"
+FONT_FAMILY = [
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "sans-serif",
+]
+ROW_INCH = 0.2  # height per street in the caterpillar and heat map
+
+
+@lru_cache(maxsize=1)
+def _fonts() -> None:
+    """Register Noto Sans CJK with matplotlib once (found through fontconfig)."""
+    try:
+        path = subprocess.run(
+            ["fc-match", "-f", "%{file}", "Noto Sans CJK SC"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        path = ""
+    if path:
+        font_manager.fontManager.addfont(path)
+
+
+def _figure(width: float, height: float) -> Figure:
+    _fonts()
+    fig = Figure(figsize=(width, height))
+    return fig
+
+
+def _svg(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    with matplotlib.rc_context(
+        {"svg.fonttype": "none", "font.family": FONT_FAMILY, "svg.hashsalt": "minping"}
+    ):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return buf.getvalue()
+
+
+def _rc() -> matplotlib.rc_context:  # type: ignore[name-defined]
+    return matplotlib.rc_context(
+        {"font.family": FONT_FAMILY, "font.size": 9, "axes.unicode_minus": False}
+    )
+
+
+def caterpillar(
+    streets: Sequence[Mapping[str, object]],
+    district: Mapping[str, object],
+    *,
+    title: str = "",
+    xlabel: str = "得分",
+    district_label: str = "全区",
+) -> bytes:
+    """Streets' scores with 95% CIs, best at the top, against the district line.
+
+    :param streets: dicts with ``street, score, ci_low, ci_high, band``.
+    :param district: dict with ``score, ci_low, ci_high``.
+    """
+    rows = [s for s in streets if s.get("score") is not None]
+    rows.sort(key=lambda s: float(s["score"]))  # type: ignore[arg-type]
+    n = max(len(rows), 1)
+    with _rc():
+        fig = _figure(7.5, max(2.6, ROW_INCH * n + 1.1))
+        ax = fig.add_axes((0.24, 0.6 / (ROW_INCH * n + 1.1), 0.72, 1 - 1.0 / (ROW_INCH * n + 1.1)))
+        d = district.get("score")
+        if d is not None:
+            lo, hi = district.get("ci_low"), district.get("ci_high")
+            if lo is not None and hi is not None:
+                ax.axvspan(float(lo), float(hi), color=DISTRICT_COLOR, alpha=0.12, lw=0)  # type: ignore[arg-type]
+            ax.axvline(
+                float(d), color=DISTRICT_COLOR, lw=1.2, label=f"{district_label} {float(d):.1f}"
+            )  # type: ignore[arg-type]
+        for y, s in enumerate(rows):
+            color = BAND_COLORS.get(s.get("band"), BAND_COLORS[None])  # type: ignore[arg-type]
+            score = float(s["score"])  # type: ignore[arg-type]
+            lo = s.get("ci_low")
+            hi = s.get("ci_high")
+            if lo is not None and hi is not None:
+                ax.plot([float(lo), float(hi)], [y, y], color=color, lw=1.6, solid_capstyle="butt")  # type: ignore[arg-type]
+            ax.plot([score], [y], "o", color=color, ms=4.5)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([str(s["street"]) for s in rows], fontsize=8 if n > 40 else 9)
+        ax.set_ylim(-0.7, n - 0.3)
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="x", color="#dddddd", lw=0.6)
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="x", labeltop=n > 40, top=n > 40)
+        for side in ("right", "top"):
+            ax.spines[side].set_visible(False)
+        if d is not None:
+            ax.legend(loc="lower right", frameon=False, fontsize=8)
+        if title:
+            ax.set_title(title, fontsize=10, loc="left")
+        return _svg(fig)
+
+
+def heatmap(
+    streets: Sequence[str],
+    columns: Sequence[str],
+    scores: Sequence[Sequence[float | None]],
+    district: Sequence[float | None],
+    *,
+    cbar_label: str = "与全区之差",
+) -> bytes:
+    """Streets x dimensions: each cell's score, coloured by its gap to the district."""
+    import numpy as np
+
+    n, k = len(streets), len(columns)
+    values = np.array(
+        [[np.nan if v is None else float(v) for v in row] for row in scores], dtype=float
+    ).reshape(n, k)
+    ref = np.array([np.nan if v is None else float(v) for v in district], dtype=float)
+    gap = values - ref[None, :]
+    span = float(np.nanmax(np.abs(gap))) if np.isfinite(gap).any() else 1.0
+    span = max(span, 1.0)
+    with _rc():
+        height = max(2.4, ROW_INCH * n + 1.3)
+        fig = _figure(max(4.5, 1.0 * k + 2.6), height)
+        ax = fig.add_axes((0.34, 0.35 / height, 0.5, 1 - 1.0 / height))
+        masked = np.ma.masked_invalid(gap)
+        image = ax.imshow(masked, cmap="RdYlGn", vmin=-span, vmax=span, aspect="auto")
+        for i in range(n):
+            for j in range(k):
+                if math.isfinite(values[i, j]):
+                    ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", fontsize=7.5)
+        ax.set_xticks(range(k))
+        ax.set_xticklabels(list(columns), fontsize=8.5)
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(n))
+        ax.set_yticklabels(list(streets), fontsize=8)
+        cax = fig.add_axes((0.87, 0.35 / height, 0.03, min(0.5, 3 / height)))
+        bar = fig.colorbar(image, cax=cax)
+        bar.set_label(cbar_label, fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+        return _svg(fig)
+
+
+def radar(
+    labels: Sequence[str],
+    street: Sequence[float | None],
+    district: Sequence[float | None],
+    *,
+    street_label: str = "本街道",
+    district_label: str = "全区",
+) -> bytes:
+    """Dimension scores of one street against the district on a radar."""
+    import numpy as np
+
+    k = len(labels)
+    angles = np.linspace(0, 2 * np.pi, k, endpoint=False).tolist()
+    angles += angles[:1]
+
+    def closed(values: Sequence[float | None]) -> list[float]:
+        out = [float("nan") if v is None else float(v) for v in values]
+        return out + out[:1]
+
+    with _rc():
+        fig = _figure(4.6, 4.2)
+        ax = fig.add_subplot(111, polar=True)
+        s, d = closed(street), closed(district)
+        finite = [v for v in s + d if math.isfinite(v)]
+        low = max(0.0, math.floor((min(finite) if finite else 0) / 10) * 10 - 10)
+        ax.plot(angles, d, color=DISTRICT_COLOR, lw=1.4, ls="--", label=district_label)
+        ax.plot(angles, s, color="#b3121b", lw=2, label=street_label)
+        ax.fill(angles, s, color="#b3121b", alpha=0.12)
+        ax.set_xticks(angles[:-1])
+        ax.set_xticklabels(list(labels), fontsize=9)
+        ax.set_ylim(low, 100)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False, fontsize=8)
+        fig.subplots_adjust(left=0.12, right=0.88, top=0.9, bottom=0.16)
+        return _svg(fig)
+
+
+def indicator_bars(
+    labels: Sequence[str],
+    rows: Sequence[Mapping[str, float | None]],
+    district: Sequence[float | None],
+    *,
+    highlight: Sequence[bool] = (),
+    xlabel: str = "得分（95% 置信区间）",
+    district_label: str = "全区",
+) -> bytes:
+    """One street's indicator scores with CIs (bars) against the district (markers)."""
+    n = len(labels)
+    with _rc():
+        height = max(2.5, 0.3 * n + 1.0)
+        fig = _figure(7.0, height)
+        ax = fig.add_axes((0.3, 0.55 / height, 0.66, 1 - 0.8 / height))
+        ys = list(range(n))[::-1]
+        for y, row, ref, hot in zip(
+            ys, rows, district, list(highlight) + [False] * (n - len(highlight)), strict=False
+        ):
+            score = row.get("score")
+            if score is not None:
+                ax.barh(y, score, height=0.6, color="#b3121b" if hot else "#9aa5b1")
+                lo, hi = row.get("ci_low"), row.get("ci_high")
+                if lo is not None and hi is not None:
+                    ax.plot([lo, hi], [y, y], color="#1a1a1a", lw=1.2)
+            if ref is not None:
+                ax.plot([ref], [y], marker="|", color=DISTRICT_COLOR, ms=13, mew=2.2)
+        ax.plot([], [], marker="|", color=DISTRICT_COLOR, ms=10, mew=2, ls="", label=district_label)
+        ax.set_yticks(ys)
+        ax.set_yticklabels(list(labels), fontsize=8.5)
+        finite = [float(r["score"]) for r in rows if r.get("score") is not None]  # type: ignore[arg-type]
+        low = max(0.0, math.floor((min(finite) if finite else 0) / 10) * 10 - 10)
+        ax.set_xlim(low, 100)
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="x", color="#dddddd", lw=0.6)
+        ax.set_axisbelow(True)
+        for side in ("right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.legend(loc="lower right", frameon=False, fontsize=8)
+        return _svg(fig)

@@ -1,0 +1,148 @@
+"""Reviewing flagged responses: quality checks, exclusion and restore with a reason.
+
+Decision (issue 5): reviewing is allowed while a wave is in fieldwork, closed
+or scored.  In ``scored`` a change makes the current scoring run stale (its
+data sha256 no longer matches the included responses) and the console says
+that a re-score is needed; once notices are issued the data are locked, since
+the notices quote the run's numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+
+import numpy as np
+from sqlalchemy import func, or_, select
+
+from scoring.exchange import write_csv
+from scoring.quality import combine_flags, speeder_flags, straightline_flags
+
+from ..extensions import db
+from ..models import DK_POINT, Answer, Response, ScoringRun, Wave
+from .audit import record
+from .frameworks import spec_of
+from .responses import wave_records
+
+AUTO_PREFIX = "自动排除："
+REVIEW_PREFIX = "复核："
+REVIEW_STATES = ("fieldwork", "closed", "scored")
+PAGE = 50
+
+
+class ReviewLocked(ValueError):
+    """The wave's data can no longer be reviewed."""
+
+
+def check_reviewable(wave: Wave) -> None:
+    """:raises ReviewLocked: unless the wave is in fieldwork, closed or scored."""
+    if wave.state not in REVIEW_STATES:
+        raise ReviewLocked(f"测评批次“{wave.name}”已下发通知书或已公布，答卷不能再排除或恢复。")
+
+
+def review_query(wave: Wave, *, show: str = "flagged"):  # type: ignore[no-untyped-def]
+    """Select responses to review: ``flagged`` (flags or excluded), ``excluded`` or ``all``."""
+    query = select(Response).where(Response.wave_id == wave.id)
+    if show == "excluded":
+        query = query.where(Response.excluded.is_(True))
+    elif show != "all":
+        query = query.where(or_(Response.quality_flags != "", Response.excluded.is_(True)))
+    return query.order_by(Response.id)
+
+
+def review_page(wave: Wave, *, show: str = "flagged", page: int = 1) -> tuple[list[Response], int]:
+    """Return one page of responses to review and the total count."""
+    query = review_query(wave, show=show)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.offset((max(page, 1) - 1) * PAGE).limit(PAGE)).all()
+    return list(rows), total
+
+
+def set_exclusion(
+    response: Response, excluded: bool, reason: str, *, user_id: int | None = None
+) -> Response:
+    """Exclude a response from scoring or restore it, with a reviewer's reason (not committed).
+
+    Audit-logged with the state before and after.
+
+    :raises ValueError: no reason given.  :raises ReviewLocked: wave locked.
+    """
+    check_reviewable(response.wave)
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValueError("请填写排除或恢复的理由。")
+    before = {"excluded": response.excluded, "reason": response.exclusion_reason}
+    response.excluded = excluded
+    response.exclusion_reason = REVIEW_PREFIX + ("排除：" if excluded else "保留：") + reason[:500]
+    record(
+        "response.exclude" if excluded else "response.restore",
+        response,
+        user_id=user_id,
+        before=before,
+        after={"excluded": excluded, "reason": response.exclusion_reason},
+        note=f"wave {response.wave.code}, response {response.public_id}",
+    )
+    return response
+
+
+def run_quality_checks(wave: Wave, *, user_id: int | None = None) -> int:
+    """Flag speeders and straight-liners among the wave's responses (not committed).
+
+    Newly flagged responses get their reasons in ``quality_flags`` and are
+    excluded unless a reviewer has decided on them.  Returns how many were
+    newly flagged; one audit entry lists them.
+    """
+    check_reviewable(wave)
+    spec = spec_of(wave.framework)
+    codes = spec.indicator_codes
+    rows = db.session.execute(
+        select(Response.id, Response.duration_s, Response.quality_flags)
+        .where(Response.wave_id == wave.id)
+        .order_by(Response.id)
+    ).all()
+    if not rows:
+        return 0
+    index = {rid: k for k, (rid, _, _) in enumerate(rows)}
+    points = np.zeros((len(rows), len(codes)), dtype=np.int64)
+    col = {c: j for j, c in enumerate(codes)}
+    answers = db.session.execute(
+        select(Answer.response_id, Answer.indicator_code, Answer.point)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Response.wave_id == wave.id, Answer.point != DK_POINT)
+    )
+    for rid, code, point in answers:
+        if code in col:
+            points[index[rid], col[code]] = point
+    durations = np.array([np.nan if d is None else d for _, d, _ in rows], dtype=float)
+    flags = combine_flags(speeder_flags(durations, points), straightline_flags(points))
+    newly = []
+    by_id = defaultdict(str)
+    for k, (rid, _, old) in enumerate(rows):
+        if flags.flagged[k] and not old:
+            by_id[rid] = flags.reasons[k]
+    for response in db.session.scalars(select(Response).where(Response.id.in_(list(by_id)))):
+        response.quality_flags = by_id[response.id]
+        if not response.exclusion_reason.startswith(REVIEW_PREFIX):
+            response.excluded = True
+            response.exclusion_reason = AUTO_PREFIX + response.quality_flags
+        newly.append(response.public_id)
+    if newly:
+        record(
+            "responses.quality_checks",
+            wave,
+            user_id=user_id,
+            after={"flagged": newly[:500], "count": len(newly)},
+        )
+    return len(newly)
+
+
+def included_sha256(wave: Wave) -> str:
+    """SHA-256 of the CSV that scoring would read now (included responses)."""
+    return hashlib.sha256(
+        write_csv(wave_records(wave, included_only=True), spec_of(wave.framework))
+    ).hexdigest()
+
+
+def run_is_stale(wave: Wave, run: ScoringRun | None) -> bool:
+    """True when the included responses changed since ``run`` was scored."""
+    return run is not None and included_sha256(wave) != run.data_sha256
