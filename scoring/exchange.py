@@ -69,8 +69,13 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
         raise ExchangeError(
-            [f"line {line}: the file is not UTF-8 text (save it as 'CSV UTF-8' and try again)"]
+            [
+                f"line {line}, column {column}: the file is not UTF-8 text "
+                "(save it as 'CSV UTF-8' and try again)"
+            ]
         ) from None
 
 

@@ -31,7 +31,7 @@ def create_app(config: type[Config] | object = Config) -> Flask:
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
 
-    from . import extensions, web
+    from . import cli, extensions, web
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(
@@ -44,6 +44,7 @@ def create_app(config: type[Config] | object = Config) -> Flask:
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     web.init_app(app)
+    cli.init_app(app)
 
     from . import models  # noqa: F401  (register tables)
 

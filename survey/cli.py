@@ -30,7 +30,7 @@ def main() -> None:
     """minping (民评): resident satisfaction survey and street scoring."""
 
 
-@main.command("serve")
+@click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
@@ -50,7 +50,7 @@ def _ensure_schema() -> None:
     upgrade()
 
 
-@main.command("demo")
+@click.command("demo")
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Create the demo data and exit.")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -82,7 +82,7 @@ def demo(seed: int, no_serve: bool, host: str, port: int, force: bool) -> None:
         current_app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
-@main.command("waves")
+@click.command("waves")
 @with_appcontext
 def waves() -> None:
     """List waves: code, name, state, responses."""
@@ -111,7 +111,7 @@ def _wave(code: str):  # type: ignore[no-untyped-def]
         fail(str(exc))
 
 
-@main.command("import-responses")
+@click.command("import-responses")
 @click.option("--wave", "wave_code", required=True, help="Wave code.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -137,7 +137,7 @@ def import_responses(wave_code: str, file: Path) -> None:
     click.echo(f"imported {count} responses into {wave.code}")
 
 
-@main.command("export-responses")
+@click.command("export-responses")
 @click.option("--wave", "wave_code", required=True, help="Wave code.")
 @click.option(
     "--out",
@@ -165,7 +165,7 @@ def export_responses(wave_code: str, out: Path, included_only: bool) -> None:
     click.echo(f"wrote {len(records)} responses to {out}")
 
 
-@main.command("invitations")
+@click.command("invitations")
 @click.option("--wave", "wave_code", required=True)
 @click.option("--street", required=True, help="Street name or code.")
 @click.option("--group", "group_code", required=True, help="Respondent group code.")
@@ -211,7 +211,6 @@ def invitations(
 
 
 users = click.Group("users", help="Manage staff accounts.")
-main.add_command(users)
 
 
 @users.command("create")
@@ -246,11 +245,19 @@ def users_create(role: str, street: str | None, password: str | None, username: 
     click.echo(f"created {role} account {username}")
 
 
-def _register_optional_commands() -> None:
-    """Attach commands whose modules are built in their own packages."""
-    from .cli_scoring import register
+def init_app(app) -> None:  # type: ignore[no-untyped-def]
+    """Attach every minping command to ``app.cli`` (so ``minping`` and tests see them)."""
+    from .cli_scoring import score, score_wave
 
-    register(main)
-
-
-_register_optional_commands()
+    for command in (
+        serve,
+        demo,
+        waves,
+        import_responses,
+        export_responses,
+        invitations,
+        users,
+        score,
+        score_wave,
+    ):
+        app.cli.add_command(command)

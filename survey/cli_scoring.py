@@ -8,11 +8,6 @@ import click
 from flask.cli import with_appcontext
 
 
-def register(group: click.Group) -> None:
-    group.add_command(score)
-    group.add_command(score_wave)
-
-
 @click.command("score")
 @click.option(
     "--framework", "framework_path", required=True, type=click.Path(dir_okay=False, path_type=Path)

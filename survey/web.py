@@ -94,4 +94,5 @@ def _register_optional(app: Flask, name: str) -> None:
         if exc.name != f"survey.{name}":
             raise
         return
-    app.register_blueprint(module.bp)
+    if hasattr(module, "bp"):
+        app.register_blueprint(module.bp)

@@ -83,7 +83,7 @@ class Response(db.Model):
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), unique=True)
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     started_at: Mapped[datetime | None]
-    submitted_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]  # set by the submitting code; None for undated imports
     duration_s: Mapped[float | None]
     page_durations: Mapped[dict | None] = mapped_column(JSON)
     device_hash: Mapped[str | None] = mapped_column(String(64))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 136f74fd35f9
+Revision ID: 2ee7d4dc4ae9
 Revises: 
-Create Date: 2026-11-23 19:17:05.753034
+Create Date: 2026-11-23 19:20:42.361658
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '136f74fd35f9'
+revision = '2ee7d4dc4ae9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -40,7 +40,7 @@ def upgrade():
     sa.Column('frozen', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_framework')),
-    sa.UniqueConstraint('code', 'version', name=op.f('uq_framework_code'))
+    sa.UniqueConstraint('code', 'version', name=op.f('uq_framework_code_version'))
     )
     op.create_table('official_day',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -65,7 +65,7 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['framework_id'], ['framework.id'], name=op.f('fk_dimension_framework_id_framework')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dimension')),
-    sa.UniqueConstraint('framework_id', 'code', name=op.f('uq_dimension_framework_id'))
+    sa.UniqueConstraint('framework_id', 'code', name=op.f('uq_dimension_framework_id_code'))
     )
     with op.batch_alter_table('dimension', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dimension_framework_id'), ['framework_id'], unique=False)
@@ -84,7 +84,7 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['framework_id'], ['framework.id'], name=op.f('fk_indicator_framework_id_framework')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator')),
-    sa.UniqueConstraint('framework_id', 'code', name=op.f('uq_indicator_framework_id'))
+    sa.UniqueConstraint('framework_id', 'code', name=op.f('uq_indicator_framework_id_code'))
     )
     with op.batch_alter_table('indicator', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_indicator_framework_id'), ['framework_id'], unique=False)
@@ -99,7 +99,7 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['framework_id'], ['framework.id'], name=op.f('fk_respondent_group_framework_id_framework')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_respondent_group')),
-    sa.UniqueConstraint('framework_id', 'code', name=op.f('uq_respondent_group_framework_id'))
+    sa.UniqueConstraint('framework_id', 'code', name=op.f('uq_respondent_group_framework_id_code'))
     )
     with op.batch_alter_table('respondent_group', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_respondent_group_framework_id'), ['framework_id'], unique=False)
@@ -112,8 +112,8 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['district_id'], ['district.id'], name=op.f('fk_street_district_id_district')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_street')),
-    sa.UniqueConstraint('district_id', 'code', name=op.f('uq_street_district_id')),
-    sa.UniqueConstraint('district_id', 'name', name=op.f('uq_street_district_id'))
+    sa.UniqueConstraint('district_id', 'code', name=op.f('uq_street_district_id_code')),
+    sa.UniqueConstraint('district_id', 'name', name=op.f('uq_street_district_id_name'))
     )
     with op.batch_alter_table('street', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_street_district_id'), ['district_id'], unique=False)
@@ -151,7 +151,7 @@ def upgrade():
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.ForeignKeyConstraint(['street_id'], ['street.id'], name=op.f('fk_community_street_id_street')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_community')),
-    sa.UniqueConstraint('street_id', 'code', name=op.f('uq_community_street_id'))
+    sa.UniqueConstraint('street_id', 'code', name=op.f('uq_community_street_id_code'))
     )
     with op.batch_alter_table('community', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_community_street_id'), ['street_id'], unique=False)
@@ -165,7 +165,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['street_id'], ['street.id'], name=op.f('fk_quota_street_id_street')),
     sa.ForeignKeyConstraint(['wave_id'], ['wave.id'], name=op.f('fk_quota_wave_id_wave')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quota')),
-    sa.UniqueConstraint('wave_id', 'street_id', 'group_code', name=op.f('uq_quota_wave_id'))
+    sa.UniqueConstraint('wave_id', 'street_id', 'group_code', name=op.f('uq_quota_wave_id_street_id_group_code'))
     )
     with op.batch_alter_table('quota', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quota_wave_id'), ['wave_id'], unique=False)
@@ -314,7 +314,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['run_id'], ['scoring_run.id'], name=op.f('fk_street_result_run_id_scoring_run'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['street_id'], ['street.id'], name=op.f('fk_street_result_street_id_street')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_street_result')),
-    sa.UniqueConstraint('run_id', 'street_id', name=op.f('uq_street_result_run_id'))
+    sa.UniqueConstraint('run_id', 'street_id', name=op.f('uq_street_result_run_id_street_id'))
     )
     op.create_table('rectification_item',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -378,7 +378,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['wave_id'], ['wave.id'], name=op.f('fk_response_wave_id_wave')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_response')),
     sa.UniqueConstraint('invitation_id', name=op.f('uq_response_invitation_id')),
-    sa.UniqueConstraint('wave_id', 'public_id', name=op.f('uq_response_wave_id'))
+    sa.UniqueConstraint('wave_id', 'public_id', name=op.f('uq_response_wave_id_public_id'))
     )
     with op.batch_alter_table('response', schema=None) as batch_op:
         batch_op.create_index('ix_response_wave_street', ['wave_id', 'street_id'], unique=False)
@@ -401,7 +401,7 @@ def upgrade():
     sa.Column('comment', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['response_id'], ['response.id'], name=op.f('fk_answer_response_id_response'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_answer')),
-    sa.UniqueConstraint('response_id', 'indicator_code', name=op.f('uq_answer_response_id'))
+    sa.UniqueConstraint('response_id', 'indicator_code', name=op.f('uq_answer_response_id_indicator_code'))
     )
     op.create_table('evidence',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,0 +1,43 @@
+"""`minping demo --no-serve`: the demo district, deterministic by seed."""
+
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import Response, Street, User, Wave
+
+
+def test_demo_twice_gives_identical_exports(scratch_app, tmp_path):
+    runner = scratch_app.test_cli_runner()
+    exports = []
+    for n in range(2):
+        result = runner.invoke(args=["demo", "--no-serve", "--seed", "7"])
+        assert result.exit_code == 0, result.output
+        assert "admin" in result.output and "/s/" in result.output
+        out = tmp_path / f"export-{n}.csv"
+        result = runner.invoke(args=["export-responses", "--wave", "demo-2026", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        exports.append(out.read_bytes())
+    assert exports[0] == exports[1]
+    with scratch_app.app_context():
+        streets = db.session.scalars(select(Street.name).order_by(Street.position)).all()
+        assert len(streets) == 13 and streets[0] == "宁海路" and streets[-1] == "小市"
+        states = dict(db.session.execute(select(Wave.code, Wave.state)).all())
+        assert states == {"demo-2026": "closed", "demo-open": "fieldwork"}
+        per_street = dict(
+            db.session.execute(
+                select(Street.name, func.count(Response.id))
+                .join(Response, Response.street_id == Street.id)
+                .group_by(Street.name)
+            ).all()
+        )
+        assert per_street["小市"] < 100
+        assert all(300 <= n <= 500 for name, n in per_street.items() if name != "小市")
+        assert {u.role for u in db.session.scalars(select(User))} == {
+            "admin", "agency", "interviewer", "street", "viewer"}
+    text = exports[0].decode("utf-8-sig")
+    assert ",DK," in text  # 不了解 answers present
+    other = runner.invoke(args=["demo", "--no-serve", "--seed", "8"])
+    assert other.exit_code == 0
+    out = tmp_path / "export-8.csv"
+    runner.invoke(args=["export-responses", "--wave", "demo-2026", "--out", str(out)])
+    assert out.read_bytes() != exports[0]
