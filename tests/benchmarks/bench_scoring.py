@@ -108,7 +108,9 @@ def main() -> None:
         f"{sv['total_s']:.2f} s (replicate weights {sv['replicate_weights_s']:.2f} s, "
         f"17 estimates {sv['estimate_s']:.2f} s); scaled x{scale:.1f} to 100k: {svy_full:.1f} s"
     )
-    print(f"ratio svy / minping (item means only vs everything): {svy_full / small['score_s']:.1f}x")
+    print(
+        f"ratio svy / minping (item means only vs everything): {svy_full / small['score_s']:.1f}x"
+    )
     if not args.skip_million:
         big = _sub("score", 1_000_000, 300, B)
         print(

@@ -78,7 +78,9 @@ SMALL_ROWS = [
 ]
 
 
-def small_data(rows: list[tuple] = SMALL_ROWS, streets: tuple[str, ...] = ("X", "Y")) -> ResponseData:
+def small_data(
+    rows: list[tuple] = SMALL_ROWS, streets: tuple[str, ...] = ("X", "Y")
+) -> ResponseData:
     fw = small_framework()
     pts = np.array([r[3] for r in rows])
     concerns = np.array([[c in r[4] for c in fw.indicator_codes] for r in rows])

@@ -52,32 +52,61 @@ def test_configurable_score_mapping():
     [
         ('code = "gulou-default"', "", "f.toml: framework.code: is missing"),
         ("version = 1", "version = 0", "f.toml: framework.version: must be a whole number >= 1"),
-        ('labels = ["非常不满意", "不满意", "一般", "满意", "非常满意"]', 'labels = ["很好"]',
-         "f.toml: scale.labels: needs at least 2 points"),
-        ('labels = ["非常不满意", "不满意", "一般", "满意", "非常满意"]',
-         'labels = ["差", "差", "一般", "满意", "非常满意"]',
-         "f.toml: scale.labels: labels must differ"),
-        ("scores = [0, 25, 50, 75, 100]", "scores = [0, 25, 50, 100]",
-         "f.toml: scale.scores: has 4 scores for 5 labels"),
-        ("scores = [0, 25, 50, 75, 100]", "scores = [0, 50, 25, 75, 100]",
-         "f.toml: scale.scores: must increase strictly"),
-        ("scores = [0, 25, 50, 75, 100]", 'scores = [0, 25, "x", 75, 100]',
-         "f.toml: scale.scores: must be a list of numbers"),
-        ('dont_know = "不了解"', 'dont_know = "一般"',
-         "f.toml: scale.dont_know: '一般' is also a scale label"),
-        ("satisfied_from = 4", "satisfied_from = 9",
-         "f.toml: scale.satisfied_from: must be a scale point from 1 to 5"),
+        (
+            'labels = ["非常不满意", "不满意", "一般", "满意", "非常满意"]',
+            'labels = ["很好"]',
+            "f.toml: scale.labels: needs at least 2 points",
+        ),
+        (
+            'labels = ["非常不满意", "不满意", "一般", "满意", "非常满意"]',
+            'labels = ["差", "差", "一般", "满意", "非常满意"]',
+            "f.toml: scale.labels: labels must differ",
+        ),
+        (
+            "scores = [0, 25, 50, 75, 100]",
+            "scores = [0, 25, 50, 100]",
+            "f.toml: scale.scores: has 4 scores for 5 labels",
+        ),
+        (
+            "scores = [0, 25, 50, 75, 100]",
+            "scores = [0, 50, 25, 75, 100]",
+            "f.toml: scale.scores: must increase strictly",
+        ),
+        (
+            "scores = [0, 25, 50, 75, 100]",
+            'scores = [0, 25, "x", 75, 100]',
+            "f.toml: scale.scores: must be a list of numbers",
+        ),
+        (
+            'dont_know = "不了解"',
+            'dont_know = "一般"',
+            "f.toml: scale.dont_know: '一般' is also a scale label",
+        ),
+        (
+            "satisfied_from = 4",
+            "satisfied_from = 9",
+            "f.toml: scale.satisfied_from: must be a scale point from 1 to 5",
+        ),
         ("share = 0.2", "share = -0.2", "f.toml: groups[2].share: must be positive"),
         ('code = "adult"', 'code = "elderly"', "f.toml: groups[1].code: duplicate code 'elderly'"),
         ("weight = 0.30", "weight = 0", "f.toml: dimensions[1].weight: must be positive"),
-        ("weight = 0.20\n", "weight = 0.25\n",
-         "f.toml: dimensions: weights add up to 1.05, they must add up to 1"),
+        (
+            "weight = 0.20\n",
+            "weight = 0.25\n",
+            "f.toml: dimensions: weights add up to 1.05, they must add up to 1",
+        ),
         ('code = "D4"', 'code = "D3"', "f.toml: dimensions[3].code: duplicate code 'D3'"),
-        ('dimension = "D1"', 'dimension = "D9"',
-         "f.toml: indicators[0].dimension: unknown dimension 'D9'"),
+        (
+            'dimension = "D1"',
+            'dimension = "D9"',
+            "f.toml: indicators[0].dimension: unknown dimension 'D9'",
+        ),
         ('code = "I02"', 'code = "I01"', "f.toml: indicators[1].code: duplicate code 'I01'"),
-        ('question = "您对本街道的环境卫生是否满意？"', "",
-         "f.toml: indicators[3].question: is missing"),
+        (
+            'question = "您对本街道的环境卫生是否满意？"',
+            "",
+            "f.toml: indicators[3].question: is missing",
+        ),
         ("weight = 1\n", "weight = -1\n", "f.toml: indicators[0].weight: must be positive"),
     ],
 )
@@ -88,7 +117,7 @@ def test_rule(old, new, message):
 
 
 def test_indicator_groups_must_exist():
-    text = edit('weight = 1\n', 'weight = 1\ngroups = ["elderly", "students"]\n')
+    text = edit("weight = 1\n", 'weight = 1\ngroups = ["elderly", "students"]\n')
     assert "f.toml: indicators[0].groups: unknown group 'students'" in problems_of(text)
 
 

@@ -63,9 +63,11 @@ def test_items_independent_would_understate(fw):
     sim = simulate(fw, [f"S{i}" for i in range(5)], 300, seed=5)
     lse = linearized_se(sim.data, cell_layout(sim.data), Weights.of(fw))
     w = Weights.of(fw)
-    coef = (w.member @ w.dimension) * w.indicator / (w.indicator @ w.member)[
-        (w.member @ np.arange(4)).astype(int)
-    ]
+    coef = (
+        (w.member @ w.dimension)
+        * w.indicator
+        / (w.indicator @ w.member)[(w.member @ np.arange(4)).astype(int)]
+    )
     naive = np.sqrt(((coef * lse.indicator) ** 2).sum(axis=1))
     assert np.all(lse.overall > 1.5 * naive)
 
