@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+
 class CalendarError(ValueError):
     """An official-year entry that cannot be used; ``problems`` lists every reason."""
 
@@ -199,7 +200,5 @@ def _seeded() -> OfficialCalendar:
         years.setdefault(d.year, (set(), set()))[0].add(d)
     for d in constants.workdays:
         years.setdefault(d.year, (set(), set()))[1].add(d)
-    table = {
-        y: OfficialYear(y, frozenset(h), frozenset(w)) for y, (h, w) in sorted(years.items())
-    }
+    table = {y: OfficialYear(y, frozenset(h), frozenset(w)) for y, (h, w) in sorted(years.items())}
     return OfficialCalendar(MappingProxyType(table))

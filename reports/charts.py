@@ -78,7 +78,9 @@ def _svg(fig: Figure) -> str:
     return _HEADER.sub("", buf.getvalue(), count=1)
 
 
-def radar(axes: Sequence[str], street: Sequence[float], district: Sequence[float], name: str) -> str:
+def radar(
+    axes: Sequence[str], street: Sequence[float], district: Sequence[float], name: str
+) -> str:
     """Return a radar chart of dimension scores, street against district, as SVG.
 
     Drawn on plain axes with polygon rings (the usual style in Chinese reports);
@@ -102,8 +104,15 @@ def radar(axes: Sequence[str], street: Sequence[float], district: Sequence[float
     rings = [lo + (100 - lo) * f for f in (0.25, 0.5, 0.75, 1.0)]
     for ring in rings:
         ax.plot(*xy([ring] * k), color="#c8c8c8", lw=0.6, clip_on=False)
-        ax.text(0.03, (ring - lo) / (100 - lo) + 0.01, f"{ring:g}", fontsize=6.5, color=GREY,
-                va="bottom", clip_on=False)
+        ax.text(
+            0.03,
+            (ring - lo) / (100 - lo) + 0.01,
+            f"{ring:g}",
+            fontsize=6.5,
+            color=GREY,
+            va="bottom",
+            clip_on=False,
+        )
     for a in angles:
         ax.plot([0, math.cos(a)], [0, math.sin(a)], color="#c8c8c8", lw=0.6, clip_on=False)
     for values, colour, style in ((district, GREY, "--"), (street, RED, "-")):
@@ -113,8 +122,16 @@ def radar(axes: Sequence[str], street: Sequence[float], district: Sequence[float
     for label, a, s_val, d_val in zip(axes, angles, street, district, strict=True):
         x, y = 1.16 * math.cos(a), 1.13 * math.sin(a)
         ha = "center" if abs(x) < 0.1 else ("left" if x > 0 else "right")
-        ax.text(x, y, f"{label}\n{s_val:.1f}（全区{d_val:.1f}）", ha=ha, va="center",
-                fontsize=8.5, linespacing=1.4, clip_on=False)
+        ax.text(
+            x,
+            y,
+            f"{label}\n{s_val:.1f}（全区{d_val:.1f}）",
+            ha=ha,
+            va="center",
+            fontsize=8.5,
+            linespacing=1.4,
+            clip_on=False,
+        )
     ax.plot([-1.45, -1.3], [-1.25, -1.25], "-", color=RED, lw=1.6, clip_on=False)
     ax.text(-1.27, -1.25, name, va="center", fontsize=8, clip_on=False)
     ax.plot([-1.45, -1.3], [-1.37, -1.37], "--", color=GREY, lw=1.6, clip_on=False)
@@ -157,18 +174,33 @@ def interval_chart(
         for r in rows
     ]
     # one collection per kind of mark keeps the SVG small and quick to draw
-    ax.hlines(ys, [r.low for r in rows], [r.high for r in rows], colors=colours, lw=1.3,
-              clip_on=False)
-    ax.scatter([r.score for r in rows], ys, s=11, c=colours, zorder=3, clip_on=False,
-               linewidths=0)
+    ax.hlines(
+        ys, [r.low for r in rows], [r.high for r in rows], colors=colours, lw=1.3, clip_on=False
+    )
+    ax.scatter([r.score for r in rows], ys, s=11, c=colours, zorder=3, clip_on=False, linewidths=0)
     refs = [(r.reference, y) for r, y in zip(rows, ys, strict=True) if r.reference is not None]
     if refs:
-        ax.scatter([x for x, _ in refs], [y for _, y in refs], s=40, marker="|", c=GREY,
-                   linewidths=1.4, zorder=2, clip_on=False)
+        ax.scatter(
+            [x for x, _ in refs],
+            [y for _, y in refs],
+            s=40,
+            marker="|",
+            c=GREY,
+            linewidths=1.4,
+            zorder=2,
+            clip_on=False,
+        )
     if reference is not None:
         ax.axvline(reference, color=GREY, ls="--", lw=0.9, clip_on=False)
-        ax.text(reference, n + 0.9, f"{reference_label} {reference:.1f}", ha="center", va="bottom",
-                fontsize=7.5, color=GREY)
+        ax.text(
+            reference,
+            n + 0.9,
+            f"{reference_label} {reference:.1f}",
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+            color=GREY,
+        )
     ax.set_yticks(ys, [r.label for r in rows])
     ax.set_ylim(0.4, n + 0.9)
     if xlim is None:
@@ -181,6 +213,14 @@ def interval_chart(
     ax.set_xlabel("得分（点为估计值，横线为95%置信区间）", fontsize=8)
     height = n * row_cm + 2.2
     fig.subplots_adjust(left=0.24, right=0.97, top=1 - 0.9 / height, bottom=1.25 / height)
+    return _svg(fig)
+
+
+def empty(message: str = "暂无数据") -> str:
+    """Return a small placeholder SVG for a chart without data."""
+    setup()
+    fig = Figure(figsize=(15 * _CM, 3 * _CM))
+    fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=10, color=GREY)
     return _svg(fig)
 
 

@@ -55,8 +55,10 @@ def rank_interval(low: int | None, high: int | None) -> str:
     return f"第{low}—{high}名"
 
 
-def band_words(band: str) -> str:
-    """Plain words for a band code (above / similar / below)."""
+def band_words(band: str | None) -> str:
+    """Plain words for a band code (above / similar / below; ``None``: no data)."""
+    if band is None:
+        return "暂无法判定（有效样本不足）"
     try:
         return BAND_WORDS[band]
     except KeyError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from reports.layout import official_context
 from reports.models import Letterhead, NoticeData, NoticeItem
 from reports.pdf import GENERATED, create_pdf
 from reports.requirements import check_templates, requirement_text
+from reports.tables import dimension_rows, number
 from reports.templating import render
 
 STYLESHEETS = ("official.css",)
@@ -31,7 +31,8 @@ class NoticeSettings:
     doc_prefix
         Agency code of the 发文字号: ``鼓民整`` gives ``鼓民整〔2026〕3号``.
     wave_name
-        e.g. ``2026年度居民满意度测评``; the title reads 关于{street}{wave_name}结果及整改要求的通知.
+        e.g. ``2026年度居民满意度测评``; the title reads
+        关于{street}{wave_name}结果及整改要求的通知.
     issue_date, deadline_days, calendar
         The deadline is ``deadline_days`` working days after ``issue_date`` on ``calendar``.
     requirement_templates
@@ -61,13 +62,6 @@ class NoticeSettings:
 def addressee_for(street: str) -> str:
     """主送机关 for a street: 街道办事处, or 人民政府 for a town (镇)."""
     return f"{street}人民政府：" if street.endswith("镇") else f"{street}办事处："
-
-
-def _opt(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
 
 
 def build_notice_data(
@@ -106,23 +100,27 @@ def build_notice_data(
     row = rows[street]
     district = scores["district"]
     items = []
-    for code in list(row.get("priorities", []))[: settings.max_items]:
-        ind = row["indicators"][code]
-        ref = district["indicators"][code]
+    for code in list(row.get("priorities") or [])[: settings.max_items]:
+        ind = row["indicators"].get(code, {})
+        ref = district["indicators"].get(code, {})
+        own, other = number(ind.get("score")), number(ref.get("score"))
+        if own is None or other is None:
+            continue  # a priority always has scores; skip rather than print a blank item
         name = indicator_names.get(code, code)
         said = [formatting.excerpt(c) for c in (comments or {}).get(code, ()) if c.strip()]
+        low, high = number(ind.get("ci_low")), number(ind.get("ci_high"))
         items.append(
             NoticeItem(
                 code=code,
                 name=name,
-                street_score=float(ind["score"]),
-                district_score=float(ref["score"]),
-                gap=float(ind["score"]) - float(ref["score"]),
-                attention=_opt(ind.get("attention")),
-                satisfaction_rate=_opt(ind.get("satisfaction_rate")),
+                street_score=own,
+                district_score=other,
+                gap=own - other,
+                attention=number(ind.get("attention")),
+                satisfaction_rate=number(ind.get("satisfaction_rate")),
                 comments=tuple(said[: settings.max_comments]),
                 requirement=requirement_text(code, street, name, settings.requirement_templates),
-                street_ci=(float(ind["ci_low"]), float(ind["ci_high"])),
+                street_ci=(low, high) if low is not None and high is not None else None,
             )
         )
     return NoticeData(
@@ -154,37 +152,46 @@ def build_notice_data(
 
 def notice_charts(data: NoticeData) -> dict[str, str]:
     """Return the attachment charts (radar, indicator intervals) as inline SVG."""
-    dims = [d for d in data.dimension_names if d in data.street_scores["dimensions"]]
-    street_dims = data.street_scores["dimensions"]
-    district_dims = data.district_scores["dimensions"]
-    radar = charts.radar(
-        [data.dimension_names[d] for d in dims],
-        [float(street_dims[d]["score"]) for d in dims],
-        [float(district_dims[d]["score"]) for d in dims],
-        data.street,
-    )
+    street_dims = data.street_scores.get("dimensions", {})
+    district_dims = data.district_scores.get("dimensions", {})
+    axes, own, ref = [], [], []
+    for code, name in data.dimension_names.items():
+        x = number(street_dims.get(code, {}).get("score"))
+        y = number(district_dims.get(code, {}).get("score"))
+        if x is not None and y is not None:
+            axes.append(name)
+            own.append(x)
+            ref.append(y)
     targeted = {item.code for item in data.items}
-    rows = [
-        charts.Interval(
-            label=f"{data.indicator_names.get(code, code)}",
-            score=float(ind["score"]),
-            low=float(ind["ci_low"]),
-            high=float(ind["ci_high"]),
-            reference=float(data.district_scores["indicators"][code]["score"]),
-            highlight=code in targeted,
+    district_inds = data.district_scores.get("indicators", {})
+    rows = []
+    for code, ind in data.street_scores.get("indicators", {}).items():
+        values = [number(ind.get(k)) for k in ("score", "ci_low", "ci_high")]
+        if any(v is None for v in values):
+            continue
+        score, low, high = (float(v or 0.0) for v in values)
+        rows.append(
+            charts.Interval(
+                label=data.indicator_names.get(code, code),
+                score=score,
+                low=low,
+                high=high,
+                reference=number(district_inds.get(code, {}).get("score")),
+                highlight=code in targeted,
+            )
         )
-        for code, ind in data.street_scores["indicators"].items()
-    ]
-    bars = charts.interval_chart(rows, row_cm=0.62)
-    return {"radar": radar, "indicators": bars}
+    out = {"radar": charts.radar(axes, own, ref, data.street) if len(axes) >= 3 else charts.empty()}
+    out["indicators"] = charts.interval_chart(rows, row_cm=0.62) if rows else charts.empty()
+    return out
 
 
 def render_notice_html(data: NoticeData, charts: Mapping[str, str] | None = None) -> str:
     """Render the notice as HTML; ``charts`` maps chart names to image URLs."""
-    context = official_context(data.letterhead)
+    context = official_context(data.letterhead, data.title)
     if charts is None:
         charts = {name: f"{GENERATED}{name}.svg" for name in CHART_NAMES}
-    context.update(data=data, charts=charts)
+    rows = dimension_rows(data.street_scores, data.district_scores, data.dimension_names)
+    context.update(data=data, charts=charts, dimension_rows=rows)
     return render("notice.html", context)
 
 

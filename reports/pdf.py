@@ -22,7 +22,6 @@ from weasyprint.urls import URLFetcherResponse
 
 from reports.templating import TEMPLATE_DIR
 
-
 _MIME = {".svg": "image/svg+xml", ".png": "image/png", ".css": "text/css"}
 
 

@@ -8,10 +8,17 @@ from __future__ import annotations
 import random
 from typing import Any
 
-DIMENSIONS = {"D1": ("I01", "I02", "I03"), "D2": ("I04", "I05", "I06", "I07", "I08", "I09"),
-              "D3": ("I10", "I11", "I12", "I13", "I14"), "D4": ("I15", "I16", "I17")}
+DIMENSIONS = {
+    "D1": ("I01", "I02", "I03"),
+    "D2": ("I04", "I05", "I06", "I07", "I08", "I09"),
+    "D3": ("I10", "I11", "I12", "I13", "I14"),
+    "D4": ("I15", "I16", "I17"),
+}
 WEIGHTS = {"D1": 0.2, "D2": 0.3, "D3": 0.3, "D4": 0.2}
-_SYLLABLES = "宁海 华侨 湖南 中央门 挹江门 江东 凤凰 阅江楼 热河南 幕府山 建宁 小市 宝塔桥 燕子矶 湖北 汉中 莫愁 草场门".split()
+_SYLLABLES = (
+    "宁海 华侨 湖南 中央门 挹江门 江东 凤凰 阅江楼 热河南 "
+    "幕府山 建宁 小市 宝塔桥 燕子矶 湖北 汉中 莫愁 草场门"
+).split()
 
 
 def _estimate(rng: random.Random, centre: float, n: int, spread: float) -> dict[str, Any]:
@@ -41,7 +48,7 @@ def sample_scores(n_streets: int = 13, seed: int = 1) -> dict[str, Any]:
     """Return a scores-JSON dict for ``n_streets`` made-up streets."""
     rng = random.Random(seed)
     codes = [c for dim in DIMENSIONS.values() for c in dim]
-    district = {"n": 0, "indicators": {}, "dimensions": {}}
+    district: dict[str, Any] = {"n": 0, "indicators": {}, "dimensions": {}}
     for code in codes:
         district["indicators"][code] = _estimate(rng, 86, 20000, 3) | {"attention": 0.18}
     streets = []
@@ -68,8 +75,15 @@ def sample_scores(n_streets: int = 13, seed: int = 1) -> dict[str, Any]:
     district.update(_estimate(rng, overall, district["n"], 0.01))
     district["n"] = sum(s["n"] for s in streets)
     _rank(streets, district["score"])
-    method = {"boot": 1000, "seed": seed, "min_n": 30, "framework": "gulou-default",
-              "framework_version": 1, "estimator": "direct", "data_sha256": "0" * 64}
+    method = {
+        "boot": 1000,
+        "seed": seed,
+        "min_n": 30,
+        "framework": "gulou-default",
+        "framework_version": 1,
+        "estimator": "direct",
+        "data_sha256": "0" * 64,
+    }
     return {"method": method, "district": district, "streets": streets}
 
 

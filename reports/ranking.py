@@ -1,0 +1,157 @@
+"""District ranking report (通报): all streets with intervals, bands and a caterpillar chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reports import charts
+from reports.layout import official_context
+from reports.models import Letterhead, RankingData
+from reports.pdf import GENERATED, create_pdf
+from reports.tables import number, score_row
+from reports.templating import render
+
+STYLESHEETS = ("official.css",)
+FIRST_CHART_ROWS = 42  # the first chart page also carries the 附件 heading
+CHART_ROWS = 52
+
+
+@dataclass(frozen=True, slots=True)
+class RankingSettings:
+    """Bureau settings of a ranking report (通报)."""
+
+    authority: str
+    mark: str
+    doc_number: str
+    wave_name: str
+    issue_date: dt.date
+    addressee: str = "各街道办事处、镇人民政府："
+    framework_name: str = ""
+    copy_to: str = ""
+    printed_by: str = ""
+
+
+def build_ranking_data(
+    scores: Mapping[str, Any],
+    settings: RankingSettings,
+    *,
+    dimension_names: Mapping[str, str],
+    indicator_names: Mapping[str, str] | None = None,
+) -> RankingData:
+    """Build the ranking report's data from a scores-JSON dict (streets ordered by rank)."""
+
+    def order(s: Mapping[str, Any]) -> tuple[float, float, str]:
+        rank = number(s.get("rank"))
+        score = number(s.get("score"))
+        return (rank if rank is not None else math.inf, -(score or 0.0), str(s["street"]))
+
+    streets = tuple(sorted(scores["streets"], key=order))
+    method = dict(scores.get("method", {}))
+    if settings.framework_name:
+        method["framework_name"] = settings.framework_name
+    return RankingData(
+        letterhead=Letterhead(
+            authority=settings.authority,
+            mark=settings.mark,
+            doc_number=settings.doc_number,
+            copy_to=settings.copy_to,
+            printed_by=settings.printed_by,
+        ),
+        title=f"关于{settings.wave_name}结果的通报",
+        addressee=settings.addressee,
+        wave_name=settings.wave_name,
+        issue_date=settings.issue_date,
+        method=method,
+        district=scores["district"],
+        streets=streets,
+        dimension_names=dict(dimension_names),
+        indicator_names=dict(indicator_names or {}),
+    )
+
+
+def chunks(count: int, first: int = FIRST_CHART_ROWS, rest: int = CHART_ROWS) -> list[range]:
+    """Split ``count`` rows into page-sized, evenly filled chart chunks."""
+    if count <= first:
+        return [range(count)]
+    pages = 1 + math.ceil((count - first) / rest)
+    size = math.ceil(count / pages)
+    head = min(first, size)
+    out = [range(head)]
+    remaining = count - head
+    tail_pages = pages - 1
+    start = head
+    for i in range(tail_pages):
+        size = math.ceil(remaining / (tail_pages - i))
+        out.append(range(start, start + size))
+        start += size
+        remaining -= size
+    return out
+
+
+def caterpillar_charts(data: RankingData) -> list[str]:
+    """Return the caterpillar chart as SVG pages, sorted by score, on one shared axis."""
+    rows = []
+    for s in data.streets:
+        values = [number(s.get(k)) for k in ("score", "ci_low", "ci_high")]
+        if any(v is None for v in values):
+            continue
+        score, low, high = (float(v or 0.0) for v in values)
+        rank = s.get("rank")
+        label = f"{s['street']} {rank}" if rank is not None else str(s["street"])
+        rows.append(charts.Interval(label, score, low, high, band=s.get("band") or ""))
+    if not rows:
+        return [charts.empty()]
+    rows.sort(key=lambda r: -r.score)
+    district = number(data.district.get("score"))
+    xlim = charts.axis_range(rows, district)
+    parts = chunks(len(rows))
+    row_cm = 0.5 if len(parts) == 1 else 0.36
+    return [
+        charts.interval_chart(
+            [rows[i] for i in part],
+            reference=district,
+            xlim=xlim,
+            row_cm=row_cm,
+            colour_by_band=True,
+        )
+        for part in parts
+    ]
+
+
+def band_counts(streets: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Number of streets per band (``none`` for streets without a band)."""
+    counts = {"above": 0, "similar": 0, "below": 0, "none": 0}
+    for s in streets:
+        band = s.get("band")
+        counts[band if band in counts else "none"] += 1
+    return counts
+
+
+def render_ranking_html(data: RankingData, chart_urls: Sequence[str] | None = None) -> str:
+    """Render the ranking report as HTML; ``chart_urls`` are the caterpillar pages."""
+    context = official_context(data.letterhead, data.title)
+    rows = [
+        (s, score_row(str(s["street"]), s, data.district), s.get("dimensions", {}))
+        for s in data.streets
+    ]
+    context.update(
+        data=data,
+        rows=rows,
+        counts=band_counts(data.streets),
+        chart_urls=list(chart_urls or []),
+        district_dims=data.district.get("dimensions", {}),
+    )
+    return render("ranking.html", context)
+
+
+def render_ranking_pdf(data: RankingData) -> bytes:
+    """Render the ranking report as PDF bytes."""
+    svgs = caterpillar_charts(data)
+    resources = {f"caterpillar-{i}.svg": svg.encode() for i, svg in enumerate(svgs)}
+    urls = [f"{GENERATED}{name}" for name in resources]
+    html = render_ranking_html(data, urls)
+    return create_pdf(html, stylesheets=STYLESHEETS, resources=resources)
