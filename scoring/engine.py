@@ -16,6 +16,7 @@ Choices recorded in ``ScoreResult.method``:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -189,21 +190,18 @@ def score(
     x = np.where(m, data.values, 0.0)
     sat = (data.points >= framework.scale.satisfied_from) & m
     any_concern = data.concerns.any(axis=1, keepdims=True)
-    feats = np.concatenate(
-        [
-            wm * x,
-            wm,
-            wm * sat,
-            w * data.dont_know,
-            w * data.asked,
-            w * data.concerns,
-            np.broadcast_to(w * any_concern, m.shape),
-            m.astype(np.float64),
-        ],
-        axis=1,
-    )
-    tot = cell_sums(feats, lay)  # (S, G, 8J)
-    blocks = [tot[..., i * J : (i + 1) * J] for i in range(8)]
+    # one (n, J) feature block at a time keeps memory at a few n x J arrays
+    makers: list[Callable[[], FloatArray]] = [
+        lambda: wm * x,
+        lambda: wm,
+        lambda: wm * sat,
+        lambda: w * data.dont_know,
+        lambda: w * data.asked,
+        lambda: w * data.concerns,
+        lambda: np.broadcast_to(w * any_concern, m.shape),
+        lambda: m.astype(np.float64),
+    ]
+    blocks = [cell_sums(make(), lay) for make in makers]  # each (S, G, J)
     num, den, satn, dkn, askn, conn, cond, cnt = blocks
     member = W.member
 
@@ -234,7 +232,9 @@ def score(
     n_street = np.bincount(data.street, minlength=S)
 
     lse = linearized_se(data, lay, W)
-    feat_boot = np.concatenate([wm * x, wm], axis=1)[lay.order].astype(np.float32)
+    feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)
+    feat_boot[:, :J] = (wm * x)[lay.order]
+    feat_boot[:, J:] = wm[lay.order]
     rep = bootstrap_replicates(feat_boot, lay, W, boot, seed)
     ind_lo, ind_hi = percentile_interval(rep.indicator, level)
     dim_lo, dim_hi = percentile_interval(rep.dimension, level)
