@@ -9,6 +9,13 @@ from typing import Any
 from flask import abort
 from flask_login import current_user, login_required
 
+# Role groups, for ``@roles_required(*BUREAU)``.
+ADMIN = ("admin",)
+BUREAU = ("admin", "viewer")  # bureau staff: admins change, viewers read
+AGENCY = ("agency",)
+FIELDWORK = ("agency", "interviewer")  # may enter interviews
+FIELDWORK_VIEWERS = ("agency", "admin", "viewer")  # may read fieldwork progress
+
 
 def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Require a signed-in user whose role is one of ``roles`` (else 403).
