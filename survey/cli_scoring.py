@@ -65,3 +65,56 @@ def score_wave(code: str, boot: int, seed: int, min_n: int | None, out: Path | N
         f"scoring run {run.id} for {wave.code}: {run.n_responses} responses "
         f"({run.n_excluded} excluded), boot {boot}, seed {seed}" + (f"; wrote {out}" if out else "")
     )
+
+
+@click.command("notices")
+@click.option("--wave", "wave_code", required=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--issue-date", default=None, help="YYYY-MM-DD (default: today in Beijing).")
+@click.option("--days", default=None, type=int, help="Working days to the deadline (default 30).")
+@with_appcontext
+def notices(wave_code: str, out: Path, issue_date: str | None, days: int | None) -> None:
+    """Issue a scored wave's notices (or re-export issued ones) as PDFs named by street."""
+    import datetime as dt
+
+    from tqdm import tqdm
+
+    from .extensions import db
+    from .services.notices import issue_notices, wave_notices
+    from .services.waves import WaveStateError, get_wave
+
+    try:
+        wave = get_wave(wave_code)
+        day = dt.date.fromisoformat(issue_date) if issue_date else None
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValueError:
+        raise click.ClickException(f"--issue-date {issue_date!r} is not a date like 2026-03-31")
+    if days is not None and not 1 <= days <= 365:
+        raise click.ClickException("--days must be between 1 and 365")
+    if wave.state == "scored":
+        bar = tqdm(total=len(wave.district.streets) + 1, unit="pdf", desc="notices")
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+            bar.set_postfix_str(name)
+
+        try:
+            issue_notices(wave, issue_date=day, days=days, progress=progress)
+        except (WaveStateError, ValueError) as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        finally:
+            bar.close()
+        db.session.commit()
+    elif wave.state not in ("notices_issued", "published"):
+        raise click.ClickException(
+            f"wave {wave.code} is '{wave.state}': score it first (minping score-wave {wave.code})"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    docs = wave_notices(wave)
+    for notice in docs:
+        name = notice.street.full_name if notice.street else f"{wave.name}通报"
+        (out / f"{name}.pdf").write_bytes(notice.pdf)
+    click.echo(f"{len(docs)} PDFs for {wave.code} in {out}")

@@ -17,7 +17,10 @@ def record(
     after: dict | None = None,
     note: str = "",
 ) -> AuditLog:
-    """Add an audit entry for ``obj`` (not committed; it lands with the change)."""
+    """Add an audit entry for ``obj`` (not committed; it lands with the change).
+
+    ``obj`` is a model instance, or a plain text naming the kind of thing changed.
+    """
     if user_id is None:
         try:
             from flask_login import current_user
@@ -29,8 +32,8 @@ def record(
     entry = AuditLog(
         user_id=user_id,
         action=action,
-        object_type=type(obj).__name__,
-        object_id=str(getattr(obj, "id", "") or ""),
+        object_type=obj if isinstance(obj, str) else type(obj).__name__,
+        object_id="" if isinstance(obj, str) else str(getattr(obj, "id", "") or ""),
         before=before,
         after=after,
         note=note,

@@ -1,0 +1,343 @@
+"""Issuing rectification notices and the ranking report of a scored wave.
+
+The service loads plain data (the stored scores JSON, residents' comments,
+bureau settings, the official calendar), hands it to :mod:`reports`, and stores
+each PDF with its sha256 on an immutable :class:`Notice`.  Issuing also creates
+the streets' :class:`RectificationItem` rows with their deadlines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from reports.calendar import Deadline, add_working_days
+from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
+from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
+
+from ..extensions import db
+from ..models import Answer, Notice, RectificationItem, Response, Street, Wave
+from ..models._base import utcnow
+from .audit import record
+from .frameworks import spec_of
+from .official_days import official_calendar
+from .scoring_runs import current_run
+from .waves import check_transition, transition
+
+Progress = Callable[[int, int, str], None]
+
+
+def default_issue_date() -> dt.date:
+    """Today in China (notices are dated in Beijing time)."""
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).date()
+
+
+def notice_settings(wave: Wave, issue_date: dt.date, days: int | None = None) -> NoticeSettings:
+    """Bureau settings for this wave's notices, from the district's configuration."""
+    district = wave.district
+    authority = district.authority or f"{district.name}民政局"
+    return NoticeSettings(
+        authority=authority,
+        mark=f"{authority}文件",
+        doc_prefix=district.doc_prefix or "民整",
+        wave_name=wave.name,
+        issue_date=issue_date,
+        reply_address=district.reply_address,
+        deadline_days=days if days is not None else district.deadline_days,
+        calendar=official_calendar(),
+        max_items=district.top_k,
+    )
+
+
+def next_sequence(prefix: str, year: int) -> int:
+    """Next free number of the 发文字号 ``prefix〔year〕N号``."""
+    pattern = f"{prefix}〔{year}〕%"
+    numbers = db.session.scalars(select(Notice.doc_number).where(Notice.doc_number.like(pattern)))
+    used = [int(m.group(1)) for n in numbers if n and (m := re.search(r"〕(\d+)号$", n))]
+    return max(used, default=0) + 1
+
+
+def street_comments(wave: Wave, street: Street, codes: Sequence[str]) -> dict[str, list[str]]:
+    """Residents' comments on ``codes`` in ``street`` (scored responses only, no identities)."""
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        select(Answer.indicator_code, Answer.comment)
+        .join(Response, Response.id == Answer.response_id)
+        .where(
+            Response.wave_id == wave.id,
+            Response.street_id == street.id,
+            Response.excluded.is_(False),
+            Answer.indicator_code.in_(list(codes)),
+            Answer.comment != "",
+        )
+        .order_by(Answer.point, Response.id)
+    )
+    out: dict[str, list[str]] = defaultdict(list)
+    for code, comment in rows:
+        if comment not in out[code]:
+            out[code].append(comment)
+    return dict(out)
+
+
+def _names(wave: Wave) -> tuple[dict[str, str], dict[str, str]]:
+    spec = spec_of(wave.framework)
+    return (
+        {d.code: d.name for d in spec.dimensions},
+        {i.code: i.name for i in spec.indicators},
+    )
+
+
+def _scores(wave: Wave) -> dict[str, Any]:
+    run = current_run(wave)
+    if run is None:
+        raise ValueError(f"测评批次 {wave.code} 还没有计分结果，请先计分。")
+    return json.loads(run.result_json)
+
+
+def render_street_notice(
+    wave: Wave, street: Street, issue_date: dt.date, days: int | None = None, seq: int = 0
+) -> tuple[bytes, Any]:
+    """Render one street's notice PDF without storing anything (used for previews).
+
+    :returns: ``(pdf bytes, NoticeData)``.
+    """
+    settings = notice_settings(wave, issue_date, days)
+    scores = _scores(wave)
+    dims, inds = _names(wave)
+    row = next((s for s in scores["streets"] if s["street"] == street.name), None)
+    if row is None:
+        raise ValueError(f"{street.name} 在本批次没有计分结果。")
+    comments = street_comments(wave, street, row.get("priorities", []))
+    data = build_notice_data(
+        scores,
+        street.name,
+        settings,
+        seq=seq or next_sequence(settings.doc_prefix, issue_date.year),
+        dimension_names=dims,
+        indicator_names=inds,
+        comments=comments,
+    )
+    return render_notice_pdf(data), data
+
+
+def issue_notices(
+    wave: Wave,
+    *,
+    issue_date: dt.date | None = None,
+    days: int | None = None,
+    user_id: int | None = None,
+    progress: Progress | None = None,
+) -> list[Notice]:
+    """Issue every street's notice and the ranking report of a scored wave (not committed).
+
+    Assigns consecutive doc numbers, stores each PDF and its sha256, creates a
+    RectificationItem per priority with the deadline, moves the wave to
+    ``notices_issued``, and audit-logs each notice.  A street whose PDF fails is
+    reported in the raised error and nothing is stored.
+
+    :raises WaveStateError: the wave is not scored.
+    :raises ValueError: no scoring run, or a document failed to render.
+    """
+    check_transition(wave, "issue")
+    issue_date = issue_date or default_issue_date()
+    settings = notice_settings(wave, issue_date, days)
+    scores = _scores(wave)
+    run = current_run(wave)
+    dims, inds = _names(wave)
+    scored_names = {r["street"] for r in scores["streets"]}
+    scored = [s for s in wave.district.streets if s.name in scored_names]
+    seq = next_sequence(settings.doc_prefix, issue_date.year)
+    deadline = add_working_days(issue_date, settings.deadline_days, settings.calendar)
+    notices: list[Notice] = []
+    failures: list[str] = []
+    total = len(scored) + 1
+    for n, street in enumerate(scored):
+        row = next(r for r in scores["streets"] if r["street"] == street.name)
+        try:
+            data = build_notice_data(
+                scores,
+                street.name,
+                settings,
+                seq=seq,
+                dimension_names=dims,
+                indicator_names=inds,
+                comments=street_comments(wave, street, row.get("priorities", [])),
+            )
+            pdf = render_notice_pdf(data)
+        except Exception as exc:  # noqa: BLE001 - report the street, keep the others
+            failures.append(f"{street.name}: {exc}")
+            continue
+        notice = _store(
+            wave,
+            street,
+            run,
+            data.letterhead.doc_number,
+            seq,
+            data.title,
+            issue_date,
+            deadline,
+            pdf,
+            user_id,
+        )
+        for item in data.items:
+            db.session.add(
+                RectificationItem(
+                    notice=notice,
+                    street_id=street.id,
+                    wave_id=wave.id,
+                    indicator_code=item.code,
+                    indicator_name=item.name,
+                    street_score=item.street_score,
+                    district_score=item.district_score,
+                    requirement=item.requirement,
+                    evidence_comments="\n".join(item.comments),
+                    deadline=deadline.date,
+                    deadline_provisional=deadline.provisional,
+                    state="issued",
+                )
+            )
+        notices.append(notice)
+        seq += 1
+        if progress:
+            progress(n + 1, total, street.name)
+    if failures:
+        raise ValueError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
+    ranking = build_ranking_data(
+        scores,
+        RankingSettings(
+            authority=settings.authority,
+            mark=settings.mark,
+            doc_number=settings.doc_number(seq),
+            wave_name=wave.name,
+            issue_date=issue_date,
+            framework_name=wave.framework.name,
+        ),
+        dimension_names=dims,
+        indicator_names=inds,
+    )
+    pdf = render_ranking_pdf(ranking)
+    title = f"关于{wave.name}结果的通报"
+    notices.append(
+        _store(
+            wave,
+            None,
+            run,
+            settings.doc_number(seq),
+            seq,
+            title,
+            issue_date,
+            None,
+            pdf,
+            user_id,
+            kind="ranking",
+        )
+    )
+    if progress:
+        progress(total, total, "通报")
+    transition(wave, "issue", user_id=user_id)
+    return notices
+
+
+def _store(
+    wave: Wave,
+    street: Street | None,
+    run: Any,
+    doc_number: str,
+    seq: int,
+    title: str,
+    issue_date: dt.date,
+    deadline: Deadline | None,
+    pdf: bytes,
+    user_id: int | None,
+    kind: str = "notice",
+    replaces: Notice | None = None,
+) -> Notice:
+    notice = Notice(
+        kind=kind,
+        wave_id=wave.id,
+        street_id=street.id if street else None,
+        scoring_run_id=run.id if run else None,
+        doc_number=doc_number,
+        sequence=seq,
+        title=title,
+        issue_date=issue_date,
+        deadline=deadline.date if deadline else None,
+        deadline_provisional=deadline.provisional if deadline else False,
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        issued_by_id=user_id,
+        issued_at=utcnow(),
+        replaces_id=replaces.id if replaces else None,
+    )
+    db.session.add(notice)
+    db.session.flush()
+    record(
+        f"notice.issue_{kind}",
+        notice,
+        user_id=user_id,
+        after={
+            "doc_number": doc_number,
+            "street": street.name if street else None,
+            "sha256": notice.sha256,
+            "replaces": replaces.doc_number if replaces else None,
+        },
+    )
+    return notice
+
+
+def correct_notice(
+    old: Notice,
+    *,
+    issue_date: dt.date | None = None,
+    days: int | None = None,
+    user_id: int | None = None,
+) -> Notice:
+    """Issue a correction: a new notice with a new doc number that references ``old``.
+
+    The old notice is never modified.  Not committed.
+    """
+    if old.kind != "notice" or old.street is None:
+        raise ValueError("只能更正街道整改通知书。")
+    issue_date = issue_date or default_issue_date()
+    pdf, data = render_street_notice(old.wave, old.street, issue_date, days)
+    return _store(
+        old.wave,
+        old.street,
+        current_run(old.wave),
+        data.letterhead.doc_number,
+        next_sequence(notice_settings(old.wave, issue_date).doc_prefix, issue_date.year),
+        data.title + "（更正）",
+        issue_date,
+        data.deadline,
+        pdf,
+        user_id,
+        replaces=old,
+    )
+
+
+def wave_notices(wave: Wave, kinds: Sequence[str] = ("notice", "ranking")) -> list[Notice]:
+    """The wave's issued documents, in doc-number order."""
+    return list(
+        db.session.scalars(
+            select(Notice)
+            .where(Notice.wave_id == wave.id, Notice.kind.in_(list(kinds)))
+            .order_by(Notice.sequence, Notice.id)
+        )
+    )
+
+
+def notice_counts(wave: Wave) -> Mapping[str, int]:
+    rows = db.session.execute(
+        select(Notice.kind, func.count(Notice.id))
+        .where(Notice.wave_id == wave.id)
+        .group_by(Notice.kind)
+    )
+    return dict(rows.all())
