@@ -89,7 +89,9 @@ def notices(wave_code: str, out: Path, issue_date: str | None, days: int | None)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     except ValueError:
-        raise click.ClickException(f"--issue-date {issue_date!r} is not a date like 2026-03-31")
+        raise click.ClickException(
+            f"--issue-date {issue_date!r} is not a date like 2026-03-31"
+        ) from None
     if days is not None and not 1 <= days <= 365:
         raise click.ClickException("--days must be between 1 and 365")
     if wave.state == "scored":
