@@ -1,0 +1,159 @@
+"""Staff accounts (admin only) and each user's own API token page."""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..extensions import db
+from ..models import ROLES, District, Street, User
+from ..services import accounts, api_tokens, staff
+from . import bp
+from .forms import ConfirmForm, PasswordForm, TokenForm, UserForm
+
+TOKEN_ROLES = ROLES  # every staff role may hold a token; the API checks what it may do
+
+
+@bp.get("/")
+@roles_required(*BUREAU)
+def index():
+    """Show the waves and the console's entry points."""
+    from ..models import Wave
+    from ..services.waves import STATE_NAMES, response_count
+
+    waves = db.session.scalars(select(Wave).order_by(Wave.created_at.desc(), Wave.id.desc())).all()
+    counts = {w.id: response_count(w) for w in waves}
+    district = db.session.scalars(select(District).limit(1)).first()
+    return render_template(
+        "admin/index.html", waves=waves, counts=counts, states=STATE_NAMES, district=district
+    )
+
+
+def _user_form() -> UserForm:
+    form = UserForm()
+    streets = db.session.scalars(select(Street).order_by(Street.district_id, Street.position))
+    form.street.choices = [(0, _("（不适用）"))] + [(s.id, s.name) for s in streets]
+    return form
+
+
+def _users_page(form: UserForm, status: int = 200):  # type: ignore[no-untyped-def]
+    users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    return render_template(
+        "admin/users.html",
+        users=users,
+        form=form,
+        password_form=PasswordForm(),
+        confirm=ConfirmForm(),
+    ), status
+
+
+@bp.get("/users")
+@roles_required(*ADMIN)
+def users():
+    """List staff accounts with a form to add one."""
+    return _users_page(_user_form())
+
+
+@bp.post("/users")
+@roles_required(*ADMIN)
+def create_user():
+    """Add a staff account (street officers need their street)."""
+    form = _user_form()
+    if not form.validate_on_submit():
+        return _users_page(form, 400)
+    street = db.session.get(Street, form.street.data) if form.street.data else None
+    try:
+        user = accounts.create_user(
+            form.username.data.strip(), form.password.data, form.role.data, street
+        )
+        db.session.flush()
+        from ..services.audit import record
+
+        record(
+            "user.create",
+            user,
+            after={"username": user.username, "role": user.role, "street": street and street.name},
+        )
+    except ValueError as exc:
+        db.session.rollback()
+        message = str(exc)
+        if "needs --street" in message:
+            message = _("街道工作人员必须选择所属街道。")
+        form.username.errors.append(message)
+        return _users_page(form, 400)
+    db.session.commit()
+    flash(_("已创建账号 %(name)s。", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
+def _target(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/users/<int:user_id>/active")
+@roles_required(*ADMIN)
+def set_active(user_id: int):
+    """Deactivate or reactivate an account."""
+    user = _target(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        staff.set_active(user, not user.active, by_user_id=current_user.id)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users")), 303
+    db.session.commit()
+    flash(
+        _("已启用 %(name)s。", name=user.username)
+        if user.active
+        else _("已停用 %(name)s。", name=user.username),
+        "success",
+    )
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required(*ADMIN)
+def reset_password(user_id: int):
+    """Set a new password for an account (policy applies)."""
+    user = _target(user_id)
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        flash(_("请填写新密码。"), "error")
+        return _users_page(_user_form(), 400)
+    try:
+        staff.reset_password(user, form.password.data, by_user_id=current_user.id)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(_("%(name)s 的密码未修改：%(why)s", name=user.username, why=str(exc)), "error")
+        return _users_page(_user_form(), 400)
+    db.session.commit()
+    flash(_("已重设 %(name)s 的密码。", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@roles_required(*TOKEN_ROLES)
+def account():
+    """Show my account; issue (shown once) or revoke my API token."""
+    form = TokenForm()
+    if form.validate_on_submit():
+        if form.action.data == "issue":
+            token = api_tokens.issue_token(current_user, by_user_id=current_user.id)
+            db.session.commit()
+            # Rendered in the POST response only, never stored in the session.
+            response = make_response(render_template("admin/account.html", form=form, token=token))
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        api_tokens.revoke_token(current_user, by_user_id=current_user.id)
+        db.session.commit()
+        flash(_("API 令牌已撤销。"), "success")
+        return redirect(url_for("admin.account"))
+    return render_template("admin/account.html", form=form, token=None)

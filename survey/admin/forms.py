@@ -1,0 +1,169 @@
+"""Forms of the bureau console (CSRF from Flask-WTF; dynamic grids built per wave/framework)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..models import ROLE_NAMES
+
+
+class ConfirmForm(FlaskForm):
+    """A button-only form (CSRF token)."""
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("用户名"), validators=[DataRequired(), Length(min=2, max=60)])
+    role = SelectField(_l("角色"), choices=list(ROLE_NAMES.items()))
+    street = SelectField(_l("所属街道（街道工作人员必填）"), coerce=int, choices=[])
+    password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
+
+
+class TokenForm(FlaskForm):
+    action = HiddenField(validators=[AnyOf(["issue", "revoke"])])
+
+
+class WaveForm(FlaskForm):
+    code = StringField(
+        _l("批次代码（字母、数字、连字符）"), validators=[DataRequired(), Length(max=60)]
+    )
+    name = StringField(_l("批次名称"), validators=[DataRequired(), Length(max=120)])
+    framework = SelectField(_l("指标体系版本"), coerce=int, choices=[])
+    starts_on = DateField(_l("开始日期"), validators=[Optional()])
+    ends_on = DateField(_l("结束日期"), validators=[Optional()])
+    allow_open_links = BooleanField(_l("允许公开二维码链接（可重复使用）"))
+    min_n = IntegerField(
+        _l("每格最小样本量 min_n"), default=30, validators=[InputRequired(), NumberRange(1, 10000)]
+    )
+
+
+class ScoreForm(FlaskForm):
+    boot = IntegerField(
+        _l("自助抽样次数 B"), default=1000, validators=[InputRequired(), NumberRange(100, 10000)]
+    )
+    seed = IntegerField(
+        _l("随机种子"), default=20260101, validators=[InputRequired(), NumberRange(0, 2**31 - 1)]
+    )
+    min_n = IntegerField(
+        _l("每格最小样本量 min_n"), default=30, validators=[InputRequired(), NumberRange(1, 10000)]
+    )
+    exclude_flagged = BooleanField(_l("排除质量标记的答卷（未经复核的）"), default=True)
+    include_open_channel = BooleanField(_l("计入公开二维码渠道的答卷"), default=True)
+
+
+class ExclusionForm(FlaskForm):
+    action = HiddenField(validators=[AnyOf(["exclude", "restore"])])
+    reason = StringField(_l("理由"), validators=[DataRequired(), Length(min=2, max=500)])
+
+
+class FrameworkImportForm(FlaskForm):
+    file = FileField(
+        _l("指标体系文件（.toml）"),
+        validators=[FileRequired(), FileAllowed(["toml"], _l("请上传 .toml 文件"))],
+    )
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=500)])
+
+
+def framework_form(spec, formdata=None):  # type: ignore[no-untyped-def]
+    """An editor form with one field per text, share and weight of ``spec``."""
+
+    class FrameworkForm(FlaskForm):
+        name = StringField(
+            _l("指标体系名称"), default=spec.name, validators=[DataRequired(), Length(max=200)]
+        )
+
+    for d in spec.dimensions:
+        setattr(
+            FrameworkForm,
+            f"dim_w_{d.code}",
+            FloatField(f"{d.code} {d.name}", default=d.weight, validators=[InputRequired()]),
+        )
+    for g in spec.groups:
+        setattr(
+            FrameworkForm,
+            f"grp_name_{g.code}",
+            StringField(g.code, default=g.name, validators=[DataRequired(), Length(max=80)]),
+        )
+        setattr(
+            FrameworkForm,
+            f"grp_share_{g.code}",
+            FloatField(g.code, default=g.share, validators=[InputRequired()]),
+        )
+    for i in spec.indicators:
+        setattr(
+            FrameworkForm,
+            f"ind_name_{i.code}",
+            StringField(i.code, default=i.name, validators=[DataRequired(), Length(max=80)]),
+        )
+        setattr(
+            FrameworkForm,
+            f"ind_q_{i.code}",
+            StringField(i.code, default=i.question, validators=[DataRequired(), Length(max=500)]),
+        )
+        setattr(
+            FrameworkForm,
+            f"ind_w_{i.code}",
+            FloatField(i.code, default=i.weight, validators=[InputRequired()]),
+        )
+    return FrameworkForm(formdata=formdata) if formdata is not None else FrameworkForm()
+
+
+def ahp_form(n: int, defaults: dict[tuple[int, int], str] | None = None):  # type: ignore[no-untyped-def]
+    """A pairwise-comparison form: one text field per upper-triangle cell ``a_i_j``."""
+
+    class AHPForm(FlaskForm):
+        do = HiddenField(default="compute")
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            setattr(
+                AHPForm,
+                f"a_{i}_{j}",
+                StringField(
+                    f"{i + 1}-{j + 1}",
+                    default=(defaults or {}).get((i, j), "1"),
+                    validators=[DataRequired(), Length(max=12)],
+                ),
+            )
+    return AHPForm()
+
+
+def quota_form(wave, streets, groups):  # type: ignore[no-untyped-def]
+    """One whole-number field per street x group, prefilled with the current targets."""
+    current = {(q.street_id, q.group_code): q.target for q in wave.quotas}
+
+    class QuotaForm(FlaskForm):
+        pass
+
+    for s in streets:
+        for g in groups:
+            setattr(
+                QuotaForm,
+                f"q_{s.id}_{g.code}",
+                IntegerField(
+                    f"{s.name} {g.name}",
+                    default=current.get((s.id, g.code), 0),
+                    validators=[Optional(), NumberRange(0, 100000)],
+                ),
+            )
+    return QuotaForm()

@@ -1,0 +1,228 @@
+"""Results of a scored wave: ranking, charts, street pages, exports."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from flask import Response, abort, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..extensions import db
+from ..models import ScoringRun, Street
+from ..services import charts, exports
+from ..services import results as res
+from ..services.frameworks import spec_of
+from ..services.scoring_runs import current_run
+from . import bp
+from .waves import get_wave_or_404
+
+_charts: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "sav": "application/x-spss-sav",
+}
+
+
+def _run_of(code: str):  # type: ignore[no-untyped-def]
+    wave = get_wave_or_404(code)
+    run = current_run(wave)
+    if run is None:
+        abort(404, _("该测评批次还没有计分结果。"))
+    return wave, run
+
+
+def _streets(wave) -> dict[str, Street]:  # type: ignore[no-untyped-def]
+    return {s.name: s for s in wave.district.streets}
+
+
+@bp.get("/waves/<code>/results")
+@roles_required(*BUREAU)
+def results(code: str):
+    """Show the district overview: ranking table, caterpillar chart, heat map."""
+    wave, run = _run_of(code)
+    doc = res.result_doc(run)
+    sort = request.args.get("sort", "rank")
+    desc = request.args.get("order") == "desc"
+    rows = res.ranking_rows(doc, _streets(wave), sort, desc)
+    return render_template(
+        "admin/results.html",
+        wave=wave,
+        run=run,
+        doc=doc,
+        rows=rows,
+        sort=sort if sort in res.SORT_KEYS else "rank",
+        desc=desc,
+        spec=spec_of(wave.framework),
+    )
+
+
+def _cached_svg(key: tuple[object, ...], draw: Callable[[], bytes]) -> Response:
+    svg = _charts.get(key)
+    if svg is None:
+        svg = draw()
+        _charts[key] = svg
+        while len(_charts) > 64:
+            _charts.popitem(last=False)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+def _run(run_id: int) -> ScoringRun:
+    run = db.session.get(ScoringRun, run_id)
+    if run is None:
+        abort(404)
+    return run
+
+
+@bp.get("/runs/<int:run_id>/<any(caterpillar, heatmap):name>.svg")
+@roles_required(*BUREAU)
+def run_chart(run_id: int, name: str):
+    """Draw a district chart of a scoring run (cached per run)."""
+    run = _run(run_id)
+    doc = res.result_doc(run)
+    spec = spec_of(run.wave.framework)
+
+    def draw() -> bytes:
+        if name == "caterpillar":
+            return charts.caterpillar(
+                doc["streets"],
+                doc["district"],
+                xlabel=_("得分（95% 置信区间）"),
+                district_label=_("全区"),
+            )
+        ordered = sorted(doc["streets"], key=lambda s: (s["rank"] is None, s["rank"] or 0))
+        return charts.heatmap(
+            [s["street"] for s in ordered],
+            [d.name for d in spec.dimensions],
+            [
+                [(s["dimensions"].get(d.code) or {}).get("score") for d in spec.dimensions]
+                for s in ordered
+            ],
+            [
+                (doc["district"]["dimensions"].get(d.code) or {}).get("score")
+                for d in spec.dimensions
+            ],
+            cbar_label=_("与全区之差"),
+        )
+
+    return _cached_svg((run.id, run.data_sha256, name, request.accept_languages.best), draw)
+
+
+def _street(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]
+    street = db.session.get(Street, street_id)
+    if street is None or street.district_id != wave.district_id:
+        abort(404)
+    return street
+
+
+@bp.get("/runs/<int:run_id>/streets/<int:street_id>/<any(radar, indicators):name>.svg")
+@roles_required(*BUREAU)
+def street_chart(run_id: int, street_id: int, name: str):
+    """Draw a street chart of a scoring run (cached per run)."""
+    run = _run(run_id)
+    street = _street(run.wave, street_id)
+    doc = res.result_doc(run)
+    entry = res.street_entry(doc, street.name)
+    if entry is None:
+        abort(404)
+    spec = spec_of(run.wave.framework)
+
+    def draw() -> bytes:
+        if name == "radar":
+            return charts.radar(
+                [d.name for d in spec.dimensions],
+                [(entry["dimensions"].get(d.code) or {}).get("score") for d in spec.dimensions],
+                [
+                    (doc["district"]["dimensions"].get(d.code) or {}).get("score")
+                    for d in spec.dimensions
+                ],
+                street_label=street.name,
+                district_label=_("全区"),
+            )
+        rows = res.indicator_rows(doc, entry, spec)
+        return charts.indicator_bars(
+            [f"{r['code']} {r['name']}" for r in rows],
+            rows,
+            [r["district"] for r in rows],
+            highlight=[r["priority"] for r in rows],
+            xlabel=_("得分（95% 置信区间）"),
+            district_label=_("全区"),
+        )
+
+    return _cached_svg((run.id, run.data_sha256, street.id, name), draw)
+
+
+@bp.get("/waves/<code>/streets/<int:street_id>")
+@roles_required(*BUREAU)
+def street(code: str, street_id: int):
+    """Show one street: dimensions, indicators, priorities, comments, change."""
+    wave, run = _run_of(code)
+    street = _street(wave, street_id)
+    doc = res.result_doc(run)
+    entry = res.street_entry(doc, street.name)
+    if entry is None:
+        abort(404, _("该街道没有计分结果。"))
+    spec = spec_of(wave.framework)
+    indicator = request.args.get("indicator") or None
+    if indicator not in spec.indicator_codes:
+        indicator = None
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    notes, total = res.comments(wave, street, indicator, page=page)
+    earlier = res.earlier_run(wave)
+    change = []
+    if earlier is not None:
+        change = res.street_change(res.result_doc(earlier[1]), doc, street.name)
+    return render_template(
+        "admin/street.html",
+        wave=wave,
+        run=run,
+        street=street,
+        entry=entry,
+        doc=doc,
+        spec=spec,
+        rows=res.indicator_rows(doc, entry, spec),
+        details={p["indicator"]: p for p in entry.get("priority_details", [])},
+        names={i.code: i.name for i in spec.indicators},
+        comments=notes,
+        comment_total=total,
+        indicator=indicator,
+        page=page,
+        earlier=earlier[0] if earlier else None,
+        change=change,
+    )
+
+
+@bp.get("/waves/<code>/export/scores.<any(csv, xlsx):fmt>")
+@roles_required(*BUREAU)
+def export_scores(code: str, fmt: str):
+    """Download one row per street of the current run (CSV or XLSX)."""
+    wave, run = _run_of(code)
+    header, rows = exports.scores_table(res.result_doc(run), spec_of(wave.framework))
+    data = exports.table_csv(header, rows) if fmt == "csv" else exports.table_xlsx(header, rows)
+    return _download(data, fmt, f"{wave.code}-scores-run{run.id}.{fmt}")
+
+
+@bp.get("/waves/<code>/export/responses.<any(csv, xlsx, sav):fmt>")
+@roles_required(*ADMIN)
+def export_responses(code: str, fmt: str):
+    """Download the wave's responses (exchange format, or SPSS .sav with value labels)."""
+    wave = get_wave_or_404(code)
+    included = request.args.get("scope") == "included"
+    data = exports.responses_export(wave, fmt, included_only=included)
+    suffix = "-included" if included else ""
+    return _download(data, fmt, f"{wave.code}-responses{suffix}.{fmt}")
+
+
+def _download(data: bytes, fmt: str, filename: str) -> Response:
+    response = Response(data, mimetype=MIMETYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def chart_url(run: ScoringRun, name: str) -> str:
+    return url_for("admin.run_chart", run_id=run.id, name=name)

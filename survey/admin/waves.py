@@ -1,0 +1,202 @@
+"""Waves: create, quotas, open fieldwork, close, score / re-score, publish."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..extensions import db
+from ..models import District, Framework, ScoringRun, Wave
+from ..services import console, waves
+from ..services.quality_review import run_is_stale
+from ..services.scoring_runs import current_run
+from . import bp
+from .forms import ConfirmForm, ScoreForm, WaveForm, quota_form
+
+# Transitions the console offers; issuing notices belongs to the notices pages.
+CONSOLE_ACTIONS = ("open", "close", "publish")
+
+
+def get_wave_or_404(code: str) -> Wave:
+    wave = db.session.scalar(select(Wave).where(Wave.code == code))
+    if wave is None:
+        abort(404)
+    return wave
+
+
+def _wave_form() -> WaveForm:
+    form = WaveForm()
+    rows = db.session.scalars(select(Framework).order_by(Framework.code, Framework.version))
+    form.framework.choices = [(f.id, f"{f.label} {f.name}") for f in rows]
+    return form
+
+
+@bp.route("/waves/new", methods=["GET"])
+@roles_required(*ADMIN)
+def new_wave():
+    """Show the form for a new wave."""
+    return render_template("admin/wave_new.html", form=_wave_form())
+
+
+@bp.post("/waves/new")
+@roles_required(*ADMIN)
+def create_wave():
+    """Create a draft wave."""
+    form = _wave_form()
+    district = db.session.scalars(select(District).order_by(District.id).limit(1)).first()
+    if district is None:
+        abort(409, _("还没有区县数据。"))
+    if not form.validate_on_submit():
+        return render_template("admin/wave_new.html", form=form), 400
+    framework = db.session.get(Framework, form.framework.data)
+    try:
+        wave = waves.create_wave(
+            district,
+            framework,
+            form.code.data.strip(),
+            form.name.data.strip(),
+            starts_on=form.starts_on.data,
+            ends_on=form.ends_on.data,
+            allow_open_links=form.allow_open_links.data,
+            min_n=form.min_n.data,
+            user_id=current_user.id,
+        )
+    except ValueError as exc:
+        db.session.rollback()
+        form.code.errors.append(str(exc))
+        return render_template("admin/wave_new.html", form=form), 400
+    db.session.commit()
+    flash(_("已创建测评批次 %(name)s（草稿）。", name=wave.name), "success")
+    return redirect(url_for("admin.wave", code=wave.code))
+
+
+def _score_form(wave: Wave, run: ScoringRun | None) -> ScoreForm:
+    form = ScoreForm()
+    if not form.is_submitted():
+        form.min_n.data = wave.min_n
+        form.include_open_channel.data = wave.include_open_channel
+        if run is not None:
+            form.boot.data, form.seed.data, form.min_n.data = run.boot, run.seed, run.min_n
+    return form
+
+
+def wave_page(wave: Wave, *, score_form: ScoreForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    run = current_run(wave)
+    runs = db.session.scalars(
+        select(ScoringRun).where(ScoringRun.wave_id == wave.id).order_by(ScoringRun.id.desc())
+    ).all()
+    return render_template(
+        "admin/wave.html",
+        wave=wave,
+        run=run,
+        runs=runs,
+        stale=run_is_stale(wave, run) if wave.state == "scored" else False,
+        count=waves.response_count(wave),
+        states=waves.STATE_NAMES,
+        action_names=waves.ACTION_NAMES,
+        actions=[a for a in CONSOLE_ACTIONS if wave.state in waves.TRANSITIONS[a][0]],
+        score_form=score_form or _score_form(wave, run),
+        confirm=ConfirmForm(),
+    ), status
+
+
+@bp.get("/waves/<code>")
+@roles_required(*BUREAU)
+def wave(code: str):
+    """Show a wave: state, actions, scoring form and runs."""
+    return wave_page(get_wave_or_404(code))
+
+
+@bp.post("/waves/<code>/transition/<action>")
+@roles_required(*ADMIN)
+def transition(code: str, action: str):
+    """Open fieldwork, close (freezes data) or publish; out-of-order moves get 409."""
+    wave = get_wave_or_404(code)
+    if action not in CONSOLE_ACTIONS:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        waves.transition(wave, action, user_id=current_user.id)
+    except waves.WaveStateError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return wave_page(wave, status=409)
+    db.session.commit()
+    flash(_("测评批次现在的状态：%(state)s。", state=waves.STATE_NAMES[wave.state]), "success")
+    return redirect(url_for("admin.wave", code=wave.code))
+
+
+@bp.post("/waves/<code>/score")
+@roles_required(*ADMIN)
+def score(code: str):
+    """Score (or re-score) a closed wave with the given settings and exclusion policy."""
+    wave = get_wave_or_404(code)
+    form = ScoreForm()
+    if not form.validate_on_submit():
+        return wave_page(wave, score_form=form, status=400)
+    try:
+        run = console.score_from_console(
+            wave,
+            boot=form.boot.data,
+            seed=form.seed.data,
+            min_n=form.min_n.data,
+            exclude_flagged=form.exclude_flagged.data,
+            include_open_channel=form.include_open_channel.data,
+            user_id=current_user.id,
+        )
+    except waves.WaveStateError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return wave_page(wave, score_form=form, status=409)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return wave_page(wave, score_form=form, status=400)
+    db.session.commit()
+    flash(
+        _(
+            "计分完成：%(n)s 份答卷（排除 %(x)s 份），B = %(b)s。",
+            n=run.n_responses,
+            x=run.n_excluded,
+            b=run.boot,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.results", code=wave.code))
+
+
+@bp.route("/waves/<code>/quotas", methods=["GET"])
+@roles_required(*BUREAU)
+def quotas(code: str):
+    """Show the quota grid (street x group)."""
+    wave = get_wave_or_404(code)
+    groups = wave.framework.groups
+    form = quota_form(wave, wave.district.streets, groups)
+    return render_template("admin/quotas.html", wave=wave, form=form, groups=groups)
+
+
+@bp.post("/waves/<code>/quotas")
+@roles_required(*ADMIN)
+def save_quotas(code: str):
+    """Save the quota grid."""
+    wave = get_wave_or_404(code)
+    streets, groups = wave.district.streets, wave.framework.groups
+    form = quota_form(wave, streets, groups)
+    if not form.validate_on_submit():
+        return render_template("admin/quotas.html", wave=wave, form=form, groups=groups), 400
+    targets = {
+        (s.id, g.code): form[f"q_{s.id}_{g.code}"].data or 0 for s in streets for g in groups
+    }
+    try:
+        changed = console.set_quotas(wave, targets, user_id=current_user.id)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_template("admin/quotas.html", wave=wave, form=form, groups=groups), 409
+    db.session.commit()
+    flash(_("已保存配额（%(n)s 格有改动）。", n=changed), "success")
+    return redirect(url_for("admin.quotas", code=wave.code))

@@ -1,0 +1,336 @@
+"""API v1 routes: waves, scores, response batches, notices, rectification items."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, abort, g, jsonify, request
+from sqlalchemy import select
+
+from scoring.exchange import ExchangeError, columns, parse_rows
+
+from ..extensions import csrf, db
+from ..models import Notice, RectificationItem, Street, Wave
+from ..services.frameworks import spec_of
+from ..services.responses import import_records, street_lookup
+from ..services.results import result_doc
+from ..services.scoring_runs import current_run
+from ..services.waves import response_count
+from . import bp
+from .auth import forbidden, json_response, token_required
+from .openapi import OPENAPI
+
+READ = ("admin", "viewer", "agency", "street")
+SCORES = ("admin", "viewer", "agency", "street")
+SUBMIT = ("admin", "agency", "interviewer")
+DOCUMENTS = ("admin", "viewer", "street")
+MAX_BATCH = 5000
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Serve the OpenAPI 3 description of this API (no token needed)."""
+    return jsonify(OPENAPI)
+
+
+def _wave(code: str) -> Wave:
+    wave = db.session.scalar(select(Wave).where(Wave.code == code))
+    if wave is None:
+        abort(json_response(404, {"error": "Not Found", "message": f"no wave with code {code!r}"}))
+    return wave
+
+
+def _wave_json(wave: Wave) -> dict[str, Any]:
+    return {
+        "code": wave.code,
+        "name": wave.name,
+        "state": wave.state,
+        "year": wave.year,
+        "framework": wave.framework.label,
+        "starts_on": wave.starts_on.isoformat() if wave.starts_on else None,
+        "ends_on": wave.ends_on.isoformat() if wave.ends_on else None,
+        "streets": [{"code": s.code, "name": s.name} for s in wave.district.streets],
+        "groups": [g.code for g in wave.framework.groups],
+        "indicators": list(spec_of(wave.framework).indicator_codes),
+    }
+
+
+@bp.get("/me")
+@token_required(*READ, "interviewer")
+def me():
+    """Who the token belongs to."""
+    user = g.api_user
+    return {
+        "username": user.username,
+        "role": user.role,
+        "street": user.street.code if user.street else None,
+    }
+
+
+@bp.get("/waves")
+@token_required(*READ, "interviewer")
+def waves():
+    """List waves with their state and response counts."""
+    rows = db.session.scalars(select(Wave).order_by(Wave.created_at.desc(), Wave.id.desc()))
+    return {"waves": [{**_wave_json(w), "responses": response_count(w)} for w in rows]}
+
+
+@bp.get("/waves/<code>")
+@token_required(*READ, "interviewer")
+def wave(code: str):
+    """One wave, with the streets, groups and indicators a response batch may use."""
+    w = _wave(code)
+    return {
+        **_wave_json(w),
+        "responses": response_count(w),
+        "columns": columns(spec_of(w.framework)),
+    }
+
+
+def _run_doc(wave: Wave) -> tuple[Any, str]:
+    run = current_run(wave)
+    if run is None:
+        abort(
+            json_response(
+                404, {"error": "Not Found", "message": f"wave {wave.code} has no scores yet"}
+            )
+        )
+    return run, run.result_json
+
+
+@bp.get("/waves/<code>/scores")
+@token_required(*SCORES)
+def scores(code: str):
+    """The current run's result JSON (DESIGN §5); a street officer gets only their street."""
+    w = _wave(code)
+    run, text = _run_doc(w)
+    user = g.api_user
+    if user.role == "street":
+        doc = dict(result_doc(run))
+        name = user.street.name if user.street else None
+        doc["streets"] = [s for s in doc["streets"] if s["street"] == name]
+        doc["small_cells"] = [c for c in doc.get("small_cells", []) if c["street"] == name]
+        text = json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+    response = Response(text, mimetype="application/json")
+    response.headers["X-Scoring-Run"] = str(run.id)
+    return response
+
+
+def _street(wave: Wave, street_code: str) -> Street:
+    street = next((s for s in wave.district.streets if street_code in (s.code, s.name)), None)
+    if street is None:
+        abort(
+            json_response(
+                404, {"error": "Not Found", "message": f"no street {street_code!r} in this wave"}
+            )
+        )
+    return street
+
+
+def _own_street_only(street_id: int | None) -> None:
+    user = g.api_user
+    if user.role == "street" and street_id != user.street_id:
+        forbidden("a street officer may only read their own street")
+
+
+@bp.get("/waves/<code>/streets/<street_code>/scores")
+@token_required(*SCORES)
+def street_scores(code: str, street_code: str):
+    """One street's scores with the district reference."""
+    w = _wave(code)
+    street = _street(w, street_code)
+    _own_street_only(street.id)
+    run, _ = _run_doc(w)
+    doc = result_doc(run)
+    entry = next((s for s in doc["streets"] if s["street"] == street.name), None)
+    if entry is None:
+        abort(json_response(404, {"error": "Not Found", "message": "this street has no scores"}))
+    return {"run": run.id, "method": doc["method"], "district": doc["district"], "street": entry}
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | str):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ";".join(value)
+    return None
+
+
+@bp.post("/waves/<code>/responses")
+@token_required(*SUBMIT)
+def post_responses(code: str):
+    """Add a batch of responses (exchange-format fields); all or nothing, 422 with problems."""
+    w = _wave(code)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("responses"), list):
+        return json_response(
+            422,
+            {"error": "Unprocessable Entity", "problems": ['send {"responses": [ {...}, ... ]}']},
+        )
+    items = body["responses"]
+    if not items:
+        return json_response(
+            422, {"error": "Unprocessable Entity", "problems": ["the batch is empty"]}
+        )
+    if len(items) > MAX_BATCH:
+        return json_response(
+            422,
+            {
+                "error": "Unprocessable Entity",
+                "problems": [f"at most {MAX_BATCH} responses per batch"],
+            },
+        )
+    spec = spec_of(w.framework)
+    header = columns(spec)
+    known = set(header)
+    problems: list[str] = []
+    rows: list[list[str]] = [header]
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            problems.append(f"responses[{n - 1}]: must be an object")
+            continue
+        for key in item:
+            if key not in known:
+                problems.append(f"responses[{n - 1}].{key}: unknown field")
+        row = []
+        for name in header:
+            cell = _cell(item.get(name))
+            if cell is None:
+                problems.append(f"responses[{n - 1}].{name}: must be text, a number or null")
+                cell = ""
+            row.append(cell)
+        rows.append(row)
+    if problems:
+        return json_response(422, {"error": "Unprocessable Entity", "problems": problems})
+    try:
+        records = parse_rows(rows, spec, streets=street_lookup(w))
+    except ExchangeError as exc:
+        # parse_rows counts the header as line 1: response k is on line k + 1.
+        return json_response(422, {"error": "Unprocessable Entity", "problems": exc.problems})
+    try:
+        n = import_records(w, records, interviewer_id=g.api_user.id)
+    except ExchangeError as exc:
+        status = 409 if w.state != "fieldwork" else 422
+        return json_response(
+            status,
+            {
+                "error": "Conflict" if status == 409 else "Unprocessable Entity",
+                "problems": exc.problems,
+            },
+        )
+    return json_response(201, {"imported": n, "wave": w.code})
+
+
+def _street_filter() -> int | None:
+    """The ``street`` query parameter as a street id (street officers: their own only)."""
+    user = g.api_user
+    code = request.args.get("street")
+    if code:
+        street = db.session.scalar(
+            select(Street).where((Street.code == code) | (Street.name == code))
+        )
+        if street is None:
+            abort(json_response(404, {"error": "Not Found", "message": f"no street {code!r}"}))
+        _own_street_only(street.id)
+        return street.id
+    if user.role == "street":
+        return user.street_id
+    return None
+
+
+def _notice_json(n: Notice) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "wave": n.wave.code,
+        "street": n.street.code if n.street else None,
+        "doc_number": n.doc_number,
+        "title": n.title,
+        "issue_date": n.issue_date.isoformat(),
+        "deadline": n.deadline.isoformat() if n.deadline else None,
+        "deadline_provisional": n.deadline_provisional,
+        "sha256": n.sha256,
+        "acknowledged": n.acknowledged_at is not None,
+        "items": [i.id for i in n.items],
+    }
+
+
+def _item_json(i: RectificationItem) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "notice": i.notice_id,
+        "wave": i.notice.wave.code,
+        "street": i.street.code,
+        "indicator": i.indicator_code,
+        "indicator_name": i.indicator_name,
+        "street_score": i.street_score,
+        "district_score": i.district_score,
+        "requirement": i.requirement,
+        "state": i.state,
+        "deadline": i.deadline.isoformat(),
+        "deadline_provisional": i.deadline_provisional,
+        "measures": i.measures,
+        "responsible_unit": i.responsible_unit,
+        "planned_date": i.planned_date.isoformat() if i.planned_date else None,
+        "result": i.result,
+        "accepted_at": i.accepted_at.isoformat() if i.accepted_at else None,
+    }
+
+
+@bp.get("/notices")
+@token_required(*DOCUMENTS)
+def notices():
+    """Notices (metadata and digest, not the PDF), filtered by ``wave`` and ``street``."""
+    query = select(Notice).order_by(Notice.issued_at.desc(), Notice.id.desc())
+    if request.args.get("wave"):
+        query = query.where(Notice.wave_id == _wave(request.args["wave"]).id)
+    street_id = _street_filter()
+    if street_id is not None:
+        query = query.where(Notice.street_id == street_id)
+    return {"notices": [_notice_json(n) for n in db.session.scalars(query)]}
+
+
+@bp.get("/notices/<int:notice_id>")
+@token_required(*DOCUMENTS)
+def notice(notice_id: int):
+    """One notice."""
+    n = db.session.get(Notice, notice_id)
+    if n is None:
+        abort(json_response(404, {"error": "Not Found", "message": "no such notice"}))
+    _own_street_only(n.street_id)
+    return _notice_json(n)
+
+
+@bp.get("/rectification-items")
+@token_required(*DOCUMENTS)
+def items():
+    """Rectification items, filtered by ``wave``, ``street`` and ``state``."""
+    query = select(RectificationItem).order_by(RectificationItem.id)
+    if request.args.get("wave"):
+        query = query.where(RectificationItem.wave_id == _wave(request.args["wave"]).id)
+    street_id = _street_filter()
+    if street_id is not None:
+        query = query.where(RectificationItem.street_id == street_id)
+    if request.args.get("state"):
+        query = query.where(RectificationItem.state == request.args["state"])
+    return {"items": [_item_json(i) for i in db.session.scalars(query)]}
+
+
+@bp.get("/rectification-items/<int:item_id>")
+@token_required(*DOCUMENTS)
+def item(item_id: int):
+    """One rectification item."""
+    i = db.session.get(RectificationItem, item_id)
+    if i is None:
+        abort(json_response(404, {"error": "Not Found", "message": "no such item"}))
+    _own_street_only(i.street_id)
+    return _item_json(i)
+
+
+# Token-authenticated writes only: cookies are never accepted by the API.
+csrf.exempt(post_responses)
