@@ -1,0 +1,363 @@
+"""What a street and the public see of a scored wave: scores, rectification, verification.
+
+Plain dictionaries for the templates, built from the stored scores JSON of the
+wave's current run (DESIGN.md section 5).  Public views pass ``min_n``: a
+street or indicator figure computed from fewer respondents is suppressed.
+The next-wave verification compares a wave with the next scored wave on the
+same framework (:func:`scoring.compare_waves`, :func:`scoring.targeted_change`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import select
+
+import scoring
+from reports.followup import render_publication_pdf
+from reports.formatting import redact
+from reports.models import PublicationData, PublicationItem
+
+from ..extensions import db
+from ..models import Answer, Evidence, RectificationItem, Response, ScoringRun, Street, Wave
+from .frameworks import spec_of
+from .rectification import PUBLIC_STATUS
+from .responses import wave_records
+from .scoring_runs import current_run
+
+SCORED_STATES = ("scored", "notices_issued", "published")
+
+
+def scores_doc(wave: Wave) -> dict[str, Any] | None:
+    """The wave's current scores JSON as a dict, ``None`` before scoring."""
+    run = current_run(wave)
+    return json.loads(run.result_json) if run else None
+
+
+def names(wave: Wave) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Dimension names, indicator names, and indicator -> dimension code."""
+    spec = spec_of(wave.framework)
+    return (
+        {d.code: d.name for d in spec.dimensions},
+        {i.code: i.name for i in spec.indicators},
+        {i.code: i.dimension for i in spec.indicators},
+    )
+
+
+def _figure(est: dict[str, Any] | None, min_n: int) -> dict[str, Any] | None:
+    """Score with CI and n, or ``None`` when missing or below ``min_n`` respondents."""
+    if not est or est.get("score") is None or (est.get("n") or 0) < min_n:
+        return None
+    return {
+        "score": est["score"],
+        "ci_low": est.get("ci_low"),
+        "ci_high": est.get("ci_high"),
+        "n": est.get("n"),
+        "satisfaction_rate": est.get("satisfaction_rate"),
+        "dk_rate": est.get("dk_rate"),
+    }
+
+
+def street_view(wave: Wave, street: Street, *, min_n: int = 0) -> dict[str, Any] | None:
+    """A street's headline, dimension and indicator figures beside the district's.
+
+    Figures from fewer than ``min_n`` respondents are ``None`` (suppressed);
+    returns ``None`` when the wave is not scored or the street has no result.
+    """
+    doc = scores_doc(wave)
+    if doc is None:
+        return None
+    row = next((s for s in doc["streets"] if s["street"] == street.name), None)
+    if row is None:
+        return None
+    dims, inds, dim_of = names(wave)
+    district = doc["district"]
+    shown = (row.get("n") or 0) >= min_n and row.get("score") is not None
+    dimension_rows = [
+        {
+            "code": code,
+            "name": name,
+            "street": _figure(row["dimensions"].get(code), min_n) if shown else None,
+            "district": _figure(district["dimensions"].get(code), 0),
+        }
+        for code, name in dims.items()
+    ]
+    indicator_rows = [
+        {
+            "code": code,
+            "name": name,
+            "dimension": dims.get(dim_of[code], ""),
+            "street": _figure(row["indicators"].get(code), min_n) if shown else None,
+            "district": _figure(district["indicators"].get(code), 0),
+        }
+        for code, name in inds.items()
+    ]
+    return {
+        "street": street,
+        "n": row.get("n"),
+        "shown": shown,
+        "score": row.get("score") if shown else None,
+        "ci_low": row.get("ci_low") if shown else None,
+        "ci_high": row.get("ci_high") if shown else None,
+        "rank_low": row.get("rank_low") if shown else None,
+        "rank_high": row.get("rank_high") if shown else None,
+        "band": row.get("band") if shown else None,
+        "n_streets": len(doc["streets"]),
+        "district": {k: district.get(k) for k in ("score", "ci_low", "ci_high", "n")},
+        "dimensions": dimension_rows,
+        "indicators": indicator_rows,
+        "priorities": [(c, inds.get(c, c)) for c in row.get("priorities", [])] if shown else [],
+    }
+
+
+def wave_table(wave: Wave, *, min_n: int = 0) -> list[dict[str, Any]]:
+    """Every street's score, CI, rank interval and band, ordered by rank (suppressed last)."""
+    doc = scores_doc(wave) or {"streets": []}
+    streets = {s.name: s for s in wave.district.streets}
+    rows = []
+    for entry in doc["streets"]:
+        street = streets.get(entry["street"])
+        if street is None:
+            continue
+        shown = entry.get("score") is not None and (entry.get("n") or 0) >= min_n
+        rows.append(
+            {
+                "street": street,
+                "n": entry.get("n"),
+                "shown": shown,
+                "score": entry["score"] if shown else None,
+                "ci_low": entry["ci_low"] if shown else None,
+                "ci_high": entry["ci_high"] if shown else None,
+                "rank_low": entry["rank_low"] if shown else None,
+                "rank_high": entry["rank_high"] if shown else None,
+                "band": entry["band"] if shown else None,
+            }
+        )
+    rows.sort(key=lambda r: (not r["shown"], -(r["score"] or 0), r["street"].position))
+    return rows
+
+
+def resident_comments(wave: Wave, street: Street, limit: int = 30) -> list[dict[str, Any]]:
+    """Residents' comments per indicator (scored responses only, redacted, no identities)."""
+    _, inds, _ = names(wave)
+    rows = db.session.execute(
+        select(Answer.indicator_code, Answer.point, Answer.comment)
+        .join(Response, Response.id == Answer.response_id)
+        .where(
+            Response.wave_id == wave.id,
+            Response.street_id == street.id,
+            Response.excluded.is_(False),
+            Answer.comment != "",
+        )
+        .order_by(Answer.indicator_code, Answer.point, Response.id)
+    )
+    grouped: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for code, _point, comment in rows:
+        counts[code] = counts.get(code, 0) + 1
+        texts = grouped.setdefault(code, [])
+        clean = redact(comment.strip())
+        if len(texts) < limit and clean not in texts:
+            texts.append(clean)
+    return [
+        {"code": code, "name": inds.get(code, code), "count": counts[code], "comments": texts}
+        for code, texts in sorted(grouped.items(), key=lambda kv: -counts[kv[0]])
+    ]
+
+
+# --- rectification shown to the public -------------------------------------------------
+
+
+def public_items(wave: Wave, street: Street) -> list[RectificationItem]:
+    """The street's rectification items of ``wave`` (the caller checks publication)."""
+    return list(
+        db.session.scalars(
+            select(RectificationItem)
+            .where(RectificationItem.wave_id == wave.id, RectificationItem.street_id == street.id)
+            .order_by(RectificationItem.id)
+        )
+    )
+
+
+def public_evidence(evidence_id: int) -> Evidence | None:
+    """An evidence image residents may see: its item accepted, its wave published."""
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None or evidence.thumbnail is None:
+        return None
+    item = evidence.item
+    wave = db.session.get(Wave, item.wave_id)
+    if item.state != "accepted" or wave is None or wave.state != "published":
+        return None
+    return evidence
+
+
+_PDF_CACHE: OrderedDict[str, bytes] = OrderedDict()
+_PDF_CACHE_SIZE = 32
+
+
+def publication_pdf(wave: Wave, street: Street) -> bytes:
+    """The street's 整改公示 PDF, rendered once per distinct content (in-process cache)."""
+    issue = (wave.published_at or wave.created_at).date()
+    data = PublicationData(
+        street=street.full_name,
+        publisher=f"{street.full_name}办事处",
+        wave_name=wave.name,
+        issue_date=issue,
+        items=tuple(
+            PublicationItem(
+                indicator=item.indicator_name,
+                problem=item.requirement,
+                measures=item.measures or "（整改方案制定中）",
+                status=PUBLIC_STATUS[item.state],
+                result=item.result if item.state == "accepted" else "",
+                deadline=item.deadline if item.state != "accepted" else None,
+            )
+            for item in public_items(wave, street)
+        ),
+    )
+    key = hashlib.sha256(repr(data).encode()).hexdigest()
+    if key in _PDF_CACHE:
+        _PDF_CACHE.move_to_end(key)
+        return _PDF_CACHE[key]
+    pdf = render_publication_pdf(data)
+    _PDF_CACHE[key] = pdf
+    while len(_PDF_CACHE) > _PDF_CACHE_SIZE:
+        _PDF_CACHE.popitem(last=False)
+    return pdf
+
+
+# --- next-wave verification --------------------------------------------------------------
+
+
+def next_scored_wave(wave: Wave, *, published_only: bool = False) -> Wave | None:
+    """The first later wave of the same district and framework code that has been scored."""
+    states = ("published",) if published_only else SCORED_STATES
+    candidates = db.session.scalars(
+        select(Wave)
+        .where(Wave.district_id == wave.district_id, Wave.id != wave.id, Wave.state.in_(states))
+        .order_by(Wave.created_at, Wave.id)
+    )
+    for candidate in candidates:
+        if (candidate.created_at, candidate.id) <= (wave.created_at, wave.id):
+            continue
+        if candidate.framework.code == wave.framework.code and current_run(candidate):
+            return candidate
+    return None
+
+
+def _light_result(doc: dict[str, Any]) -> Any:
+    """The parts of a scores JSON :func:`scoring.compare_waves` reads, as attributes."""
+
+    def est(e: dict[str, Any]) -> SimpleNamespace:
+        return SimpleNamespace(score=e.get("score"), se=e.get("se"))
+
+    def unit(e: dict[str, Any], label: str | None = None) -> SimpleNamespace:
+        return SimpleNamespace(
+            street=label,
+            score=e.get("score"),
+            se=e.get("se"),
+            indicators={k: est(v) for k, v in e.get("indicators", {}).items()},
+        )
+
+    return SimpleNamespace(
+        district=unit(doc["district"]),
+        streets=[unit(s, s["street"]) for s in doc["streets"]],
+    )
+
+
+_RESCORED: OrderedDict[tuple[int, int], scoring.ScoreResult] = OrderedDict()
+
+
+def _rescored(run: ScoringRun, boot: int) -> scoring.ScoreResult:
+    """Score the run's wave again with its seed to get the bootstrap replicates."""
+    key = (run.id, boot)
+    if key not in _RESCORED:
+        spec = spec_of(run.wave.framework)
+        data = scoring.from_records(wave_records(run.wave, included_only=True), spec)
+        _RESCORED[key] = scoring.score(spec, data, boot=boot, seed=run.seed, min_n=run.min_n)
+        while len(_RESCORED) > 8:
+            _RESCORED.popitem(last=False)
+    return _RESCORED[key]
+
+
+def _verdict(ci_low: float, ci_high: float) -> str:
+    if ci_low > 0:
+        return "improved"
+    if ci_high < 0:
+        return "declined"
+    return "unclear"
+
+
+def verification(
+    wave: Wave, streets: list[Street], *, published_only: bool = False, min_n: int = 0
+) -> dict[str, Any] | None:
+    """Change from ``wave`` to the next scored wave, targeted vs untargeted indicators.
+
+    :returns: ``None`` without a later scored wave; else ``{"later": Wave,
+        "streets": {street_id: {"targeted": [...], "untargeted": [...],
+        "summary": TargetedChange | None}}}`` where each row has the indicator's
+        ``before``, ``after``, ``change``, ``ci_low``, ``ci_high`` and ``verdict``
+        (improved / declined / unclear at 95%).
+    """
+    later = next_scored_wave(wave, published_only=published_only)
+    if later is None:
+        return None
+    run_a, run_b = current_run(wave), current_run(later)
+    if run_a is None or run_b is None:
+        return None
+    doc_a, doc_b = json.loads(run_a.result_json), json.loads(run_b.result_json)
+    changes = scoring.compare_waves(_light_result(doc_a), _light_result(doc_b))
+    n_after = {s["street"]: s["indicators"] for s in doc_b["streets"]}
+    n_before = {s["street"]: s["indicators"] for s in doc_a["streets"]}
+    _, inds, _ = names(wave)
+    targeted: dict[str, list[str]] = {}
+    for item in db.session.scalars(
+        select(RectificationItem).where(RectificationItem.wave_id == wave.id)
+    ):
+        targeted.setdefault(item.street.name, []).append(item.indicator_code)
+    summaries: dict[str, Any] = {}
+    wanted = {s.name for s in streets} & set(targeted)
+    if wanted:
+        boot = min(run_a.boot, run_b.boot)
+        try:
+            for tc in scoring.targeted_change(
+                _rescored(run_a, boot),
+                _rescored(run_b, boot),
+                {k: v for k, v in targeted.items() if k in wanted},
+            ):
+                summaries[tc.street] = tc
+        except ValueError:
+            pass
+    out: dict[int, dict[str, Any]] = {}
+    for street in streets:
+        rows_t, rows_u = [], []
+        for c in changes:
+            if c.street != street.name or c.item == "overall":
+                continue
+            small = min(
+                n_before.get(street.name, {}).get(c.item, {}).get("n") or 0,
+                n_after.get(street.name, {}).get(c.item, {}).get("n") or 0,
+            )
+            if small < min_n:
+                continue
+            row = {
+                "code": c.item,
+                "name": inds.get(c.item, c.item),
+                "before": c.before,
+                "after": c.after,
+                "change": c.change,
+                "ci_low": c.ci_low,
+                "ci_high": c.ci_high,
+                "verdict": _verdict(c.ci_low, c.ci_high),
+            }
+            (rows_t if c.item in targeted.get(street.name, []) else rows_u).append(row)
+        out[street.id] = {
+            "targeted": rows_t,
+            "untargeted": rows_u,
+            "summary": summaries.get(street.name),
+        }
+    return {"later": later, "streets": out}
