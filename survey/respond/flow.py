@@ -1,0 +1,250 @@
+"""Questionnaire views shared by residents (``/s/...``) and interviewers.
+
+Interviewers use the same pages under ``/agency/interview/...``.
+
+A :class:`Flow` says which endpoints to link to and whether the signed-in
+interviewer owns the draft; the pages, validation and templates are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Invitation, ResponseDraft
+from ..services import questionnaire as q
+from ..services.frameworks import spec_of
+from .forms import PageForm
+
+NAV = ("next", "back", "save")
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    prefix: str  # endpoint prefix, e.g. "respond."
+    interview: bool = False
+
+    def url(self, name: str, **values: object) -> str:
+        return url_for(self.prefix + name, **values)
+
+
+RESPOND = Flow("respond.")
+INTERVIEW = Flow("agency.interview_", interview=True)
+
+
+def problem_page(problem: q.InvitationProblem):  # type: ignore[no-untyped-def]
+    """Render a clear page for a token that cannot be used."""
+    return (
+        render_template("respond/problem.html", title=problem.title, message=problem.message),
+        problem.status,
+    )
+
+
+def bad_answers_page(exc: q.BadAnswers):  # type: ignore[no-untyped-def]
+    """Render the 400 page for a tampered form; nothing was stored."""
+    db.session.rollback()
+    return render_template("respond/bad_request.html", problems=exc.problems), 400
+
+
+def _csrf_or_400() -> None:
+    form = PageForm()
+    if not form.validate_on_submit():
+        abort(400, description="表单已过期或来源无效，请返回上一页刷新后重试。")
+
+
+def load(
+    flow: Flow, token: str, *, allow_used: bool = False
+) -> tuple[Invitation, ResponseDraft | None]:
+    """Find the invitation and its draft, checking who may use it.
+
+    :raises InvitationProblem: unknown, revoked, used, or outside fieldwork.
+    """
+    inv = q.find_invitation(token)
+    draft = q.get_draft(inv)
+    owner = draft.data.get("interviewer_id") if draft is not None else None
+    if flow.interview:
+        done = draft is None and allow_used and q.is_used(inv)
+        if inv.is_open or not (done or (draft is not None and owner == current_user.id)):
+            raise q.InvitationProblem(403, "不能继续这份访问", "这份问卷不是由您开始的访问。")
+    elif owner is not None:
+        raise q.unknown_token()  # interview tokens are not resident links
+    if not allow_used:
+        q.check_usable(inv)
+    return inv, draft
+
+
+def _context(flow: Flow, token: str, inv: Invitation, draft: ResponseDraft | None) -> dict:
+    spec = spec_of(inv.wave.framework)
+    pages = q.pages_for(spec, inv.group_code)
+    return {
+        "flow": flow,
+        "token": token,
+        "inv": inv,
+        "spec": spec,
+        "pages": pages,
+        "last_page": len(pages) - 1,
+        "data": draft.data if draft is not None else {},
+        "draft": draft,
+        "q": q,
+        "form": PageForm(),
+    }
+
+
+def show_start(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+    """Show the privacy notice and the start (or continue) button."""
+    try:
+        inv, draft = load(flow, token)
+    except q.InvitationProblem as problem:
+        return problem_page(problem)
+    ctx = _context(flow, token, inv, draft)
+    if inv.is_open:
+        child = request.cookies.get(f"mp_open_{inv.id}")
+        if child:
+            try:
+                child_inv, child_draft = load(flow, child)
+                ctx["resume_token"] = child
+                ctx["draft"] = child_draft
+            except q.InvitationProblem as problem:
+                if problem.status == 409:
+                    return problem_page(problem)
+    q.mark_opened(inv)
+    db.session.commit()
+    return render_template("respond/start.html", **ctx)
+
+
+def begin(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+    """Start answering (or resume) and go to the page where the draft stopped."""
+    _csrf_or_400()
+    try:
+        inv, draft = load(flow, token)
+    except q.InvitationProblem as problem:
+        return problem_page(problem)
+    if inv.is_open:
+        return redirect(flow.url("start", token=token))
+    device = q.device_hash(request.user_agent.string, request.remote_addr or "")
+    draft = q.start(inv, device=device)
+    db.session.commit()
+    return redirect(flow.url("page", token=token, n=max(draft.page, 1)))
+
+
+def begin_open(token: str):  # type: ignore[no-untyped-def]
+    """Give this device its own link under an open poster link and start it."""
+    _csrf_or_400()
+    try:
+        inv, _ = load(RESPOND, token)
+        if not inv.is_open:
+            return redirect(url_for("respond.start", token=token))
+        device = q.device_hash(request.user_agent.string, request.remote_addr or "")
+        child, _ = q.start_open_link(inv, device)
+    except q.InvitationProblem as problem:
+        db.session.rollback()
+        return problem_page(problem)
+    db.session.commit()
+    response = redirect(url_for("respond.page", token=child, n=1))
+    response.set_cookie(
+        f"mp_open_{inv.id}",
+        child,
+        max_age=60 * 86400,
+        path="/s/",
+        httponly=True,
+        samesite="Lax",
+        secure=bool(request.is_secure),
+    )
+    return response
+
+
+def page(flow: Flow, token: str, n: int):  # type: ignore[no-untyped-def]
+    """Show or save one page of questions."""
+    try:
+        inv, draft = load(flow, token)
+    except q.InvitationProblem as problem:
+        return problem_page(problem)
+    if draft is None or inv.is_open:
+        return redirect(flow.url("start", token=token))
+    ctx = _context(flow, token, inv, draft)
+    pages = ctx["pages"]
+    if not 1 <= n < len(pages):
+        abort(404)
+    current = pages[n]
+    errors: list[str] = []
+    if request.method == "POST":
+        _csrf_or_400()
+        nav = request.form.get("nav", "next")
+        if nav not in NAV:
+            nav = "next"
+        try:
+            values = q.parse_page(ctx["spec"], inv.group_code, current, request.form)
+        except q.BadAnswers as exc:
+            return bad_answers_page(exc)
+        if nav == "next" and values.missing:
+            errors = values.missing
+            q.save_page(draft, current, values, goto=n)
+        else:
+            goto = {"next": n + 1, "back": n - 1, "save": n}[nav]
+            q.save_page(draft, current, values, goto=max(goto, 1))
+            db.session.commit()
+            if nav == "save":
+                return redirect(flow.url("saved", token=token))
+            if nav == "back" and n == 1:
+                return redirect(flow.url("start", token=token))
+            if goto >= len(pages):
+                return redirect(flow.url("review", token=token))
+            return redirect(flow.url("page", token=token, n=goto))
+    q.mark_shown(draft, n)
+    db.session.commit()
+    ctx.update(page=current, errors=errors, data=draft.data)
+    template = "respond/final.html" if current.kind == "final" else "respond/page.html"
+    return render_template(template, **ctx), 400 if errors else 200
+
+
+def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+    """Show every answer for checking; submit on POST."""
+    try:
+        inv, draft = load(flow, token)
+    except q.InvitationProblem as problem:
+        return problem_page(problem)
+    if draft is None or inv.is_open:
+        return redirect(flow.url("start", token=token))
+    ctx = _context(flow, token, inv, draft)
+    missing = q.missing_by_page(ctx["spec"], inv.group_code, draft)
+    if request.method == "POST" and not missing:
+        _csrf_or_400()
+        try:
+            q.submit(inv, draft)
+        except q.AlreadySubmitted:
+            return problem_page(
+                q.InvitationProblem(
+                    409,
+                    "这份问卷已经提交过了",
+                    "每个邀请码只能提交一次，您的答卷已经收到，不需要再填。谢谢！",
+                )
+            )
+        return redirect(flow.url("thanks", token=token))
+    ctx.update(missing=missing, labels=q.answers_view(ctx["spec"], draft.data))
+    status = 400 if request.method == "POST" else 200
+    return render_template("respond/review.html", **ctx), status
+
+
+def saved(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+    """Confirm that the answers are saved and how to come back."""
+    try:
+        inv, draft = load(flow, token)
+    except q.InvitationProblem as problem:
+        return problem_page(problem)
+    ctx = _context(flow, token, inv, draft)
+    link = request.url_root.rstrip("/") + flow.url("start", token=token)
+    return render_template("respond/saved.html", link=link, **ctx)
+
+
+def thanks(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+    """Thank the resident once the response is in."""
+    try:
+        inv, _ = load(flow, token, allow_used=True)
+    except q.InvitationProblem as problem:
+        return problem_page(problem)
+    if not q.is_used(inv):
+        return redirect(flow.url("start", token=token))
+    return render_template("respond/thanks.html", flow=flow, inv=inv)

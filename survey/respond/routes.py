@@ -1,0 +1,89 @@
+"""Resident routes: ``/s/`` (type a code) and ``/s/<token>/...`` (the questionnaire)."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+
+from ..extensions import limiter
+from ..services.questionnaire import device_hash
+from . import bp, flow
+from .forms import CodeForm
+
+# Token guessing: only requests that end in "not found" use up the allowance,
+# so residents paging through a real questionnaire are never slowed down.
+token_limit = limiter.shared_limit(
+    "20 per minute;200 per day",
+    scope="invitation-token",
+    deduct_when=lambda response: response.status_code == 404,
+)
+
+
+def _device_key() -> str:
+    return device_hash(request.user_agent.string, request.remote_addr or "")
+
+
+@bp.after_request
+def _no_store(response):  # type: ignore[no-untyped-def]
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def enter():
+    """Let a resident type the code printed on a paper invitation."""
+    form = CodeForm()
+    if form.validate_on_submit():
+        code = form.code.data.strip().rstrip("/").rsplit("/", 1)[-1].replace(" ", "")
+        return redirect(url_for("respond.start", token=code))
+    return render_template("respond/enter.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/<token>")
+@token_limit
+def start(token: str):
+    """Show the privacy notice and the start button."""
+    return flow.show_start(flow.RESPOND, token)
+
+
+@bp.post("/<token>")
+@token_limit
+def begin(token: str):
+    """Start or resume the questionnaire."""
+    return flow.begin(flow.RESPOND, token)
+
+
+@bp.post("/<token>/open")
+@token_limit
+@limiter.limit("10 per hour", key_func=_device_key)
+def begin_open(token: str):
+    """Start a new questionnaire from an open (poster) link on this device."""
+    return flow.begin_open(token)
+
+
+@bp.route("/<token>/p/<int:n>", methods=["GET", "POST"])
+@token_limit
+def page(token: str, n: int):
+    """Show or save one page of questions."""
+    return flow.page(flow.RESPOND, token, n)
+
+
+@bp.route("/<token>/review", methods=["GET", "POST"])
+@token_limit
+def review(token: str):
+    """Check the answers and submit."""
+    return flow.review(flow.RESPOND, token)
+
+
+@bp.get("/<token>/saved")
+@token_limit
+def saved(token: str):
+    """Confirm the answers are saved for later."""
+    return flow.saved(flow.RESPOND, token)
+
+
+@bp.get("/<token>/thanks")
+@token_limit
+def thanks(token: str):
+    """Thank the resident."""
+    return flow.thanks(flow.RESPOND, token)

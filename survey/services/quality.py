@@ -1,0 +1,194 @@
+"""Response quality flags (DESIGN 6), computed with :mod:`scoring.quality` and stored.
+
+A flagged response gets its reasons in ``Response.quality_flags`` and is
+excluded from scoring by default (``excluded=True`` with
+``exclusion_reason=AUTO_REASON``); the bureau reviews and may restore it.  A
+later run of :func:`flag_wave` never re-excludes a response that already had
+flags (a restore stands) and lifts only automatic exclusions whose flags went away.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import or_, select, update
+
+from scoring.quality import (
+    QualityFlags,
+    burst_flags,
+    combine_flags,
+    duplicate_flags,
+    speeder_flags,
+    straightline_flags,
+)
+
+from ..extensions import db
+from ..models import DK_POINT, Answer, Community, Response, Wave
+from .audit import record
+from .frameworks import spec_of
+
+AUTO_REASON = "自动排除：质量标记"
+CHECKS = ("speeder", "straightline", "duplicate", "burst")
+DUPLICATE_WINDOW_S = 24 * 3600.0
+BURST_WINDOW_S = 1800.0
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _check_all(
+    codes: Sequence[str],
+    rows: Sequence[tuple],
+    answers: dict[int, dict[str, int]],
+    names: dict[int, str],
+) -> dict[str, QualityFlags]:
+    """Run every check over ``rows`` of (id, duration_s, device, community_id, submitted)."""
+    col = {c: j for j, c in enumerate(codes)}
+    points = np.zeros((len(rows), len(codes)), dtype=np.int64)
+    dont_know = np.zeros_like(points, dtype=bool)
+    for r, row in enumerate(rows):
+        for code, point in answers.get(row[0], {}).items():
+            if code in col:
+                points[r, col[code]] = point
+                dont_know[r, col[code]] = point == DK_POINT
+    duration = np.array([np.nan if row[1] is None else row[1] for row in rows], dtype=float)
+    times = np.array(
+        [np.nan if row[4] is None else (row[4] - _EPOCH).total_seconds() for row in rows],
+        dtype=float,
+    )
+    device = np.array([row[2] or "" for row in rows], dtype=object)
+    community = np.array(
+        [
+            "" if row[3] is None or row[4] is None else names.get(row[3], str(row[3]))
+            for row in rows
+        ],
+        dtype=object,
+    )
+    return {
+        "speeder": speeder_flags(duration, points),
+        "straightline": straightline_flags(points),
+        "duplicate": duplicate_flags(
+            points, device, times, dont_know=dont_know, window_s=DUPLICATE_WINDOW_S
+        ),
+        "burst": burst_flags(points, community, times, window_s=BURST_WINDOW_S),
+    }
+
+
+def _load(query) -> tuple[list[tuple], dict[int, dict[str, int]]]:  # type: ignore[no-untyped-def]
+    rows = [tuple(row) for row in db.session.execute(query.order_by(Response.id))]
+    ids = [row[0] for row in rows]
+    answers: dict[int, dict[str, int]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for rid, code, point in db.session.execute(
+            select(Answer.response_id, Answer.indicator_code, Answer.point).where(
+                Answer.response_id.in_(chunk)
+            )
+        ):
+            answers.setdefault(rid, {})[code] = point
+    return rows, answers
+
+
+def _columns():  # type: ignore[no-untyped-def]
+    return select(
+        Response.id,
+        Response.duration_s,
+        Response.device_hash,
+        Response.community_id,
+        Response.submitted_at,
+    )
+
+
+def _community_names(wave: Wave) -> dict[int, str]:
+    return {
+        c.id: c.name
+        for street in wave.district.streets
+        for c in db.session.scalars(select(Community).where(Community.street_id == street.id))
+    }
+
+
+def flag_response(response: Response) -> str:
+    """Flag a just-submitted response against its neighbours; return the reasons.
+
+    Compares it with the wave's responses from the same device hash in the last
+    24 hours and from the same community in the last 30 minutes.  Sets
+    ``quality_flags`` and, when flagged, ``excluded``/``exclusion_reason`` on
+    ``response`` only, and audit-logs the exclusion (not committed).
+    """
+    spec = spec_of(response.wave.framework)
+    since_device = response.submitted_at - timedelta(seconds=DUPLICATE_WINDOW_S)
+    since_burst = response.submitted_at - timedelta(seconds=BURST_WINDOW_S)
+    near = [Response.id == response.id]
+    if response.device_hash:
+        near.append(
+            (Response.device_hash == response.device_hash) & (Response.submitted_at >= since_device)
+        )
+    if response.community_id is not None:
+        near.append(
+            (Response.community_id == response.community_id)
+            & (Response.submitted_at >= since_burst)
+        )
+    rows, answers = _load(_columns().where(Response.wave_id == response.wave_id, or_(*near)))
+    names = {response.community_id: str(response.community_id)} if response.community_id else {}
+    flags = combine_flags(*_check_all(spec.indicator_codes, rows, answers, names).values())
+    index = next(r for r, row in enumerate(rows) if row[0] == response.id)
+    reason = flags.reasons[index]
+    response.quality_flags = reason
+    if reason:
+        response.excluded = True
+        response.exclusion_reason = AUTO_REASON
+        record("response.exclude", response, after={"excluded": True}, note=reason)
+    return reason
+
+
+def flag_wave(wave: Wave) -> dict[str, int]:
+    """Recompute the quality flags of every response in ``wave``; return counts.
+
+    Changes ``quality_flags``, ``excluded`` and ``exclusion_reason`` (not committed):
+    newly flagged responses are excluded; responses that were flagged before keep
+    their exclusion state (the bureau may have restored them); automatic
+    exclusions whose flags disappeared are lifted.  One audit entry for the run.
+
+    :returns: ``responses``, ``flagged``, ``newly_excluded``, ``restored`` and one
+        count per check (``speeder``, ``straightline``, ``duplicate``, ``burst``).
+    """
+    spec = spec_of(wave.framework)
+    query = select(
+        Response.id,
+        Response.duration_s,
+        Response.device_hash,
+        Response.community_id,
+        Response.submitted_at,
+        Response.quality_flags,
+        Response.excluded,
+        Response.exclusion_reason,
+    ).where(Response.wave_id == wave.id)
+    rows, answers = _load(query)
+    counts: Counter[str] = Counter(responses=len(rows), flagged=0, newly_excluded=0, restored=0)
+    if not rows:
+        return dict(counts)
+    checks = _check_all(spec.indicator_codes, rows, answers, _community_names(wave))
+    for name, flags in checks.items():
+        counts[name] = flags.count
+    combined = combine_flags(*checks.values())
+    changes = []
+    for row, reason in zip(rows, combined.reasons, strict=True):
+        rid, old_flags, excluded, why = row[0], row[5] or "", row[6], row[7]
+        change: dict[str, object] = {}
+        if reason:
+            counts["flagged"] += 1
+            if not old_flags and not excluded:
+                change = {"excluded": True, "exclusion_reason": AUTO_REASON}
+                counts["newly_excluded"] += 1
+        elif old_flags and excluded and why == AUTO_REASON:
+            change = {"excluded": False, "exclusion_reason": ""}
+            counts["restored"] += 1
+        if reason != old_flags or change:
+            changes.append({"id": rid, "quality_flags": reason, **change})
+    for start in range(0, len(changes), 1000):
+        db.session.execute(update(Response), changes[start : start + 1000])
+    for name in CHECKS:
+        counts.setdefault(name, 0)
+    record("wave.flag_quality", wave, after=dict(counts))
+    return dict(counts)

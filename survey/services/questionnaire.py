@@ -1,0 +1,495 @@
+"""The resident questionnaire: tokens, pages, answer validation, drafts and submission.
+
+Every answer a browser sends is checked here, not in the view: only the
+respondent's own group's indicators on the current page, only scale points
+1..K or ``DK``, at most three concerns, bounded comment lengths.  Anything else
+is :class:`BadAnswers` (a 400 page; nothing is stored).  Partial answers live in
+:class:`~survey.models.ResponseDraft` keyed by invitation; the submitted
+:class:`~survey.models.Response` is unique per invitation in the database, so a
+token submits exactly once even under concurrent requests.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
+
+from scoring.framework import Framework as FrameworkSpec
+from scoring.framework import Indicator
+
+from ..extensions import db
+from ..models import DK_POINT, Answer, Invitation, Response, ResponseDraft
+from ..models._base import utcnow
+from .frameworks import spec_of
+from .invitations import hash_token, new_token
+
+MAX_ANSWER_COMMENT = 500
+MAX_COMMENT = 2000
+MAX_CONCERNS = 3
+DK = "DK"
+TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{8,64}")
+
+AGE_BANDS = (
+    ("18-34", _l("18–34岁")),
+    ("35-59", _l("35–59岁")),
+    ("60-69", _l("60–69岁")),
+    ("70-79", _l("70–79岁")),
+    ("80+", _l("80岁及以上")),
+)
+GENDERS = (("female", _l("女")), ("male", _l("男")), ("undisclosed", _l("不愿回答")))
+RESIDENCE = (
+    ("lt1", _l("不到1年")),
+    ("1-5", _l("1–5年")),
+    ("5-10", _l("5–10年")),
+    ("10+", _l("10年以上")),
+)
+INTERVIEW_CHANNELS = ("phone", "face")
+
+
+class InvitationProblem(Exception):
+    """A token that cannot be used now; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.message = message
+
+
+class BadAnswers(ValueError):
+    """Answers no honest browser sends (tampered form); ``problems`` lists why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class AlreadySubmitted(Exception):
+    """The invitation already has its response."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One questionnaire page: 0 privacy, 1..n dimensions, n+1 the final questions."""
+
+    number: int
+    kind: str  # "privacy" | "dimension" | "final"
+    title: str = ""
+    title_en: str = ""
+    indicators: tuple[Indicator, ...] = ()
+
+
+@dataclass(slots=True)
+class PageAnswers:
+    """Validated values of one posted page."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)
+    final: dict[str, object] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+
+# -- tokens -----------------------------------------------------------------
+
+
+def device_hash(user_agent: str, remote_addr: str) -> str:
+    """Return a keyed SHA-256 of user agent and IP: the only device trace stored."""
+    key = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    message = f"{user_agent}\n{remote_addr}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def unknown_token() -> InvitationProblem:
+    """The 404 problem for a token that does not exist (or is not for this page)."""
+    return InvitationProblem(
+        404,
+        _l("找不到这份问卷"),
+        _l("这个邀请码不存在。请核对链接或邀请码是否完整，或联系发给您邀请的工作人员。"),
+    )
+
+
+def find_invitation(token: str) -> Invitation:
+    """Return the invitation of ``token``.  :raises InvitationProblem: 404 if unknown."""
+    inv = None
+    if TOKEN_RE.fullmatch(token or ""):
+        inv = db.session.scalar(
+            select(Invitation).where(Invitation.token_hash == hash_token(token))
+        )
+    if inv is None:
+        raise unknown_token()
+    return inv
+
+
+def is_used(inv: Invitation) -> bool:
+    """Whether a response was already submitted with ``inv``."""
+    found = db.session.scalar(select(Response.id).where(Response.invitation_id == inv.id))
+    return found is not None
+
+
+def check_usable(inv: Invitation) -> None:
+    """Raise :class:`InvitationProblem` if ``inv`` cannot take answers now."""
+    if inv.revoked_at is not None:
+        raise InvitationProblem(
+            410, _l("这个邀请码已作废"), _l("这个邀请码已被调查机构作废，不能再使用。")
+        )
+    if inv.wave.state != "fieldwork":
+        if inv.wave.state == "draft":
+            message = _l("本次调查还没有开始，请在开始后再打开这个链接。")
+        else:
+            message = _l("本次调查已经结束，不能再填写问卷。感谢您的关心。")
+        raise InvitationProblem(403, _l("现在不能填写这份问卷"), message)
+    if not inv.is_open and is_used(inv):
+        raise InvitationProblem(
+            409,
+            _l("这份问卷已经提交过了"),
+            _l("每个邀请码只能提交一次，您的答卷已经收到，不需要再填。谢谢！"),
+        )
+
+
+def mark_opened(inv: Invitation) -> None:
+    """Record the first time the link was opened (fieldwork counts; not committed)."""
+    if inv.opened_at is None:
+        inv.opened_at = utcnow()
+
+
+def get_draft(inv: Invitation) -> ResponseDraft | None:
+    return db.session.scalar(select(ResponseDraft).where(ResponseDraft.invitation_id == inv.id))
+
+
+def start(
+    inv: Invitation,
+    *,
+    channel: str = "online",
+    interviewer_id: int | None = None,
+    device: str | None = None,
+) -> ResponseDraft:
+    """Begin (or resume) answering ``inv``: set ``started_at`` and create its draft.
+
+    Adds rows to the session (not committed).  An existing draft is returned as is.
+    """
+    draft = get_draft(inv)
+    now = utcnow()
+    if inv.opened_at is None:
+        inv.opened_at = now
+    if draft is not None:
+        return draft
+    inv.started_at = inv.started_at or now
+    draft = ResponseDraft(
+        invitation_id=inv.id,
+        page=1,
+        data={
+            "channel": channel,
+            "interviewer_id": interviewer_id,
+            "device": device,
+            "started": now.isoformat(),
+            "answers": {},
+            "comments": {},
+            "final": {},
+            "shown": {},
+            "durations": {},
+        },
+    )
+    db.session.add(draft)
+    db.session.flush()
+    return draft
+
+
+def start_open_link(parent: Invitation, device: str) -> tuple[str, ResponseDraft]:
+    """Give one device its own single-use invitation under an open (poster) link.
+
+    The child invitation has no batch and inherits wave, street, group and
+    community; its response gets ``channel=open``.  Adds rows (not committed).
+
+    :raises InvitationProblem: open links switched off, or this device already
+        answered ``OPEN_LINK_DEVICE_LIMIT`` times in this street and group.
+    """
+    wave = parent.wave
+    if not wave.allow_open_links:
+        raise InvitationProblem(
+            403, _l("这个二维码已停用"), _l("本次调查已关闭公开二维码，请使用调查员发放的邀请码。")
+        )
+    limit = int(current_app.config.get("OPEN_LINK_DEVICE_LIMIT", 2))
+    done = db.session.scalar(
+        select(func.count(Response.id)).where(
+            Response.wave_id == wave.id,
+            Response.street_id == parent.street_id,
+            Response.group_code == parent.group_code,
+            Response.channel == "open",
+            Response.device_hash == device,
+        )
+    )
+    if (done or 0) >= limit:
+        raise InvitationProblem(
+            429,
+            _l("这台手机已经提交过问卷"),
+            _l("同一台设备只能通过公开二维码提交有限份数的问卷。感谢您的参与！"),
+        )
+    token = new_token()
+    child = Invitation(
+        token_hash=hash_token(token),
+        wave_id=parent.wave_id,
+        street_id=parent.street_id,
+        group_code=parent.group_code,
+        community_id=parent.community_id,
+        is_open=False,
+    )
+    db.session.add(child)
+    mark_opened(parent)
+    db.session.flush()
+    return token, start(child, channel="open", device=device)
+
+
+def start_interview(
+    wave_id: int,
+    street_id: int,
+    group_code: str,
+    community_id: int | None,
+    channel: str,
+    interviewer_id: int,
+) -> tuple[str, ResponseDraft]:
+    """Open a phone or face-to-face interview: a one-off invitation plus its draft.
+
+    Adds rows (not committed); the token lets the interviewer resume.
+    :raises ValueError: channel other than phone/face.
+    """
+    if channel not in INTERVIEW_CHANNELS:
+        raise ValueError("访问方式只能是电话或面访。")
+    token = new_token()
+    inv = Invitation(
+        token_hash=hash_token(token),
+        wave_id=wave_id,
+        street_id=street_id,
+        group_code=group_code,
+        community_id=community_id,
+    )
+    db.session.add(inv)
+    db.session.flush()
+    return token, start(inv, channel=channel, interviewer_id=interviewer_id)
+
+
+# -- pages ------------------------------------------------------------------
+
+
+def pages_for(spec: FrameworkSpec, group: str) -> list[Page]:
+    """Privacy page, one page per dimension asked of ``group``, then the final page."""
+    asked = spec.indicators_for(group)
+    pages = [Page(0, "privacy")]
+    for dim in spec.dimensions:
+        items = tuple(i for i in asked if i.dimension == dim.code)
+        if items:
+            pages.append(Page(len(pages), "dimension", dim.name, dim.name_en, items))
+    pages.append(Page(len(pages), "final"))
+    return pages
+
+
+def allowed_points(spec: FrameworkSpec) -> tuple[str, ...]:
+    return (*(str(k) for k in range(1, spec.scale.points + 1)), DK)
+
+
+def _single(form: MultiDict, key: str, problems: list[str]) -> str:
+    values = form.getlist(key)
+    if len(values) > 1:
+        problems.append(f"{key}: 只能有一个答案")
+    return values[0] if values else ""
+
+
+def _text(value: str, limit: int, name: str, problems: list[str]) -> str:
+    value = value.replace("\x00", "").replace("\r\n", "\n").strip()
+    if len(value) > limit:
+        problems.append(f"{name}: 意见不能超过 {limit} 个字（收到 {len(value)} 个字）")
+    return value
+
+
+def parse_page(spec: FrameworkSpec, group: str, page: Page, form: MultiDict) -> PageAnswers:
+    """Validate one posted page.
+
+    :raises BadAnswers: unknown or other-group indicator codes, answers outside
+        1..K/DK, more than three concerns, over-long comments, bad choices.
+    """
+    problems: list[str] = []
+    out = PageAnswers()
+    on_page = {i.code for i in page.indicators}
+    asked = {i.code for i in spec.indicators_for(group)}
+    for key in form:
+        prefix, _, code = key.partition("_")
+        if prefix in ("a", "c") and code and code not in on_page:
+            if code in asked:
+                problems.append(f"{code}: 这道题不在本页")
+            elif code in spec.indicator_codes:
+                problems.append(f"{code}: 这道题不属于您的问卷")
+            else:
+                problems.append(f"{code}: 未知的题目")
+    points = allowed_points(spec)
+    for ind in page.indicators:
+        value = _single(form, f"a_{ind.code}", problems)
+        if value == "":
+            out.missing.append(ind.code)
+        elif value not in points:
+            problems.append(f"{ind.code}: 无效的答案 {value[:20]!r}")
+        else:
+            out.answers[ind.code] = value
+        note = _text(form.get(f"c_{ind.code}", ""), MAX_ANSWER_COMMENT, ind.code, problems)
+        if note:
+            out.comments[ind.code] = note
+    if page.kind == "final":
+        concerns = form.getlist("concerns")
+        if len(concerns) > MAX_CONCERNS:
+            problems.append(f"最关注的问题最多选 {MAX_CONCERNS} 项（收到 {len(concerns)} 项）")
+        for code in concerns:
+            if code not in asked:
+                problems.append(f"concerns: 未知的题目 {code[:20]!r}")
+        if len(set(concerns)) != len(concerns):
+            problems.append("concerns: 重复的选项")
+        overall = _single(form, "overall", problems)
+        if overall and overall not in points:
+            problems.append(f"overall: 无效的答案 {overall[:20]!r}")
+        if not overall:
+            out.missing.append("overall")
+        final: dict[str, object] = {
+            "concerns": [c for c in spec.indicator_codes if c in concerns],
+            "overall": overall,
+            "comment": _text(form.get("comment", ""), MAX_COMMENT, "comment", problems),
+        }
+        for name, choices in (
+            ("age_band", AGE_BANDS),
+            ("gender", GENDERS),
+            ("residence_years", RESIDENCE),
+        ):
+            value = _single(form, name, problems)
+            if value and value not in {c for c, _ in choices}:
+                problems.append(f"{name}: 无效的选项 {value[:20]!r}")
+            final[name] = value
+        out.final = final
+    if problems:
+        raise BadAnswers(problems)
+    return out
+
+
+def mark_shown(draft: ResponseDraft, page: int) -> None:
+    """Note when ``page`` was served (server clock) for per-page durations."""
+    data = copy.deepcopy(draft.data)
+    data.setdefault("shown", {})[str(page)] = utcnow().isoformat()
+    draft.data = data
+
+
+def save_page(draft: ResponseDraft, page: Page, values: PageAnswers, goto: int) -> None:
+    """Merge a page's validated answers into the draft and add its time on page.
+
+    Changes ``draft.data`` and ``draft.page`` (not committed).  Answers left empty
+    on this page are removed, so the draft mirrors what the resident sees.
+    """
+    data = copy.deepcopy(draft.data)
+    for ind in page.indicators:
+        data["answers"].pop(ind.code, None)
+        data["comments"].pop(ind.code, None)
+    data["answers"].update(values.answers)
+    data["comments"].update(values.comments)
+    if page.kind == "final":
+        data["final"] = values.final
+    shown = data.get("shown", {}).pop(str(page.number), None)
+    if shown:
+        spent = (utcnow() - datetime.fromisoformat(shown)).total_seconds()
+        key = str(page.number)
+        data["durations"][key] = round(data["durations"].get(key, 0) + max(spent, 0.0), 1)
+    draft.data = data
+    draft.page = goto
+
+
+def missing_by_page(spec: FrameworkSpec, group: str, draft: ResponseDraft) -> dict[int, list[str]]:
+    """Return page number -> unanswered required items (indicator codes, 'overall')."""
+    answers = draft.data.get("answers", {})
+    out: dict[int, list[str]] = {}
+    for page in pages_for(spec, group):
+        gaps = [i.code for i in page.indicators if i.code not in answers]
+        if page.kind == "final" and not draft.data.get("final", {}).get("overall"):
+            gaps.append("overall")
+        if gaps:
+            out[page.number] = gaps
+    return out
+
+
+# -- submission -------------------------------------------------------------
+
+
+def submit(inv: Invitation, draft: ResponseDraft) -> Response:
+    """Turn the draft into the invitation's one response, flag its quality, commit.
+
+    Deletes the draft.  A flagged response is excluded by default (DESIGN 6).
+    :raises AlreadySubmitted: the invitation already has a response (also when
+        a concurrent request won the race: the database's unique key decides).
+    :raises ValueError: required answers missing.
+    """
+    from .quality import flag_response
+
+    spec = spec_of(inv.wave.framework)
+    if missing_by_page(spec, inv.group_code, draft):
+        raise ValueError("还有题目没有回答。")
+    data = draft.data
+    final = data.get("final", {})
+    now = utcnow()
+    started = datetime.fromisoformat(data["started"]) if data.get("started") else None
+    overall = final.get("overall") or ""
+    response = Response(
+        public_id=f"R{secrets.token_hex(8)}",
+        wave_id=inv.wave_id,
+        street_id=inv.street_id,
+        community_id=inv.community_id,
+        group_code=inv.group_code,
+        channel=data.get("channel") or "online",
+        invitation_id=inv.id,
+        interviewer_id=data.get("interviewer_id"),
+        started_at=started,
+        submitted_at=now,
+        duration_s=(now - started).total_seconds() if started else None,
+        page_durations=data.get("durations") or {},
+        device_hash=data.get("device"),
+        overall=int(overall) if overall not in ("", DK) else None,
+        concerns=";".join(final.get("concerns", [])),
+        comment=final.get("comment", ""),
+        age_band=final.get("age_band") or None,
+        gender=final.get("gender") or None,
+        residence_years=final.get("residence_years") or None,
+    )
+    comments = data.get("comments", {})
+    for code, value in data["answers"].items():
+        response.answers.append(
+            Answer(
+                indicator_code=code,
+                point=DK_POINT if value == DK else int(value),
+                comment=comments.get(code, ""),
+            )
+        )
+    try:
+        db.session.add(response)
+        db.session.delete(draft)
+        db.session.flush()
+        flag_response(response)
+        db.session.commit()
+    except (DBAPIError, StaleDataError):
+        db.session.rollback()
+        if is_used(inv):
+            raise AlreadySubmitted() from None
+        raise
+    return response
+
+
+def answers_view(spec: FrameworkSpec, data: Mapping[str, object]) -> dict[str, str]:
+    """Map indicator code -> label of the chosen answer (for the review page)."""
+    labels = {str(k + 1): label for k, label in enumerate(spec.scale.labels)}
+    labels[DK] = spec.scale.dont_know
+    answers = data.get("answers", {})
+    assert isinstance(answers, dict)
+    return {code: labels.get(value, value) for code, value in answers.items()}
