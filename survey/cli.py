@@ -247,7 +247,8 @@ def users_create(role: str, street: str | None, password: str | None, username: 
 
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     """Attach every minping command to ``app.cli`` (so ``minping`` and tests see them)."""
-    from .cli_scoring import score, score_wave
+    from .cli_calendar import calendar
+    from .cli_scoring import notices, score, score_wave
 
     for command in (
         serve,
@@ -259,5 +260,7 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
         users,
         score,
         score_wave,
+        notices,
+        calendar,
     ):
         app.cli.add_command(command)

@@ -76,7 +76,14 @@ def build_demo(seed: int = 7, force: bool = False, links: int = 3) -> DemoSummar
         "gulou-demo",
         "鼓楼区",
         [
-            (code, name, [f"{name}{stem}社区" for stem in content.COMMUNITY_STEMS[: 3 + (i % 3)]])
+            (
+                code,
+                name,
+                [
+                    f"{name.removesuffix('街道')}{stem}社区"
+                    for stem in content.COMMUNITY_STEMS[: 3 + (i % 3)]
+                ],
+            )
             for i, (code, name) in enumerate(content.STREETS)
         ],
         authority="南京市鼓楼区民政局",
@@ -134,7 +141,7 @@ def _simulate_wave(wave: Wave, district: District, spec, rng, seed: int) -> int:
         streets,
         sizes,
         seed,
-        mu=1.55,
+        mu=2.2,
         street_sd=0.3,
         indicator_offsets=content.INDICATOR_OFFSETS,
         group_mix=[0.45, 0.4, 0.15],

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 # Gulou District's 13 streets, in the district's official order.
 STREETS: tuple[tuple[str, str], ...] = (
-    ("NHL", "宁海路"),
-    ("HQL", "华侨路"),
-    ("HNL", "湖南路"),
-    ("ZYM", "中央门"),
-    ("YJM", "挹江门"),
-    ("JD", "江东"),
-    ("FH", "凤凰"),
-    ("YJL", "阅江楼"),
-    ("RHNL", "热河南路"),
-    ("MFS", "幕府山"),
-    ("JNL", "建宁路"),
-    ("BTQ", "宝塔桥"),
-    ("XS", "小市"),
+    ("NHL", "宁海路街道"),
+    ("HQL", "华侨路街道"),
+    ("HNL", "湖南路街道"),
+    ("ZYM", "中央门街道"),
+    ("YJM", "挹江门街道"),
+    ("JD", "江东街道"),
+    ("FH", "凤凰街道"),
+    ("YJL", "阅江楼街道"),
+    ("RHNL", "热河南路街道"),
+    ("MFS", "幕府山街道"),
+    ("JNL", "建宁路街道"),
+    ("BTQ", "宝塔桥街道"),
+    ("XS", "小市街道"),
 )
 
 COMMUNITY_STEMS = ("东苑", "西园", "南村", "北街", "新村", "和园", "银杏", "梧桐")
 
 # Street with a deliberately small sample (flagged cells, wide intervals).
-SMALL_STREET = "小市"
+SMALL_STREET = "小市街道"
 
 # Latent offsets that make some indicators weaker district-wide (e-bikes, dogs, parking).
 INDICATOR_OFFSETS = {
@@ -76,6 +76,6 @@ ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
     ("admin", "admin", None, "Demo-Admin-2026"),
     ("agency", "agency", None, "Demo-Agency-2026"),
     ("interviewer", "interviewer", None, "Demo-Interview-2026"),
-    ("ninghailu", "street", "宁海路", "Demo-Street-2026"),
+    ("ninghailu", "street", "宁海路街道", "Demo-Street-2026"),
     ("viewer", "viewer", None, "Demo-Viewer-2026"),
 )

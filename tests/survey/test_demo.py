@@ -20,7 +20,7 @@ def test_demo_twice_gives_identical_exports(scratch_app, tmp_path):
     assert exports[0] == exports[1]
     with scratch_app.app_context():
         streets = db.session.scalars(select(Street.name).order_by(Street.position)).all()
-        assert len(streets) == 13 and streets[0] == "宁海路" and streets[-1] == "小市"
+        assert len(streets) == 13 and streets[0] == "宁海路街道" and streets[-1] == "小市街道"
         states = dict(db.session.execute(select(Wave.code, Wave.state)).all())
         assert states == {"demo-2026": "closed", "demo-open": "fieldwork"}
         per_street = dict(
@@ -30,10 +30,15 @@ def test_demo_twice_gives_identical_exports(scratch_app, tmp_path):
                 .group_by(Street.name)
             ).all()
         )
-        assert per_street["小市"] < 100
-        assert all(300 <= n <= 500 for name, n in per_street.items() if name != "小市")
+        assert per_street["小市街道"] < 100
+        assert all(300 <= n <= 500 for name, n in per_street.items() if name != "小市街道")
         assert {u.role for u in db.session.scalars(select(User))} == {
-            "admin", "agency", "interviewer", "street", "viewer"}
+            "admin",
+            "agency",
+            "interviewer",
+            "street",
+            "viewer",
+        }
     text = exports[0].decode("utf-8-sig")
     assert ",DK," in text  # 不了解 answers present
     other = runner.invoke(args=["demo", "--no-serve", "--seed", "8"])
