@@ -69,13 +69,16 @@ def setup() -> None:
 
 
 _HEADER = re.compile(r"^.*?(?=<svg)", re.S)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_NO_ROTATION = re.compile(r' transform="rotate\(-?0 [^)]*\)"')
 
 
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    # drop the XML declaration and DOCTYPE: the SVG goes inline into the HTML
-    return _HEADER.sub("", buf.getvalue(), count=1)
+    # drop what WeasyPrint would parse for nothing: declaration, metadata, no-op rotations
+    text = _HEADER.sub("", buf.getvalue(), count=1)
+    return _NO_ROTATION.sub("", _METADATA.sub("", text, count=1))
 
 
 def radar(

@@ -1,0 +1,165 @@
+"""Render many rectification notices in parallel processes.
+
+Each worker process sets up matplotlib, the Jinja environment, the parsed
+stylesheet and WeasyPrint's font configuration once (the pool initializer), so
+every further PDF only pays for its own layout.  One street's failure is reported
+with its error and never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from reports.models import NoticeData
+
+_UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]+')
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeResult:
+    """Outcome for one street: a written PDF (``path`` or ``pdf``) or an ``error``.
+
+    ``pdf`` holds the bytes only when no output folder was given.
+    """
+
+    street: str
+    path: Path | None = None
+    pdf: bytes | None = None
+    sha256: str | None = None
+    size: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the PDF was written."""
+        return self.error is None
+
+
+Progress = Callable[[NoticeResult, int, int], None]
+"""Called as ``progress(result, done, total)`` after each finished street."""
+
+
+def file_name(street: str) -> str:
+    """A safe file name for a street's notice (``宁海路街道.pdf``)."""
+    name = _UNSAFE.sub("_", street).strip(" .") or "street"
+    return f"{name}.pdf"
+
+
+def _prepare_worker() -> None:
+    """Pool initializer: load fonts, templates and charts once per process."""
+    from reports import charts, pdf, templating
+
+    charts.setup()
+    templating.environment()
+    pdf.stylesheet("official.css")
+    # warm Pango's font caches with the faces every notice uses
+    warm_up = (
+        '<p style="font-family: \'AR PL UKai CN\'">民评</p><h1 class="title">民评</h1><h2>民评</h2>'
+    )
+    pdf.create_pdf(warm_up, stylesheets=("official.css",))
+
+
+def _render_one(data: NoticeData, target: Path | None) -> NoticeResult:
+    from reports.notice import render_notice_pdf
+
+    start = time.perf_counter()
+    try:
+        document = render_notice_pdf(data)
+        digest = hashlib.sha256(document).hexdigest()
+        if target is not None:
+            target.write_bytes(document)
+    except Exception as exc:  # reported per street; the others carry on
+        return NoticeResult(
+            data.street, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start
+        )
+    return NoticeResult(
+        street=data.street,
+        path=target,
+        pdf=None if target is not None else document,
+        sha256=digest,
+        size=len(document),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _targets(notices: Sequence[NoticeData], out_dir: Path | None) -> list[Path | None]:
+    if out_dir is None:
+        return [None] * len(notices)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()
+    paths: list[Path | None] = []
+    for data in notices:
+        name = file_name(data.street)
+        stem, n = name[:-4], 2
+        while name in seen:
+            name, n = f"{stem}-{n}.pdf", n + 1
+        seen.add(name)
+        paths.append(out_dir / name)
+    return paths
+
+
+def generate_notices(
+    notices: Sequence[NoticeData],
+    out_dir: Path | None = None,
+    *,
+    processes: int | None = None,
+    progress: Progress | None = None,
+) -> list[NoticeResult]:
+    """Render one notice PDF per street.
+
+    Parameters
+    ----------
+    notices
+        One :class:`~reports.models.NoticeData` per street.
+    out_dir
+        Folder for the PDFs, named by street (:func:`file_name`); ``None`` keeps the
+        bytes in the results instead.
+    processes
+        Worker processes; default ``os.cpu_count()``; ``1`` renders in this process.
+    progress
+        Called after each finished street, in completion order.
+
+    Returns
+    -------
+    list of NoticeResult
+        In the order of ``notices``; failed streets carry ``error`` instead of a PDF.
+    """
+    targets = _targets(notices, out_dir)
+    total = len(notices)
+    results: list[NoticeResult | None] = [None] * total
+    workers = max(1, processes or os.cpu_count() or 1)
+    done = 0
+
+    def finish(index: int, result: NoticeResult) -> None:
+        nonlocal done
+        results[index] = result
+        done += 1
+        if progress is not None:
+            progress(result, done, total)
+
+    if workers == 1 or total <= 1:
+        _prepare_worker()
+        for i, (data, target) in enumerate(zip(notices, targets, strict=True)):
+            finish(i, _render_one(data, target))
+    else:
+        with ProcessPoolExecutor(min(workers, total), initializer=_prepare_worker) as pool:
+            futures: dict[Future[NoticeResult], int] = {
+                pool.submit(_render_one, data, target): i
+                for i, (data, target) in enumerate(zip(notices, targets, strict=True))
+            }
+            for future in as_completed(futures):
+                i = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker died (e.g. out of memory)
+                    result = NoticeResult(notices[i].street, error=f"{type(exc).__name__}: {exc}")
+                finish(i, result)
+    return [r for r in results if r is not None]
