@@ -33,6 +33,20 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     MIN_PUBLIC_N = int(os.environ.get("MINPING_MIN_PUBLIC_N", "10"))
     TESTING = False
+    # -- reliability (issue 8): proxy headers, logs --------------------------
+    # Trust X-Forwarded-For/-Proto/-Host from one reverse proxy (nginx) in front.
+    PROXY_FIX = _bool("MINPING_PROXY_FIX", False)
+    LOG_FORMAT = os.environ.get("MINPING_LOG_FORMAT", "json")  # json | text
+    LOG_LEVEL = os.environ.get("MINPING_LOG_LEVEL", "INFO")
+
+
+class ProductionConfig(Config):
+    """``minping serve --prod``: secure cookies unless explicitly switched off."""
+
+    SESSION_COOKIE_SECURE = _bool("MINPING_SECURE_COOKIES", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    PREFERRED_URL_SCHEME = "https" if SESSION_COOKIE_SECURE else "http"
 
 
 class TestConfig(Config):
@@ -43,4 +57,5 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
+    MINPING_SYNC_JOBS = True  # document jobs run inline, inside the test transaction
     SERVER_NAME = None

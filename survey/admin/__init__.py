@@ -10,3 +10,5 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from . import accounts, audit, frameworks, quality, results, waves  # noqa: E402,F401
+from . import rectification  # noqa: E402,F401
+from . import calendar, notices  # noqa: E402,F401  (documents: notices, official calendar)

@@ -167,3 +167,23 @@ def quota_form(wave, streets, groups):  # type: ignore[no-untyped-def]
                 ),
             )
     return QuotaForm()
+
+
+class IssueForm(FlaskForm):
+    """Issue date and deadline of a wave's notices."""
+
+    issue_date = DateField(_l("成文日期"), validators=[DataRequired()])
+    days = IntegerField(
+        _l("整改期限（工作日）"), validators=[InputRequired(), NumberRange(min=1, max=365)]
+    )
+
+
+class CalendarYearForm(FlaskForm):
+    """A year of official holidays from the State Council notice."""
+
+    year = IntegerField(_l("年份"), validators=[InputRequired(), NumberRange(min=2000, max=2100)])
+    holidays = TextAreaField(
+        _l("放假日期（含调休形成的连休周末），如 2027-01-01, 2027-02-06..2027-02-13"),
+        validators=[DataRequired(), Length(max=4000)],
+    )
+    workdays = TextAreaField(_l("调休上班日期（周六或周日）"), validators=[Length(max=2000)])

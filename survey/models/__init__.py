@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models; importing this package registers every table."""
 
 from .district import Community, District, Street
+from .job import JOB_STATES, DocumentJob
 from .framework import Dimension, Framework, Indicator, RespondentGroup
 from .rectification import (
     ITEM_STATES,
@@ -18,6 +19,7 @@ from .wave import WAVE_STATES, Quota, Wave
 
 __all__ = [
     "DK_POINT",
+    "JOB_STATES",
     "ITEM_STATES",
     "NOTICE_KINDS",
     "ROLES",
@@ -27,6 +29,7 @@ __all__ = [
     "AuditLog",
     "Community",
     "Dimension",
+    "DocumentJob",
     "District",
     "Evidence",
     "Framework",

@@ -1,0 +1,59 @@
+"""The official working-day calendar: see known years, enter a new year."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from reports.calendar import CalendarError
+
+from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..extensions import db
+from ..services.official_days import official_calendar, parse_days, set_year
+from . import bp
+from .forms import CalendarYearForm
+
+
+def _page(form: CalendarYearForm, problems: list[str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    table = official_calendar()
+    years = [
+        (y, len(table.years[y].holidays), len(table.years[y].workdays))
+        for y in sorted(table.years, reverse=True)[:8]
+    ]
+    return render_template(
+        "admin/notices/calendar.html",
+        form=form,
+        years=years,
+        problems=problems or [],
+        last=max(table.known_years),
+    ), status
+
+
+@bp.get("/calendar")
+@roles_required(*BUREAU)
+def calendar():
+    """Show the official calendar's years."""
+    return _page(CalendarYearForm())
+
+
+@bp.post("/calendar")
+@roles_required(*ADMIN)
+def calendar_set_year():
+    """Enter (or replace) a year from the State Council's holiday notice."""
+    form = CalendarYearForm()
+    if not form.validate_on_submit():
+        return _page(form, status=400)
+    try:
+        set_year(
+            form.year.data,
+            parse_days(form.holidays.data),
+            parse_days(form.workdays.data or ""),
+            user_id=current_user.id,
+        )
+    except CalendarError as exc:
+        db.session.rollback()
+        return _page(form, exc.problems, status=400)
+    db.session.commit()
+    flash(_("已保存 %(year)s 年的法定节假日安排。", year=form.year.data), "success")
+    return redirect(url_for("admin.calendar")), 303

@@ -1,0 +1,201 @@
+"""Notices: preview as page images, issue all (background job with progress), download."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..extensions import db
+from ..models import DocumentJob, Notice, Street
+from ..services.jobs import job_progress, start_notice_job
+from ..services.notices import (
+    correct_notice,
+    default_issue_date,
+    render_street_notice,
+    wave_notices,
+)
+from ..services.scoring_runs import current_run
+from ..services.waves import WaveStateError
+from . import bp
+from .forms import ConfirmForm, IssueForm
+from .waves import get_wave_or_404
+
+
+def pdf_response(data: bytes, filename: str, inline: bool = False) -> Response:
+    """Send PDF bytes with a UTF-8 file name (RFC 6266)."""
+    response = Response(data, mimetype="application/pdf")
+    disposition = "inline" if inline else "attachment"
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename=notice.pdf; filename*=UTF-8''{quote(filename)}"
+    )
+    return response
+
+
+@bp.get("/waves/<code>/notices")
+@roles_required(*BUREAU)
+def notices(code: str):
+    """List the wave's documents; offer preview and issuing when the wave is scored."""
+    wave = get_wave_or_404(code)
+    form = IssueForm(issue_date=default_issue_date(), days=wave.district.deadline_days)
+    jobs = db.session.scalars(
+        select(DocumentJob).where(DocumentJob.wave_id == wave.id).order_by(DocumentJob.id.desc())
+    ).all()
+    return render_template(
+        "admin/notices/list.html",
+        wave=wave,
+        docs=wave_notices(wave, kinds=("notice", "ranking", "escalation")),
+        form=form,
+        confirm=ConfirmForm(),
+        run=current_run(wave),
+        jobs=jobs[:3],
+        progress=job_progress,
+    )
+
+
+@bp.post("/waves/<code>/notices/issue")
+@roles_required(*ADMIN)
+def issue(code: str):
+    """Start issuing every notice of a scored wave."""
+    wave = get_wave_or_404(code)
+    form = IssueForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(url_for("admin.notices", code=code)), 303
+    try:
+        job = start_notice_job(wave, form.issue_date.data, form.days.data, current_user.id)
+    except WaveStateError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.notices", code=code)), 303
+    return redirect(url_for("admin.notice_job", code=code, job_id=job.id)), 303
+
+
+@bp.get("/waves/<code>/notices/jobs/<int:job_id>")
+@roles_required(*BUREAU)
+def notice_job(code: str, job_id: int):
+    """Show a job's progress (the page refreshes itself while the job runs)."""
+    wave = get_wave_or_404(code)
+    job = db.session.get(DocumentJob, job_id)
+    if job is None or job.wave_id != wave.id:
+        abort(404)
+    done, total, current = job_progress(job)
+    return render_template(
+        "admin/notices/job.html", wave=wave, job=job, done=done, total=total, current=current
+    )
+
+
+def _preview_date() -> tuple[dt.date, int | None]:
+    try:
+        day = dt.date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        day = default_issue_date()
+    days = request.args.get("days", type=int)
+    return day, days if days and 1 <= days <= 365 else None
+
+
+@lru_cache(maxsize=16)
+def _preview_pages(
+    wave_code: str, street_id: int, run_id: int, day: dt.date, days: int | None
+) -> tuple[bytes, ...]:
+    """Render a notice and its page images once per (run, street, date, days)."""
+    wave = get_wave_or_404(wave_code)
+    street = db.session.get(Street, street_id)
+    pdf, _data = render_street_notice(wave, street, day, days)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "n.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "70", str(path), str(Path(tmp) / "p")],
+            check=True,
+            timeout=60,
+        )
+        pages = sorted(Path(tmp).glob("p-*.png"))
+        return tuple(p.read_bytes() for p in pages)
+
+
+def _street_of(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]
+    street = db.session.get(Street, street_id)
+    if street is None or street.district_id != wave.district_id:
+        abort(404)
+    return street
+
+
+@bp.get("/waves/<code>/notices/preview/<int:street_id>")
+@roles_required(*BUREAU)
+def notice_preview(code: str, street_id: int):
+    """Preview one street's notice as page images before issuing."""
+    wave = get_wave_or_404(code)
+    street = _street_of(wave, street_id)
+    run = current_run(wave)
+    if run is None:
+        abort(409, _("本批次还没有计分结果。"))
+    day, days = _preview_date()
+    try:
+        pages = _preview_pages(wave.code, street.id, run.id, day, days)
+    except ValueError as exc:
+        abort(409, str(exc))
+    return render_template(
+        "admin/notices/preview.html",
+        wave=wave,
+        street=street,
+        pages=len(pages),
+        day=day,
+        days=days,
+    )
+
+
+@bp.get("/waves/<code>/notices/preview/<int:street_id>/<int:page>.png")
+@roles_required(*BUREAU)
+def notice_preview_page(code: str, street_id: int, page: int):
+    """One page image of a notice preview."""
+    wave = get_wave_or_404(code)
+    street = _street_of(wave, street_id)
+    run = current_run(wave)
+    if run is None:
+        abort(404)
+    day, days = _preview_date()
+    pages = _preview_pages(wave.code, street.id, run.id, day, days)
+    if not 1 <= page <= len(pages):
+        abort(404)
+    return Response(pages[page - 1], mimetype="image/png")
+
+
+@bp.get("/notices/<int:notice_id>.pdf")
+@roles_required(*BUREAU)
+def notice_pdf(notice_id: int):
+    """Download an issued document exactly as issued."""
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        abort(404)
+    name = notice.street.full_name if notice.street else notice.title
+    return pdf_response(notice.pdf, f"{notice.doc_number or notice.id} {name}.pdf")
+
+
+@bp.post("/notices/<int:notice_id>/correct")
+@roles_required(*ADMIN)
+def correct(notice_id: int):
+    """Issue a correction notice that references (and never changes) the original."""
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        new = correct_notice(notice, user_id=current_user.id)
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.notices", code=notice.wave.code)), 303
+    db.session.commit()
+    flash(_("已下发更正通知书 %(number)s。", number=new.doc_number), "success")
+    return redirect(url_for("admin.notices", code=notice.wave.code)), 303
