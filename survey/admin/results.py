@@ -151,6 +151,8 @@ def street_chart(run_id: int, street_id: int, name: str):
             highlight=[r["priority"] for r in rows],
             xlabel=_("得分（95% 置信区间）"),
             district_label=_("全区"),
+            street_label=street.name,
+            priority_label=_("整改优先事项"),
         )
 
     return _cached_svg((run.id, run.data_sha256, street.id, name), draw)
@@ -171,7 +173,7 @@ def street(code: str, street_id: int):
     if indicator not in spec.indicator_codes:
         indicator = None
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    notes, total = res.comments(wave, street, indicator, page=page)
+    notes, total = res.comments(wave, street, indicator, page=page, per_page=30)
     earlier = res.earlier_run(wave)
     change = []
     if earlier is not None:

@@ -23,13 +23,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 BAND_COLORS = {"above": "#1e6b34", "similar": "#5f6368", "below": "#a3121b", None: "#5f6368"}
 DISTRICT_COLOR = "#0b4fa8"
-FONT_FAMILY = [
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "sans-serif",
-]
+FONT_FAMILY = ["Noto Sans CJK SC", "DejaVu Sans"]  # only installed families: no findfont noise
 ROW_INCH = 0.2  # height per street in the caterpillar and heat map
 
 
@@ -143,20 +137,21 @@ def heatmap(
     span = max(span, 1.0)
     with _rc():
         height = max(2.4, ROW_INCH * n + 1.3)
-        fig = _figure(max(4.5, 1.0 * k + 2.6), height)
+        fig = _figure(max(5.0, 1.15 * k + 2.8), height)
         ax = fig.add_axes((0.34, 0.35 / height, 0.5, 1 - 1.0 / height))
         masked = np.ma.masked_invalid(gap)
         image = ax.imshow(masked, cmap="RdYlGn", vmin=-span, vmax=span, aspect="auto")
         for i in range(n):
             for j in range(k):
                 if math.isfinite(values[i, j]):
-                    ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", fontsize=7.5)
+                    ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", fontsize=8.5)
         ax.set_xticks(range(k))
-        ax.set_xticklabels(list(columns), fontsize=8.5)
+        ax.set_xticklabels(list(columns), fontsize=9.5)
         ax.xaxis.tick_top()
         ax.set_yticks(range(n))
-        ax.set_yticklabels(list(streets), fontsize=8)
-        cax = fig.add_axes((0.87, 0.35 / height, 0.03, min(0.5, 3 / height)))
+        ax.set_yticklabels(list(streets), fontsize=9)
+        bar_h = min(3.0, 0.6 * height) / height  # colour key beside the top rows
+        cax = fig.add_axes((0.87, 1 - 0.65 / height - bar_h, 0.03, bar_h))
         bar = fig.colorbar(image, cax=cax)
         bar.set_label(cbar_label, fontsize=8)
         bar.ax.tick_params(labelsize=7)
@@ -183,20 +178,25 @@ def radar(
         return out + out[:1]
 
     with _rc():
-        fig = _figure(4.6, 4.2)
+        fig = _figure(4.6, 4.4)
         ax = fig.add_subplot(111, polar=True)
         s, d = closed(street), closed(district)
         finite = [v for v in s + d if math.isfinite(v)]
-        low = max(0.0, math.floor((min(finite) if finite else 0) / 10) * 10 - 10)
-        ax.plot(angles, d, color=DISTRICT_COLOR, lw=1.4, ls="--", label=district_label)
-        ax.plot(angles, s, color="#b3121b", lw=2, label=street_label)
+        low = max(0.0, math.floor(((min(finite) if finite else 0) - 8) / 5) * 5)
+        high = min(100.0, math.ceil(((max(finite) if finite else 100) + 4) / 5) * 5)
+        ax.plot(angles, d, color=DISTRICT_COLOR, lw=1.6, ls="--", label=district_label)
+        ax.plot(angles, s, color="#b3121b", lw=2.2, label=street_label)
         ax.fill(angles, s, color="#b3121b", alpha=0.12)
         ax.set_xticks(angles[:-1])
-        ax.set_xticklabels(list(labels), fontsize=9)
-        ax.set_ylim(low, 100)
-        ax.tick_params(axis="y", labelsize=7)
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False, fontsize=8)
-        fig.subplots_adjust(left=0.12, right=0.88, top=0.9, bottom=0.16)
+        ax.set_xticklabels(list(labels), fontsize=10.5)
+        ax.tick_params(axis="x", pad=10)
+        ax.set_ylim(low, high)
+        ax.set_rlabel_position(112.5)
+        ax.tick_params(axis="y", labelsize=8, labelcolor="#5f6368")
+        ax.legend(
+            loc="lower center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False, fontsize=9.5
+        )
+        fig.subplots_adjust(left=0.14, right=0.86, top=0.9, bottom=0.17)
         return _svg(fig)
 
 
@@ -208,35 +208,57 @@ def indicator_bars(
     highlight: Sequence[bool] = (),
     xlabel: str = "得分（95% 置信区间）",
     district_label: str = "全区",
+    street_label: str = "本街道",
+    priority_label: str = "整改优先",
 ) -> bytes:
-    """One street's indicator scores with CIs (bars) against the district (markers)."""
+    """One street's indicator scores with CIs (dot and whisker) against the district (marks).
+
+    The axis does not start at 0: points and intervals, not bars, so that no
+    length is implied.
+    """
     n = len(labels)
+    flags = list(highlight) + [False] * (n - len(highlight))
     with _rc():
-        height = max(2.5, 0.3 * n + 1.0)
+        height = max(2.5, 0.32 * n + 1.1)
         fig = _figure(7.0, height)
-        ax = fig.add_axes((0.3, 0.55 / height, 0.66, 1 - 0.8 / height))
+        ax = fig.add_axes((0.31, 0.6 / height, 0.65, 1 - 1.0 / height))
         ys = list(range(n))[::-1]
-        for y, row, ref, hot in zip(
-            ys, rows, district, list(highlight) + [False] * (n - len(highlight)), strict=False
-        ):
+        for y, row, ref, hot in zip(ys, rows, district, flags, strict=False):
+            color = "#b3121b" if hot else "#3c4043"
+            lo, hi = row.get("ci_low"), row.get("ci_high")
+            if lo is not None and hi is not None:
+                ax.plot([lo, hi], [y, y], color=color, lw=2.2, solid_capstyle="butt")
             score = row.get("score")
             if score is not None:
-                ax.barh(y, score, height=0.6, color="#b3121b" if hot else "#9aa5b1")
-                lo, hi = row.get("ci_low"), row.get("ci_high")
-                if lo is not None and hi is not None:
-                    ax.plot([lo, hi], [y, y], color="#1a1a1a", lw=1.2)
+                ax.plot([score], [y], "o", color=color, ms=6)
             if ref is not None:
-                ax.plot([ref], [y], marker="|", color=DISTRICT_COLOR, ms=13, mew=2.2)
+                ax.plot([ref], [y], marker="|", color=DISTRICT_COLOR, ms=14, mew=2.2)
+        ax.plot([], [], "o-", color="#3c4043", ms=5, label=street_label)
+        ax.plot([], [], "o-", color="#b3121b", ms=5, label=priority_label)
         ax.plot([], [], marker="|", color=DISTRICT_COLOR, ms=10, mew=2, ls="", label=district_label)
         ax.set_yticks(ys)
-        ax.set_yticklabels(list(labels), fontsize=8.5)
-        finite = [float(r["score"]) for r in rows if r.get("score") is not None]  # type: ignore[arg-type]
-        low = max(0.0, math.floor((min(finite) if finite else 0) / 10) * 10 - 10)
-        ax.set_xlim(low, 100)
+        ax.set_yticklabels(list(labels), fontsize=9.5)
+        ax.set_ylim(-0.7, n - 0.3)
+        values = [
+            float(v)  # type: ignore[arg-type]
+            for r in rows
+            for v in (r.get("ci_low"), r.get("ci_high"), r.get("score"))
+            if v is not None
+        ] + [float(v) for v in district if v is not None]
+        low = max(0.0, math.floor(((min(values) if values else 0) - 3) / 5) * 5)
+        high = min(100.0, math.ceil(((max(values) if values else 100) + 3) / 5) * 5)
+        ax.set_xlim(low, high)
         ax.set_xlabel(xlabel)
         ax.grid(axis="x", color="#dddddd", lw=0.6)
         ax.set_axisbelow(True)
         for side in ("right", "top"):
             ax.spines[side].set_visible(False)
-        ax.legend(loc="lower right", frameon=False, fontsize=8)
+        ax.legend(
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=3,
+            frameon=False,
+            fontsize=9,
+            borderaxespad=0.2,
+        )
         return _svg(fig)

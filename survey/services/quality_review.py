@@ -19,7 +19,7 @@ from scoring.exchange import write_csv
 from scoring.quality import combine_flags, speeder_flags, straightline_flags
 
 from ..extensions import db
-from ..models import DK_POINT, Answer, Response, ScoringRun, Wave
+from ..models import DK_POINT, Answer, AuditLog, Response, ScoringRun, Wave
 from .audit import record
 from .frameworks import spec_of
 from .responses import wave_records
@@ -143,6 +143,27 @@ def included_sha256(wave: Wave) -> str:
     ).hexdigest()
 
 
+_sha_cache: dict[tuple[int, int, int, int], str] = {}
+
+
 def run_is_stale(wave: Wave, run: ScoringRun | None) -> bool:
-    """True when the included responses changed since ``run`` was scored."""
-    return run is not None and included_sha256(wave) != run.data_sha256
+    """True when the included responses changed since ``run`` was scored.
+
+    The digest is cached by (wave, response count, latest audit entry, run):
+    every exclusion change is audit-logged, so a new entry invalidates it.
+    """
+    if run is None:
+        return False
+    key = (
+        wave.id,
+        db.session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave.id)) or 0,
+        db.session.scalar(select(func.max(AuditLog.id))) or 0,
+        run.id,
+    )
+    digest = _sha_cache.get(key)
+    if digest is None:
+        digest = included_sha256(wave)
+        if len(_sha_cache) > 256:
+            _sha_cache.clear()
+        _sha_cache[key] = digest
+    return digest != run.data_sha256
