@@ -32,6 +32,7 @@ def create_app(config: type[Config] | object = Config) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
 
     from . import cli, extensions, web
+    from . import logging as request_logs
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(
@@ -45,6 +46,7 @@ def create_app(config: type[Config] | object = Config) -> Flask:
     extensions.limiter.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    request_logs.init_app(app)  # issue 8: JSON request logs with request ids
 
     from . import models  # noqa: F401  (register tables)
 

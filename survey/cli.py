@@ -264,3 +264,10 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
         calendar,
     ):
         app.cli.add_command(command)
+
+    # -- reliability (issue 8): `serve` gains --prod (gunicorn); backup and restore.
+    from .cli_backup import backup, restore
+    from .cli_serve import serve as serve_dev_or_prod
+
+    for command in (serve_dev_or_prod, backup, restore):
+        app.cli.add_command(command)

@@ -23,6 +23,7 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
+    _proxy_fix(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -60,6 +61,10 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
+        )
         if request.is_secure:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
@@ -82,6 +87,18 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return {"error": "Internal Server Error", "message": message}, 500
         return render_template("errors/error.html", error=None, message=message), 500
+
+
+def _proxy_fix(app: Flask) -> None:
+    """Behind one reverse proxy (MINPING_PROXY_FIX=1), trust its X-Forwarded-* headers.
+
+    Client addresses then key the rate limits, and ``X-Forwarded-Proto: https``
+    makes ``request.is_secure`` true, so HSTS is sent only to HTTPS clients.
+    """
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
 
 def _register_optional(app: Flask, name: str) -> None:

@@ -1,0 +1,69 @@
+"""Configuration check run before serving in production (``minping serve --prod``).
+
+Fatal problems stop the server with a one-line reason; the others are warnings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import Flask
+
+from .config import DEFAULT_SECRET_KEY
+
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(slots=True)
+class CheckResult:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_config(app: Flask, *, production: bool = True, workers: int = 1) -> CheckResult:
+    """Return the problems of ``app``'s configuration for serving.
+
+    Errors (production only): the default or a short ``SECRET_KEY``.
+    Warnings: SQLite, cookies without the Secure flag, per-worker rate limits,
+    no proxy fix while cookies are secure (HSTS and client IPs need it behind nginx).
+    """
+    cfg = app.config
+    result = CheckResult()
+    secret = str(cfg.get("SECRET_KEY") or "")
+    if production:
+        if not secret or secret == DEFAULT_SECRET_KEY:
+            result.errors.append(
+                "SECRET_KEY is the development default: set SECRET_KEY to a long random value "
+                "(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        elif len(secret) < MIN_SECRET_LENGTH:
+            result.errors.append(
+                f"SECRET_KEY is too short ({len(secret)} characters, need {MIN_SECRET_LENGTH})"
+            )
+    uri = str(cfg.get("SQLALCHEMY_DATABASE_URI") or "")
+    if uri.startswith("sqlite"):
+        result.warnings.append(
+            "database is SQLite: fine for a demo or a small office, use PostgreSQL "
+            "(DATABASE_URL) for fieldwork with many residents"
+        )
+    if not cfg.get("SESSION_COOKIE_SECURE"):
+        result.warnings.append(
+            "session cookies are sent without the Secure flag: serve over HTTPS and set "
+            "MINPING_SECURE_COOKIES=1"
+        )
+    storage = str(cfg.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if workers > 1 and storage.startswith("memory://"):
+        result.warnings.append(
+            f"rate limits are kept in memory, so each of the {workers} workers counts "
+            "separately; set RATELIMIT_STORAGE_URI (e.g. redis://) for exact limits"
+        )
+    if production and cfg.get("SESSION_COOKIE_SECURE") and not cfg.get("PROXY_FIX"):
+        result.warnings.append(
+            "MINPING_PROXY_FIX is off: behind nginx set it to 1 so client addresses "
+            "(rate limits) and HTTPS (HSTS) are seen"
+        )
+    return result

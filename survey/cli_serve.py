@@ -1,0 +1,125 @@
+"""``minping serve``: the development server, or gunicorn with ``--prod``.
+
+``--prod`` checks the configuration first (a default ``SECRET_KEY`` stops it
+with a one-line reason), brings the schema up to date once in the master
+process, then forks gunicorn workers that each build their own app with
+:class:`~survey.config.ProductionConfig`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+DEFAULT_WORKERS = 2 * (os.cpu_count() or 1) + 1  # gunicorn's rule of thumb
+
+
+def production_app():  # type: ignore[no-untyped-def]
+    """Build the app as production workers do."""
+    from . import create_app
+    from .config import ProductionConfig
+
+    return create_app(ProductionConfig)
+
+
+def gunicorn_options(
+    host: str, port: int, workers: int, threads: int, timeout: int
+) -> dict[str, object]:
+    """Return gunicorn settings: sync workers (nginx buffers slow clients) or gthread."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "threads": threads,
+        "timeout": timeout,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        # Recycle workers now and then so a slow leak cannot grow forever.
+        "max_requests": 20000,
+        "max_requests_jitter": 2000,
+        "accesslog": None,  # the app writes one JSON line per request itself
+        "errorlog": "-",
+        "loglevel": "warning",
+        "forwarded_allow_ips": "127.0.0.1",
+        "proc_name": "minping",
+    }
+
+
+def run_gunicorn(options: dict[str, object]) -> None:
+    """Run gunicorn in this process until it is stopped."""
+    from gunicorn.app.base import BaseApplication
+
+    class MinpingApplication(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return production_app()
+
+    MinpingApplication().run()
+
+
+def prepare(workers: int, migrate: bool) -> None:
+    """Check the configuration and migrate the schema; exit 1 on a fatal problem."""
+    from flask_migrate import upgrade
+
+    from .checks import check_config
+    from .extensions import db
+
+    app = production_app()
+    result = check_config(app, production=True, workers=workers)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not result.ok:
+        raise click.ClickException("; ".join(result.errors))
+    if migrate:
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()  # no connection may cross the fork into the workers
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--prod", is_flag=True, help="Serve with gunicorn after a configuration check.")
+@click.option(
+    "--workers",
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes (--prod).",
+)
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker; more than 1 uses gthread workers (--prod).",
+)
+@click.option("--timeout", default=30, show_default=True, type=int, help="Worker timeout, s.")
+@click.option("--no-migrate", is_flag=True, help="Do not upgrade the schema at start.")
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    prod: bool,
+    workers: int,
+    threads: int,
+    timeout: int,
+    no_migrate: bool,
+) -> None:
+    """Serve the web application (development server; --prod for gunicorn)."""
+    if not prod:
+        from .cli import serve as dev_serve
+
+        ctx.invoke(dev_serve, host=host, port=port)
+        return
+    prepare(workers, migrate=not no_migrate)
+    click.echo(
+        f"minping (gunicorn, {workers} workers x {threads} threads) on http://{host}:{port}/",
+        err=True,
+    )
+    run_gunicorn(gunicorn_options(host, port, workers, threads, timeout))
