@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from reports.bulk import NoticeResult, generate_notices
 from reports.calendar import Deadline, add_working_days
 from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
@@ -32,6 +33,7 @@ from .scoring_runs import current_run
 from .waves import check_transition, transition
 
 Progress = Callable[[int, int, str], None]
+SMALL_BATCH = 4  # render this many or fewer in-process: a pool costs more than it saves
 
 
 def default_issue_date() -> dt.date:
@@ -135,13 +137,16 @@ def issue_notices(
     days: int | None = None,
     user_id: int | None = None,
     progress: Progress | None = None,
+    processes: int | None = None,
 ) -> list[Notice]:
     """Issue every street's notice and the ranking report of a scored wave (not committed).
 
     Assigns consecutive doc numbers, stores each PDF and its sha256, creates a
     RectificationItem per priority with the deadline, moves the wave to
-    ``notices_issued``, and audit-logs each notice.  A street whose PDF fails is
-    reported in the raised error and nothing is stored.
+    ``notices_issued``, and audit-logs each notice.  PDFs are rendered in
+    ``processes`` worker processes (default: one per core; in-process for a
+    handful).  A street whose PDF fails is reported in the raised error, and
+    then nothing is stored.
 
     :raises WaveStateError: the wave is not scored.
     :raises ValueError: no scoring run, or a document failed to render.
@@ -156,37 +161,35 @@ def issue_notices(
     scored = [s for s in wave.district.streets if s.name in scored_names]
     seq = next_sequence(settings.doc_prefix, issue_date.year)
     deadline = add_working_days(issue_date, settings.deadline_days, settings.calendar)
-    notices: list[Notice] = []
-    failures: list[str] = []
-    total = len(scored) + 1
-    for n, street in enumerate(scored):
+    datas = []
+    for street in scored:
         row = next(r for r in scores["streets"] if r["street"] == street.name)
-        try:
-            data = build_notice_data(
+        datas.append(
+            build_notice_data(
                 scores,
                 street.name,
                 settings,
-                seq=seq,
+                seq=seq + len(datas),
                 dimension_names=dims,
                 indicator_names=inds,
                 comments=street_comments(wave, street, row.get("priorities", [])),
             )
-            pdf = render_notice_pdf(data)
-        except Exception as exc:  # noqa: BLE001 - report the street, keep the others
-            failures.append(f"{street.name}: {exc}")
-            continue
-        notice = _store(
-            wave,
-            street,
-            run,
-            data.letterhead.doc_number,
-            seq,
-            data.title,
-            issue_date,
-            deadline,
-            pdf,
-            user_id,
         )
+    total = len(datas) + 1
+
+    def report(result: NoticeResult, done: int, _total: int) -> None:
+        if progress:
+            progress(done, total, result.street)
+
+    workers = processes or (1 if len(datas) <= SMALL_BATCH else None)
+    results = generate_notices(datas, processes=workers, progress=report)
+    failures = [f"{r.street}: {r.error}" for r in results if not r.ok]
+    notices: list[Notice] = []
+    for street, data, result in zip(scored, datas, results, strict=True):
+        if not result.ok or result.pdf is None:
+            continue
+        notice = _store(wave, street, run, data.letterhead.doc_number, seq, data.title,
+                        issue_date, deadline, result.pdf, user_id)
         for item in data.items:
             db.session.add(
                 RectificationItem(
@@ -206,8 +209,6 @@ def issue_notices(
             )
         notices.append(notice)
         seq += 1
-        if progress:
-            progress(n + 1, total, street.name)
     if failures:
         raise ValueError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
     ranking = build_ranking_data(
