@@ -18,7 +18,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
-from flask_babel import gettext as _
+from flask import has_request_context
+from flask_babel import gettext
 from PIL import Image, ImageOps
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -34,6 +35,13 @@ _INFLATE_LIMIT = 64 * 1024 * 1024
 # Pillow refuses (DecompressionBombError) above twice this and warns above it;
 # the warning is turned into a refusal below.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def _(text: str, **variables: object) -> str:
+    """Translate in a request (the reader's language); plain Chinese from the CLI or tests."""
+    if has_request_context():
+        return gettext(text, **variables)
+    return text % variables if variables else text
 
 
 class EvidenceRejected(ValueError):

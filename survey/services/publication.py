@@ -361,3 +361,41 @@ def verification(
             "summary": summaries.get(street.name),
         }
     return {"later": later, "streets": out}
+
+
+def scored_waves(district_id: int, states: tuple[str, ...] = SCORED_STATES) -> list[Wave]:
+    """The district's waves in ``states`` that have a scoring run, newest first."""
+    waves = db.session.scalars(
+        select(Wave)
+        .where(Wave.district_id == district_id, Wave.state.in_(states))
+        .order_by(Wave.created_at.desc(), Wave.id.desc())
+    )
+    return [w for w in waves if current_run(w) is not None]
+
+
+def page_verification(
+    wave: Wave, streets: list[Street], *, published_only: bool = False, min_n: int = 0
+) -> dict[str, Any] | None:
+    """Verification to show on ``wave``'s pages.
+
+    The change of this wave's rectification items in the next scored wave; or,
+    for a wave that is itself the next one, the change of the previous wave's
+    items.  Adds ``"base"``: the wave whose items were targeted.
+    """
+    if db.session.scalar(select(RectificationItem.id).where(RectificationItem.wave_id == wave.id)):
+        result = verification(wave, streets, published_only=published_only, min_n=min_n)
+        if result is not None:
+            return {"base": wave, **result}
+    earlier = db.session.scalars(
+        select(Wave)
+        .join(RectificationItem, RectificationItem.wave_id == Wave.id)
+        .where(Wave.district_id == wave.district_id, Wave.id != wave.id)
+        .order_by(Wave.created_at.desc(), Wave.id.desc())
+        .distinct()
+    )
+    for base in earlier:
+        later = next_scored_wave(base, published_only=published_only)
+        if later is not None and later.id == wave.id:
+            result = verification(base, streets, published_only=published_only, min_n=min_n)
+            return {"base": base, **result} if result else None
+    return None

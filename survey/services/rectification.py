@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from reports.calendar import OfficialCalendar, add_working_days, working_days_between
@@ -26,6 +25,7 @@ from ..models import Evidence, ItemEvent, Notice, RectificationItem, Street, Wav
 from ..models._base import utcnow
 from .audit import record
 from .evidence import CheckedFile
+from .evidence import _ as _
 from .notices import default_issue_date, next_sequence, notice_settings
 from .official_days import official_calendar
 
@@ -223,6 +223,18 @@ def return_item(item: RectificationItem, *, reason: str, user_id: int | None) ->
         note=reason,
     )
     return item
+
+
+def acknowledge_notice(notice: Notice, *, user_id: int | None) -> Notice:
+    """Mark a notice as received by its street (``acknowledged_at``/``_by``); audit-logged.
+
+    Acknowledging twice keeps the first receipt.
+    """
+    if notice.acknowledged_at is None:
+        notice.acknowledged_at = utcnow()
+        notice.acknowledged_by_id = user_id
+        record("notice.acknowledge", notice, user_id=user_id, after={"street_id": notice.street_id})
+    return notice
 
 
 def last_return_reason(item: RectificationItem) -> str:

@@ -51,7 +51,9 @@ def enormous_png(width: int = 100_000, height: int = 100_000) -> bytes:
     """A tiny, valid-looking PNG whose header declares enormous dimensions."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
 
 
 def minimal_pdf(extra: bytes = b"", stream: bytes = b"BT /F1 12 Tf 72 720 Td (ok) Tj ET") -> bytes:
