@@ -1,0 +1,307 @@
+"""Agency pages: invitations and QR sheets, dashboard, revoke/reissue, imports, interviews."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import Invitation, Quota, Response
+from survey.services.frameworks import spec_of
+from survey.services.invitations import create_batch
+from survey.services.questionnaire import pages_for
+
+
+@pytest.fixture
+def agency(make_user, login):  # type: ignore[no-untyped-def]
+    user = make_user("agency")
+    return login(user)
+
+
+def _batch_form(wave, district, **extra):  # type: ignore[no-untyped-def]
+    street = district.streets[0]
+    data = {
+        "street": street.id,
+        "group": "elderly",
+        "community": street.communities[0].id,
+        "count": 3,
+        "output": "csv",
+    }
+    data.update(extra)
+    return data
+
+
+def test_roles(client, make_wave, make_user, login):
+    wave = make_wave()
+    assert client.get("/agency/").status_code == 302  # to login
+    login(make_user("street"))
+    assert client.get(f"/agency/waves/{wave.code}").status_code == 403
+
+
+def test_interviewer_sees_only_interview_pages(client, make_wave, make_user, login):
+    wave = make_wave()
+    login(make_user("interviewer"))
+    assert client.get("/agency/").headers["Location"].endswith("/agency/interview")
+    assert client.get(f"/agency/waves/{wave.code}").status_code == 403
+    assert client.get(f"/agency/waves/{wave.code}/invitations").status_code == 403
+    assert client.get("/agency/interview").status_code == 200
+
+
+def test_admin_may_view_but_not_issue(client, make_wave, make_user, login, district):
+    wave = make_wave()
+    login(make_user("admin"))
+    assert client.get(f"/agency/waves/{wave.code}").status_code == 200
+    assert client.get(f"/agency/waves/{wave.code}/progress.csv").status_code == 200
+    assert client.post(f"/agency/waves/{wave.code}/invitations").status_code == 403
+
+
+def test_create_batch_csv_once(agency, make_wave, district):
+    wave = make_wave()
+    response = agency.post(
+        f"/agency/waves/{wave.code}/invitations", data=_batch_form(wave, district)
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["Cache-Control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 3 and rows[0]["url"].endswith("/s/" + rows[0]["token"])
+    # the plain token is nowhere in the database, and the link works
+    assert db.session.scalar(select(func.count(Invitation.id))) == 3
+    assert agency.get(f"/s/{rows[0]['token']}").status_code == 200
+    page = agency.get(f"/agency/waves/{wave.code}/invitations").get_data(as_text=True)
+    assert rows[0]["token"] not in page and "宁海路东苑社区" in page
+
+
+def test_create_batch_qr_pdf(agency, make_wave, district):
+    pdfplumber = pytest.importorskip("pdfplumber")
+    wave = make_wave()
+    data = _batch_form(wave, district, output="pdf", count=9)
+    response = agency.post(f"/agency/waves/{wave.code}/invitations", data=data)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    with pdfplumber.open(io.BytesIO(response.data)) as pdf:
+        assert len(pdf.pages) == 2  # 8 slips a page
+        text = "".join(pdf.pages[0].extract_text().split())
+        width, height = pdf.pages[0].width, pdf.pages[0].height
+    assert abs(width - 595.3) < 1 and abs(height - 841.9) < 1  # A4 in points
+    assert "宁海路街道" in text and "老年居民" in text and "东苑社区" in text
+    assert "不收集姓名和电话" in text and "邀请码" in text
+
+
+def test_batch_errors_are_form_errors(agency, make_wave, district):
+    wave = make_wave()
+    bad = agency.post(
+        f"/agency/waves/{wave.code}/invitations", data=_batch_form(wave, district, count=0)
+    )
+    assert bad.status_code == 400 and "数量须在" in bad.get_data(as_text=True)
+    other = district.streets[1]
+    wrong = agency.post(
+        f"/agency/waves/{wave.code}/invitations",
+        data=_batch_form(wave, district, street=other.id),
+    )
+    assert wrong.status_code == 400 and "不属于所选街道" in wrong.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Invitation.id))) == 0
+
+
+def test_revoke_and_reissue_one_token(agency, make_wave, district):
+    wave = make_wave()
+    _, tokens = create_batch(wave, district.streets[0], "adult", 2)
+    db.session.flush()
+    url = f"/agency/waves/{wave.code}/token"
+    assert agency.post(url, data={"token": tokens[0], "action": "revoke"}).status_code == 302
+    assert agency.get(f"/s/{tokens[0]}").status_code == 410
+    again = agency.post(url, data={"token": tokens[0], "action": "revoke"}, follow_redirects=True)
+    assert "已经作废" in again.get_data(as_text=True)
+    reissued = agency.post(url, data={"token": f"http://x/s/{tokens[1]}", "action": "reissue"})
+    page = reissued.get_data(as_text=True)
+    assert reissued.status_code == 200 and "只显示这一次" in page
+    assert agency.get(f"/s/{tokens[1]}").status_code == 410
+    new = db.session.scalars(select(Invitation).where(Invitation.revoked_at.is_(None))).all()
+    assert len(new) == 1
+
+
+def test_revoke_and_reissue_batch(agency, make_wave, district):
+    wave = make_wave()
+    batch, tokens = create_batch(wave, district.streets[0], "adult", 4)
+    db.session.flush()
+    base = f"/agency/waves/{wave.code}/batches/{batch.id}"
+    response = agency.post(f"{base}/reissue", data={"output": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 4 and not set(r["token"] for r in rows) & set(tokens)
+    assert agency.get(f"/s/{tokens[0]}").status_code == 410
+    assert agency.get(f"/s/{rows[0]['token']}").status_code == 200
+    revoke = agency.post(f"{base}/revoke", follow_redirects=True)
+    assert "已作废 0 个" in revoke.get_data(as_text=True)
+
+
+def test_dashboard_counts_and_csv(agency, make_wave, district):
+    wave = make_wave()
+    street = district.streets[0]
+    _, tokens = create_batch(wave, street, "elderly", 5)
+    db.session.add(Quota(wave_id=wave.id, street_id=street.id, group_code="elderly", target=4))
+    db.session.flush()
+    agency.get(f"/s/{tokens[0]}")
+    agency.get(f"/s/{tokens[1]}")
+    agency.post(f"/s/{tokens[1]}")
+    spec = spec_of(wave.framework)
+    for page in pages_for(spec, "elderly")[1:-1]:
+        agency.post(
+            f"/s/{tokens[1]}/p/{page.number}", data={f"a_{i.code}": "3" for i in page.indicators}
+        )
+    agency.post(f"/s/{tokens[1]}/p/5", data={"overall": "3"})
+    assert agency.post(f"/s/{tokens[1]}/review").status_code == 302
+    page = agency.get(f"/agency/waves/{wave.code}").get_data(as_text=True)
+    assert "宁海路" in page and 'class="progress"' in page and "25%" in page
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                agency.get(f"/agency/waves/{wave.code}/progress.csv").data.decode("utf-8-sig")
+            )
+        )
+    )
+    cell = next(r for r in rows if r["street"] == "宁海路" and r["group"] == "elderly")
+    assert (cell["issued"], cell["opened"], cell["started"], cell["completed"]) == (
+        "5",
+        "2",
+        "1",
+        "1",
+    )
+    assert (cell["target"], cell["percent"]) == ("4", "25")
+    # straight-lined (all "3" on 17 items) -> flagged and excluded at submit
+    assert cell["flagged"] == "1" and cell["excluded"] == "1"
+    response = db.session.scalar(select(Response))
+    assert "same answer" in response.quality_flags and response.excluded
+
+
+def test_flag_wave_keeps_restores(agency, make_wave, district):
+    from survey.services.quality import AUTO_REASON, flag_wave
+
+    wave = make_wave()
+    data = "response_id,street,group,submitted_at,channel,weight," + ",".join(
+        f"I{k:02d}" for k in range(1, 18)
+    )
+    data += ",concerns,overall,comment\n"
+    data += "p1,宁海路,elderly,,paper,," + ",".join(["4"] * 17) + ",,4,\n"
+    data += "p2,宁海路,elderly,,paper,," + ",".join(["4", "3"] * 8 + ["5"]) + ",,4,\n"
+    response = agency.post(
+        f"/agency/waves/{wave.code}/import",
+        data={"file": (io.BytesIO(data.encode()), "paper.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    counts = flag_wave(wave)
+    assert (
+        counts["responses"] == 2 and counts["straightline"] == 1 and counts["newly_excluded"] == 1
+    )
+    flagged = db.session.scalar(select(Response).where(Response.public_id == "p1"))
+    assert flagged.excluded and flagged.exclusion_reason == AUTO_REASON
+    flagged.excluded = False  # the bureau restores it
+    flagged.exclusion_reason = "reviewed"
+    db.session.flush()
+    again = agency.post(f"/agency/waves/{wave.code}/quality", follow_redirects=True)
+    assert "1 份有质量标记" in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert not db.session.scalar(select(Response).where(Response.public_id == "p1")).excluded
+
+
+def test_import_lists_every_problem_and_writes_nothing(agency, make_wave):
+    wave = make_wave()
+    header = "response_id,street,group,submitted_at,channel,weight," + ",".join(
+        f"I{k:02d}" for k in range(1, 18)
+    )
+    body = header + ",concerns,overall,comment\n"
+    body += "a1,宁海路,elderly,,paper,," + ",".join(["9"] + ["4"] * 16) + ",,4,\n"
+    body += "a2,无此街道,elderly,,paper,," + ",".join(["4"] * 17) + ",,4,<b>x</b>\n"
+    response = agency.post(
+        f"/agency/waves/{wave.code}/import",
+        data={"file": (io.BytesIO(body.encode()), "bad.csv")},
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "line 2, column 7" in page and "line 3, column 2" in page
+    assert db.session.scalar(select(func.count(Response.id))) == 0
+
+
+def test_import_refuses_other_file_types(agency, make_wave):
+    wave = make_wave()
+    response = agency.post(
+        f"/agency/waves/{wave.code}/import",
+        data={"file": (io.BytesIO(b"MZ..."), "virus.exe")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400 and "只接受" in response.get_data(as_text=True)
+
+
+def test_interviewer_mode(client, make_wave, make_user, login, district):
+    wave = make_wave()
+    interviewer = make_user("interviewer", username="iv-wang")
+    login(interviewer)
+    street = district.streets[1]
+    start = client.post(
+        "/agency/interview",
+        data={
+            "wave": wave.id,
+            "street": street.id,
+            "group": "adult",
+            "community": street.communities[1].id,
+            "channel": "phone",
+        },
+    )
+    assert start.status_code == 302
+    base = start.headers["Location"]
+    token = base.rsplit("/", 1)[-1]
+    assert "访问员模式" in client.get(base).get_data(as_text=True)
+    # residents cannot use an interview token
+    assert client.get(f"/s/{token}").status_code == 404
+    assert client.post(base).headers["Location"].endswith(f"{token}/p/1")
+    spec = spec_of(wave.framework)
+    for n, page in enumerate(pages_for(spec, "adult")[1:-1], start=1):
+        data = {f"a_{i.code}": str(1 + (n + k) % 5) for k, i in enumerate(page.indicators)}
+        assert client.post(f"{base}/p/{page.number}", data=data).status_code == 302
+    client.post(f"{base}/p/5", data={"overall": "4"})
+    assert client.post(f"{base}/review").headers["Location"].endswith("/thanks")
+    response = db.session.scalar(select(Response))
+    assert response.channel == "phone" and response.interviewer_id == interviewer.id
+    assert response.community_id == street.communities[1].id
+    assert response.device_hash is None
+
+
+def test_interviewer_stats_on_dashboard(client, make_wave, make_user, login):
+    from survey.services.fieldwork import interviewer_stats
+
+    wave = make_wave()
+    iv = make_user("interviewer", username="iv-li")
+    street = wave.district.streets[0]
+    for k in range(3):
+        db.session.add(
+            Response(
+                public_id=f"x{k}",
+                wave_id=wave.id,
+                street_id=street.id,
+                group_code="adult",
+                channel="face",
+                interviewer_id=iv.id,
+                quality_flags="speeder" if k == 0 else "",
+            )
+        )
+    db.session.flush()
+    (stats,) = interviewer_stats(wave)
+    assert (stats.username, stats.responses, stats.flagged) == ("iv-li", 3, 1)
+    login(make_user("agency"))
+    page = client.get(f"/agency/waves/{wave.code}").get_data(as_text=True)
+    assert "iv-li" in page and "33%" in page
+
+
+def test_other_interviewer_cannot_continue(client, app, make_wave, make_user, login, district):
+    from survey.services.questionnaire import start_interview
+
+    wave = make_wave()
+    owner = make_user("interviewer", username="iv-a")
+    token, _ = start_interview(wave.id, district.streets[0].id, "adult", None, "face", owner.id)
+    db.session.flush()
+    login(make_user("interviewer", username="iv-b"))
+    assert client.get(f"/agency/interview/{token}/p/1").status_code == 403
