@@ -1,0 +1,62 @@
+"""Bulk notice generation: parallel workers, progress per PDF, one failure isolated."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from reports.bulk import NoticeResult, file_name, generate_notices
+from reports.notice import NoticeSettings, build_notice_data
+
+
+def test_parallel_generation_reports_each_street(
+    scores: dict[str, Any],
+    settings: NoticeSettings,
+    names: tuple[dict[str, str], dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    notices = [
+        build_notice_data(
+            scores, s["street"], settings, seq=i + 1,
+            dimension_names=names[0], indicator_names=names[1],
+        )
+        for i, s in enumerate(scores["streets"])
+    ]  # fmt: skip
+    # a street whose score map is broken fails alone
+    broken = dataclasses.replace(notices[1], street_scores={"street": "华侨路街道"})
+    notices[1] = broken
+    seen: list[tuple[str, int, int]] = []
+
+    def progress(result: NoticeResult, done: int, total: int) -> None:
+        seen.append((result.street, done, total))
+
+    results = generate_notices(notices, tmp_path / "out", processes=2, progress=progress)
+
+    assert [r.street for r in results] == ["宁海路街道", "华侨路街道", "湖南路街道"]
+    assert sorted(d for _, d, _ in seen) == [1, 2, 3] and {t for _, _, t in seen} == {3}
+    failed = results[1]
+    assert not failed.ok and failed.path is None and failed.error
+    assert failed.error.startswith(("KeyError", "UndefinedError", "TypeError"))
+    for r in (results[0], results[2]):
+        assert r.ok and r.path is not None and r.path.name == f"{r.street}.pdf"
+        content = r.path.read_bytes()
+        assert content.startswith(b"%PDF") and r.size == len(content)
+        assert r.sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_in_process_returns_bytes(
+    scores: dict[str, Any], settings: NoticeSettings, names: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    data = build_notice_data(
+        scores, "湖南路街道", settings, seq=9, dimension_names=names[0], indicator_names=names[1]
+    )
+    [result] = generate_notices([data], processes=1)
+    assert result.ok and result.pdf is not None and result.path is None
+    assert result.sha256 == hashlib.sha256(result.pdf).hexdigest()
+
+
+def test_file_names_are_safe() -> None:
+    assert file_name("宁海路街道") == "宁海路街道.pdf"
+    assert file_name("../a/b:c") == "_a_b_c.pdf"
