@@ -40,7 +40,14 @@ def serve(host: str, port: int) -> None:
 
     _ensure_schema()
     click.echo(f"minping serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    run_dev_server(current_app, host, port)
+
+
+def run_dev_server(app, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    """Serve with Werkzeug (``app.run`` refuses to run inside the flask CLI)."""
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app._get_current_object(), threaded=True, use_reloader=False)
 
 
 def _ensure_schema() -> None:
@@ -79,7 +86,7 @@ def demo(seed: int, no_serve: bool, host: str, port: int, force: bool) -> None:
         click.echo(f"  {street} / {group}: {url}")
     if not no_serve:
         click.echo(f"minping serving on http://{host}:{port}/  (Ctrl+C to stop)")
-        current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+        run_dev_server(current_app, host, port)
 
 
 @click.command("waves")

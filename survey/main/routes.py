@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from flask import redirect, render_template, request, session, url_for
+from flask_login import current_user
 from sqlalchemy import select, text
 
 from ..extensions import db
@@ -26,7 +27,12 @@ def index():
     published = db.session.scalars(
         select(Wave).where(Wave.state == "published").order_by(Wave.created_at.desc())
     ).all()
-    return render_template("main/index.html", district=district, published=published)
+    from ..auth.routes import home_url
+
+    staff_home = home_url(current_user.role) if current_user.is_authenticated else None
+    return render_template(
+        "main/index.html", district=district, published=published, staff_home=staff_home
+    )
 
 
 @bp.get("/lang/<code>")
