@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 2ee7d4dc4ae9
+Revision ID: a09c6962a135
 Revises: 
-Create Date: 2026-11-23 19:20:42.361658
+Create Date: 2026-11-23 19:37:36.143463
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '2ee7d4dc4ae9'
+revision = 'a09c6962a135'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -201,6 +201,25 @@ def upgrade():
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
+
+    op.create_table('document_job',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('wave_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('current', sa.String(length=80), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_document_job_created_by_id_user')),
+    sa.ForeignKeyConstraint(['wave_id'], ['wave.id'], name=op.f('fk_document_job_wave_id_wave')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document_job'))
+    )
+    with op.batch_alter_table('document_job', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_job_wave_id'), ['wave_id'], unique=False)
 
     op.create_table('invitation_batch',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -479,6 +498,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_invitation_batch_wave_id'))
 
     op.drop_table('invitation_batch')
+    with op.batch_alter_table('document_job', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_job_wave_id'))
+
+    op.drop_table('document_job')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
 
