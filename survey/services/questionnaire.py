@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,7 @@ from .invitations import hash_token, new_token
 MAX_ANSWER_COMMENT = 500
 MAX_COMMENT = 2000
 MAX_CONCERNS = 3
+SUBMIT_ATTEMPTS = 4
 DK = "DK"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{8,64}")
 
@@ -435,8 +437,37 @@ def submit(inv: Invitation, draft: ResponseDraft) -> Response:
     from .quality import flag_response
 
     spec = spec_of(inv.wave.framework)
-    if missing_by_page(spec, inv.group_code, draft):
-        raise ValueError("还有题目没有回答。")
+    for attempt in range(SUBMIT_ATTEMPTS):
+        if missing_by_page(spec, inv.group_code, draft):
+            raise ValueError("还有题目没有回答。")
+        response = _response_from(inv, draft)
+        try:
+            db.session.add(response)
+            db.session.delete(draft)
+            db.session.flush()
+            flag_response(response)
+            db.session.commit()
+            return response
+        except (DBAPIError, StaleDataError):
+            # Another request for the same invitation got there first (unique
+            # key, stale draft) or holds the write lock (SQLite): look again.
+            db.session.rollback()
+            if is_used(inv):
+                raise AlreadySubmitted() from None
+            if attempt == SUBMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+            fresh = get_draft(inv)
+            if fresh is None:
+                time.sleep(0.2)
+                if is_used(inv):
+                    raise AlreadySubmitted() from None
+                raise
+            draft = fresh
+    raise AssertionError("unreachable")
+
+
+def _response_from(inv: Invitation, draft: ResponseDraft) -> Response:
     data = draft.data
     final = data.get("final", {})
     now = utcnow()
@@ -472,17 +503,6 @@ def submit(inv: Invitation, draft: ResponseDraft) -> Response:
                 comment=comments.get(code, ""),
             )
         )
-    try:
-        db.session.add(response)
-        db.session.delete(draft)
-        db.session.flush()
-        flag_response(response)
-        db.session.commit()
-    except (DBAPIError, StaleDataError):
-        db.session.rollback()
-        if is_used(inv):
-            raise AlreadySubmitted() from None
-        raise
     return response
 
 

@@ -1,0 +1,239 @@
+"""Questionnaire tests that need their own app and database, with real commits.
+
+CSRF switched on, concurrent double submits, rate limits on token guessing and
+open (poster) links.  Each test builds a fresh app on a temporary SQLite file.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from survey import create_app
+from survey.config import TestConfig
+from survey.extensions import db, limiter
+from survey.models import Invitation, Response, ResponseDraft
+from survey.services.frameworks import spec_of
+from survey.services.questionnaire import pages_for
+
+
+def seed(count: int = 3, *, open_link: bool = False) -> dict:
+    """Create a district, a fieldwork wave and invitations; commit; return tokens."""
+    from scoring.framework import load_default_framework
+    from survey.services.districts import create_district
+    from survey.services.frameworks import save_framework
+    from survey.services.invitations import create_batch
+    from survey.services.waves import create_wave, transition
+
+    district = create_district(
+        "iso", "隔离区", [("S1", "宁海路", ["东苑社区"])], authority="隔离区民政局"
+    )
+    wave = create_wave(
+        district,
+        save_framework(load_default_framework()),
+        "iso-w",
+        "隔离测试",
+        allow_open_links=True,
+    )
+    transition(wave, "open")
+    street = district.streets[0]
+    _, tokens = create_batch(wave, street, "adult", count)
+    out = {"tokens": tokens, "wave_id": wave.id}
+    if open_link:
+        _, (poster,) = create_batch(wave, street, "adult", 1, is_open=True)
+        out["poster"] = poster
+    db.session.commit()
+    return out
+
+
+@contextmanager
+def isolated_app(tmp_path: Path, **settings: object) -> Iterator:
+    """Yield a fresh app on its own SQLite file; ``settings`` override TestConfig."""
+    config = type(
+        "IsolatedConfig",
+        (TestConfig,),
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'iso.sqlite'}", **settings},
+    )
+    was_enabled = limiter.enabled
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+    try:
+        yield app
+    finally:
+        if app.config["RATELIMIT_ENABLED"]:
+            limiter.reset()
+        limiter.enabled = was_enabled  # the limiter is a process-wide extension
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def fill(client, token: str, csrf: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Answer every page of ``token`` (adult questionnaire) up to the review page."""
+    spec = spec_of_wave()
+    extra = {}
+
+    def post(url: str, data: dict) -> None:
+        if csrf:
+            page = client.get(url).get_data(as_text=True)
+            extra["csrf_token"] = re.search(
+                r'name="csrf_token" type="hidden" value="([^"]+)"', page
+            )[1]
+        response = client.post(url, data={**data, **extra})
+        assert response.status_code == 302, response.get_data(as_text=True)[:600]
+
+    post(f"/s/{token}", {})
+    for page in pages_for(spec, "adult")[1:-1]:
+        post(
+            f"/s/{token}/p/{page.number}",
+            {f"a_{i.code}": str(1 + len(i.code + page.title) % 5) for i in page.indicators},
+        )
+    post(f"/s/{token}/p/5", {"overall": "4"})
+
+
+def spec_of_wave():  # type: ignore[no-untyped-def]
+    from survey.models import Wave
+
+    return spec_of(db.session.scalar(select(Wave)).framework)
+
+
+def test_csrf_token_is_required_and_read_from_the_page(tmp_path):
+    with isolated_app(tmp_path, WTF_CSRF_ENABLED=True) as app, app.app_context():
+        (token, *_) = seed()["tokens"]
+        client = app.test_client()
+        assert client.get(f"/s/{token}").status_code == 200
+        missing = client.post(f"/s/{token}")
+        assert missing.status_code == 400
+        assert "这次提交没有保存" in missing.get_data(as_text=True)
+        assert db.session.scalar(select(func.count(ResponseDraft.id))) == 0
+        fill(client, token, csrf=True)
+        review = client.get(f"/s/{token}/review").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', review)[1]
+        assert client.post(f"/s/{token}/review").status_code == 400
+        assert db.session.scalar(select(func.count(Response.id))) == 0
+        done = client.post(f"/s/{token}/review", data={"csrf_token": csrf})
+        assert done.status_code == 302
+        assert db.session.scalar(select(func.count(Response.id))) == 1
+
+
+def test_concurrent_double_submit_stores_one_response(tmp_path):
+    with isolated_app(tmp_path) as app:
+        with app.app_context():
+            tokens = seed(count=4)["tokens"]
+            for token in tokens:
+                fill(app.test_client(), token)
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def submit(token: str, barrier: threading.Barrier) -> None:
+            client = app.test_client()
+            barrier.wait()
+            status = client.post(f"/s/{token}/review").status_code
+            with lock:
+                statuses.append(status)
+
+        for token in tokens:
+            barrier = threading.Barrier(2)
+            threads = [threading.Thread(target=submit, args=(token, barrier)) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+        assert sorted(statuses) == [302] * 4 + [409] * 4
+        with app.app_context():
+            per_invitation = db.session.execute(
+                select(Response.invitation_id, func.count()).group_by(Response.invitation_id)
+            ).all()
+            assert len(per_invitation) == 4 and {n for _, n in per_invitation} == {1}
+
+
+def test_stale_double_submit_is_decided_by_the_database(tmp_path):
+    """A request that read the draft before another request committed still fails cleanly."""
+    from survey.services import questionnaire as q
+
+    with isolated_app(tmp_path) as app:
+        with app.app_context():
+            (token, *_) = seed(count=1)["tokens"]
+            fill(app.test_client(), token)
+        with app.app_context():
+            late_inv = q.find_invitation(token)
+            late_draft = q.get_draft(late_inv)
+            with app.app_context():  # a second request wins the race meanwhile
+                inv = q.find_invitation(token)
+                q.submit(inv, q.get_draft(inv))
+            with pytest.raises(q.AlreadySubmitted):
+                q.submit(late_inv, late_draft)
+            assert db.session.scalar(select(func.count(Response.id))) == 1
+
+
+def test_token_guessing_is_rate_limited(tmp_path):
+    with isolated_app(tmp_path, RATELIMIT_ENABLED=True) as app:
+        with app.app_context():
+            (token, *_) = seed(count=1)["tokens"]
+        client = app.test_client()
+        assert client.get(f"/s/{token}").status_code == 200  # real links cost nothing
+        codes = [client.get(f"/s/guess{k:04d}AAAAAAAAAAAAAA").status_code for k in range(21)]
+        assert codes[:20] == [404] * 20 and codes[20] == 429
+        assert client.get(f"/s/{token}").status_code == 429
+        assert "操作太频繁" in client.get("/s/whatever123").get_data(as_text=True)
+
+
+def test_open_link_is_reusable_and_limited_per_device(tmp_path):
+    with isolated_app(tmp_path) as app:
+        with app.app_context():
+            poster = seed(open_link=True)["poster"]
+        first = app.test_client()
+        page = first.get(f"/s/{poster}").get_data(as_text=True)
+        assert f'action="/s/{poster}/open"' in page
+        start = first.post(f"/s/{poster}/open")
+        child = start.headers["Location"].split("/s/")[1].split("/")[0]
+        assert child != poster
+        # the same browser coming back to the poster resumes its own questionnaire
+        again = first.get(f"/s/{poster}").get_data(as_text=True)
+        assert f"/s/{child}/p/1" in again
+        with app.app_context():
+            fill(first, child)
+        assert first.post(f"/s/{child}/review").status_code == 302
+        assert first.get(f"/s/{poster}").status_code == 409  # cookie: already answered here
+        # a new browser on the same device (same UA and IP) may answer once more ...
+        second = app.test_client()
+        child2 = second.post(f"/s/{poster}/open").headers["Location"].split("/s/")[1].split("/")[0]
+        with app.app_context():
+            fill(second, child2)
+        assert second.post(f"/s/{child2}/review").status_code == 302
+        # ... but not a third time (OPEN_LINK_DEVICE_LIMIT = 2)
+        third = app.test_client().post(f"/s/{poster}/open")
+        assert third.status_code == 429 and "已经提交过" in third.get_data(as_text=True)
+        with app.app_context():
+            responses = db.session.scalars(select(Response)).all()
+            assert [r.channel for r in responses] == ["open", "open"]
+            assert len({r.device_hash for r in responses}) == 1
+            assert responses[1].excluded  # same answers from the same device
+            assert "same device" in responses[1].quality_flags
+            poster_row = db.session.scalar(select(Invitation).where(Invitation.is_open.is_(True)))
+            assert poster_row.opened_at is not None
+            assert (
+                db.session.scalar(
+                    select(Response.id).where(Response.invitation_id == poster_row.id)
+                )
+                is None
+            )
+
+
+def test_open_links_switched_off(tmp_path):
+    from survey.models import Wave
+
+    with isolated_app(tmp_path) as app:
+        with app.app_context():
+            poster = seed(open_link=True)["poster"]
+            db.session.scalar(select(Wave)).allow_open_links = False
+            db.session.commit()
+        response = app.test_client().post(f"/s/{poster}/open")
+        assert response.status_code == 403 and "已停用" in response.get_data(as_text=True)
