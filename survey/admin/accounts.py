@@ -6,6 +6,7 @@ from flask import abort, flash, make_response, redirect, render_template, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice as C
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..extensions import db
@@ -35,7 +36,7 @@ def index():
 def _user_form() -> UserForm:
     form = UserForm()
     streets = db.session.scalars(select(Street).order_by(Street.district_id, Street.position))
-    form.street.choices = [(0, _("（不适用）"))] + [(s.id, s.name) for s in streets]
+    form.street.choices = [C("0", _("（不适用）"))] + [C(str(s.id), s.name) for s in streets]
     return form
 
 

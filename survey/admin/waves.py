@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice as C
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..extensions import db
@@ -30,7 +31,7 @@ def get_wave_or_404(code: str) -> Wave:
 def _wave_form() -> WaveForm:
     form = WaveForm()
     rows = db.session.scalars(select(Framework).order_by(Framework.code, Framework.version))
-    form.framework.choices = [(f.id, f"{f.label} {f.name}") for f in rows]
+    form.framework.choices = [C(str(f.id), f"{f.label} {f.name}") for f in rows]
     return form
 
 
