@@ -122,8 +122,18 @@ def direct_items(wave: Wave, street, deadline: dt.date, n: int = 2) -> list[Rect
 
 
 def photo(color=(40, 140, 60), size=(640, 480), fmt: str = "JPEG") -> bytes:
+    from PIL import ImageDraw
+
     out = io.BytesIO()
-    img = Image.new("RGB", size, color)
+    img = Image.new("RGB", size, (205, 225, 240))  # sky
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    draw.rectangle([0, int(h * 0.7), w, h], fill=(150, 150, 145))  # pavement
+    draw.rectangle([int(w * 0.1), int(h * 0.3), int(w * 0.9), int(h * 0.38)], fill=color)  # roof
+    for k in range(6):  # posts and parked bikes under a shelter
+        x = int(w * (0.14 + 0.13 * k))
+        draw.rectangle([x, int(h * 0.38), x + 8, int(h * 0.72)], fill=(90, 90, 90))
+        draw.ellipse([x + 14, int(h * 0.6), x + 54, int(h * 0.7)], outline=(30, 30, 30), width=4)
     exif = Image.Exif()
     exif.get_ifd(0x8825).update({1: "N", 2: (32.0, 3.0, 40.0)})
     img.save(out, fmt, exif=exif) if fmt == "JPEG" else img.save(out, fmt)
