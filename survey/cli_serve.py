@@ -43,7 +43,20 @@ def gunicorn_options(
         "loglevel": "warning",
         "forwarded_allow_ips": "127.0.0.1",
         "proc_name": "minping",
+        # Import the app once in the master and fork it: workers start at once
+        # and share memory.  No connection is opened before the fork, and each
+        # worker drops any pooled one it inherited (post_fork).
+        "preload_app": True,
+        "post_fork": _post_fork,
     }
+
+
+def _post_fork(server, worker) -> None:  # type: ignore[no-untyped-def]
+    from .extensions import db
+
+    app = worker.app.wsgi()
+    with app.app_context():
+        db.engine.dispose(close=False)
 
 
 def run_gunicorn(options: dict[str, object]) -> None:
