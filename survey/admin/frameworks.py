@@ -184,3 +184,17 @@ def ahp_post(fid: int):
         "success",
     )
     return redirect(url_for("admin.framework", fid=stored.id))
+
+
+@bp.app_template_filter("reciprocal")
+def reciprocal(text: object) -> str:
+    """Show the implied lower-triangle judgement, e.g. ``3`` -> ``1/3``, ``2/3`` -> ``3/2``."""
+    from fractions import Fraction
+
+    try:
+        value = Fraction(str(text).strip().replace("／", "/")).limit_denominator(100)
+    except (ValueError, ZeroDivisionError):
+        return "—"
+    if value <= 0:
+        return "—"
+    return str(1 / value)

@@ -100,7 +100,16 @@ def sign_in(client, user):  # type: ignore[no-untyped-def]
 
 
 def call(client, method, url, **kwargs):  # type: ignore[no-untyped-def]
-    """Make a request, first forgetting the user Flask-Login cached on the shared ``g``."""
+    """Make a request like a browser would after the set-up was saved.
+
+    Commits first (the test's outer transaction is still rolled back at the
+    end), so that a view's ``db.session.rollback()`` after a refused change
+    cannot discard the test's own set-up; forgets the user Flask-Login cached
+    on the shared ``g``.
+    """
+    from survey.extensions import db
+
+    db.session.commit()
     g.pop("_login_user", None)
     return client.open(url, method=method, **kwargs)
 
