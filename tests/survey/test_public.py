@@ -106,6 +106,12 @@ def test_next_wave_shows_targeted_change(app, client, make_wave, make_user, dist
     summary = rows["summary"]
     assert summary.difference_ci[0] > 0 and abs(summary.untargeted_change) < 0.5
 
+    bureau = S.OwnUserClient(app, app.response_class, use_cookies=True)
+    admin = make_user("admin", username="bureau-ver")
+    bureau.post("/auth/login", data={"username": admin.username, "password": S.PASSWORD})
+    board = bureau.get(f"/admin/rectification/?wave={first.code}").get_data(as_text=True)
+    assert "整改成效检验" in board and board.count("明显提高") >= 2
+
     # Public: only once the later wave is published too.
     page = client.get(f"/public/{first.code}/streets/{street.code}").get_data(as_text=True)
     assert "整改有没有效果" not in page

@@ -21,6 +21,7 @@ from survey.extensions import db
 from survey.models import Notice, RectificationItem, Wave
 
 ISSUE_DATE = dt.date(2026, 3, 31)
+PASSWORD = "Test-Password-2026"  # conftest.STAFF_PASSWORD
 
 
 class OwnUserClient(FlaskClient):

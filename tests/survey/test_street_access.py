@@ -75,3 +75,23 @@ def test_portal_is_for_street_officers_only(make_user, login, client):
     login(make_user("agency"))
     assert client.get("/street/").status_code == 403
     assert client.get("/street/items").status_code == 403
+
+
+def test_plan_form_needs_the_real_csrf_token(app, make_wave, make_user, district, login):
+    import re
+
+    wave = make_wave("csrf-1", state="closed")
+    item = S.direct_items(wave, district.streets[0], deadline=dt.date(2026, 5, 15), n=1)[0]
+    client = login(make_user("street", street="宁海路", username="nhl-csrf"))
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        refused = client.post(f"/street/items/{item.id}/plan", data=S.plan_data())
+        assert refused.status_code == 400 and item.state == "issued"
+        page = client.get(f"/street/items/{item.id}").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        accepted = client.post(
+            f"/street/items/{item.id}/plan", data={**S.plan_data(), "csrf_token": token}
+        )
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert accepted.status_code == 302 and item.state == "planned"
