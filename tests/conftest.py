@@ -80,8 +80,23 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
             connection.close()
 
 
+class OwnUserClient(FlaskClient):
+    """A test client whose requests never see another client's signed-in user.
+
+    Each test runs inside one app context, so Flask-Login's ``g._login_user``
+    would otherwise carry over from one request (or client) to the next.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from flask import g
+
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = OwnUserClient
     return app.test_client()
 
 
