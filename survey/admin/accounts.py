@@ -97,7 +97,7 @@ def _target(user_id: int) -> User:
     return user
 
 
-@bp.post("/users/<int:user_id>/active")
+@bp.post("/users/<int(max=9223372036854775807):user_id>/active")
 @roles_required(*ADMIN)
 def set_active(user_id: int):
     """Deactivate or reactivate an account."""
@@ -120,7 +120,7 @@ def set_active(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/password")
+@bp.post("/users/<int(max=9223372036854775807):user_id>/password")
 @roles_required(*ADMIN)
 def reset_password(user_id: int):
     """Set a new password for an account (policy applies)."""

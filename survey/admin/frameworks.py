@@ -74,7 +74,7 @@ def import_framework():
     return redirect(url_for("admin.framework", fid=row.id))
 
 
-@bp.get("/frameworks/<int:fid>/export")
+@bp.get("/frameworks/<int(max=9223372036854775807):fid>/export")
 @roles_required(*BUREAU)
 def export_framework(fid: int):
     """Download a framework version as TOML."""
@@ -94,7 +94,7 @@ def _framework_page(row: Framework, form, problems=(), status=200):  # type: ign
     ), status
 
 
-@bp.get("/frameworks/<int:fid>")
+@bp.get("/frameworks/<int(max=9223372036854775807):fid>")
 @roles_required(*BUREAU)
 def framework(fid: int):
     """Show a framework version with its editor."""
@@ -102,7 +102,7 @@ def framework(fid: int):
     return _framework_page(row, framework_form(spec_of(row)))
 
 
-@bp.post("/frameworks/<int:fid>")
+@bp.post("/frameworks/<int(max=9223372036854775807):fid>")
 @roles_required(*ADMIN)
 def edit_framework(fid: int):
     """Save texts, shares and weights (a frozen version becomes a new version)."""
@@ -143,7 +143,7 @@ def _ahp_page(row: Framework, form, result=None, error=None, status=200):  # typ
     ), status
 
 
-@bp.get("/frameworks/<int:fid>/ahp")
+@bp.get("/frameworks/<int(max=9223372036854775807):fid>/ahp")
 @roles_required(*BUREAU)
 def ahp(fid: int):
     """Show the AHP pairwise-comparison editor for dimension weights."""
@@ -151,7 +151,7 @@ def ahp(fid: int):
     return _ahp_page(row, ahp_form(len(spec_of(row).dimensions)))
 
 
-@bp.post("/frameworks/<int:fid>/ahp")
+@bp.post("/frameworks/<int(max=9223372036854775807):fid>/ahp")
 @roles_required(*ADMIN)
 def ahp_post(fid: int):
     """Compute AHP weights (and apply them to a new or draft version when asked)."""

@@ -63,7 +63,7 @@ def quality_check(code: str):
     return redirect(url_for("admin.quality", code=wave.code))
 
 
-@bp.post("/waves/<code>/responses/<int:response_id>/exclusion")
+@bp.post("/waves/<code>/responses/<int(max=9223372036854775807):response_id>/exclusion")
 @roles_required(*ADMIN)
 def exclusion(code: str, response_id: int):
     """Exclude a response from scoring or restore it; a reason is required."""

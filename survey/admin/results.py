@@ -78,7 +78,7 @@ def _run(run_id: int) -> ScoringRun:
     return run
 
 
-@bp.get("/runs/<int:run_id>/<any(caterpillar, heatmap):name>.svg")
+@bp.get("/runs/<int(max=9223372036854775807):run_id>/<any(caterpillar, heatmap):name>.svg")
 @roles_required(*BUREAU)
 def run_chart(run_id: int, name: str):
     """Draw a district chart of a scoring run (cached per run)."""
@@ -119,7 +119,10 @@ def _street(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]
     return street
 
 
-@bp.get("/runs/<int:run_id>/streets/<int:street_id>/<any(radar, indicators):name>.svg")
+@bp.get(
+    "/runs/<int(max=9223372036854775807):run_id>"
+    "/streets/<int(max=9223372036854775807):street_id>/<any(radar, indicators):name>.svg"
+)
 @roles_required(*BUREAU)
 def street_chart(run_id: int, street_id: int, name: str):
     """Draw a street chart of a scoring run (cached per run)."""
@@ -158,7 +161,7 @@ def street_chart(run_id: int, street_id: int, name: str):
     return _cached_svg((run.id, run.data_sha256, street.id, name), draw)
 
 
-@bp.get("/waves/<code>/streets/<int:street_id>")
+@bp.get("/waves/<code>/streets/<int(max=9223372036854775807):street_id>")
 @roles_required(*BUREAU)
 def street(code: str, street_id: int):
     """Show one street: dimensions, indicators, priorities, comments, change."""

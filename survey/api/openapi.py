@@ -24,6 +24,7 @@ _errors = {
     "403": _resp("the token's role may not do this (or another street's data)"),
     "404": _resp("no such wave, street, notice or item"),
 }
+_id = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _code = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
 _street_q = {
     "name": "street",
@@ -148,9 +149,9 @@ OPENAPI: dict[str, Any] = {
                 ),
                 "required": ["response_id", "street", "group"],
                 "properties": {
-                    "response_id": {"type": "string"},
-                    "street": {"type": "string"},
-                    "group": {"type": "string"},
+                    "response_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "street": {"type": "string", "minLength": 1},
+                    "group": {"type": "string", "minLength": 1},
                     "submitted_at": {"type": ["string", "null"]},
                     "channel": {"type": ["string", "null"]},
                     "weight": {"type": ["number", "string", "null"]},
@@ -367,9 +368,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "One notice",
                 "operationId": "getNotice",
-                "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-                ],
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": _id}],
                 "responses": {
                     "200": _resp("notice", {"$ref": "#/components/schemas/Notice"}),
                     **_errors,
@@ -411,9 +410,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "One rectification item",
                 "operationId": "getItem",
-                "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-                ],
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": _id}],
                 "responses": {
                     "200": _resp("item", {"$ref": "#/components/schemas/Item"}),
                     **_errors,

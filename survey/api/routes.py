@@ -295,7 +295,7 @@ def notices():
     return {"notices": [_notice_json(n) for n in db.session.scalars(query)]}
 
 
-@bp.get("/notices/<int:notice_id>")
+@bp.get("/notices/<int(max=9223372036854775807):notice_id>")
 @token_required(*DOCUMENTS)
 def notice(notice_id: int):
     """One notice."""
@@ -321,7 +321,7 @@ def items():
     return {"items": [_item_json(i) for i in db.session.scalars(query)]}
 
 
-@bp.get("/rectification-items/<int:item_id>")
+@bp.get("/rectification-items/<int(max=9223372036854775807):item_id>")
 @token_required(*DOCUMENTS)
 def item(item_id: int):
     """One rectification item."""
@@ -334,3 +334,15 @@ def item(item_id: int):
 
 # Token-authenticated writes only: cookies are never accepted by the API.
 csrf.exempt(post_responses)
+
+
+@bp.app_errorhandler(405)
+def method_not_allowed(exc):  # type: ignore[no-untyped-def]
+    """405 with the ``Allow`` header (RFC 9110); JSON under /api/, the usual page elsewhere."""
+    from flask import render_template
+
+    headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+    if request.path.startswith("/api/"):
+        body = {"error": exc.name, "message": exc.description}
+        return body, 405, headers
+    return render_template("errors/error.html", error=exc), 405, headers

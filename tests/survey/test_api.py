@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -172,7 +174,7 @@ def test_openapi_document_describes_every_api_route(app, client):
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi":
-            path = rule.rule.replace("<int:", "<")
+            path = re.sub(r"<int(\([^)]*\))?:", "<", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 routes.add((method, path))
     normalise = {
