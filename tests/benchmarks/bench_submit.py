@@ -86,12 +86,13 @@ class Browser:
         self.port = port
         self.conn = http.client.HTTPConnection(HOST, port, timeout=30)
         self.cookies: dict[str, str] = {}
+        self.ua = UA
         self.timings: list[tuple[str, float, int]] = []
 
     def request(
         self, method: str, path: str, form: dict | None = None, label: str = "page"
     ) -> tuple[int, str, bytes]:
-        headers = {"User-Agent": UA, "Accept": "text/html", "Host": f"{HOST}:{self.port}"}
+        headers = {"User-Agent": self.ua, "Accept": "text/html", "Host": f"{HOST}:{self.port}"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -183,7 +184,8 @@ def client(phase: str, port: int, tokens: list[str], seconds: float, seed: int, 
         if time.monotonic() >= deadline:
             exhausted = False
             break
-        browser.cookies = {}
+        browser.cookies = {}  # a new resident: own cookies, own phone
+        browser.ua = f"{UA} build/{token[:8]}"
         if phase == "bare":
             status, _, _ = browser.request("POST", "/insert", {"payload": token}, "submit")
             ok = status == 204
@@ -332,7 +334,7 @@ def prepare_wave(app, n_full: int, n_submit: int) -> tuple[list[str], list[str]]
                     "data": {
                         "channel": "online",
                         "interviewer_id": None,
-                        "device": "0" * 64,
+                        "device": hash_token(token),  # one phone per resident
                         "started": now,
                         "answers": {c: str(rng.choice((3, 4, 5))) for c in codes},
                         "comments": {},
