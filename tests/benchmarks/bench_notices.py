@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import statistics
 import sys
@@ -68,6 +69,11 @@ def notices(count: int) -> list:  # type: ignore[type-arg]
     ]
 
 
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def max_rss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
@@ -85,9 +91,11 @@ def main() -> int:
         peer = generate_notices(data[: args.peer], Path(tmp) / "peer", processes=1)
         peer_rate = len(peer) / (time.perf_counter() - start) * 60
 
+        cpu_before = cpu_seconds(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         results = generate_notices(data, Path(tmp) / "all", processes=args.processes)
         wall = time.perf_counter() - start
+        cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
     failed = [r for r in results if not r.ok]
     rate = len(results) / wall * 60
     per_pdf = [r.seconds for r in results if r.ok]
@@ -98,9 +106,17 @@ def main() -> int:
         f"seconds per PDF in a worker: median {statistics.median(per_pdf):.3f}, "
         f"max {max(per_pdf):.3f}"
     )
+    print(
+        f"worker CPU per PDF (set-up included): {cpu / len(results):.3f} s; "
+        f"CPU-bound ceiling on {args.processes} free cores: "
+        f"{args.processes * 60 * len(results) / cpu:.0f}/min; load average now "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     print(f"PDF size: median {statistics.median(sizes) / 1024:.0f} KiB")
-    print(f"1-process peer ({len(peer)} PDFs, includes set-up): {peer_rate:.0f}/min; "
-          f"parallel speed-up {rate / peer_rate:.2f}x")
+    print(
+        f"1-process peer ({len(peer)} PDFs, includes set-up): {peer_rate:.0f}/min; "
+        f"parallel speed-up {rate / peer_rate:.2f}x"
+    )
     print(
         f"peak RSS: parent {max_rss_mb(resource.RUSAGE_SELF):.0f} MiB, "
         f"largest worker {max_rss_mb(resource.RUSAGE_CHILDREN):.0f} MiB"
