@@ -9,6 +9,14 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import accounts, audit, frameworks, quality, results, waves  # noqa: E402,F401
-from . import rectification  # noqa: E402,F401
-from . import calendar, notices  # noqa: E402,F401  (documents: notices, official calendar)
+from . import (  # noqa: E402,F401  (each module adds its routes to bp)
+    accounts,
+    audit,
+    calendar,
+    frameworks,
+    notices,
+    quality,
+    rectification,
+    results,
+    waves,
+)
