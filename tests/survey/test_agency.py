@@ -305,3 +305,41 @@ def test_other_interviewer_cannot_continue(client, app, make_wave, make_user, lo
     db.session.flush()
     login(make_user("interviewer", username="iv-b"))
     assert client.get(f"/agency/interview/{token}/p/1").status_code == 403
+
+
+def test_open_poster_pdf_and_scoring_switch(agency, make_wave, district):
+    """Open links make a one-page poster; ``include_open_channel`` decides scoring."""
+    pdfplumber = pytest.importorskip("pdfplumber")
+    from survey.services.responses import wave_records
+
+    wave = make_wave(allow_open_links=True)
+    data = _batch_form(wave, district, output="pdf", is_open="y", count=50)
+    response = agency.post(f"/agency/waves/{wave.code}/invitations", data=data)
+    assert response.headers["Content-Type"] == "application/pdf"
+    with pdfplumber.open(io.BytesIO(response.data)) as pdf:
+        assert len(pdf.pages) == 1
+        assert "不收集姓名和电话" in "".join(pdf.pages[0].extract_text().split())
+    poster = db.session.scalar(select(Invitation).where(Invitation.is_open.is_(True)))
+    assert poster is not None
+    street = district.streets[0]
+    for k, channel in enumerate(("open", "online")):
+        db.session.add(
+            Response(
+                public_id=f"o{k}",
+                wave_id=wave.id,
+                street_id=street.id,
+                group_code="adult",
+                channel=channel,
+            )
+        )
+    db.session.flush()
+    assert len(wave_records(wave, included_only=True)) == 2
+    wave.include_open_channel = False
+    assert [r.channel for r in wave_records(wave, included_only=True)] == ["online"]
+
+
+def test_open_links_refused_when_wave_does_not_allow_them(agency, make_wave, district):
+    wave = make_wave()
+    data = _batch_form(wave, district, is_open="y")
+    response = agency.post(f"/agency/waves/{wave.code}/invitations", data=data)
+    assert response.status_code == 400 and "未开放公开二维码" in response.get_data(as_text=True)
