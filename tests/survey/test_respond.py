@@ -265,3 +265,14 @@ def test_answers_counted_once(client, invite):
     client.post(f"/s/{token}/review")
     points = db.session.scalars(select(Answer.point).order_by(Answer.indicator_code)).all()
     assert points[:2] == [0, 0] and set(points[2:]) == {4}
+
+
+def test_english_switch_translates_the_questionnaire(client, invite):
+    wave, token = invite()
+    client.get("/lang/en?next=/")
+    start = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "Who runs this survey" in start and "kept for 3 years" in start
+    client.post(f"/s/{token}")
+    page = client.get(f"/s/{token}/p/1").get_data(as_text=True)
+    assert "Party-building leadership" in page and "Don&#39;t know" in page
+    assert "Very satisfied" in page and "Next page" in page
