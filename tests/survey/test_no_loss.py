@@ -198,6 +198,7 @@ def test_sigkill_during_submissions_loses_nothing(scratch_database_url, tmp_path
 
         upgrade()
         tokens, n_items = _wave_with_drafts(300)
+        db.session.remove()
         db.engine.dispose()
     server = Server(scratch_database_url, _free_port(), tmp_path / "server.log")
     outcome: dict[str, str] = {}
@@ -248,6 +249,7 @@ def test_sigkill_during_submissions_loses_nothing(scratch_database_url, tmp_path
         )
         assert per_response == {n_items}  # every response has all its answers
         assert db.session.scalar(select(func.count(ResponseDraft.id))) == 0
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -305,4 +307,5 @@ def test_import_interrupted_midway_leaves_nothing(scratch_app, monkeypatch, fail
         wave = get_wave("nl")
         assert responses.import_records(wave, records) == 2500  # the same file, retried
         assert db.session.scalar(select(func.count(Answer.id))) == 2500 * 17
+        db.session.remove()  # release its locks, or DROP TABLE waits on PostgreSQL
         db.drop_all()
