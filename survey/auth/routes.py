@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
@@ -54,5 +55,5 @@ def login():
 def logout():
     """Sign out."""
     logout_user()
-    flash("您已退出登录。")
+    flash(_("您已退出登录。"))
     return redirect(url_for("main.index"))

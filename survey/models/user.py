@@ -10,16 +10,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..i18n import _
 from ._base import utcnow
 from .district import Street
 
 ROLES = ("admin", "agency", "interviewer", "street", "viewer")
 ROLE_NAMES = {
-    "admin": "区民政局管理员",
-    "agency": "第三方机构",
-    "interviewer": "访问员",
-    "street": "街道工作人员",
-    "viewer": "查看者",
+    "admin": _("区民政局管理员"),
+    "agency": _("第三方机构"),
+    "interviewer": _("访问员"),
+    "street": _("街道工作人员"),
+    "viewer": _("查看者"),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
@@ -52,7 +53,7 @@ def bad_answers_page(exc: q.BadAnswers):  # type: ignore[no-untyped-def]
 def _csrf_or_400() -> None:
     form = PageForm()
     if not form.validate_on_submit():
-        abort(400, description="表单已过期或来源无效，请返回上一页刷新后重试。")
+        abort(400, description=_("表单已过期或来源无效，请返回上一页刷新后重试。"))
 
 
 def load(
@@ -68,7 +69,7 @@ def load(
     if flow.interview:
         done = draft is None and allow_used and q.is_used(inv)
         if inv.is_open or not (done or (draft is not None and owner == current_user.id)):
-            raise q.InvitationProblem(403, "不能继续这份访问", "这份问卷不是由您开始的访问。")
+            raise q.InvitationProblem(403, _("不能继续这份访问"), _("这份问卷不是由您开始的访问。"))
     elif owner is not None:
         raise q.unknown_token()  # interview tokens are not resident links
     if not allow_used:
@@ -218,8 +219,8 @@ def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]
             return problem_page(
                 q.InvitationProblem(
                     409,
-                    "这份问卷已经提交过了",
-                    "每个邀请码只能提交一次，您的答卷已经收到，不需要再填。谢谢！",
+                    _("这份问卷已经提交过了"),
+                    _("每个邀请码只能提交一次，您的答卷已经收到，不需要再填。谢谢！"),
                 )
             )
         return redirect(flow.url("thanks", token=token))

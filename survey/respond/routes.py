@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import limiter
@@ -26,7 +27,7 @@ def _device_key() -> str:
 @bp.errorhandler(CSRFError)
 def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
     """Explain an expired or missing form token in plain words; nothing was saved."""
-    message = "页面停留太久或来源无效，这次提交没有保存。请返回上一页，刷新后再提交。"
+    message = _("页面停留太久或来源无效，这次提交没有保存。请返回上一页，刷新后再提交。")
     return render_template("errors/error.html", error=exc, message=message), 400
 
 

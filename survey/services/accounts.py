@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..extensions import db
+from ..i18n import _
 from ..models import ROLES, Street, User
 from ..models._base import utcnow
 
@@ -19,10 +20,10 @@ MIN_PASSWORD = 10
 def password_problem(password: str) -> str | None:
     """Return why ``password`` is too weak for a staff account, or None."""
     if len(password) < MIN_PASSWORD:
-        return f"密码至少需要 {MIN_PASSWORD} 个字符。"
+        return _("密码至少需要 %(n)s 个字符。", n=MIN_PASSWORD)
     kinds = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^\w]"))
     if kinds < 3:
-        return "密码需包含大写字母、小写字母、数字、符号中的至少三类。"
+        return _("密码需包含大写字母、小写字母、数字、符号中的至少三类。")
     return None
 
 
@@ -56,16 +57,16 @@ def authenticate(username: str, password: str) -> tuple[User | None, str]:
 
     Commits the failure counter.  Returns ``(user, "")`` or ``(None, message)``.
     """
-    generic = "用户名或密码不正确。"
+    generic = _("用户名或密码不正确。")
     user = db.session.scalar(select(User).where(User.username == username))
     now = utcnow()
     if user is None:
         return None, generic
     if user.locked_until and user.locked_until > now:
         minutes = int((user.locked_until - now).total_seconds() // 60) + 1
-        return None, f"登录失败次数过多，账号已暂时锁定，请 {minutes} 分钟后再试。"
+        return None, _("登录失败次数过多，账号已暂时锁定，请 %(n)s 分钟后再试。", n=minutes)
     if not user.active:
-        return None, "该账号已停用。"
+        return None, _("该账号已停用。")
     if not user.check_password(password):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED:

@@ -63,7 +63,7 @@ class CheckedFile:
         return self.content_type.startswith("image/")
 
 
-ALLOWED_HINT = "只能上传JPEG或PNG格式的照片（每张不超过5MB）或PDF文件（不超过10MB）。"
+ALLOWED_HINT = _("只能上传JPEG或PNG格式的照片（每张不超过5MB）或PDF文件（不超过10MB）。")
 
 
 def check_upload(filename: str, data: bytes) -> CheckedFile:

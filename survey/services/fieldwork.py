@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..i18n import _
 from ..models import Invitation, InvitationBatch, Quota, Response, User, Wave
 from ..models._base import utcnow
 from .audit import record
@@ -239,7 +240,7 @@ def find_token(wave: Wave, token_or_url: str) -> Invitation:
         )
     )
     if inv is None:
-        raise ValueError("本测评批次中没有这个邀请码，请核对后再试。")
+        raise ValueError(_("本测评批次中没有这个邀请码，请核对后再试。"))
     return inv
 
 
@@ -249,9 +250,9 @@ def revoke_invitation(inv: Invitation, user_id: int | None = None) -> None:
     :raises ValueError: already revoked, or already used for a response.
     """
     if inv.revoked_at is not None:
-        raise ValueError("这个邀请码已经作废。")
+        raise ValueError(_("这个邀请码已经作废。"))
     if db.session.scalar(select(Response.id).where(Response.invitation_id == inv.id)):
-        raise ValueError("这个邀请码已经提交过答卷，不能作废。")
+        raise ValueError(_("这个邀请码已经提交过答卷，不能作废。"))
     inv.revoked_at = utcnow()
     record("invitations.revoke", inv, user_id=user_id)
 
@@ -264,7 +265,7 @@ def reissue_invitation(inv: Invitation, user_id: int | None = None) -> tuple[Inv
     :raises ValueError: as :func:`revoke_invitation`, or an open link.
     """
     if inv.batch is None or inv.is_open:
-        raise ValueError("只能补发批次中的普通邀请码。")
+        raise ValueError(_("只能补发批次中的普通邀请码。"))
     revoke_invitation(inv, user_id)
     batch, tokens = _replacements(inv.batch, 1, user_id)
     return batch, tokens[0]
@@ -280,7 +281,7 @@ def reissue_batch(
     """
     count = revoke_batch(batch, user_id)
     if count == 0:
-        raise ValueError("这个批次没有未使用的邀请码可以补发。")
+        raise ValueError(_("这个批次没有未使用的邀请码可以补发。"))
     return _replacements(batch, count, user_id)
 
 

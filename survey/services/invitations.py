@@ -8,6 +8,7 @@ import secrets
 from flask import current_app
 
 from ..extensions import db
+from ..i18n import _
 from ..models import Community, Invitation, InvitationBatch, Street, Wave
 from .audit import record
 
@@ -49,18 +50,18 @@ def create_batch(
         street or community outside the wave's district.
     """
     if wave.state not in ("draft", "fieldwork"):
-        raise ValueError(f"测评批次 {wave.code} 已结束收集，不能再发放邀请码。")
+        raise ValueError(_("测评批次 %(code)s 已结束收集，不能再发放邀请码。", code=wave.code))
     groups = {g.code for g in wave.framework.groups}
     if group_code not in groups:
         raise ValueError(f"未知受访群体 {group_code!r}（可用：{', '.join(sorted(groups))}）")
     if not 1 <= count <= MAX_BATCH:
-        raise ValueError(f"数量须在 1 到 {MAX_BATCH} 之间。")
+        raise ValueError(_("数量须在 1 到 %(n)s 之间。", n=MAX_BATCH))
     if street.district_id != wave.district_id:
-        raise ValueError("该街道不属于本测评批次的区县。")
+        raise ValueError(_("该街道不属于本测评批次的区县。"))
     if community is not None and community.street_id != street.id:
-        raise ValueError("该社区不属于所选街道。")
+        raise ValueError(_("该社区不属于所选街道。"))
     if is_open and not wave.allow_open_links:
-        raise ValueError("本测评批次未开放公开二维码链接。")
+        raise ValueError(_("本测评批次未开放公开二维码链接。"))
     batch = InvitationBatch(
         wave=wave,
         street=street,

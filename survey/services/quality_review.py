@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 from scoring.exchange import write_csv
 from scoring.quality import combine_flags, speeder_flags, straightline_flags
 
+from .. import i18n
 from ..extensions import db
 from ..models import DK_POINT, Answer, AuditLog, Response, ScoringRun, Wave
 from .audit import record
@@ -70,7 +71,7 @@ def set_exclusion(
     check_reviewable(response.wave)
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise ValueError("请填写排除或恢复的理由。")
+        raise ValueError(i18n._("请填写排除或恢复的理由。"))
     before = {"excluded": response.excluded, "reason": response.exclusion_reason}
     response.excluded = excluded
     response.exclusion_reason = REVIEW_PREFIX + ("排除：" if excluded else "保留：") + reason[:500]

@@ -32,6 +32,7 @@ from scoring.framework import Framework as FrameworkSpec
 from scoring.framework import Indicator
 
 from ..extensions import db
+from ..i18n import _
 from ..models import DK_POINT, Answer, Invitation, Response, ResponseDraft
 from ..models._base import utcnow
 from .frameworks import spec_of
@@ -268,7 +269,7 @@ def start_interview(
     :raises ValueError: channel other than phone/face.
     """
     if channel not in INTERVIEW_CHANNELS:
-        raise ValueError("访问方式只能是电话或面访。")
+        raise ValueError(_("访问方式只能是电话或面访。"))
     token = new_token()
     inv = Invitation(
         token_hash=hash_token(token),
@@ -439,7 +440,7 @@ def submit(inv: Invitation, draft: ResponseDraft) -> Response:
     spec = spec_of(inv.wave.framework)
     for attempt in range(SUBMIT_ATTEMPTS):
         if missing_by_page(spec, inv.group_code, draft):
-            raise ValueError("还有题目没有回答。")
+            raise ValueError(_("还有题目没有回答。"))
         response = _response_from(inv, draft)
         try:
             db.session.add(response)

@@ -30,19 +30,19 @@ from .notices import default_issue_date, next_sequence, notice_settings
 from .official_days import official_calendar
 
 STATE_NAMES = {
-    "issued": "待制定方案",
-    "planned": "已制定方案",
-    "in_progress": "整改中",
-    "submitted": "已报送待验收",
-    "accepted": "已通过验收",
-    "returned": "已退回",
+    "issued": _("待制定方案"),
+    "planned": _("已制定方案"),
+    "in_progress": _("整改中"),
+    "submitted": _("已报送待验收"),
+    "accepted": _("已通过验收"),
+    "returned": _("已退回"),
 }
 PUBLIC_STATUS = {
     "issued": "整改中",
     "planned": "整改中",
     "in_progress": "整改中",
-    "submitted": "整改中（待验收）",
-    "accepted": "已完成",
+    "submitted": _("整改中（待验收）"),
+    "accepted": _("已完成"),
     "returned": "整改中",
 }
 EDITABLE = ("planned", "in_progress", "returned")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..i18n import _
 from ..models import User
 from .accounts import password_problem
 from .audit import record
@@ -13,7 +14,7 @@ def set_active(user: User, active: bool, *, by_user_id: int | None = None) -> Us
     :raises ValueError: an admin trying to deactivate their own account.
     """
     if not active and user.id == by_user_id:
-        raise ValueError("不能停用自己正在使用的账号。")
+        raise ValueError(_("不能停用自己正在使用的账号。"))
     before = {"active": user.active}
     user.active = active
     if not active:

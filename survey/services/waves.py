@@ -7,17 +7,18 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..i18n import _
 from ..models import District, Framework, Response, Wave
 from ..models._base import utcnow
 from .audit import record
 
 STATE_NAMES = {
-    "draft": "草稿",
-    "fieldwork": "调查中",
-    "closed": "已结束收集",
-    "scored": "已计分",
-    "notices_issued": "已下发通知书",
-    "published": "已公布",
+    "draft": _("草稿"),
+    "fieldwork": _("调查中"),
+    "closed": _("已结束收集"),
+    "scored": _("已计分"),
+    "notices_issued": _("已下发通知书"),
+    "published": _("已公布"),
 }
 
 # action -> (states it may start from, state it leads to)
@@ -29,11 +30,11 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "publish": (("notices_issued",), "published"),
 }
 ACTION_NAMES = {
-    "open": "开始调查",
-    "close": "结束收集",
-    "score": "计分",
-    "issue": "下发通知书",
-    "publish": "公布结果",
+    "open": _("开始调查"),
+    "close": _("结束收集"),
+    "score": _("计分"),
+    "issue": _("下发通知书"),
+    "publish": _("公布结果"),
 }
 
 
@@ -91,11 +92,11 @@ def create_wave(
 ) -> Wave:
     """Add a draft wave (not committed).  :raises ValueError: on a taken code."""
     if not code or len(code) > 60:
-        raise ValueError("测评批次代码不能为空，且不超过60个字符。")
+        raise ValueError(_("测评批次代码不能为空，且不超过60个字符。"))
     if db.session.scalar(select(Wave).where(Wave.code == code)):
-        raise ValueError(f"测评批次代码 {code} 已被使用。")
+        raise ValueError(_("测评批次代码 %(code)s 已被使用。", code=code))
     if starts_on and ends_on and ends_on < starts_on:
-        raise ValueError("结束日期不能早于开始日期。")
+        raise ValueError(_("结束日期不能早于开始日期。"))
     wave = Wave(
         code=code,
         name=name,
