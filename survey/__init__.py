@@ -78,4 +78,7 @@ def _sqlite_pragmas(app: Flask) -> None:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front, so a transaction that reads
+            # and then writes waits for busy_timeout instead of failing with
+            # "database is locked" when several workers submit at once.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

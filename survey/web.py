@@ -35,13 +35,19 @@ def init_app(app: Flask) -> None:
 
         return db.session.get(User, int(user_id))
 
+    from .admin import bp as admin_bp
+    from .agency import bp as agency_bp
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .main import bp as main_bp
+    from .public import bp as public_bp
+    from .respond import bp as respond_bp
+    from .street import bp as street_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
-    for name in ("respond", "agency", "admin", "street", "public", "api"):
-        _register_optional(app, name)
+    for blueprint in (respond_bp, agency_bp, admin_bp, street_bp, public_bp, api_bp):
+        app.register_blueprint(blueprint)
 
     @app.before_request
     def _large_text() -> None:
@@ -99,19 +105,3 @@ def _proxy_fix(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
-
-
-def _register_optional(app: Flask, name: str) -> None:
-    """Register an audience blueprint when its package exists."""
-    import importlib
-
-    import os
-
-    try:
-        module = importlib.import_module(f"survey.{name}")
-    except ImportError as exc:  # TEMPORARY while blueprints are built in parallel
-        if getattr(exc, "name", None) == f"survey.{name}" or os.environ.get("MINPING_DEV_LENIENT"):
-            return
-        raise
-    if hasattr(module, "bp"):
-        app.register_blueprint(module.bp)
