@@ -70,6 +70,9 @@ class Response(db.Model):
     __table_args__ = (
         UniqueConstraint("wave_id", "public_id"),
         Index("ix_response_wave_street", "wave_id", "street_id"),
+        # quality flags at submit: latest responses of a device / a community
+        Index("ix_response_device", "wave_id", "device_hash", "submitted_at"),
+        Index("ix_response_community_time", "wave_id", "community_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

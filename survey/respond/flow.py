@@ -9,15 +9,15 @@ interviewer owns the draft; the pages, validation and templates are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import Invitation, ResponseDraft
+from ..models._base import utcnow
 from ..services import questionnaire as q
-from ..services.frameworks import spec_of
 from .forms import PageForm
 
 NAV = ("next", "back", "save")
@@ -56,39 +56,61 @@ def _csrf_or_400() -> None:
         abort(400, description=_("表单已过期或来源无效，请返回上一页刷新后重试。"))
 
 
-def load(
-    flow: Flow, token: str, *, allow_used: bool = False
-) -> tuple[Invitation, ResponseDraft | None]:
-    """Find the invitation and its draft, checking who may use it.
+def load(flow: Flow, token: str, *, allow_used: bool = False) -> q.Visit:
+    """Find the invitation and its draft (one query), checking who may use it.
 
     :raises InvitationProblem: unknown, revoked, used, or outside fieldwork.
     """
-    inv = q.find_invitation(token)
-    draft = q.get_draft(inv)
+    seen = q.visit(token)
+    draft = seen.draft
     owner = draft.data.get("interviewer_id") if draft is not None else None
     if flow.interview:
-        done = draft is None and allow_used and q.is_used(inv)
-        if inv.is_open or not (done or (draft is not None and owner == current_user.id)):
+        done = draft is None and allow_used and seen.used
+        if seen.inv.is_open or not (done or (draft is not None and owner == current_user.id)):
             raise q.InvitationProblem(403, _("不能继续这份访问"), _("这份问卷不是由您开始的访问。"))
     elif owner is not None:
         raise q.unknown_token()  # interview tokens are not resident links
     if not allow_used:
-        q.check_usable(inv)
-    return inv, draft
+        q.check_usable(seen.inv, seen.used)
+    return seen
 
 
-def _context(flow: Flow, token: str, inv: Invitation, draft: ResponseDraft | None) -> dict:
-    spec = spec_of(inv.wave.framework)
-    pages = q.pages_for(spec, inv.group_code)
+SHOWN_KEY = "q_shown"
+
+
+def remember_shown(invitation_id: int, n: int) -> None:
+    """Keep when page ``n`` was served in the signed session cookie (no database write)."""
+    held = session.get(SHOWN_KEY)
+    pages = dict(held["p"]) if isinstance(held, dict) and held.get("i") == invitation_id else {}
+    pages[str(n)] = utcnow().isoformat()
+    session[SHOWN_KEY] = {"i": invitation_id, "p": pages}
+
+
+def pop_shown(invitation_id: int, n: int) -> datetime | None:
+    """When page ``n`` was served to this browser, if known; forget it."""
+    held = session.get(SHOWN_KEY)
+    if not isinstance(held, dict) or held.get("i") != invitation_id:
+        return None
+    pages = dict(held.get("p") or {})
+    stamp = pages.pop(str(n), None)
+    session[SHOWN_KEY] = {"i": invitation_id, "p": pages}
+    try:
+        return datetime.fromisoformat(stamp) if stamp else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _context(flow: Flow, token: str, seen: q.Visit) -> dict:
+    pages = q.pages_for(seen.spec, seen.inv.group_code)
     return {
         "flow": flow,
         "token": token,
-        "inv": inv,
-        "spec": spec,
+        "inv": seen.inv,
+        "spec": seen.spec,
         "pages": pages,
         "last_page": len(pages) - 1,
-        "data": draft.data if draft is not None else {},
-        "draft": draft,
+        "data": seen.draft.data if seen.draft is not None else {},
+        "draft": seen.draft,
         "q": q,
         "form": PageForm(),
     }
@@ -97,22 +119,23 @@ def _context(flow: Flow, token: str, inv: Invitation, draft: ResponseDraft | Non
 def show_start(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     """Show the privacy notice and the start (or continue) button."""
     try:
-        inv, draft = load(flow, token)
+        seen = load(flow, token)
     except q.InvitationProblem as problem:
         return problem_page(problem)
-    ctx = _context(flow, token, inv, draft)
+    inv = seen.inv
+    ctx = _context(flow, token, seen)
     if inv.is_open:
         child = request.cookies.get(f"mp_open_{inv.id}")
         if child:
             try:
-                child_inv, child_draft = load(flow, child)
+                ctx["draft"] = load(flow, child).draft
                 ctx["resume_token"] = child
-                ctx["draft"] = child_draft
             except q.InvitationProblem as problem:
                 if problem.status == 409:
                     return problem_page(problem)
-    q.mark_opened(inv)
-    db.session.commit()
+    if inv.opened_at is None:
+        q.mark_opened(inv)
+        db.session.commit()
     return render_template("respond/start.html", **ctx)
 
 
@@ -120,7 +143,7 @@ def begin(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     """Start answering (or resume) and go to the page where the draft stopped."""
     _csrf_or_400()
     try:
-        inv, draft = load(flow, token)
+        inv = load(flow, token).inv
     except q.InvitationProblem as problem:
         return problem_page(problem)
     if inv.is_open:
@@ -135,7 +158,7 @@ def begin_open(token: str):  # type: ignore[no-untyped-def]
     """Give this device its own link under an open poster link and start it."""
     _csrf_or_400()
     try:
-        inv, _ = load(RESPOND, token)
+        inv = load(RESPOND, token).inv
         if not inv.is_open:
             return redirect(url_for("respond.start", token=token))
         device = q.device_hash(request.user_agent.string, request.remote_addr or "")
@@ -160,12 +183,13 @@ def begin_open(token: str):  # type: ignore[no-untyped-def]
 def page(flow: Flow, token: str, n: int):  # type: ignore[no-untyped-def]
     """Show or save one page of questions."""
     try:
-        inv, draft = load(flow, token)
+        seen = load(flow, token)
     except q.InvitationProblem as problem:
         return problem_page(problem)
+    inv, draft = seen.inv, seen.draft
     if draft is None or inv.is_open:
         return redirect(flow.url("start", token=token))
-    ctx = _context(flow, token, inv, draft)
+    ctx = _context(flow, token, seen)
     pages = ctx["pages"]
     if not 1 <= n < len(pages):
         abort(404)
@@ -180,12 +204,14 @@ def page(flow: Flow, token: str, n: int):  # type: ignore[no-untyped-def]
             values = q.parse_page(ctx["spec"], inv.group_code, current, request.form)
         except q.BadAnswers as exc:
             return bad_answers_page(exc)
+        shown = pop_shown(inv.id, n)
         if nav == "next" and values.missing:
             errors = values.missing
-            q.save_page(draft, current, values, goto=n)
+            q.save_page(draft, current, values, goto=n, shown=shown)
+            db.session.commit()
         else:
             goto = {"next": n + 1, "back": n - 1, "save": n}[nav]
-            q.save_page(draft, current, values, goto=max(goto, 1))
+            q.save_page(draft, current, values, goto=max(goto, 1), shown=shown)
             db.session.commit()
             if nav == "save":
                 return redirect(flow.url("saved", token=token))
@@ -194,8 +220,7 @@ def page(flow: Flow, token: str, n: int):  # type: ignore[no-untyped-def]
             if goto >= len(pages):
                 return redirect(flow.url("review", token=token))
             return redirect(flow.url("page", token=token, n=goto))
-    q.mark_shown(draft, n)
-    db.session.commit()
+    remember_shown(inv.id, n)
     ctx.update(page=current, errors=errors, data=draft.data)
     template = "respond/final.html" if current.kind == "final" else "respond/page.html"
     return render_template(template, **ctx), 400 if errors else 200
@@ -204,17 +229,17 @@ def page(flow: Flow, token: str, n: int):  # type: ignore[no-untyped-def]
 def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     """Show every answer for checking; submit on POST."""
     try:
-        inv, draft = load(flow, token)
+        seen = load(flow, token)
     except q.InvitationProblem as problem:
         return problem_page(problem)
+    inv, draft = seen.inv, seen.draft
     if draft is None or inv.is_open:
         return redirect(flow.url("start", token=token))
-    ctx = _context(flow, token, inv, draft)
-    missing = q.missing_by_page(ctx["spec"], inv.group_code, draft)
+    missing = q.missing_by_page(seen.spec, inv.group_code, draft)
     if request.method == "POST" and not missing:
         _csrf_or_400()
         try:
-            q.submit(inv, draft)
+            q.submit(inv, draft, seen.spec)
         except q.AlreadySubmitted:
             return problem_page(
                 q.InvitationProblem(
@@ -224,6 +249,7 @@ def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]
                 )
             )
         return redirect(flow.url("thanks", token=token))
+    ctx = _context(flow, token, seen)
     ctx.update(missing=missing, labels=q.answers_view(ctx["spec"], draft.data))
     status = 400 if request.method == "POST" else 200
     return render_template("respond/review.html", **ctx), status
@@ -232,10 +258,10 @@ def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]
 def saved(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     """Confirm that the answers are saved and how to come back."""
     try:
-        inv, draft = load(flow, token)
+        seen = load(flow, token)
     except q.InvitationProblem as problem:
         return problem_page(problem)
-    ctx = _context(flow, token, inv, draft)
+    ctx = _context(flow, token, seen)
     link = request.url_root.rstrip("/") + flow.url("start", token=token)
     return render_template("respond/saved.html", link=link, **ctx)
 
@@ -243,9 +269,9 @@ def saved(flow: Flow, token: str):  # type: ignore[no-untyped-def]
 def thanks(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     """Thank the resident once the response is in."""
     try:
-        inv, _ = load(flow, token, allow_used=True)
+        seen = load(flow, token, allow_used=True)
     except q.InvitationProblem as problem:
         return problem_page(problem)
-    if not q.is_used(inv):
+    if not seen.used:
         return redirect(flow.url("start", token=token))
-    return render_template("respond/thanks.html", flow=flow, inv=inv)
+    return render_template("respond/thanks.html", flow=flow, inv=seen.inv)

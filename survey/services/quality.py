@@ -9,13 +9,15 @@ flags (a restore stands) and lifts only automatic exclusions whose flags went aw
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import or_, select, update
+from sqlalchemy import String, cast, func, or_, select, update
 
+from scoring.framework import Framework as FrameworkSpec
 from scoring.quality import (
     QualityFlags,
     burst_flags,
@@ -34,7 +36,13 @@ AUTO_REASON = "自动排除：质量标记"
 CHECKS = ("speeder", "straightline", "duplicate", "burst")
 DUPLICATE_WINDOW_S = 24 * 3600.0
 BURST_WINDOW_S = 1800.0
+# At submit, a response is compared with at most this many of the latest
+# responses from its device and from its community (indexed, bounded work per
+# submit even when a district submits at once); flag_wave checks everything.
+SUBMIT_DEVICE_NEIGHBOURS = 20
+SUBMIT_COMMUNITY_NEIGHBOURS = 50
 _EPOCH = datetime(1970, 1, 1)
+log = logging.getLogger(__name__)
 
 
 def _check_all(
@@ -108,38 +116,84 @@ def _community_names(wave: Wave) -> dict[int, str]:
     }
 
 
-def flag_response(response: Response) -> str:
-    """Flag a just-submitted response against its neighbours; return the reasons.
+def flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]) -> str:
+    """Return the quality flags of a response about to be stored ('' if none).
 
-    Compares it with the wave's responses from the same device hash in the last
-    24 hours and from the same community in the last 30 minutes.  Sets
-    ``quality_flags`` and, when flagged, ``excluded``/``exclusion_reason`` on
-    ``response`` only, and audit-logs the exclusion (not committed).
+    ``row`` holds the new response's columns (``wave_id``, ``device_hash``,
+    ``community_id``, ``submitted_at``, ``duration_s``), ``points`` its answers.
+    It is compared with the wave's latest responses from the same device hash
+    in the last 24 hours and from the same community in the last 30 minutes
+    (at most ``SUBMIT_DEVICE_NEIGHBOURS`` and ``SUBMIT_COMMUNITY_NEIGHBOURS``),
+    read in one indexed query with their answers.  Reads only; if the check
+    fails it is logged and '' returned, so the response is still stored.
     """
-    spec = spec_of(response.wave.framework)
-    since_device = response.submitted_at - timedelta(seconds=DUPLICATE_WINDOW_S)
-    since_burst = response.submitted_at - timedelta(seconds=BURST_WINDOW_S)
-    near = [Response.id == response.id]
-    if response.device_hash:
+    try:
+        return _flag_submission(spec, row, points)
+    except Exception:  # noqa: BLE001 - never lose a response over its flags
+        log.exception("quality flags at submit failed; response stored unflagged")
+        db.session.rollback()
+        return ""
+
+
+def _flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]) -> str:
+    submitted = row["submitted_at"]
+    near = []
+    if row.get("device_hash"):
         near.append(
-            (Response.device_hash == response.device_hash) & (Response.submitted_at >= since_device)
+            select(Response.id)
+            .where(
+                Response.wave_id == row["wave_id"],
+                Response.device_hash == row["device_hash"],
+                Response.submitted_at >= submitted - timedelta(seconds=DUPLICATE_WINDOW_S),
+            )
+            .order_by(Response.submitted_at.desc())
+            .limit(SUBMIT_DEVICE_NEIGHBOURS)
         )
-    if response.community_id is not None:
+    if row.get("community_id") is not None:
         near.append(
-            (Response.community_id == response.community_id)
-            & (Response.submitted_at >= since_burst)
+            select(Response.id)
+            .where(
+                Response.wave_id == row["wave_id"],
+                Response.community_id == row["community_id"],
+                Response.submitted_at >= submitted - timedelta(seconds=BURST_WINDOW_S),
+            )
+            .order_by(Response.submitted_at.desc())
+            .limit(SUBMIT_COMMUNITY_NEIGHBOURS)
         )
-    rows, answers = _load(_columns().where(Response.wave_id == response.wave_id, or_(*near)))
-    names = {response.community_id: str(response.community_id)} if response.community_id else {}
+    rows: list[tuple] = []
+    answers: dict[int, dict[str, int]] = {}
+    if near:
+        pairs = func.aggregate_strings(
+            Answer.indicator_code + ":" + cast(Answer.point, String), ";"
+        )
+        found = db.session.execute(
+            _columns()
+            .add_columns(pairs)
+            .outerjoin(Answer, Answer.response_id == Response.id)
+            .where(or_(*(Response.id.in_(ids) for ids in near)))
+            .group_by(Response.id)
+        ).all()
+        for rid, duration, device, community, when, packed in sorted(
+            found, key=lambda r: (r[4] or _EPOCH, r[0])
+        ):
+            rows.append((rid, duration, device, community, when))
+            answers[rid] = {
+                code: int(point)
+                for code, _, point in (p.partition(":") for p in (packed or "").split(";") if p)
+            }
+    rows.append(
+        (0, row.get("duration_s"), row.get("device_hash"), row.get("community_id"), submitted)
+    )
+    answers[0] = dict(points)
+    community = row.get("community_id")
+    names = {community: str(community)} if community else {}
     flags = combine_flags(*_check_all(spec.indicator_codes, rows, answers, names).values())
-    index = next(r for r, row in enumerate(rows) if row[0] == response.id)
-    reason = flags.reasons[index]
-    response.quality_flags = reason
-    if reason:
-        response.excluded = True
-        response.exclusion_reason = AUTO_REASON
-        record("response.exclude", response, after={"excluded": True}, note=reason)
-    return reason
+    return flags.reasons[-1]
+
+
+def record_exclusion(response_id: int, reason: str) -> None:
+    """Audit-log the automatic exclusion of a just-submitted response (not committed)."""
+    record("response.exclude", Response(id=response_id), after={"excluded": True}, note=reason)
 
 
 def flag_wave(wave: Wave) -> dict[str, int]:

@@ -23,8 +23,10 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
@@ -33,7 +35,7 @@ from scoring.framework import Indicator
 
 from ..extensions import db
 from ..i18n import _
-from ..models import DK_POINT, Answer, Invitation, Response, ResponseDraft
+from ..models import DK_POINT, Answer, Framework, Invitation, Response, ResponseDraft, Wave
 from ..models._base import utcnow
 from .frameworks import spec_of
 from .invitations import hash_token, new_token
@@ -105,6 +107,16 @@ class PageAnswers:
     missing: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class Visit:
+    """One request's view of a token, read with :func:`visit` in one query."""
+
+    inv: Invitation  # with wave, street and community loaded
+    draft: ResponseDraft | None
+    used: bool  # a response was submitted with this invitation
+    spec: FrameworkSpec
+
+
 # -- tokens -----------------------------------------------------------------
 
 
@@ -136,14 +148,67 @@ def find_invitation(token: str) -> Invitation:
     return inv
 
 
+_SPECS: dict[tuple[int, str], FrameworkSpec] = {}
+
+
+def spec_for(wave: Wave, sha256: str) -> FrameworkSpec:
+    """Return the parsed framework of ``wave``, cached by framework id and SHA-256.
+
+    The TOML text is read from the database only the first time a worker sees
+    a framework version (or after the text changed, which changes the digest).
+    """
+    key = (wave.framework_id, sha256)
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = spec_of(wave.framework)
+        if len(_SPECS) > 64:
+            _SPECS.clear()
+        _SPECS[key] = spec
+    return spec
+
+
+def visit(token: str) -> Visit:
+    """Read everything a questionnaire page needs about ``token`` in one query.
+
+    Invitation with its wave, street and community, the draft, whether a
+    response exists, and the framework's digest (the parsed framework is cached).
+
+    :raises InvitationProblem: 404 if the token is unknown.
+    """
+    if not TOKEN_RE.fullmatch(token or ""):
+        raise unknown_token()
+    used = exists().where(Response.invitation_id == Invitation.id).label("used")
+    row = db.session.execute(
+        select(Invitation, ResponseDraft, Framework.sha256, used)
+        .join(Invitation.wave)
+        .join(Framework, Framework.id == Wave.framework_id)
+        .join(Invitation.street)
+        .outerjoin(Invitation.community)
+        .outerjoin(ResponseDraft, ResponseDraft.invitation_id == Invitation.id)
+        .options(
+            contains_eager(Invitation.wave),
+            contains_eager(Invitation.street),
+            contains_eager(Invitation.community),
+        )
+        .where(Invitation.token_hash == hash_token(token))
+    ).one_or_none()
+    if row is None:
+        raise unknown_token()
+    inv, draft, sha256, is_done = row
+    return Visit(inv, draft, bool(is_done), spec_for(inv.wave, sha256))
+
+
 def is_used(inv: Invitation) -> bool:
     """Whether a response was already submitted with ``inv``."""
     found = db.session.scalar(select(Response.id).where(Response.invitation_id == inv.id))
     return found is not None
 
 
-def check_usable(inv: Invitation) -> None:
-    """Raise :class:`InvitationProblem` if ``inv`` cannot take answers now."""
+def check_usable(inv: Invitation, used: bool | None = None) -> None:
+    """Raise :class:`InvitationProblem` if ``inv`` cannot take answers now.
+
+    :param used: whether ``inv`` already has a response, if known (else queried).
+    """
     if inv.revoked_at is not None:
         raise InvitationProblem(
             410, _l("这个邀请码已作废"), _l("这个邀请码已被调查机构作废，不能再使用。")
@@ -154,7 +219,7 @@ def check_usable(inv: Invitation) -> None:
         else:
             message = _l("本次调查已经结束，不能再填写问卷。感谢您的关心。")
         raise InvitationProblem(403, _l("现在不能填写这份问卷"), message)
-    if not inv.is_open and is_used(inv):
+    if not inv.is_open and (is_used(inv) if used is None else used):
         raise InvitationProblem(
             409,
             _l("这份问卷已经提交过了"),
@@ -163,9 +228,20 @@ def check_usable(inv: Invitation) -> None:
 
 
 def mark_opened(inv: Invitation) -> None:
-    """Record the first time the link was opened (fieldwork counts; not committed)."""
+    """Record the first time the link was opened (fieldwork counts; not committed).
+
+    One conditional UPDATE, and only while ``opened_at`` is still empty, so
+    later views of the page do not write.
+    """
     if inv.opened_at is None:
-        inv.opened_at = utcnow()
+        now = utcnow()
+        db.session.execute(
+            update(Invitation)
+            .where(Invitation.id == inv.id, Invitation.opened_at.is_(None))
+            .values(opened_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        set_committed_value(inv, "opened_at", now)
 
 
 def get_draft(inv: Invitation) -> ResponseDraft | None:
@@ -381,18 +457,21 @@ def parse_page(spec: FrameworkSpec, group: str, page: Page, form: MultiDict) -> 
     return out
 
 
-def mark_shown(draft: ResponseDraft, page: int) -> None:
-    """Note when ``page`` was served (server clock) for per-page durations."""
-    data = copy.deepcopy(draft.data)
-    data.setdefault("shown", {})[str(page)] = utcnow().isoformat()
-    draft.data = data
-
-
-def save_page(draft: ResponseDraft, page: Page, values: PageAnswers, goto: int) -> None:
+def save_page(
+    draft: ResponseDraft,
+    page: Page,
+    values: PageAnswers,
+    goto: int,
+    shown: datetime | None = None,
+) -> None:
     """Merge a page's validated answers into the draft and add its time on page.
 
     Changes ``draft.data`` and ``draft.page`` (not committed).  Answers left empty
     on this page are removed, so the draft mirrors what the resident sees.
+
+    :param shown: when the page was served (server clock; kept in the signed
+        session cookie, so showing a page writes nothing).  Drafts saved before
+        that change may still hold it in ``data["shown"]``.
     """
     data = copy.deepcopy(draft.data)
     for ind in page.indicators:
@@ -402,9 +481,11 @@ def save_page(draft: ResponseDraft, page: Page, values: PageAnswers, goto: int) 
     data["comments"].update(values.comments)
     if page.kind == "final":
         data["final"] = values.final
-    shown = data.get("shown", {}).pop(str(page.number), None)
-    if shown:
-        spent = (utcnow() - datetime.fromisoformat(shown)).total_seconds()
+    stored = data.get("shown", {}).pop(str(page.number), None)
+    if shown is None and stored:
+        shown = datetime.fromisoformat(stored)
+    if shown is not None:
+        spent = (utcnow() - shown).total_seconds()
         key = str(page.number)
         data["durations"][key] = round(data["durations"].get(key, 0) + max(spent, 0.0), 1)
     draft.data = data
@@ -427,84 +508,127 @@ def missing_by_page(spec: FrameworkSpec, group: str, draft: ResponseDraft) -> di
 # -- submission -------------------------------------------------------------
 
 
-def submit(inv: Invitation, draft: ResponseDraft) -> Response:
+class _DraftGone(Exception):
+    """The draft was deleted by a concurrent submit between reading and deleting it."""
+
+
+def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = None) -> int:
     """Turn the draft into the invitation's one response, flag its quality, commit.
 
-    Deletes the draft.  A flagged response is excluded by default (DESIGN 6).
+    One transaction: INSERT the response (RETURNING its id), INSERT all its
+    answers in one statement, DELETE the draft, COMMIT.  Quality flags are
+    computed first from one bounded query (:func:`.quality.flag_submission`);
+    if that check fails the response is stored unflagged (a failure never loses
+    a response; ``flag_wave`` recomputes).  A flagged response is excluded by
+    default (DESIGN 6).  Returns the new response's id.
+
     :raises AlreadySubmitted: the invitation already has a response (also when
         a concurrent request won the race: the database's unique key decides).
     :raises ValueError: required answers missing.
     """
-    from .quality import flag_response
+    from .quality import flag_submission, record_exclusion
 
-    spec = spec_of(inv.wave.framework)
+    spec = spec if spec is not None else spec_of(inv.wave.framework)
+    place = {
+        "invitation_id": inv.id,
+        "wave_id": inv.wave_id,
+        "street_id": inv.street_id,
+        "community_id": inv.community_id,
+        "group_code": inv.group_code,
+    }
+    draft_id, data = draft.id, draft.data
     for attempt in range(SUBMIT_ATTEMPTS):
-        if missing_by_page(spec, inv.group_code, draft):
+        if missing_by_page(spec, place["group_code"], draft):
             raise ValueError(_("还有题目没有回答。"))
-        response = _response_from(inv, draft)
+        row, answers = _rows_from(place, data)
+        reason = flag_submission(spec, row, {a["indicator_code"]: a["point"] for a in answers})
+        if reason:
+            row.update(quality_flags=reason, excluded=True, exclusion_reason=_auto_reason())
         try:
-            db.session.add(response)
-            db.session.delete(draft)
-            db.session.flush()
-            flag_response(response)
+            table = Response.__table__
+            response_id = db.session.execute(
+                insert(table).values(**row).returning(table.c.id)
+            ).scalar_one()
+            if answers:
+                db.session.execute(
+                    insert(Answer.__table__).values(
+                        [{**a, "response_id": response_id} for a in answers]
+                    )
+                )
+            gone = db.session.execute(
+                delete(ResponseDraft.__table__).where(ResponseDraft.__table__.c.id == draft_id)
+            )
+            if gone.rowcount != 1:
+                raise _DraftGone()
+            if reason:
+                record_exclusion(response_id, reason)
             db.session.commit()
-            return response
-        except (DBAPIError, StaleDataError):
+            return response_id
+        except (DBAPIError, StaleDataError, _DraftGone):
             # Another request for the same invitation got there first (unique
-            # key, stale draft) or holds the write lock (SQLite): look again.
+            # key, draft gone) or holds the write lock (SQLite): look again.
             db.session.rollback()
-            if is_used(inv):
+            if _used(place["invitation_id"]):
                 raise AlreadySubmitted() from None
             if attempt == SUBMIT_ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
-            fresh = get_draft(inv)
+            fresh = db.session.scalar(
+                select(ResponseDraft).where(ResponseDraft.invitation_id == place["invitation_id"])
+            )
             if fresh is None:
                 time.sleep(0.2)
-                if is_used(inv):
+                if _used(place["invitation_id"]):
                     raise AlreadySubmitted() from None
                 raise
-            draft = fresh
+            draft, draft_id, data = fresh, fresh.id, fresh.data
     raise AssertionError("unreachable")
 
 
-def _response_from(inv: Invitation, draft: ResponseDraft) -> Response:
-    data = draft.data
+def _used(invitation_id: int) -> bool:
+    found = db.session.scalar(select(Response.id).where(Response.invitation_id == invitation_id))
+    return found is not None
+
+
+def _auto_reason() -> str:
+    from .quality import AUTO_REASON
+
+    return AUTO_REASON
+
+
+def _rows_from(place: dict, data: Mapping) -> tuple[dict, list[dict]]:
+    """The response row and its answer rows (without ``response_id``) from draft data."""
     final = data.get("final", {})
     now = utcnow()
     started = datetime.fromisoformat(data["started"]) if data.get("started") else None
     overall = final.get("overall") or ""
-    response = Response(
-        public_id=f"R{secrets.token_hex(8)}",
-        wave_id=inv.wave_id,
-        street_id=inv.street_id,
-        community_id=inv.community_id,
-        group_code=inv.group_code,
-        channel=data.get("channel") or "online",
-        invitation_id=inv.id,
-        interviewer_id=data.get("interviewer_id"),
-        started_at=started,
-        submitted_at=now,
-        duration_s=(now - started).total_seconds() if started else None,
-        page_durations=data.get("durations") or {},
-        device_hash=data.get("device"),
-        overall=int(overall) if overall not in ("", DK) else None,
-        concerns=";".join(final.get("concerns", [])),
-        comment=final.get("comment", ""),
-        age_band=final.get("age_band") or None,
-        gender=final.get("gender") or None,
-        residence_years=final.get("residence_years") or None,
-    )
+    row = {
+        **place,
+        "public_id": f"R{secrets.token_hex(8)}",
+        "channel": data.get("channel") or "online",
+        "interviewer_id": data.get("interviewer_id"),
+        "started_at": started,
+        "submitted_at": now,
+        "duration_s": (now - started).total_seconds() if started else None,
+        "page_durations": data.get("durations") or {},
+        "device_hash": data.get("device"),
+        "overall": int(overall) if overall not in ("", DK) else None,
+        "concerns": ";".join(final.get("concerns", [])),
+        "comment": final.get("comment", ""),
+        "age_band": final.get("age_band") or None,
+        "gender": final.get("gender") or None,
+        "residence_years": final.get("residence_years") or None,
+    }
     comments = data.get("comments", {})
-    for code, value in data["answers"].items():
-        response.answers.append(
-            Answer(
-                indicator_code=code,
-                point=DK_POINT if value == DK else int(value),
-                comment=comments.get(code, ""),
-            )
-        )
-    return response
+    answers = [
+        {
+            "indicator_code": code,
+            "point": DK_POINT if value == DK else int(value),
+            "comment": comments.get(code, ""),
+        }
+        for code, value in data["answers"].items()
+    ]
+    return row, answers
 
 
 def answers_view(spec: FrameworkSpec, data: Mapping[str, object]) -> dict[str, str]:

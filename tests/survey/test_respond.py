@@ -276,3 +276,46 @@ def test_english_switch_translates_the_questionnaire(client, invite):
     page = client.get(f"/s/{token}/p/1").get_data(as_text=True)
     assert "Party-building leadership" in page and "Don&#39;t know" in page
     assert "Very satisfied" in page and "Next page" in page
+
+
+@pytest.fixture
+def statements(app):  # type: ignore[no-untyped-def]
+    """Count SQL statements sent to the database (transaction control excluded)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            seen.append(statement)  # the test session's savepoints are not the app's
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    yield seen
+    event.remove(engine, "before_cursor_execute", note)
+
+
+def test_hot_path_statement_counts(client, invite, statements):
+    """Lock in the query budget: one read per page view, page views do not write."""
+    wave, token = invite()
+    client.get(f"/s/{token}")  # first view records opened_at (one conditional UPDATE)
+    statements.clear()
+    assert client.get(f"/s/{token}").status_code == 200
+    assert len(statements) == 1  # invitation + wave + place + draft + used, one query
+    answer_all(client, token, wave)
+    statements.clear()
+    assert client.get(f"/s/{token}/p/1").status_code == 200
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
+    statements.clear()
+    assert client.get(f"/s/{token}/review").status_code == 200
+    assert len(statements) == 1
+    statements.clear()
+    assert client.post(f"/s/{token}/review").status_code == 302
+    # load, quality neighbours, INSERT response, INSERT answers (one statement), DELETE
+    # draft; answered in milliseconds, so also flagged (speeder) and audit-logged
+    audit = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO AUDIT_LOG")]
+    assert len(statements) - len(audit) == 5 and len(audit) == 1, statements
+    assert sum(s.lstrip().upper().startswith("INSERT INTO ANSWER") for s in statements) == 1
+    statements.clear()
+    assert client.get(f"/s/{token}/thanks").status_code == 200
+    assert len(statements) == 1

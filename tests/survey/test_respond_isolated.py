@@ -163,13 +163,15 @@ def test_stale_double_submit_is_decided_by_the_database(tmp_path):
             (token, *_) = seed(count=1)["tokens"]
             fill(app.test_client(), token)
         with app.app_context():
-            late_inv = q.find_invitation(token)
-            late_draft = q.get_draft(late_inv)
+            late = q.visit(token)
+            # end the read: SQLite's BEGIN IMMEDIATE would otherwise hold the write
+            # lock; the race here is about stale data (PostgreSQL), not locks
+            db.session.close()
             with app.app_context():  # a second request wins the race meanwhile
                 inv = q.find_invitation(token)
                 q.submit(inv, q.get_draft(inv))
             with pytest.raises(q.AlreadySubmitted):
-                q.submit(late_inv, late_draft)
+                q.submit(late.inv, late.draft, late.spec)
             assert db.session.scalar(select(func.count(Response.id))) == 1
 
 
