@@ -6,6 +6,7 @@ and exits non-zero with a one-line reason on bad input.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -70,6 +71,8 @@ def demo(seed: int, no_serve: bool, host: str, port: int, force: bool) -> None:
 
     from .services.demo import DemoRefused, build_demo
 
+    if "MINPING_PUBLIC_URL" not in os.environ:  # links should point where we serve
+        current_app.config["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
     try:
         summary = build_demo(seed=seed, force=force)
     except DemoRefused as exc:
