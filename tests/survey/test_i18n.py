@@ -48,7 +48,8 @@ def test_translations_keep_placeholders():
 
 
 def test_translations_have_no_chinese():
-    allowed = {"中文"}  # the language switch names itself
+    # the logo keeps its Chinese name beside the romanised "minping" (base.html)
+    allowed = {"民评"}
     for m in _messages():
         for msgstr in _strings(m.string):
             if msgstr not in allowed:
