@@ -84,13 +84,15 @@ class OwnUserClient(FlaskClient):
     """A test client whose requests never see another client's signed-in user.
 
     Each test runs inside one app context, so Flask-Login's ``g._login_user``
-    would otherwise carry over from one request (or client) to the next.
+    and Flask-Babel's cached locale would otherwise carry over from one request
+    (or client) to the next.
     """
 
     def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         from flask import g
 
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)  # and never another request's language
         return super().open(*args, **kwargs)
 
 
