@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import String, cast, func, or_, select, update
+from sqlalchemy import String, bindparam, cast, func, or_, select, update
 
 from scoring.framework import Framework as FrameworkSpec
 from scoring.quality import (
@@ -135,57 +135,73 @@ def flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
         return ""
 
 
-def _flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]) -> str:
-    submitted = row["submitted_at"]
+def _near_query(device: bool, community: bool):  # type: ignore[no-untyped-def]
+    """The neighbours of a new response with their answers packed as 'code:point;...'."""
     near = []
-    if row.get("device_hash"):
+    if device:
         near.append(
             select(Response.id)
             .where(
-                Response.wave_id == row["wave_id"],
-                Response.device_hash == row["device_hash"],
-                Response.submitted_at >= submitted - timedelta(seconds=DUPLICATE_WINDOW_S),
+                Response.wave_id == bindparam("wave_id"),
+                Response.device_hash == bindparam("device_hash"),
+                Response.submitted_at >= bindparam("since_device"),
             )
             .order_by(Response.submitted_at.desc())
             .limit(SUBMIT_DEVICE_NEIGHBOURS)
         )
-    if row.get("community_id") is not None:
+    if community:
         near.append(
             select(Response.id)
             .where(
-                Response.wave_id == row["wave_id"],
-                Response.community_id == row["community_id"],
-                Response.submitted_at >= submitted - timedelta(seconds=BURST_WINDOW_S),
+                Response.wave_id == bindparam("wave_id"),
+                Response.community_id == bindparam("community_id"),
+                Response.submitted_at >= bindparam("since_burst"),
             )
             .order_by(Response.submitted_at.desc())
             .limit(SUBMIT_COMMUNITY_NEIGHBOURS)
         )
+    packed = func.aggregate_strings(Answer.indicator_code + ":" + cast(Answer.point, String), ";")
+    return (
+        _columns()
+        .add_columns(packed)
+        .outerjoin(Answer, Answer.response_id == Response.id)
+        .where(or_(*(Response.id.in_(ids) for ids in near)))
+        .group_by(Response.id)
+    )
+
+
+_NEAR: dict[tuple[bool, bool], object] = {}
+
+
+def _flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]) -> str:
+    submitted = row["submitted_at"]
+    device, community = row.get("device_hash"), row.get("community_id")
     rows: list[tuple] = []
     answers: dict[int, dict[str, int]] = {}
-    if near:
-        pairs = func.aggregate_strings(
-            Answer.indicator_code + ":" + cast(Answer.point, String), ";"
-        )
+    if device or community is not None:
+        key = (bool(device), community is not None)
+        if key not in _NEAR:
+            _NEAR[key] = _near_query(*key)
+        params = {
+            "wave_id": row["wave_id"],
+            "device_hash": device,
+            "community_id": community,
+            "since_device": submitted - timedelta(seconds=DUPLICATE_WINDOW_S),
+            "since_burst": submitted - timedelta(seconds=BURST_WINDOW_S),
+        }
         found = db.session.execute(
-            _columns()
-            .add_columns(pairs)
-            .outerjoin(Answer, Answer.response_id == Response.id)
-            .where(or_(*(Response.id.in_(ids) for ids in near)))
-            .group_by(Response.id)
+            _NEAR[key], {k: v for k, v in params.items() if v is not None}
         ).all()
-        for rid, duration, device, community, when, packed in sorted(
+        for rid, duration, dev, com, when, packed in sorted(
             found, key=lambda r: (r[4] or _EPOCH, r[0])
         ):
-            rows.append((rid, duration, device, community, when))
+            rows.append((rid, duration, dev, com, when))
             answers[rid] = {
                 code: int(point)
                 for code, _, point in (p.partition(":") for p in (packed or "").split(";") if p)
             }
-    rows.append(
-        (0, row.get("duration_s"), row.get("device_hash"), row.get("community_id"), submitted)
-    )
+    rows.append((0, row.get("duration_s"), device, community, submitted))
     answers[0] = dict(points)
-    community = row.get("community_id")
     names = {community: str(community)} if community else {}
     flags = combine_flags(*_check_all(spec.indicator_codes, rows, answers, names).values())
     return flags.reasons[-1]

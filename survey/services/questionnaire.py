@@ -23,7 +23,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
@@ -167,6 +167,28 @@ def spec_for(wave: Wave, sha256: str) -> FrameworkSpec:
     return spec
 
 
+# Built once: a reused statement object keeps its memoized cache key (less CPU per request).
+_VISIT = (
+    select(
+        Invitation,
+        ResponseDraft,
+        Framework.sha256,
+        exists().where(Response.invitation_id == Invitation.id).label("used"),
+    )
+    .join(Invitation.wave)
+    .join(Framework, Framework.id == Wave.framework_id)
+    .join(Invitation.street)
+    .outerjoin(Invitation.community)
+    .outerjoin(ResponseDraft, ResponseDraft.invitation_id == Invitation.id)
+    .options(
+        contains_eager(Invitation.wave),
+        contains_eager(Invitation.street),
+        contains_eager(Invitation.community),
+    )
+    .where(Invitation.token_hash == bindparam("token_hash"))
+)
+
+
 def visit(token: str) -> Visit:
     """Read everything a questionnaire page needs about ``token`` in one query.
 
@@ -177,21 +199,7 @@ def visit(token: str) -> Visit:
     """
     if not TOKEN_RE.fullmatch(token or ""):
         raise unknown_token()
-    used = exists().where(Response.invitation_id == Invitation.id).label("used")
-    row = db.session.execute(
-        select(Invitation, ResponseDraft, Framework.sha256, used)
-        .join(Invitation.wave)
-        .join(Framework, Framework.id == Wave.framework_id)
-        .join(Invitation.street)
-        .outerjoin(Invitation.community)
-        .outerjoin(ResponseDraft, ResponseDraft.invitation_id == Invitation.id)
-        .options(
-            contains_eager(Invitation.wave),
-            contains_eager(Invitation.street),
-            contains_eager(Invitation.community),
-        )
-        .where(Invitation.token_hash == hash_token(token))
-    ).one_or_none()
+    row = db.session.execute(_VISIT, {"token_hash": hash_token(token)}).one_or_none()
     if row is None:
         raise unknown_token()
     inv, draft, sha256, is_done = row
@@ -508,6 +516,13 @@ def missing_by_page(spec: FrameworkSpec, group: str, draft: ResponseDraft) -> di
 # -- submission -------------------------------------------------------------
 
 
+_INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
+_INSERT_ANSWER = insert(Answer.__table__)
+_DELETE_DRAFT = delete(ResponseDraft.__table__).where(
+    ResponseDraft.__table__.c.id == bindparam("draft_id")
+)
+
+
 class _DraftGone(Exception):
     """The draft was deleted by a concurrent submit between reading and deleting it."""
 
@@ -545,19 +560,12 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
         if reason:
             row.update(quality_flags=reason, excluded=True, exclusion_reason=_auto_reason())
         try:
-            table = Response.__table__
-            response_id = db.session.execute(
-                insert(table).values(**row).returning(table.c.id)
-            ).scalar_one()
-            if answers:
+            response_id = db.session.execute(_INSERT_RESPONSE, row).scalar_one()
+            if answers:  # one executemany (psycopg pipelines it: one round trip)
                 db.session.execute(
-                    insert(Answer.__table__).values(
-                        [{**a, "response_id": response_id} for a in answers]
-                    )
+                    _INSERT_ANSWER, [{**a, "response_id": response_id} for a in answers]
                 )
-            gone = db.session.execute(
-                delete(ResponseDraft.__table__).where(ResponseDraft.__table__.c.id == draft_id)
-            )
+            gone = db.session.execute(_DELETE_DRAFT, {"draft_id": draft_id})
             if gone.rowcount != 1:
                 raise _DraftGone()
             if reason:
