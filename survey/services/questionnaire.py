@@ -541,7 +541,7 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
         a concurrent request won the race: the database's unique key decides).
     :raises ValueError: required answers missing.
     """
-    from .quality import flag_submission, record_exclusion
+    from .quality import AUTO_REASON, flag_submission, record_exclusion
 
     spec = spec if spec is not None else spec_of(inv.wave.framework)
     place = {
@@ -558,7 +558,7 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
         row, answers = _rows_from(place, data)
         reason = flag_submission(spec, row, {a["indicator_code"]: a["point"] for a in answers})
         if reason:
-            row.update(quality_flags=reason, excluded=True, exclusion_reason=_auto_reason())
+            row.update(quality_flags=reason, excluded=True, exclusion_reason=AUTO_REASON)
         try:
             response_id = db.session.execute(_INSERT_RESPONSE, row).scalar_one()
             if answers:  # one executemany (psycopg pipelines it: one round trip)
@@ -596,12 +596,6 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
 def _used(invitation_id: int) -> bool:
     found = db.session.scalar(select(Response.id).where(Response.invitation_id == invitation_id))
     return found is not None
-
-
-def _auto_reason() -> str:
-    from .quality import AUTO_REASON
-
-    return AUTO_REASON
 
 
 def _rows_from(place: dict, data: Mapping) -> tuple[dict, list[dict]]:

@@ -319,3 +319,18 @@ def test_hot_path_statement_counts(client, invite, statements):
     statements.clear()
     assert client.get(f"/s/{token}/thanks").status_code == 200
     assert len(statements) == 1
+
+
+def test_failed_quality_check_never_loses_the_response(client, invite, monkeypatch):
+    from survey.services import quality
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("quality check down")
+
+    monkeypatch.setattr(quality, "_flag_submission", broken)
+    wave, token = invite()
+    answer_all(client, token, wave)
+    assert client.post(f"/s/{token}/review").status_code == 302
+    response = db.session.scalar(select(Response).where(Response.wave_id == wave.id))
+    assert response.quality_flags == "" and not response.excluded
+    assert len(response.answers) == len(spec_of(wave.framework).indicators_for("elderly"))
