@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a09c6962a135
+Revision ID: 022d9334e52b
 Revises: 
-Create Date: 2026-11-23 19:37:36.143463
+Create Date: 2026-11-23 20:59:47.566438
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'a09c6962a135'
+revision = '022d9334e52b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -400,6 +400,8 @@ def upgrade():
     sa.UniqueConstraint('wave_id', 'public_id', name=op.f('uq_response_wave_id_public_id'))
     )
     with op.batch_alter_table('response', schema=None) as batch_op:
+        batch_op.create_index('ix_response_community_time', ['wave_id', 'community_id', 'submitted_at'], unique=False)
+        batch_op.create_index('ix_response_device', ['wave_id', 'device_hash', 'submitted_at'], unique=False)
         batch_op.create_index('ix_response_wave_street', ['wave_id', 'street_id'], unique=False)
 
     op.create_table('response_draft',
@@ -471,6 +473,8 @@ def downgrade():
     op.drop_table('response_draft')
     with op.batch_alter_table('response', schema=None) as batch_op:
         batch_op.drop_index('ix_response_wave_street')
+        batch_op.drop_index('ix_response_device')
+        batch_op.drop_index('ix_response_community_time')
 
     op.drop_table('response')
     with op.batch_alter_table('rectification_item', schema=None) as batch_op:
