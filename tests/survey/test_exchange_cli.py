@@ -14,14 +14,42 @@ from survey.models import Answer, Response
 
 GOOD_ROWS = [
     # response_id, street, group, submitted_at, channel, weight, I01..I17, concerns, overall, comment
-    ["p-001", "宁海路", "elderly", "2026-03-02T09:15:00", "paper", "",
-     *["5", "4", "DK", "3", "2", "1", "4", "4", "5", "4", "3", "DK", "2", "4", "5", "4", "3"],
-     "I07;I08", "4", "楼道里电动车充电太危险"],
-    ["p-002", "S2", "adult", "2026-03-02T10:00:00", "face", "1.5",
-     *["3"] * 17, "I06", "3", "=HYPERLINK(\"x\")"],
-    ["p-003", "湖南路街道", "unit", "", "phone", "",
-     *["4", "", "4", "4", "DK", "4", "4", "4", "4", "4", "4", "4", "4", "4", "4", "4", "4"],
-     "", "", ""],
+    [
+        "p-001",
+        "宁海路",
+        "elderly",
+        "2026-03-02T09:15:00",
+        "paper",
+        "",
+        *["5", "4", "DK", "3", "2", "1", "4", "4", "5", "4", "3", "DK", "2", "4", "5", "4", "3"],
+        "I07;I08",
+        "4",
+        "楼道里电动车充电太危险",
+    ],
+    [
+        "p-002",
+        "S2",
+        "adult",
+        "2026-03-02T10:00:00",
+        "face",
+        "1.5",
+        *["3"] * 17,
+        "I06",
+        "3",
+        '=HYPERLINK("x")',
+    ],
+    [
+        "p-003",
+        "湖南路街道",
+        "unit",
+        "",
+        "phone",
+        "",
+        *["4", "", "4", "4", "DK", "4", "4", "4", "4", "4", "4", "4", "4", "4", "4", "4", "4"],
+        "",
+        "",
+        "",
+    ],
 ]
 
 
@@ -60,9 +88,18 @@ def test_csv_round_trip(runner, make_wave, framework_spec, tmp_path):
         assert [r.street for r in after] == ["宁海路", "华侨路", "湖南路"]
         for a, b in zip(before, after, strict=True):
             assert (a.response_id, a.group, a.submitted_at, a.channel, a.weight) == (
-                b.response_id, b.group, b.submitted_at, b.channel, b.weight)
+                b.response_id,
+                b.group,
+                b.submitted_at,
+                b.channel,
+                b.weight,
+            )
             assert (a.answers, a.concerns, a.overall, a.comment) == (
-                b.answers, b.concerns, b.overall, b.comment)
+                b.answers,
+                b.concerns,
+                b.overall,
+                b.comment,
+            )
 
 
 def test_export_guards_formula_cells(runner, make_wave, framework_spec, tmp_path):
@@ -94,8 +131,9 @@ def _bad_files(header):
         "DK in overall": (with_cell(2, "overall", "DK"), "line 4, column 25 (overall)"),
         "duplicate id": (with_cell(1, "response_id", "p-001"), "line 3, column 1 (response_id)"),
         "missing column": (
-            to_csv(missing, [[c for h, c in zip(header, r, strict=True) if h != "I05"]
-                             for r in good]),
+            to_csv(
+                missing, [[c for h, c in zip(header, r, strict=True) if h != "I05"] for r in good]
+            ),
             "line 1: missing column I05",
         ),
         "extra indicator": (
@@ -105,13 +143,21 @@ def _bad_files(header):
         "bad date": (with_cell(0, "submitted_at", "2026-13-45"), "line 2, column 4 (submitted_at)"),
         "negative weight": (with_cell(1, "weight", "-2"), "line 3, column 6 (weight)"),
         "empty file": (b"", "line 1: the file is empty"),
-        "five concerns": (with_cell(0, "concerns", "I01;I02;I03;I04;I05"),
-                          "line 2, column 24 (concerns)"),
+        "five concerns": (
+            with_cell(0, "concerns", "I01;I02;I03;I04;I05"),
+            "line 2, column 24 (concerns)",
+        ),
     }
 
 
-@pytest.mark.parametrize("kind", list(_bad_files(columns(__import__(
-    "scoring.framework", fromlist=["x"]).load_default_framework()))))
+@pytest.mark.parametrize(
+    "kind",
+    list(
+        _bad_files(
+            columns(__import__("scoring.framework", fromlist=["x"]).load_default_framework())
+        )
+    ),
+)
 def test_bad_file_rejected_whole(kind, runner, make_wave, framework_spec, tmp_path):
     wave = make_wave("bad")
     data, message = _bad_files(columns(framework_spec))[kind]
@@ -146,8 +192,9 @@ def test_reimport_same_ids_refused(runner, make_wave, framework_spec, tmp_path):
 
 
 def test_unknown_wave_one_line_reason(runner, tmp_path):
-    result = runner.invoke(args=["export-responses", "--wave", "nope", "--out",
-                                 str(tmp_path / "x.csv")])
+    result = runner.invoke(
+        args=["export-responses", "--wave", "nope", "--out", str(tmp_path / "x.csv")]
+    )
     assert result.exit_code == 1
     assert "no wave with code 'nope'" in result.output
 

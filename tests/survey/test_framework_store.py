@@ -18,8 +18,10 @@ def test_frozen_framework_gets_a_new_version(app, make_wave, framework_spec):
     assert wave.framework.frozen
     edited = replace(
         framework_spec,
-        indicators=(replace(framework_spec.indicators[0], name="社区党组织作用"),
-                    *framework_spec.indicators[1:]),
+        indicators=(
+            replace(framework_spec.indicators[0], name="社区党组织作用"),
+            *framework_spec.indicators[1:],
+        ),
     )
     second = save_framework(edited)
     assert second.id != wave.framework.id
