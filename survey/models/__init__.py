@@ -1,8 +1,8 @@
 """SQLAlchemy 2 typed models; importing this package registers every table."""
 
 from .district import Community, District, Street
-from .job import JOB_STATES, DocumentJob
 from .framework import Dimension, Framework, Indicator, RespondentGroup
+from .job import JOB_STATES, DocumentJob
 from .rectification import (
     ITEM_STATES,
     NOTICE_KINDS,

@@ -188,8 +188,18 @@ def issue_notices(
     for street, data, result in zip(scored, datas, results, strict=True):
         if not result.ok or result.pdf is None:
             continue
-        notice = _store(wave, street, run, data.letterhead.doc_number, seq, data.title,
-                        issue_date, deadline, result.pdf, user_id)
+        notice = _store(
+            wave,
+            street,
+            run,
+            data.letterhead.doc_number,
+            seq,
+            data.title,
+            issue_date,
+            deadline,
+            result.pdf,
+            user_id,
+        )
         for item in data.items:
             db.session.add(
                 RectificationItem(

@@ -13,7 +13,8 @@ from survey.extensions import db
 from survey.models import Answer, Response
 
 GOOD_ROWS = [
-    # response_id, street, group, submitted_at, channel, weight, I01..I17, concerns, overall, comment
+    # response_id, street, group, submitted_at, channel, weight, I01..I17,
+    # concerns, overall, comment
     [
         "p-001",
         "宁海路",
