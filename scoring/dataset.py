@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -174,3 +175,43 @@ def from_points(
         concerns=np.asarray(concerns, dtype=bool),
         overall=scores[over],
     )
+
+
+def to_records(
+    data: ResponseData,
+    *,
+    id_prefix: str = "r",
+    start: datetime | None = None,
+    spacing_s: float = 30.0,
+    channels: Sequence[str] | None = None,
+) -> list[ResponseRecord]:
+    """Turn :class:`ResponseData` back into exchange records (the inverse of :func:`from_records`).
+
+    Used to load simulated waves into the database.  Response ``r`` gets the id
+    ``{id_prefix}-{r + 1:06d}``, ``start + r * spacing_s`` as its submission time
+    (none when ``start`` is None), and ``channels[r]`` (default ``online``).
+    The overall answer is not carried: ``data`` keeps its score, not its scale point.
+    """
+    records = []
+    for r in range(data.n):
+        answers: dict[str, int | str | None] = {}
+        for j, code in enumerate(data.indicators):
+            if not data.asked[r, j]:
+                answers[code] = None
+            elif data.dont_know[r, j]:
+                answers[code] = DK
+            else:
+                answers[code] = int(data.points[r, j]) or None
+        records.append(
+            ResponseRecord(
+                response_id=f"{id_prefix}-{r + 1:06d}",
+                street=data.streets[int(data.street[r])],
+                group=data.groups[int(data.group[r])],
+                submitted_at=None if start is None else start + timedelta(seconds=spacing_s * r),
+                channel=channels[r] if channels is not None else "online",
+                weight=float(data.weight[r]),
+                answers=answers,
+                concerns=tuple(c for j, c in enumerate(data.indicators) if data.concerns[r, j]),
+            )
+        )
+    return records

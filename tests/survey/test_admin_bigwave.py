@@ -7,12 +7,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import numpy as np
 import pytest
 
-from scoring.exchange import DK, ResponseRecord
+from scoring.dataset import to_records
 from scoring.framework import load_default_framework
 from scoring.simulate import simulate
 
@@ -57,31 +56,7 @@ def build_big_wave(
     wave = create_wave(district, framework, code, f"{n_streets} 个街道的测评")
     transition(wave, "open")
     sim = simulate(spec, names, per_street, seed, mu=1.5)
-    data, codes = sim.data, spec.indicator_codes
-    start = datetime(2026, 3, 1, 8, 0)
-    records = []
-    for r in range(data.n):
-        answers: dict[str, int | str | None] = {}
-        for j, c in enumerate(codes):
-            if not data.asked[r, j]:
-                answers[c] = None
-            elif data.dont_know[r, j]:
-                answers[c] = DK
-            else:
-                answers[c] = int(data.points[r, j])
-        records.append(
-            ResponseRecord(
-                response_id=f"{code}-{r + 1:06d}",
-                street=names[data.street[r]],
-                group=spec.group_codes[data.group[r]],
-                submitted_at=start + timedelta(seconds=30 * r),
-                channel="online",
-                weight=1.0,
-                answers=answers,
-                concerns=tuple(codes[j] for j in np.flatnonzero(data.concerns[r])),
-                overall=None,
-            )
-        )
+    records = to_records(sim.data, id_prefix=code, start=datetime(2026, 3, 1, 8, 0))
     insert_records(wave, records)
     transition(wave, "close")
     db.session.flush()

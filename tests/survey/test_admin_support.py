@@ -6,46 +6,20 @@ mode and working directory.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import numpy as np
 from flask import g
 from sqlalchemy import select
 
-from scoring.exchange import DK, ResponseRecord
+from scoring.dataset import to_records
 from scoring.simulate import simulate
 
 
 def simulated_records(spec, streets, per_street, seed, prefix):  # type: ignore[no-untyped-def]
     """Exchange records of a simulated wave (``scoring.simulate``) for ``streets``."""
     data = simulate(spec, list(streets), per_street, seed, mu=1.5).data
-    codes = spec.indicator_codes
-    start = datetime(2026, 3, 1, 8, 0)
-    out = []
-    for r in range(data.n):
-        answers: dict[str, int | str | None] = {}
-        for j, c in enumerate(codes):
-            if not data.asked[r, j]:
-                answers[c] = None
-            elif data.dont_know[r, j]:
-                answers[c] = DK
-            else:
-                answers[c] = int(data.points[r, j])
-        out.append(
-            ResponseRecord(
-                response_id=f"{prefix}-{r + 1:06d}",
-                street=streets[data.street[r]],
-                group=spec.group_codes[data.group[r]],
-                submitted_at=start + timedelta(seconds=30 * r),
-                channel="open" if r % 17 == 0 else "online",
-                weight=1.0,
-                answers=answers,
-                concerns=tuple(codes[j] for j in np.flatnonzero(data.concerns[r])),
-                overall=None,
-                comment="",
-            )
-        )
-    return out
+    channels = ["open" if r % 17 == 0 else "online" for r in range(data.n)]
+    return to_records(data, id_prefix=prefix, start=datetime(2026, 3, 1, 8, 0), channels=channels)
 
 
 def filled_wave(make_wave, code="w-data", per_street=60, seed=5, comments=True):  # type: ignore[no-untyped-def]

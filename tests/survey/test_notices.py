@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import subprocess
+from dataclasses import replace
 
 import pdfplumber
 import pytest
 from sqlalchemy import select
 
 from reports.calendar import CalendarError
-from scoring.exchange import DK, ResponseRecord
+from scoring.dataset import to_records
 from scoring.simulate import simulate
 from survey.extensions import db
 from survey.models import Notice, RectificationItem
@@ -26,32 +27,15 @@ def fill(wave, spec, n=60, seed=3):
     """Insert simulated responses for every street of the wave's district."""
     streets = [s.name for s in wave.district.streets]
     sim = simulate(spec, streets, n, seed)
-    d = sim.data
-    records, notes = [], []
-    for r in range(d.n):
-        answers = {}
-        for j, code in enumerate(spec.indicator_codes):
-            if not d.asked[r, j]:
-                answers[code] = None
-            elif d.dont_know[r, j]:
-                answers[code] = DK
-            else:
-                answers[code] = int(d.points[r, j])
-        records.append(
-            ResponseRecord(
-                response_id=f"r{r}",
-                street=streets[d.street[r]],
-                group=spec.group_codes[d.group[r]],
-                submitted_at=dt.datetime(2026, 3, 5, 9, 0),
-                channel="paper",
-                weight=1.0,
-                answers=answers,
-                concerns=tuple(c for j, c in enumerate(spec.indicator_codes) if d.concerns[r, j]),
-                overall=4,
-                comment="",
-            )
-        )
-        notes.append({"I07": "楼道里电动车充电<script>alert(1)</script>"} if r % 5 == 0 else {})
+    start = dt.datetime(2026, 3, 5, 9, 0)
+    records = [
+        replace(rec, overall=4, channel="paper")
+        for rec in to_records(sim.data, start=start, spacing_s=0)
+    ]
+    notes = [
+        {"I07": "楼道里电动车充电<script>alert(1)</script>"} if r % 5 == 0 else {}
+        for r in range(len(records))
+    ]
     insert_records(wave, records, answer_comments=notes)
 
 
