@@ -18,5 +18,6 @@ from . import (  # noqa: E402,F401  (each module adds its routes to bp)
     quality,
     rectification,
     results,
+    settings,
     waves,
 )

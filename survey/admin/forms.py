@@ -188,3 +188,21 @@ class CalendarYearForm(FlaskForm):
         validators=[DataRequired(), Length(max=4000)],
     )
     workdays = TextAreaField(_l("调休上班日期（周六或周日）"), validators=[Length(max=2000)])
+
+
+class DocumentSettingsForm(FlaskForm):
+    """Letterhead, doc numbers and deadline of the bureau's notices."""
+
+    authority = StringField(
+        _l("发文机关（如：南京市鼓楼区民政局）"), validators=[DataRequired(), Length(max=120)]
+    )
+    doc_prefix = StringField(
+        _l("发文字号代字（如：鼓民整）"), validators=[DataRequired(), Length(max=20)]
+    )
+    reply_address = TextAreaField(_l("整改报告报送地址和联系方式"), validators=[Length(max=500)])
+    deadline_days = IntegerField(
+        _l("整改期限（工作日）"), validators=[InputRequired(), NumberRange(min=1, max=365)]
+    )
+    top_k = IntegerField(
+        _l("每个街道的整改事项数"), validators=[InputRequired(), NumberRange(min=1, max=10)]
+    )

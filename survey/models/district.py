@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -18,6 +18,8 @@ class District(db.Model):
     reply_address: Mapped[str] = mapped_column(Text, default="")
     deadline_days: Mapped[int] = mapped_column(default=30)
     top_k: Mapped[int] = mapped_column(default=3)
+    # Indicator code -> requirement text with {street} / {indicator} placeholders.
+    requirement_templates: Mapped[dict] = mapped_column(JSON, default=dict)
 
     streets: Mapped[list[Street]] = relationship(
         back_populates="district", order_by="Street.position"

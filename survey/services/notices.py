@@ -55,6 +55,7 @@ def notice_settings(wave: Wave, issue_date: dt.date, days: int | None = None) ->
         deadline_days=days if days is not None else district.deadline_days,
         calendar=official_calendar(),
         max_items=district.top_k,
+        requirement_templates=dict(district.requirement_templates or {}),
     )
 
 

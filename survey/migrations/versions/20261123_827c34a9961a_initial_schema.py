@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 022d9334e52b
+Revision ID: 827c34a9961a
 Revises: 
-Create Date: 2026-11-23 20:59:47.566438
+Create Date: 2026-11-23 21:16:16.709014
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '022d9334e52b'
+revision = '827c34a9961a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -27,6 +27,7 @@ def upgrade():
     sa.Column('reply_address', sa.Text(), nullable=False),
     sa.Column('deadline_days', sa.Integer(), nullable=False),
     sa.Column('top_k', sa.Integer(), nullable=False),
+    sa.Column('requirement_templates', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_district')),
     sa.UniqueConstraint('code', name=op.f('uq_district_code'))
     )

@@ -1,0 +1,82 @@
+"""Document settings: issuing authority, doc numbers, deadline, requirement texts."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from reports.requirements import DEFAULT_REQUIREMENT
+from scoring.framework import load_default_framework
+
+from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..extensions import db
+from ..models import District, Framework
+from ..services.document_settings import update_document_settings
+from ..services.frameworks import spec_of
+from . import bp
+from .forms import DocumentSettingsForm
+
+
+def _context() -> tuple[District, list]:
+    district = db.session.scalars(select(District).order_by(District.id).limit(1)).first()
+    if district is None:
+        abort(409, _("还没有区县数据。"))
+    latest = db.session.scalars(select(Framework).order_by(Framework.id.desc()).limit(1)).first()
+    spec = spec_of(latest) if latest else load_default_framework()
+    indicators = list(spec.indicators)
+    return district, indicators
+
+
+def _page(form: DocumentSettingsForm, district: District, indicators: list, status: int = 200):  # type: ignore[no-untyped-def]
+    templates = district.requirement_templates or {}
+    values = {
+        i.code: request.form.get(f"req_{i.code}", templates.get(i.code, "")) for i in indicators
+    }
+    return render_template(
+        "admin/settings.html",
+        form=form,
+        indicators=indicators,
+        values=values,
+        default=DEFAULT_REQUIREMENT,
+    ), status
+
+
+@bp.get("/settings/documents")
+@roles_required(*BUREAU)
+def document_settings():
+    """Show the bureau's document settings."""
+    district, indicators = _context()
+    form = DocumentSettingsForm(obj=district)
+    return _page(form, district, indicators)
+
+
+@bp.post("/settings/documents")
+@roles_required(*ADMIN)
+def save_document_settings():
+    """Change the document settings (audit-logged)."""
+    district, indicators = _context()
+    form = DocumentSettingsForm()
+    if not form.validate_on_submit():
+        return _page(form, district, indicators, 400)
+    templates = {i.code: request.form.get(f"req_{i.code}", "")[:1000] for i in indicators}
+    try:
+        update_document_settings(
+            district,
+            authority=form.authority.data,
+            doc_prefix=form.doc_prefix.data,
+            reply_address=form.reply_address.data or "",
+            deadline_days=form.deadline_days.data,
+            top_k=form.top_k.data,
+            templates=templates,
+            user_id=current_user.id,
+        )
+    except ValueError as exc:
+        db.session.rollback()
+        form.authority.errors = []
+        flash(str(exc), "error")
+        return _page(form, district, indicators, 400)
+    db.session.commit()
+    flash(_("文书设置已保存。"), "success")
+    return redirect(url_for("admin.document_settings")), 303

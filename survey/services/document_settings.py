@@ -1,0 +1,51 @@
+"""The bureau's document settings: letterhead, doc numbers, deadline, requirement texts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reports.requirements import check_templates
+
+from ..models import District
+from .audit import record
+
+FIELDS = ("authority", "doc_prefix", "reply_address", "deadline_days", "top_k")
+
+
+def update_document_settings(
+    district: District,
+    *,
+    authority: str,
+    doc_prefix: str,
+    reply_address: str,
+    deadline_days: int,
+    top_k: int,
+    templates: Mapping[str, str],
+    user_id: int | None = None,
+) -> District:
+    """Change the district's notice settings and audit-log before and after (not committed).
+
+    Empty requirement texts fall back to the default wording.
+
+    :raises ValueError: a requirement text with an unknown placeholder or a lone
+        brace, a deadline outside 1..365 working days, or top k outside 1..10;
+        nothing is changed then.
+    """
+    kept = {code: text.strip() for code, text in templates.items() if text and text.strip()}
+    check_templates(kept)
+    if not 1 <= deadline_days <= 365:
+        raise ValueError("整改期限须在 1 到 365 个工作日之间。")
+    if not 1 <= top_k <= 10:
+        raise ValueError("每个街道的整改事项须在 1 到 10 项之间。")
+    before = {name: getattr(district, name) for name in FIELDS}
+    before["requirement_templates"] = dict(district.requirement_templates or {})
+    district.authority = authority.strip()
+    district.doc_prefix = doc_prefix.strip()
+    district.reply_address = reply_address.strip()
+    district.deadline_days = deadline_days
+    district.top_k = top_k
+    district.requirement_templates = kept
+    after = {name: getattr(district, name) for name in FIELDS}
+    after["requirement_templates"] = kept
+    record("district.document_settings", district, user_id=user_id, before=before, after=after)
+    return district
