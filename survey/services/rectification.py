@@ -68,6 +68,7 @@ def _require(item: RectificationItem, allowed: tuple[str, ...], action: str) -> 
 
 
 def _event(item: RectificationItem, to_state: str, user_id: int | None, note: str = "") -> None:
+    """Record who moved ``item`` to ``to_state`` and when (same state: a note only)."""
     db.session.add(
         ItemEvent(
             item=item,
@@ -147,16 +148,7 @@ def add_evidence(item: RectificationItem, checked: CheckedFile, *, user_id: int 
         uploaded_at=utcnow(),
     )
     db.session.add(evidence)
-    db.session.add(
-        ItemEvent(
-            item=item,
-            from_state=item.state,
-            to_state=item.state,
-            user_id=user_id,
-            at=utcnow(),
-            note=_("上传佐证材料：%(f)s", f=checked.filename),
-        )
-    )
+    _event(item, item.state, user_id, _("上传佐证材料：%(f)s", f=checked.filename))
     return evidence
 
 
@@ -165,16 +157,7 @@ def remove_evidence(evidence: Evidence, *, user_id: int | None) -> None:
     item = evidence.item
     _require(item, EDITABLE, _("删除佐证材料"))
     item.evidence.remove(evidence)
-    db.session.add(
-        ItemEvent(
-            item=item,
-            from_state=item.state,
-            to_state=item.state,
-            user_id=user_id,
-            at=utcnow(),
-            note=_("删除佐证材料：%(f)s", f=evidence.filename),
-        )
-    )
+    _event(item, item.state, user_id, _("删除佐证材料：%(f)s", f=evidence.filename))
 
 
 def submit_item(item: RectificationItem, *, result: str, user_id: int | None) -> RectificationItem:
@@ -367,16 +350,7 @@ def issue_escalation(
             old=item.deadline.isoformat(),
             new=new_deadline.date.isoformat(),
         )
-        db.session.add(
-            ItemEvent(
-                item=item,
-                from_state=item.state,
-                to_state=item.state,
-                user_id=user_id,
-                at=utcnow(),
-                note=note,
-            )
-        )
+        _event(item, item.state, user_id, note)
         item.deadline = new_deadline.date
         item.deadline_provisional = new_deadline.provisional
     record(
