@@ -106,6 +106,7 @@ def _context(flow: Flow, token: str, seen: q.Visit) -> dict:
         "flow": flow,
         "token": token,
         "inv": seen.inv,
+        "place": q.place_label(seen.inv),
         "spec": seen.spec,
         "pages": pages,
         "last_page": len(pages) - 1,
@@ -238,6 +239,7 @@ def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     missing = q.missing_by_page(seen.spec, inv.group_code, draft)
     if request.method == "POST" and not missing:
         _csrf_or_400()
+        place = q.place_label(inv)  # read before the commit expires ``inv``
         try:
             q.submit(inv, draft, seen.spec)
         except q.AlreadySubmitted:
@@ -248,7 +250,10 @@ def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]
                     _("每个邀请码只能提交一次，您的答卷已经收到，不需要再填。谢谢！"),
                 )
             )
-        return redirect(flow.url("thanks", token=token))
+        # The thanks page is the answer to the POST itself: one request accepts
+        # a questionnaire.  Reloading re-posts and gets the "already submitted"
+        # page; the page's own links point at /thanks, not back at /review.
+        return thanks_page(flow, token, place)
     ctx = _context(flow, token, seen)
     ctx.update(missing=missing, labels=q.answers_view(ctx["spec"], draft.data))
     status = 400 if request.method == "POST" else 200
@@ -274,4 +279,10 @@ def thanks(flow: Flow, token: str):  # type: ignore[no-untyped-def]
         return problem_page(problem)
     if not seen.used:
         return redirect(flow.url("start", token=token))
-    return render_template("respond/thanks.html", flow=flow, inv=seen.inv)
+    return thanks_page(flow, token, q.place_label(seen.inv))
+
+
+def thanks_page(flow: Flow, token: str, place: str) -> str:
+    """The thanks page; its language and text-size links come back to ``/thanks``."""
+    here = flow.url("thanks", token=token)
+    return render_template("respond/thanks.html", flow=flow, place=place, here=here)

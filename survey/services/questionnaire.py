@@ -235,6 +235,12 @@ def check_usable(inv: Invitation, used: bool | None = None) -> None:
         )
 
 
+def place_label(inv: Invitation) -> str:
+    """Street and community of ``inv`` as shown above the questions."""
+    street = inv.street.full_name
+    return f"{street} · {inv.community.name}" if inv.community is not None else street
+
+
 def mark_opened(inv: Invitation) -> None:
     """Record the first time the link was opened (fieldwork counts; not committed).
 

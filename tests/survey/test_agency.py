@@ -152,7 +152,7 @@ def test_dashboard_counts_and_csv(agency, make_wave, district):
             f"/s/{tokens[1]}/p/{page.number}", data={f"a_{i.code}": "3" for i in page.indicators}
         )
     agency.post(f"/s/{tokens[1]}/p/5", data={"overall": "3"})
-    assert agency.post(f"/s/{tokens[1]}/review").status_code == 302
+    assert agency.post(f"/s/{tokens[1]}/review").status_code == 200
     page = agency.get(f"/agency/waves/{wave.code}").get_data(as_text=True)
     assert "宁海路" in page and 'class="progress"' in page and "25%" in page
     rows = list(
@@ -205,6 +205,32 @@ def test_flag_wave_keeps_restores(agency, make_wave, district):
     assert "1 份有质量标记" in again.get_data(as_text=True)
     db.session.expire_all()
     assert not db.session.scalar(select(Response).where(Response.public_id == "p1")).excluded
+
+
+def test_closing_fieldwork_rechecks_quality_over_the_whole_wave(agency, make_wave):
+    """Submission checks one response and its device; closing runs every check (bursts too)."""
+    from survey.models import AuditLog
+    from survey.services.waves import transition
+
+    wave = make_wave()
+    data = "response_id,street,group,submitted_at,channel,weight," + ",".join(
+        f"I{k:02d}" for k in range(1, 18)
+    )
+    data += ",concerns,overall,comment\n"
+    data += "p1,宁海路,elderly,,paper,," + ",".join(["4"] * 17) + ",,4,\n"
+    agency.post(
+        f"/agency/waves/{wave.code}/import",
+        data={"file": (io.BytesIO(data.encode()), "paper.csv")},
+        content_type="multipart/form-data",
+    )
+    stored = db.session.scalar(select(Response).where(Response.public_id == "p1"))
+    assert stored.quality_flags == "" and not stored.excluded  # imports are not checked
+    transition(wave, "close")
+    db.session.flush()
+    assert "same answer" in stored.quality_flags and stored.excluded
+    assert db.session.scalar(
+        select(func.count(AuditLog.id)).where(AuditLog.action == "wave.flag_quality")
+    )
 
 
 def test_import_lists_every_problem_and_writes_nothing(agency, make_wave):
@@ -263,7 +289,8 @@ def test_interviewer_mode(client, make_wave, make_user, login, district):
         data = {f"a_{i.code}": str(1 + (n + k) % 5) for k, i in enumerate(page.indicators)}
         assert client.post(f"{base}/p/{page.number}", data=data).status_code == 302
     client.post(f"{base}/p/5", data={"overall": "4"})
-    assert client.post(f"{base}/review").headers["Location"].endswith("/thanks")
+    done = client.post(f"{base}/review").get_data(as_text=True)
+    assert "提交成功" in done and "开始下一份访问" in done
     response = db.session.scalar(select(Response))
     assert response.channel == "phone" and response.interviewer_id == interviewer.id
     assert response.community_id == street.communities[1].id
