@@ -147,24 +147,28 @@ def flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
 
 
 def _device_query():  # type: ignore[no-untyped-def]
-    """A device's latest responses in the wave with their answers packed as 'code:point;...'."""
+    """A device's latest responses in the wave with their answers packed as 'code:point;...'.
+
+    Built on the tables, not the mapped classes: a Core statement skips the
+    ORM's result processing on the submission path.
+    """
+    r, a = Response.__table__.c, Answer.__table__.c
     latest = (
-        select(Response.id)
+        select(r.id)
         .where(
-            Response.wave_id == bindparam("wave_id"),
-            Response.device_hash == bindparam("device_hash"),
-            Response.submitted_at >= bindparam("since"),
+            r.wave_id == bindparam("wave_id"),
+            r.device_hash == bindparam("device_hash"),
+            r.submitted_at >= bindparam("since"),
         )
-        .order_by(Response.submitted_at.desc())
+        .order_by(r.submitted_at.desc())
         .limit(SUBMIT_DEVICE_NEIGHBOURS)
     )
-    packed = func.aggregate_strings(Answer.indicator_code + ":" + cast(Answer.point, String), ";")
+    packed = func.aggregate_strings(a.indicator_code + ":" + cast(a.point, String), ";")
     return (
-        _columns()
-        .add_columns(packed)
-        .outerjoin(Answer, Answer.response_id == Response.id)
-        .where(Response.id.in_(latest))
-        .group_by(Response.id)
+        select(r.id, r.duration_s, r.device_hash, r.community_id, r.submitted_at, packed)
+        .outerjoin(Answer.__table__, a.response_id == r.id)
+        .where(r.id.in_(latest))
+        .group_by(r.id)
     )
 
 
