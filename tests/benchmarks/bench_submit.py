@@ -23,6 +23,12 @@ wave with invitations, then measures, each for ``--seconds``:
    the questionnaire and answers with the thanks page.  This is the phase the
    DESIGN target (accepted questionnaires/s against one-INSERT requests/s) is
    read from.
+5. **lean**: a floor, not the product: the bare app's ``/lean/<token>``
+   accepts the same kind of saved questionnaire with the least work this stack
+   allows (token lookup with its draft, INSERT response, INSERT answers, DELETE
+   draft, COMMIT; no session, CSRF, rate limit, checks or page).  Its ratio to
+   **bare** shows how much of the 0.5 target any Flask + SQLAlchemy +
+   PostgreSQL submission can reach on this machine.
 
 Every client is a separate process with one keep-alive connection
 (``http.client``), its own cookies per resident.  After each phase the
@@ -38,6 +44,7 @@ CPU: the figures are for the whole machine, clients included.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import multiprocessing as mp
 import os
@@ -47,6 +54,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -80,7 +88,65 @@ def bare_app():  # type: ignore[no-untyped-def]
             )
         return "", 204
 
+    @app.post("/lean/<token>")
+    def lean(token: str):  # type: ignore[no-untyped-def]
+        """The least work that accepts a saved questionnaire on this stack (a floor, not a product).
+
+        Token lookup with its draft, INSERT the response, INSERT its answers,
+        DELETE the draft, COMMIT; no session, CSRF, checks, quality flags or page.
+        """
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        with engine.begin() as conn:
+            found = conn.execute(_LEAN_FIND, {"h": digest}).one_or_none()
+            if found is None:
+                return "", 404
+            inv_id, wave_id, street_id, community_id, group, draft_id, data = found
+            response_id = conn.execute(
+                _LEAN_RESPONSE,
+                {
+                    "pid": "L" + token[:16],
+                    "w": wave_id,
+                    "s": street_id,
+                    "c": community_id,
+                    "g": group,
+                    "i": inv_id,
+                    "t": datetime.now(UTC).replace(tzinfo=None),
+                },
+            ).scalar_one()
+            conn.execute(
+                _LEAN_ANSWER,
+                [
+                    {"r": response_id, "c": code, "p": 99 if v == "DK" else int(v)}
+                    for code, v in data["answers"].items()
+                ],
+            )
+            conn.execute(text("DELETE FROM response_draft WHERE id = :d"), {"d": draft_id})
+        return "<p>ok</p>", 200
+
     return app
+
+
+def _lean_statements():  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    find = text(
+        "SELECT i.id, i.wave_id, i.street_id, i.community_id, i.group_code, d.id, d.data "
+        "FROM invitation i JOIN response_draft d ON d.invitation_id = i.id "
+        "WHERE i.token_hash = :h"
+    )
+    response = text(
+        "INSERT INTO response (public_id, wave_id, street_id, community_id, group_code, "
+        "channel, weight, invitation_id, submitted_at, concerns, comment, quality_flags, "
+        "excluded, exclusion_reason) VALUES (:pid, :w, :s, :c, :g, 'online', 1.0, :i, :t, "
+        "'', '', '', false, '') RETURNING id"
+    )
+    answer = text(
+        "INSERT INTO answer (response_id, indicator_code, point, comment) VALUES (:r, :c, :p, '')"
+    )
+    return find, response, answer
+
+
+_LEAN_FIND, _LEAN_RESPONSE, _LEAN_ANSWER = _lean_statements()
 
 
 # -- a resident's browser -------------------------------------------------------
@@ -220,6 +286,9 @@ def client(  # type: ignore[no-untyped-def]
             ok = answer_full(browser, token, rng)
         elif phase == "final":
             ok = _review_and_submit(browser, f"/s/{token}")
+        elif phase == "lean":
+            status, _, _ = browser.request("POST", f"/lean/{token}", {}, "submit")
+            ok = status == 200
         else:
             browser.cookies = held[k][1]
             ok = _submit(browser, f"/s/{token}", held[k][2])
@@ -287,6 +356,25 @@ def stop_server(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def start_bare(flags: list[str], port: int, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    """Serve :func:`bare_app` with the same gunicorn settings as minping."""
+    return start_gunicorn(
+        [
+            str(BIN / "gunicorn"),
+            *flags,
+            "-b",
+            f"{HOST}:{port}",
+            "--chdir",
+            str(Path(__file__).parent),
+            "--keep-alive",
+            "5",
+            "bench_submit:bare_app()",
+        ],
+        env,
+        log_dir / "bare.log",
+    )
 
 
 # -- data -------------------------------------------------------------------------
@@ -568,10 +656,11 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=54339)
     parser.add_argument("--pg-dir", default="/tmp/minping-pg-bench")
     parser.add_argument("--per-street", type=int, default=400)
-    parser.add_argument("--phases", default="bare,full,final,submit,pages")
+    parser.add_argument("--phases", default="bare,full,final,submit,lean,pages")
     parser.add_argument("--max-full-rate", type=int, default=120, help="invitations: rate x s")
     parser.add_argument("--max-final-rate", type=int, default=300)
     parser.add_argument("--max-submit-rate", type=int, default=800)
+    parser.add_argument("--max-lean-rate", type=int, default=1500)
     parser.add_argument("--access-log", action="store_true", help="keep JSON access logs on")
     args = parser.parse_args()
     phases = args.phases.split(",")
@@ -605,21 +694,7 @@ def main() -> None:
                         "created_at timestamp DEFAULT now())"
                     )
                 )
-            server = start_gunicorn(
-                [
-                    str(BIN / "gunicorn"),
-                    *gunicorn_flags,
-                    "-b",
-                    f"{HOST}:{args.port}",
-                    "--chdir",
-                    str(Path(__file__).parent),
-                    "--keep-alive",
-                    "5",
-                    "bench_submit:bare_app()",
-                ],
-                env,
-                log_dir / "bare.log",
-            )
+            server = start_bare(gunicorn_flags, args.port, env, log_dir)
             wait_ready(args.port, "/insert", server)
             n = int(args.seconds * 5000)
             bare = run_phase(
@@ -635,10 +710,13 @@ def main() -> None:
         app = make_app(url)
         n_full = 300 + (int(args.seconds * args.max_full_rate) if "full" in phases else 0)
         n_final = int(args.seconds * args.max_final_rate) if "final" in phases else 0
-        n_submit = n_final + (int(args.seconds * args.max_submit_rate) if "submit" in phases else 0)
+        n_lean = int(args.seconds * args.max_lean_rate) if "lean" in phases else 0
+        n_submit = n_final + n_lean
+        n_submit += int(args.seconds * args.max_submit_rate) if "submit" in phases else 0
         t0 = time.perf_counter()
         full_tokens, saved = prepare_wave(app, n_full, n_submit)
-        final_tokens, submit_tokens = saved[:n_final], saved[n_final:]
+        final_tokens, lean_tokens = saved[:n_final], saved[n_final : n_final + n_lean]
+        submit_tokens = saved[n_final + n_lean :]
         print(
             f"  prepared {n_full + n_submit} invitations ({n_submit} with saved answers) "
             f"in {time.perf_counter() - t0:.0f} s"
@@ -680,6 +758,20 @@ def main() -> None:
                 f"(responses in db {check['responses_in_db']})"
             )
             results.append(result)
+        if "pages" in phases:
+            time_pages(app, args.port, args.per_street, repeats=11)
+        if "lean" in phases:
+            stop_server(server)
+            server = start_bare(gunicorn_flags, args.port, env, log_dir)
+            wait_ready(args.port, "/insert", server)
+            lean = run_phase("lean", args.port, lean_tokens, args.clients, args.seconds)
+            report(lean)
+            check = check_stored(app, lean["acked"])
+            print(
+                f"          stored exactly once {check['stored_once']}/{check['acked']} "
+                "(the floor: lookup, 3 writes and COMMIT in a bare Flask view)"
+            )
+            results.append(lean)
         bare_rate = next((r["rate"] for r in results if r["phase"] == "bare"), None)
         if bare_rate:
             for r in results:
@@ -688,8 +780,6 @@ def main() -> None:
                         f"  ratio {r['phase']:7s}/bare = {r['rate'] / bare_rate:.3f} "
                         f"(target >= 0.5 for submit; questionnaires/s over one-INSERT requests/s)"
                     )
-        if "pages" in phases:
-            time_pages(app, args.port, args.per_street, repeats=11)
     finally:
         if server is not None:
             stop_server(server)
