@@ -9,7 +9,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 packages=(python3 python3-venv python3-dev gcc libpango-1.0-0 libpangoft2-1.0-0
-          libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+          libharfbuzz-subset0 fonts-noto-cjk fonts-arphic-ukai poppler-utils)
 if [ "$want_test" = 1 ]; then
   packages+=(postgresql chromium)
 fi

@@ -146,15 +146,18 @@ def begin(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     """Start answering (or resume) and go to the page where the draft stopped."""
     _csrf_or_400()
     try:
-        inv = load(flow, token).inv
+        seen = load(flow, token)
     except q.InvitationProblem as problem:
         return problem_page(problem)
+    inv = seen.inv
     if inv.is_open:
         return redirect(flow.url("start", token=token))
+    if seen.draft is not None:  # resume where the answers stopped
+        return redirect(flow.url("page", token=token, n=max(seen.draft.page, 1)))
     device = q.device_hash(request.user_agent.string, request.remote_addr or "")
-    draft = q.start(inv, device=device)
+    target = flow.url("page", token=token, n=max(q.start(inv, device=device).page, 1))
     db.session.commit()
-    return redirect(flow.url("page", token=token, n=max(draft.page, 1)))
+    return redirect(target)
 
 
 def begin_open(token: str):  # type: ignore[no-untyped-def]

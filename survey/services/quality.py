@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import String, bindparam, cast, func, select, update
+from sqlalchemy import String, bindparam, cast, func, or_, select, update
 
 from scoring.framework import Framework as FrameworkSpec
 from scoring.quality import (
@@ -37,11 +37,10 @@ CHECKS = ("speeder", "straightline", "duplicate", "burst")
 DUPLICATE_WINDOW_S = 24 * 3600.0
 BURST_WINDOW_S = 1800.0
 # At submit, a response is compared with at most this many of the latest
-# responses from its device (indexed, bounded work per submit even when a
-# district submits at once).  Bursts (many near-identical responses from one
-# community) need the whole community's traffic: flag_wave checks them, and
-# everything else again, when fieldwork closes and whenever the agency asks.
+# responses from its device and from its community (indexed, bounded work per
+# submit even when a district submits at once); flag_wave checks everything.
 SUBMIT_DEVICE_NEIGHBOURS = 20
+SUBMIT_COMMUNITY_NEIGHBOURS = 20
 _EPOCH = datetime(1970, 1, 1)
 log = logging.getLogger(__name__)
 
@@ -51,14 +50,8 @@ def _check_all(
     rows: Sequence[tuple],
     answers: dict[int, dict[str, int]],
     names: dict[int, str],
-    *,
-    burst: bool = True,
 ) -> dict[str, QualityFlags]:
-    """Run the checks over ``rows`` of (id, duration_s, device, community_id, submitted).
-
-    ``burst=False`` leaves out the community burst check (the rows then hold
-    one device's responses, not a community's).
-    """
+    """Run every check over ``rows`` of (id, duration_s, device, community_id, submitted)."""
     col = {c: j for j, c in enumerate(codes)}
     points = np.zeros((len(rows), len(codes)), dtype=np.int64)
     dont_know = np.zeros_like(points, dtype=bool)
@@ -80,16 +73,14 @@ def _check_all(
         ],
         dtype=object,
     )
-    checks = {
+    return {
         "speeder": speeder_flags(duration, points),
         "straightline": straightline_flags(points),
         "duplicate": duplicate_flags(
             points, device, times, dont_know=dont_know, window_s=DUPLICATE_WINDOW_S
         ),
+        "burst": burst_flags(points, community, times, window_s=BURST_WINDOW_S),
     }
-    if burst:
-        checks["burst"] = burst_flags(points, community, times, window_s=BURST_WINDOW_S)
-    return checks
 
 
 def _load(query) -> tuple[list[tuple], dict[int, dict[str, int]]]:  # type: ignore[no-untyped-def]
@@ -130,13 +121,12 @@ def flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
 
     ``row`` holds the new response's columns (``wave_id``, ``device_hash``,
     ``community_id``, ``submitted_at``, ``duration_s``), ``points`` its answers.
-    Speeding and straight-lining are checked on the response alone; duplicates
-    against the wave's latest responses from the same device hash in the last
-    24 hours (at most ``SUBMIT_DEVICE_NEIGHBOURS``, one indexed query, none
-    when there is no device hash).  Bursts need the community's whole traffic
-    and are left to :func:`flag_wave` (run when fieldwork closes).  Reads only;
-    if the check fails it is logged and '' returned, so the response is still
-    stored.
+    It is compared with the wave's latest responses from the same device hash
+    in the last 24 hours and from the same community in the last 30 minutes
+    (at most ``SUBMIT_DEVICE_NEIGHBOURS`` and ``SUBMIT_COMMUNITY_NEIGHBOURS``),
+    read in one indexed query with their answers.  Reads only; if the check
+    fails it is logged and '' returned, so the response is still stored.
+    :func:`flag_wave` (the agency's 重新检查答卷质量) checks the whole wave.
     """
     try:
         return _flag_submission(spec, row, points)
@@ -146,33 +136,46 @@ def flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
         return ""
 
 
-def _device_query():  # type: ignore[no-untyped-def]
-    """A device's latest responses in the wave with their answers packed as 'code:point;...'.
+def _near_query(device: bool, community: bool):  # type: ignore[no-untyped-def]
+    """The neighbours of a new response with their answers packed as 'code:point;...'.
 
     Built on the tables, not the mapped classes: a Core statement skips the
     ORM's result processing on the submission path.
     """
     r, a = Response.__table__.c, Answer.__table__.c
-    latest = (
-        select(r.id)
-        .where(
-            r.wave_id == bindparam("wave_id"),
-            r.device_hash == bindparam("device_hash"),
-            r.submitted_at >= bindparam("since"),
+    near = []
+    if device:
+        near.append(
+            select(r.id)
+            .where(
+                r.wave_id == bindparam("wave_id"),
+                r.device_hash == bindparam("device_hash"),
+                r.submitted_at >= bindparam("since_device"),
+            )
+            .order_by(r.submitted_at.desc())
+            .limit(SUBMIT_DEVICE_NEIGHBOURS)
         )
-        .order_by(r.submitted_at.desc())
-        .limit(SUBMIT_DEVICE_NEIGHBOURS)
-    )
+    if community:
+        near.append(
+            select(r.id)
+            .where(
+                r.wave_id == bindparam("wave_id"),
+                r.community_id == bindparam("community_id"),
+                r.submitted_at >= bindparam("since_burst"),
+            )
+            .order_by(r.submitted_at.desc())
+            .limit(SUBMIT_COMMUNITY_NEIGHBOURS)
+        )
     packed = func.aggregate_strings(a.indicator_code + ":" + cast(a.point, String), ";")
     return (
         select(r.id, r.duration_s, r.device_hash, r.community_id, r.submitted_at, packed)
         .outerjoin(Answer.__table__, a.response_id == r.id)
-        .where(r.id.in_(latest))
+        .where(or_(*(r.id.in_(ids) for ids in near)))
         .group_by(r.id)
     )
 
 
-_DEVICE_QUERY = _device_query()
+_NEAR = {key: _near_query(*key) for key in ((True, True), (True, False), (False, True))}
 
 
 def _flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]) -> str:
@@ -180,13 +183,18 @@ def _flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int
     device, community = row.get("device_hash"), row.get("community_id")
     rows: list[tuple] = []
     answers: dict[int, dict[str, int]] = {}
-    if device:
+    if device or community is not None:
         params = {
             "wave_id": row["wave_id"],
             "device_hash": device,
-            "since": submitted - timedelta(seconds=DUPLICATE_WINDOW_S),
+            "community_id": community,
+            "since_device": submitted - timedelta(seconds=DUPLICATE_WINDOW_S),
+            "since_burst": submitted - timedelta(seconds=BURST_WINDOW_S),
         }
-        found = db.session.execute(_DEVICE_QUERY, params).all()
+        found = db.session.execute(
+            _NEAR[(bool(device), community is not None)],
+            {k: v for k, v in params.items() if v is not None},
+        ).all()
         for rid, duration, dev, com, when, packed in sorted(
             found, key=lambda r: (r[4] or _EPOCH, r[0])
         ):
@@ -197,7 +205,8 @@ def _flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int
             }
     rows.append((0, row.get("duration_s"), device, community, submitted))
     answers[0] = dict(points)
-    checks = _check_all(spec.indicator_codes, rows, answers, {}, burst=False)
+    names = {community: str(community)} if community else {}
+    checks = _check_all(spec.indicator_codes, rows, answers, names)
     return combine_flags(*checks.values()).reasons[-1]
 
 

@@ -60,19 +60,14 @@ def transition(wave: Wave, action: str, user_id: int | None = None) -> Wave:
     """Move ``wave`` along its lifecycle and audit-log it (not committed).
 
     Opening fieldwork freezes the framework version; closing records the time,
-    after which no response can be added or changed, and recomputes every
-    response's quality flags over the whole wave (bursts and duplicates need
-    it; submission checks only the response and its own device).
+    after which no response can be added or changed.
     """
     target = check_transition(wave, action)
     before = wave.state
     if action == "open":
         wave.framework.frozen = True
     elif action == "close":
-        from .quality import flag_wave
-
         wave.closed_at = utcnow()
-        flag_wave(wave)
     elif action == "publish":
         wave.published_at = utcnow()
     wave.state = target

@@ -207,32 +207,6 @@ def test_flag_wave_keeps_restores(agency, make_wave, district):
     assert not db.session.scalar(select(Response).where(Response.public_id == "p1")).excluded
 
 
-def test_closing_fieldwork_rechecks_quality_over_the_whole_wave(agency, make_wave):
-    """Submission checks one response and its device; closing runs every check (bursts too)."""
-    from survey.models import AuditLog
-    from survey.services.waves import transition
-
-    wave = make_wave()
-    data = "response_id,street,group,submitted_at,channel,weight," + ",".join(
-        f"I{k:02d}" for k in range(1, 18)
-    )
-    data += ",concerns,overall,comment\n"
-    data += "p1,宁海路,elderly,,paper,," + ",".join(["4"] * 17) + ",,4,\n"
-    agency.post(
-        f"/agency/waves/{wave.code}/import",
-        data={"file": (io.BytesIO(data.encode()), "paper.csv")},
-        content_type="multipart/form-data",
-    )
-    stored = db.session.scalar(select(Response).where(Response.public_id == "p1"))
-    assert stored.quality_flags == "" and not stored.excluded  # imports are not checked
-    transition(wave, "close")
-    db.session.flush()
-    assert "same answer" in stored.quality_flags and stored.excluded
-    assert db.session.scalar(
-        select(func.count(AuditLog.id)).where(AuditLog.action == "wave.flag_quality")
-    )
-
-
 def test_import_lists_every_problem_and_writes_nothing(agency, make_wave):
     wave = make_wave()
     header = "response_id,street,group,submitted_at,channel,weight," + ",".join(
