@@ -95,12 +95,19 @@ def test_resident_answers_leaves_resumes_and_submits_once(live, browser, shots):
     page.get_by_role("button", name="提交问卷").click()
     page.get_by_text("提交成功").wait_for()
     assert "提交成功" in page.content()
+    shot(page, shots, "phone-5-thanks")
     refused = stale.get_by_role("button", name="提交问卷")
     with stale.expect_response(lambda r: r.url.endswith("/review")) as info:
         refused.click()
     assert info.value.status == 409
     assert "已经提交过了" in stale.content()
     assert page.goto(link).status == 409
+    # the thanks page came with the POST; switching language from it stays on it
+    thanks = phone.new_page()
+    thanks.goto(f"{link}/thanks")
+    thanks.get_by_role("link", name="English").click()
+    thanks.wait_for_url(re.compile(r"/thanks$"))
+    assert "Submitted. Thank you!" in thanks.content()
     phone.close()
 
 
