@@ -277,7 +277,8 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
 
     # -- reliability (issue 8): `serve` gains --prod (gunicorn); backup and restore.
     from .cli_backup import backup, restore
+    from .cli_retention import retention
     from .cli_serve import serve as serve_dev_or_prod
 
-    for command in (serve_dev_or_prod, backup, restore):
+    for command in (serve_dev_or_prod, backup, restore, retention):
         app.cli.add_command(command)
