@@ -134,11 +134,10 @@ def show_start(flow: Flow, token: str):  # type: ignore[no-untyped-def]
             except q.InvitationProblem as problem:
                 if problem.status == 409:
                     return problem_page(problem)
-    if inv.opened_at is not None:
-        return render_template("respond/start.html", **ctx)
-    q.mark_opened(inv)
-    page = render_template("respond/start.html", **ctx)  # before the commit expires ``inv``
-    db.session.commit()
+    page = render_template("respond/start.html", **ctx)  # before a commit expires ``inv``
+    if inv.opened_at is None:
+        q.mark_opened(inv)
+        db.session.commit()
     return page
 
 

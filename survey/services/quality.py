@@ -98,16 +98,6 @@ def _load(query) -> tuple[list[tuple], dict[int, dict[str, int]]]:  # type: igno
     return rows, answers
 
 
-def _columns():  # type: ignore[no-untyped-def]
-    return select(
-        Response.id,
-        Response.duration_s,
-        Response.device_hash,
-        Response.community_id,
-        Response.submitted_at,
-    )
-
-
 def _community_names(wave: Wave) -> dict[int, str]:
     return {
         c.id: c.name

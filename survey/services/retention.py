@@ -73,7 +73,7 @@ def purge(
     report = PurgeReport()
     for wave in due_waves(today, years):
         ids = select(Response.id).where(Response.wave_id == wave.id)
-        responses = _count(select(func.count()).select_from(ids.subquery()))
+        responses = _count(select(func.count(Response.id)).where(Response.wave_id == wave.id))
         if not responses:
             continue
         answers = _count(select(func.count(Answer.id)).where(Answer.response_id.in_(ids)))

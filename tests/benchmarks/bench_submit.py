@@ -273,11 +273,12 @@ def client(  # type: ignore[no-untyped-def]
     failed = 0
     deadline = time.monotonic() + seconds
     exhausted = True
-    for k, token in enumerate(tokens if phase != "submit" else [h[0] for h in held]):
+    work = held if phase == "submit" else [(token, {}, "") for token in tokens]
+    for token, cookies, csrf in work:
         if time.monotonic() >= deadline:
             exhausted = False
             break
-        browser.cookies = {}  # a new resident: own cookies, own phone
+        browser.cookies = dict(cookies)  # a new resident: own cookies, own phone
         browser.ua = f"{UA} build/{token[:8]}"
         if phase == "bare":
             status, _, _ = browser.request("POST", "/insert", {"payload": token}, "submit")
@@ -290,8 +291,7 @@ def client(  # type: ignore[no-untyped-def]
             status, _, _ = browser.request("POST", f"/lean/{token}", {}, "submit")
             ok = status == 200
         else:
-            browser.cookies = held[k][1]
-            ok = _submit(browser, f"/s/{token}", held[k][2])
+            ok = _submit(browser, f"/s/{token}", csrf)
         if ok:
             acked.append(token)
         else:
