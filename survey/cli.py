@@ -282,3 +282,8 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
 
     for command in (serve_dev_or_prod, backup, restore, retention):
         app.cli.add_command(command)
+
+    # -- population margins (raking and the district reference)
+    from .cli_population import population
+
+    app.cli.add_command(population)

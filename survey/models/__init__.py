@@ -12,19 +12,22 @@ from .rectification import (
     OfficialDay,
     RectificationItem,
 )
+from .population import POPULATION_SOURCES, PopulationMargin, PopulationVersion
 from .response import DK_POINT, Answer, Invitation, InvitationBatch, Response, ResponseDraft
 from .scoring_run import ScoringRun, StreetResult
 from .user import ROLE_NAMES, ROLES, AuditLog, User
-from .wave import WAVE_STATES, Quota, Wave
+from .wave import WAVE_STATES, WEIGHTINGS, Quota, Wave
 
 __all__ = [
     "DK_POINT",
     "JOB_STATES",
     "ITEM_STATES",
     "NOTICE_KINDS",
+    "POPULATION_SOURCES",
     "ROLES",
     "ROLE_NAMES",
     "WAVE_STATES",
+    "WEIGHTINGS",
     "Answer",
     "AuditLog",
     "Community",
@@ -39,6 +42,8 @@ __all__ = [
     "ItemEvent",
     "Notice",
     "OfficialDay",
+    "PopulationMargin",
+    "PopulationVersion",
     "Quota",
     "RectificationItem",
     "RespondentGroup",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ._base import utcnow
 from .district import Street
+from .population import PopulationVersion
 from .wave import Wave
 
 
@@ -28,8 +29,11 @@ class ScoringRun(db.Model):
     n_excluded: Mapped[int] = mapped_column(default=0)
     result_json: Mapped[str] = mapped_column(Text)
     is_current: Mapped[bool] = mapped_column(default=True)
+    # population margins used (raking, district reference); None when none were used
+    population_version_id: Mapped[int | None] = mapped_column(ForeignKey("population_version.id"))
 
     wave: Mapped[Wave] = relationship()
+    population_version: Mapped[PopulationVersion | None] = relationship()
     street_results: Mapped[list[StreetResult]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="StreetResult.rank"
     )

@@ -17,6 +17,8 @@ from .district import District, Street
 from .framework import Framework
 
 WAVE_STATES = ("draft", "fieldwork", "closed", "scored", "notices_issued", "published")
+# How scoring weights respondents: all alike, the imported weights, or raked to population margins.
+WEIGHTINGS = ("unweighted", "imported", "raked")
 
 
 class Wave(db.Model):
@@ -32,6 +34,9 @@ class Wave(db.Model):
     allow_open_links: Mapped[bool] = mapped_column(default=False)
     include_open_channel: Mapped[bool] = mapped_column(default=True)
     min_n: Mapped[int] = mapped_column(default=30)
+    weighting: Mapped[str] = mapped_column(
+        String(10), default="imported", server_default="imported"
+    )
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
