@@ -206,3 +206,14 @@ class DocumentSettingsForm(FlaskForm):
     top_k = IntegerField(
         _l("每个街道的整改事项数"), validators=[InputRequired(), NumberRange(min=1, max=10)]
     )
+
+
+class PopulationImportForm(FlaskForm):
+    file = FileField(
+        _l("人口数文件（CSV 或 Excel .xlsx）"),
+        validators=[
+            FileRequired(_l("请选择文件。")),
+            FileAllowed(["csv", "xlsx"], _l("只接受 .csv 或 .xlsx 文件。")),
+        ],
+    )
+    note = StringField(_l("数据来源（可选）"), validators=[Optional(), Length(max=200)])

@@ -3,6 +3,7 @@
 from .district import Community, District, Street
 from .framework import Dimension, Framework, Indicator, RespondentGroup
 from .job import JOB_STATES, DocumentJob
+from .population import POPULATION_SOURCES, PopulationMargin, PopulationVersion
 from .rectification import (
     ITEM_STATES,
     NOTICE_KINDS,
@@ -12,7 +13,6 @@ from .rectification import (
     OfficialDay,
     RectificationItem,
 )
-from .population import POPULATION_SOURCES, PopulationMargin, PopulationVersion
 from .response import DK_POINT, Answer, Invitation, InvitationBatch, Response, ResponseDraft
 from .scoring_run import ScoringRun, StreetResult
 from .user import ROLE_NAMES, ROLES, AuditLog, User

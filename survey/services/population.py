@@ -45,6 +45,16 @@ def group_codes() -> list[str]:
     return list(dict.fromkeys(rows))
 
 
+def group_names() -> dict[str, str]:
+    """Respondent group code → name (the newest framework's name for it)."""
+    rows = db.session.execute(
+        select(RespondentGroup.code, RespondentGroup.name).order_by(
+            RespondentGroup.framework_id, RespondentGroup.position
+        )
+    )
+    return {code: name for code, name in rows}
+
+
 def parse_population(district: District, data: bytes, filename: str = "") -> Population:
     """Validate a CSV/XLSX margins file against the district's streets and known groups.
 

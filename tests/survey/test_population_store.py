@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from sqlalchemy import func, select
 
 from scoring.population import AGE_BANDS, read_population
@@ -92,3 +94,71 @@ def test_cli_rejects_a_bad_file_whole(runner, district, framework_spec, tmp_path
         args=["population", "export", "--district", "test-district", "--out", "x.csv"]
     )
     assert none.exit_code == 1 and "has no population margins yet" in none.output
+
+
+def test_console_import_edit_and_download(client, login, make_user, district, framework_spec):
+    from survey.services.frameworks import save_framework
+
+    save_framework(framework_spec)
+    login(make_user("admin"))
+    page = client.get("/admin/population")
+    assert page.status_code == 200 and "还没有人口数" in page.get_data(as_text=True)
+
+    bad = margins_csv() + "宁海路,adult,gender,male,x\n"
+    res = client.post(
+        "/admin/population/import",
+        data={"file": (io.BytesIO(bad.encode()), "pop.csv")},
+        content_type="multipart/form-data",
+    )
+    text = res.get_data(as_text=True)
+    assert res.status_code == 400
+    assert "文件有 1 处问题" in text and "line 44, column 5 (count): count &#39;x&#39;" in text
+    assert db.session.scalar(select(func.count(PopulationVersion.id))) == 0
+
+    res = client.post(
+        "/admin/population/import",
+        data={"file": (io.BytesIO(margins_csv().encode()), "pop.csv"), "note": "2025年人口统计"},
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 302
+    page = client.get("/admin/population").get_data(as_text=True)
+    assert "当前版本：第 1 版" in page and "2025年人口统计" in page and "1,000" in page
+
+    form = client.get("/admin/population/edit").get_data(as_text=True)
+    s1 = district.streets[0]
+    key = f"m-{s1.id}-elderly-age_band-80+"
+    assert f'name="{key}" value="100"' in form
+    values = {}
+    for m in db.session.scalar(select(PopulationVersion)).margins:
+        values[f"m-{m.street_id}-{m.group_code}-{m.variable}-{m.category}"] = str(int(m.count))
+    values[key] = "150"  # age total now differs from the gender total
+    res = client.post("/admin/population/edit", data=values)
+    text = res.get_data(as_text=True)
+    assert res.status_code == 400 and "没有保存" in text
+    assert (
+        "宁海路 / elderly / gender female: 宁海路 / elderly: the age_band counts add up to 1050"
+        in (text)
+    )
+    values[f"m-{s1.id}-elderly-gender-female"] = str(
+        int(values[f"m-{s1.id}-elderly-gender-female"]) + 50
+    )
+    assert client.post("/admin/population/edit", data=values).status_code == 302
+    v2 = db.session.scalar(select(PopulationVersion).where(PopulationVersion.version == 2))
+    assert v2.source == "form"
+    csv_res = client.get("/admin/population/v2.csv")
+    assert csv_res.status_code == 200 and "宁海路,elderly,age_band,80+,150" in csv_res.get_data(
+        as_text=True
+    )
+    assert client.get("/admin/population/v2.xlsx").data[:2] == b"PK"
+    assert client.get("/admin/population/v9.csv").status_code == 404
+
+
+def test_viewer_reads_but_cannot_import(client, login, make_user, district):
+    login(make_user("viewer"))
+    assert client.get("/admin/population").status_code == 200
+    res = client.post(
+        "/admin/population/import",
+        data={"file": (io.BytesIO(b"x"), "pop.csv")},
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 403
