@@ -3,6 +3,10 @@
 One row per response::
 
     response_id, street, group, submitted_at, channel, weight, I01..I17, concerns, overall, comment
+    [, age_band, gender, residence_years]
+
+The three demographic columns are optional (older files without them still
+import); exports always write them, empty where not answered.
 
 A file is read whole and validated before anything is returned; every problem
 is reported as ``line N, column C (NAME): reason`` and a file with any problem
@@ -25,6 +29,14 @@ CHANNELS = ("online", "open", "phone", "face", "paper")
 DK = "DK"
 BASE_COLUMNS = ("response_id", "street", "group", "submitted_at", "channel", "weight")
 TAIL_COLUMNS = ("concerns", "overall", "comment")
+AGE_BANDS = ("18-34", "35-59", "60-69", "70-79", "80+")
+GENDERS = ("female", "male", "undisclosed")
+RESIDENCE_YEARS = ("lt1", "1-5", "5-10", "10+")
+DEMOGRAPHICS: dict[str, tuple[str, ...]] = {
+    "age_band": AGE_BANDS,
+    "gender": GENDERS,
+    "residence_years": RESIDENCE_YEARS,
+}
 MAX_CONCERNS = 3
 MAX_COMMENT = 2000
 MAX_PROBLEMS = 200
@@ -57,11 +69,14 @@ class ResponseRecord:
     concerns: tuple[str, ...] = ()
     overall: int | None = None
     comment: str = ""
+    age_band: str | None = None
+    gender: str | None = None
+    residence_years: str | None = None
 
 
 def columns(framework: Framework) -> list[str]:
-    """Return the header of the exchange format for ``framework``."""
-    return [*BASE_COLUMNS, *framework.indicator_codes, *TAIL_COLUMNS]
+    """Return the header of the exchange format for ``framework`` (as exports write it)."""
+    return [*BASE_COLUMNS, *framework.indicator_codes, *TAIL_COLUMNS, *DEMOGRAPHICS]
 
 
 def _decode(data: bytes) -> str:
@@ -312,6 +327,12 @@ class _RowParser:
             comment = comment[1:]  # undo the formula guard that export adds
         if len(comment) > MAX_COMMENT:
             self.fail(line, "comment", f"comment has {len(comment)} characters; at most 2000")
+        demographics: dict[str, str | None] = {}
+        for name, codes in DEMOGRAPHICS.items():
+            value = self.cell(row, name)
+            if value and value not in codes:
+                self.fail(line, name, f"'{value}' is not one of {', '.join(codes)} (or empty)")
+            demographics[name] = value or None
         if self.problems:
             return None
         return ResponseRecord(
@@ -325,6 +346,9 @@ class _RowParser:
             concerns=tuple(concerns),
             overall=overall if isinstance(overall, int) else None,
             comment=comment,
+            age_band=demographics["age_band"],
+            gender=demographics["gender"],
+            residence_years=demographics["residence_years"],
         )
 
 
@@ -344,6 +368,9 @@ def _row(record: ResponseRecord, framework: Framework) -> list[str]:
         ";".join(record.concerns),
         fmt(record.overall),
         record.comment,
+        record.age_band or "",
+        record.gender or "",
+        record.residence_years or "",
     ]
 
 
@@ -361,7 +388,7 @@ def write_csv(records: Iterable[ResponseRecord], framework: Framework) -> bytes:
     writer.writerow(columns(framework))
     for record in records:
         row = _row(record, framework)
-        row[-1] = _spreadsheet_safe(row[-1])
+        row[-4] = _spreadsheet_safe(row[-4])
         writer.writerow(row)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
@@ -375,7 +402,7 @@ def write_xlsx(records: Iterable[ResponseRecord], framework: Framework) -> bytes
     sheet.append(columns(framework))
     for record in records:
         row = _row(record, framework)
-        row[-1] = _spreadsheet_safe(row[-1])
+        row[-4] = _spreadsheet_safe(row[-4])
         sheet.append(row)
     buf = io.BytesIO()
     book.save(buf)

@@ -105,6 +105,9 @@ def insert_records(
             "overall": rec.overall,
             "concerns": ";".join(rec.concerns),
             "comment": rec.comment,
+            "age_band": rec.age_band,
+            "gender": rec.gender,
+            "residence_years": rec.residence_years,
             "interviewer_id": interviewer_id,
         }
         if extra is not None:
@@ -155,6 +158,9 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
             Response.concerns,
             Response.overall,
             Response.comment,
+            Response.age_band,
+            Response.gender,
+            Response.residence_years,
         )
         .join(Street, Street.id == Response.street_id)
         .where(Response.wave_id == wave.id)
@@ -185,6 +191,9 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
         concerns,
         overall,
         comment,
+        age_band,
+        gender,
+        residence_years,
     ) in rows:
         given = answers.get(rid, {})
         out.append(
@@ -199,6 +208,9 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
                 concerns=tuple(c for c in concerns.split(";") if c),
                 overall=overall,
                 comment=comment or "",
+                age_band=age_band,
+                gender=gender,
+                residence_years=residence_years,
             )
         )
     return out

@@ -162,3 +162,29 @@ def test_viewer_reads_but_cannot_import(client, login, make_user, district):
         content_type="multipart/form-data",
     )
     assert res.status_code == 403
+
+
+def test_responses_demographics_import_and_export(runner, make_wave, framework_spec, tmp_path):
+    from scoring.exchange import columns, read_responses
+
+    make_wave("demo-cols")
+    header = columns(framework_spec)
+    answers = ["4"] * len(framework_spec.indicator_codes)
+    rows = [
+        ["d-1", "宁海路", "elderly", "", "paper", "", *answers, "", "", "", "80+", "female", "10+"],
+        ["d-2", "宁海路", "adult", "", "paper", "", *answers, "", "", "", "", "undisclosed", ""],
+    ]
+    source = tmp_path / "in.csv"
+    source.write_text(
+        ",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8"
+    )
+    res = runner.invoke(args=["import-responses", "--wave", "demo-cols", str(source)])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out.csv"
+    runner.invoke(args=["export-responses", "--wave", "demo-cols", "--out", str(out)])
+    assert out.read_text("utf-8-sig").splitlines()[0].endswith(",age_band,gender,residence_years")
+    back = read_responses(out, framework_spec)
+    assert [(r.age_band, r.gender, r.residence_years) for r in back] == [
+        ("80+", "female", "10+"),
+        (None, "undisclosed", None),
+    ]
