@@ -15,7 +15,11 @@ cell's own respondents (Taylor linearisation, sampling with replacement)
     Q_c  = n_c / (n_c − 1) Σ_{r∈c} u_r u_r',
 
 which carries the covariance between a respondent's items (treating items as
-independent understates a composite's SE by about half).
+independent understates a composite's SE by about half).  For an item answered
+by ``a_cj`` of the cell's respondents (不了解 and skips are domain non-response)
+the factor ``n_c/(n_c − 1)`` becomes ``a_cj/(a_cj − 1)`` (entry (j, k) of ``Q_c``
+takes the geometric mean of the two items' factors): with 15% 不了解 and cells
+of 6, the plain factor understates the variance by about 4%.
 
 **Tiny cells.**  A cell with fewer than :data:`TINY_CELL` respondents cannot
 estimate its own variance (one respondent gives 0).  It borrows the district's
@@ -184,10 +188,16 @@ def cell_covariance(
     kmat = np.divide(
         kish.reshape(S, G, J, J), dd, out=np.zeros((S, G, J, J)), where=dd > 0
     )
-    final = np.where(tiny_cell[..., None, None], pooled[None] * kmat, uu)
+    # domain correction: an item answered by a_cj respondents of the cell has
+    # a_cj/(a_cj - 1), not n_c/(n_c - 1) (the bootstrap's), as its small-sample factor
+    nn = size.reshape(S, G, 1).astype(np.float64)
+    f_own = np.divide(nn, nn - 1, out=np.ones_like(nn), where=nn > 1)
+    f_dom = np.divide(cnt, cnt - 1, out=np.ones_like(cnt), where=cnt > 1) / f_own
+    dom = np.sqrt(f_dom[..., :, None] * f_dom[..., None, :])
+    final = np.where(tiny_cell[..., None, None], pooled[None] * kmat, uu * dom)
     # sparse or non-varying items of larger cells: raise the variance to the pooled one
     a = cnt
-    own_var = np.diagonal(uu, axis1=-2, axis2=-1)
+    own_var = np.diagonal(uu * dom, axis1=-2, axis2=-1)
     pooled_var = np.diagonal(pooled, axis1=-2, axis2=-1)[None] * np.divide(
         w2, den * den, out=np.zeros_like(w2), where=den > 0
     )
