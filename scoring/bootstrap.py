@@ -52,6 +52,7 @@ from scipy.stats import t as t_dist
 
 from .dataset import BoolArray, FloatArray
 from .estimators import CellLayout, Weights, composite
+from .raking import N_CLASS, ReplicateRaking
 from .variance import TINY_CELL
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
 MIN_REPLICATES = 100
 _COUNT_BUDGET = 4_000_000  # resampling counts held at once per cell (x 8 bytes)
 _TOTALS_BUDGET = 32_000_000  # replicate cell totals held at once (x 4 bytes)
+_RAKE_COUNT_BUDGET = 48_000_000  # resampling counts of all cells held at once when raking
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -144,16 +146,98 @@ def _cell_totals(
         out[s0 : s0 + sc] *= scale
 
 
+def _cell_counts(gen: np.random.Generator, nc: int, bc: int) -> npt.NDArray[np.float32]:
+    """Rao-Wu resampling counts (bc, nc), scaled: the draws :func:`_cell_totals` makes."""
+    if nc < TINY_CELL:
+        return np.ones((bc, nc), dtype=np.float32)
+    draws = nc - 1
+    counts = np.empty((bc, nc), dtype=np.float32)
+    step = max(1, _COUNT_BUDGET // nc)
+    for s0 in range(0, bc, step):
+        sc = min(step, bc - s0)
+        idx = gen.integers(0, nc, size=(sc, draws))
+        idx += (np.arange(sc) * nc)[:, None]
+        counts[s0 : s0 + sc] = np.bincount(idx.ravel(), minlength=sc * nc).reshape(sc, nc)
+    counts *= np.float32(nc / draws)
+    return counts
+
+
+def _raked_cell_totals(
+    features: npt.NDArray[np.float32],
+    layout: CellLayout,
+    boot: int,
+    gens: Sequence[np.random.Generator],
+    raking: ReplicateRaking,
+) -> Iterator[npt.NDArray[np.float32]]:
+    """:func:`replicate_cell_totals` with every replicate re-raked (see :class:`ReplicateRaking`).
+
+    Per chunk of replicates: draw every cell's counts, form the class tables
+    ``counts @ onehot``, rake all of them at once, then multiply each count by
+    its class's factor before the cell's matrix product.
+    """
+    C, F, n = layout.n_cells, features.shape[1], features.shape[0]
+    chunk = max(1, min(boot, _TOTALS_BUDGET // max(C * F, 1), _RAKE_COUNT_BUDGET // max(n, 1)))
+    cells = [c for c in range(C) if layout.size[c] > 0]
+    with _parallel_workers() as workers, ThreadPoolExecutor(workers) as pool:
+        for b0 in range(0, boot, chunk):
+            bc = min(chunk, boot - b0)
+            out = np.zeros((C, bc, F), dtype=np.float32)
+            tables = np.zeros((C, bc, N_CLASS), dtype=np.float64)
+            counts: list[npt.NDArray[np.float32] | None] = [None] * C
+
+            def draw(
+                part: Sequence[int],
+                tables: FloatArray = tables,
+                counts: list[npt.NDArray[np.float32] | None] = counts,
+                bc: int = bc,
+            ) -> None:
+                for c in part:
+                    lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
+                    k = _cell_counts(gens[c], hi - lo, bc)
+                    counts[c] = k
+                    tables[c] = k @ raking.onehot[lo:hi]
+
+            list(pool.map(draw, [cells[i::workers] for i in range(workers)]))
+            factor = raking.factors(tables)
+
+            def product(
+                part: Sequence[int],
+                out: npt.NDArray[np.float32] = out,
+                counts: list[npt.NDArray[np.float32] | None] = counts,
+                factor: npt.NDArray[np.float32] = factor,
+            ) -> None:
+                for c in part:
+                    lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
+                    k = counts[c]
+                    assert k is not None
+                    k *= factor[c][:, raking.classes[lo:hi]]
+                    np.matmul(k, features[lo:hi], out=out[c])
+                    counts[c] = None
+
+            list(pool.map(product, [cells[i::workers] for i in range(workers)]))
+            yield out.reshape(layout.n_streets, layout.n_groups, bc, F)
+
+
 def replicate_cell_totals(
-    features: npt.NDArray[np.float32], layout: CellLayout, boot: int, seed: int
+    features: npt.NDArray[np.float32],
+    layout: CellLayout,
+    boot: int,
+    seed: int,
+    raking: ReplicateRaking | None = None,
 ) -> Iterator[npt.NDArray[np.float32]]:
     """Yield replicate cell totals in chunks of shape (S, G, Bc, F).
 
-    :param features: (n, F) respondent features in *sorted* cell order.
+    :param features: (n, F) respondent features in *sorted* cell order, with
+        the base weights when ``raking`` is given.
+    :param raking: re-rake every replicate to population margins
+        (:mod:`scoring.raking`); None: the features' weights as they are.
     """
     C, F = layout.n_cells, features.shape[1]
     seeds = np.random.SeedSequence(seed).spawn(C)
     gens = [np.random.Generator(np.random.PCG64(s)) for s in seeds]
+    if raking is not None:
+        yield from _raked_cell_totals(features, layout, boot, gens, raking)
+        return
     chunk = max(1, min(boot, _TOTALS_BUDGET // max(C * F, 1)))
     cells = [c for c in range(C) if layout.size[c] > 0]
     with _parallel_workers() as workers, ThreadPoolExecutor(workers) as pool:
@@ -195,6 +279,7 @@ def bootstrap_replicates(
     reference_streets: BoolArray | None = None,
     population_coef: FloatArray | None = None,
     point_means: FloatArray | None = None,
+    raking: ReplicateRaking | None = None,
 ) -> Replicates:
     """Bootstrap replicates of street and district scores.
 
@@ -207,17 +292,16 @@ def bootstrap_replicates(
         the plain mean of the reference streets.
     :param point_means: (S, G, J) observed cell means, used where a replicate
         cell has no answer to an indicator (population reference only).
+    :param raking: re-rake every replicate (``features`` then carry the base weights).
     """
     if boot < MIN_REPLICATES:
         raise ValueError(f"boot must be at least {MIN_REPLICATES} replicates, not {boot}")
     J = features.shape[1] // 2
-    use = (
-        np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
-    )
+    use = np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
     parts: dict[str, list[FloatArray]] = {
         k: [] for k in ("ind", "dim", "ovr", "dind", "ddim", "dovr")
     }
-    for tot in replicate_cell_totals(features, layout, boot, seed):
+    for tot in replicate_cell_totals(features, layout, boot, seed, raking):
         num, den = tot[..., :J], tot[..., J:]
         ind = _group_combine(num, den, weights.shares).transpose(1, 0, 2).astype(np.float64)
         dim, ovr = composite(ind, weights)

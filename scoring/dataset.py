@@ -9,7 +9,7 @@ not asked), and separate masks say which of those was 不了解.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -17,6 +17,8 @@ import numpy.typing as npt
 
 from .exchange import DK, ResponseRecord
 from .framework import Framework
+from .population import AGE_BANDS, GENDERS
+from .raking import category_codes
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -49,6 +51,10 @@ class ResponseData:
         True where the respondent named the indicator among the top-3 concerns.
     overall : (n,) float array
         Score of the overall-satisfaction answer, NaN where missing.
+    age_band, gender : (n,) int arrays, optional
+        Raking codes (:func:`scoring.raking.category_codes`): the index of the
+        answer in ``AGE_BANDS`` / ``("female", "male")``, the last code for a
+        missing or undisclosed answer; None when the responses carry none.
     """
 
     streets: tuple[str, ...]
@@ -63,6 +69,8 @@ class ResponseData:
     asked: BoolArray
     concerns: BoolArray
     overall: FloatArray
+    age_band: IntArray | None = None
+    gender: IntArray | None = None
 
     @property
     def n(self) -> int:
@@ -120,7 +128,7 @@ def from_records(
         for code in rec.concerns:
             concerns[r, j_index[code]] = True
         overall_points[r] = rec.overall or 0
-    return from_points(
+    data = from_points(
         framework,
         street_labels,
         street,
@@ -131,6 +139,13 @@ def from_records(
         concerns,
         overall_points,
         asked=asked_by_group[group],
+    )
+    if not any(rec.age_band or rec.gender for rec in records):
+        return data
+    return replace(
+        data,
+        age_band=category_codes([rec.age_band for rec in records], AGE_BANDS),
+        gender=category_codes([rec.gender for rec in records], GENDERS),
     )
 
 
@@ -212,6 +227,16 @@ def to_records(
                 weight=float(data.weight[r]),
                 answers=answers,
                 concerns=tuple(c for j, c in enumerate(data.indicators) if data.concerns[r, j]),
+                age_band=_code(AGE_BANDS, data.age_band, r),
+                gender=_code(GENDERS, data.gender, r),
             )
         )
     return records
+
+
+def _code(categories: Sequence[str], codes: IntArray | None, r: int) -> str | None:
+    """Category of respondent ``r`` from raking codes (None: unknown or no codes)."""
+    if codes is None:
+        return None
+    k = int(codes[r])
+    return categories[k] if k < len(categories) else None

@@ -39,8 +39,17 @@ from .framework import Framework
 from .funnel import ALARM_Z, ALERT_Z, BAND_RULES, FDR_LEVEL, expected_false_flags, funnel
 from .priorities import overall_correlation, select_priorities
 from .ranking import rank_sets
+from .population import Margins
 from .reference import district_reference, street_coefficients
-from .result import DistrictResult, Estimate, ScoreResult, Shrunk, SmallCell, StreetResult
+from .result import (
+    CellDesign,
+    DistrictResult,
+    Estimate,
+    ScoreResult,
+    Shrunk,
+    SmallCell,
+    StreetResult,
+)
 from .shrinkage import fay_herriot
 from .variance import (
     TINY_CELL,
@@ -50,6 +59,7 @@ from .variance import (
     item_contributions,
     level_variance,
 )
+from .weighting import design_effects, prepare_weighting
 
 __all__ = ["data_digest", "score", "subset"]
 
@@ -110,6 +120,8 @@ def subset(data: ResponseData, keep: npt.NDArray[np.bool_]) -> ResponseData:
         asked=data.asked[keep],
         concerns=data.concerns[keep],
         overall=data.overall[keep],
+        age_band=None if data.age_band is None else data.age_band[keep],
+        gender=None if data.gender is None else data.gender[keep],
     )
 
 
@@ -142,8 +154,6 @@ def _check(framework: Framework, data: ResponseData, boot: int, min_n: int, top_
 def _opt(x: Any) -> float | None:
     v = float(x)
     return v if np.isfinite(v) else None
-
-
 
 
 def _adjust(reps: FloatArray, point: FloatArray, final: FloatArray, own: FloatArray) -> FloatArray:
@@ -189,6 +199,8 @@ def score(
     band_rule: str = "alarm",
     min_gap: float = 3.0,
     fdr: float = FDR_LEVEL,
+    margins: Margins | None = None,
+    trim: tuple[float, float] | None = None,
 ) -> ScoreResult:
     """Score every street and the district, with intervals, bands, ranks and items.
 
@@ -227,6 +239,13 @@ def score(
         Points an indicator must fall below the district to become an item.
     fdr : float
         False discovery rate of the item selection across a street's indicators.
+    margins : Margins, optional
+        Population margins (:mod:`scoring.population`): the weights are raked
+        to them within each street x group and re-raked in every bootstrap
+        replicate (:mod:`scoring.weighting`); their street x group totals are
+        the district reference's counts unless ``population_totals`` is given.
+    trim : (low, high), optional
+        Raking's weight trimming bounds (off by default).
 
     Returns
     -------
@@ -261,6 +280,10 @@ def score(
         data = subset(data, keep)
     if data.n == 0:
         raise ValueError("there are no responses to score")
+    weighting = prepare_weighting(data, margins, trim=trim)
+    data = weighting.data
+    if population_totals is None:
+        population_totals = weighting.totals
     population = None if population_totals is None else np.asarray(population_totals, float)
 
     W = Weights.of(framework)
@@ -324,15 +347,14 @@ def score(
     v_ind = level_variance(cov, sc.indicator, ref.coef.indicator, item_contributions)
     v_dim = level_variance(cov, sc.dimension, ref.coef.dimension, form_contributions)
     v_ovr = _squeeze(
-        level_variance(
-            cov, sc.overall[..., None], ref.coef.overall[..., None], form_contributions
-        )
+        level_variance(cov, sc.overall[..., None], ref.coef.overall[..., None], form_contributions)
     )
 
     # rescaled bootstrap, deviations scaled to the variance with the tiny-cell rule
     feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)
-    feat_boot[:, :J] = (wm * x)[lay.order]
-    feat_boot[:, J:] = wm[lay.order]
+    wm_base = wm if weighting.replicate is None else weighting.base[:, None] * m
+    feat_boot[:, :J] = (wm_base * x)[lay.order]
+    feat_boot[:, J:] = wm_base[lay.order]
     raw = bootstrap_replicates(
         feat_boot,
         lay,
@@ -342,6 +364,7 @@ def score(
         reference_streets=use,
         population_coef=ref.coef.indicator if population is not None else None,
         point_means=cov.means,
+        raking=weighting.replicate,
     )
     d_ovr_pt = np.asarray(ref.overall)
     rep = Replicates(
@@ -412,6 +435,7 @@ def score(
             **{k: (v if ok else None) for k, v in extra.items()},
         )
 
+    deff = design_effects(data, W.shares)
     streets = []
     for s, label in enumerate(data.streets):
         pri, q_below = select_priorities(
@@ -494,6 +518,18 @@ def score(
                 fdr_q=_opt(fun.q[s]) if rk else None,
                 rank_low_sim=int(rs.low_sim[s]) if rk else None,
                 rank_high_sim=int(rs.high_sim[s]) if rk else None,
+                n_eff=_opt(deff.street_n_eff[s]) if n_street[s] else None,
+                deff=_opt(deff.street_deff[s]) if n_street[s] else None,
+                cells=tuple(
+                    CellDesign(
+                        group=data.groups[g],
+                        n=int(deff.cell_n[s, g]),
+                        n_eff=_opt(deff.cell_n_eff[s, g]),
+                        deff=_opt(deff.cell_deff[s, g]),
+                    )
+                    for g in range(G)
+                    if deff.cell_n[s, g]
+                ),
             )
         )
     district = DistrictResult(
@@ -556,6 +592,7 @@ def score(
         "shrinkage": shrink,
         "estimators": ESTIMATORS,
         "district_reference": ref.kind,
+        "weighting": weighting.method,
         "tiny_cell": TINY_CELL,
         "n_streets_ranked": n_ranked,
         "n_streets_incomplete": int((~comp.complete).sum()),

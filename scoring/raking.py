@@ -1,35 +1,46 @@
 """Raking: calibrate respondent weights to population margins within each cell.
 
-Raking (iterative proportional fitting, Deming & Stephan 1940) adjusts the
-weights of the respondents of one street x group so that their weighted age
-bands and genders match the population's, starting from the responses' own
-weights.  Every respondent with the same age band and gender in a cell gets
-the same adjustment, so the whole computation runs on a small (age x gender)
-table per cell: one (cells, 6, 3) array for the point estimate, and one
-(replicates x cells, 6, 3) array inside the bootstrap.  Both go through
-:func:`ipf`.
+Raking (Deming & Stephan 1940) adjusts the weights of the respondents of one
+street x group so that their weighted age bands and genders match the
+population's, starting from the responses' own weights.  Every respondent with
+the same age band and gender in a cell gets the same adjustment, so the whole
+computation runs on a small (age x gender) table per cell: one (cells, 6, 3)
+array for the point estimate, and one (cells, replicates, 6, 3) array inside the
+bootstrap (:func:`solve`, vectorised over all tables at once).
 
-Respondents whose age band (or gender) is missing or ``undisclosed`` form an
-extra "unknown" row (column) of the table.  In the age step it receives the
-cell's average adjustment ``N / T`` (population over current weighted total),
-so it keeps its share of the cell's weight; the known age bands share the
-rest in the population's proportions.  The result: among respondents who gave
-their age band the weighted distribution equals the population's, and the
-cell's weights add up to its population.  The gender step works the same way.
+**Solving.**  Two margins with two genders leave one unknown per table: with the
+gender factors ``(1, t)`` each age band's factor is ``a_k = A_k / (f_k + m_k t)``
+(``f_k``, ``m_k``: weighted female and male respondents of band k, ``A_k`` its
+population), and the female margin ``Σ_k a_k f_k = F`` is one monotone equation
+in ``log t``, solved by safeguarded Newton steps to 1e-12 of the population.
+This is the fixed point iterative proportional fitting converges to (the
+raking solution is unique), reached in a few vectorised steps instead of dozens
+of sweeps.  One margin alone is a post-stratification (closed form).
 
-Optional trimming bounds every adjustment to ``[low, high]`` times the cell's
-average adjustment (bounded raking: the factors are clipped after each step);
-margins are then met only as far as the bounds allow.  Off by default.
+**Missing answers.**  Respondents whose age band or gender is missing or
+``undisclosed`` (for a margin the cell uses) keep the cell's *average
+adjustment* ``N / T`` (population over the cell's weighted total), so they keep
+their share of the cell's weight; the others are raked to the margins scaled by
+their share ``(T − U) / T`` (U: the unknowns' weight).  The cell's weights add
+up to its population, and among respondents who gave both answers the age and
+gender distributions equal the population's.
+
+**Trimming** (optional, off by default) bounds every adjustment to
+``[low, high]`` times the cell's average adjustment: after the exact solution,
+factors are clipped and the margins refitted by IPF steps until both hold or the
+bounds prevent it (margins are then met only as far as the bounds allow).
 
 References: Deming, W. E. & Stephan, F. F. (1940), *Ann. Math. Stat.* 11, 427-444;
-Lumley, T. (2010), *Complex Surveys*, section 7.4 (``survey::rake``).
-See also ``docs/weighting.md``.
+Deville, J.-C. & Särndal, C.-E. (1992), *JASA* 87, 376-382 (raking as
+calibration, uniqueness); Lumley, T. (2010), *Complex Surveys*, §7.4
+(``survey::rake``).  See also ``docs/weighting.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,11 +53,14 @@ __all__ = [
     "N_GENDER",
     "Raked",
     "RakingError",
+    "ReplicateRaking",
     "IPFResult",
     "category_codes",
     "class_tables",
     "ipf",
     "rake",
+    "replicate_raking",
+    "solve",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -56,8 +70,8 @@ BoolArray = npt.NDArray[np.bool_]
 N_AGE = len(AGE_BANDS) + 1  # known bands + unknown
 N_GENDER = len(GENDERS) + 1  # female, male + unknown (missing or undisclosed)
 N_CLASS = N_AGE * N_GENDER
-TOL = 1e-10
-MAX_ITER = 1000
+TOL = 1e-12
+MAX_ITER = 200
 
 
 class RakingError(ValueError):
@@ -70,27 +84,6 @@ class RakingError(ValueError):
             + "; ".join(self.problems[:20])
             + (f"; ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else "")
         )
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class IPFResult:
-    """Adjustment factors of a stack of (age x gender) tables.
-
-    Attributes
-    ----------
-    factor : (..., 6, 3) float array
-        Multiplier of every class's weight (1 where a cell has no margins).
-    iterations : int
-        Full sweeps (age step + gender step) done.
-    error : (...) float array
-        Largest relative misfit ``|achieved - target| / population`` per table.
-    converged : (...) bool array
-    """
-
-    factor: FloatArray
-    iterations: int
-    error: FloatArray
-    converged: BoolArray
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -141,43 +134,141 @@ def class_tables(
     return out
 
 
-def _step(
-    table: FloatArray, factor: FloatArray, target: FloatArray, axis: int
-) -> tuple[FloatArray, FloatArray]:
-    """One raking step on ``axis`` (-2 age, -1 gender); returns (ratio, misfit before).
+def _targets(
+    table: FloatArray, age: FloatArray, gender: FloatArray, lenient: bool
+) -> dict[str, npt.NDArray[Any]]:
+    """Known blocks, scaled targets and the unknowns' factor of every table.
 
-    ``target`` (..., K) holds the population counts (NaN rows: margin not used).
-    Categories without respondents give their population to the others (only
-    bootstrap replicates meet this: :func:`rake` refuses such margins).
+    Class-first layout for speed (reductions over short leading axes of long
+    rows): ``table`` (6, 3, N), ``age`` (5, N), ``gender`` (2, N).
     """
-    other = -1 if axis == -2 else -2
-    weighted = table * factor
-    rows = weighted.sum(axis=other)  # (..., K + 1)
-    k = target.shape[-1]
-    known, unknown = rows[..., :k], rows[..., k]
-    total = rows.sum(axis=-1)
-    pop = target.sum(axis=-1)
-    use = np.isfinite(pop) & (total > 0)
-    safe_total = np.where(use, total, 1.0)
-    present = known > 0
-    tgt = np.where(present & use[..., None], np.nan_to_num(target), 0.0)
-    tsum = tgt.sum(axis=-1)
-    known_share = (safe_total - unknown) / safe_total
-    scale = np.where(tsum > 0, np.nan_to_num(pop) * known_share / np.where(tsum > 0, tsum, 1), 0)
-    goal = tgt * scale[..., None]
-    ratio = np.ones_like(rows)
-    ratio[..., :k] = np.where(present, goal / np.where(present, known, 1.0), 1.0)
-    ratio[..., k] = np.where(use, np.nan_to_num(pop) / safe_total, 1.0)
-    ratio = np.where(use[..., None], ratio, 1.0)
-    misfit = np.where(use, np.abs(known - goal).max(axis=-1) / np.where(pop > 0, pop, 1.0), 0.0)
-    return ratio, misfit
+    use_a = np.isfinite(age).all(axis=0)
+    use_g = np.isfinite(gender).all(axis=0)
+    age0, gender0 = np.nan_to_num(age), np.nan_to_num(gender)
+    pop = np.where(use_a, age0.sum(axis=0), np.where(use_g, gender0.sum(axis=0), 0.0))
+    total = table.sum(axis=(0, 1))
+    both = table[:-1, :-1]  # (5, 2, N) respondents who gave both answers
+    rows = table[:-1].sum(axis=1)  # (5, N) age bands, gender not used
+    cols = table[:, :-1].sum(axis=0)  # (2, N) genders, age not used
+    known = np.where(
+        use_a & use_g, both.sum(axis=(0, 1)), np.where(use_a, rows.sum(0), cols.sum(0))
+    )
+    active = (use_a | use_g) & (total > 0)
+    avg = np.divide(pop, total, out=np.ones_like(total), where=active)
+    share = np.divide(known, total, out=np.zeros_like(total), where=total > 0)
+    age_t = age0 * share
+    gender_t = gender0 * share
+    if lenient:  # categories a replicate left empty give their people to the others
+        age_w = np.where(use_g, both.sum(axis=1), rows)
+        gender_w = np.where(use_a, both.sum(axis=0), cols)
+        for t, w in ((age_t, age_w), (gender_t, gender_w)):
+            kept = np.where(w > 0, t, 0.0)
+            k_sum = kept.sum(axis=0)
+            t[...] = np.divide(kept * t.sum(axis=0), k_sum, out=kept, where=k_sum > 0)
+    return {
+        "use_a": use_a,
+        "use_g": use_g,
+        "active": active,
+        "pop": pop,
+        "avg": avg,
+        "both": both,
+        "rows": rows,
+        "cols": cols,
+        "age": age_t,
+        "gender": gender_t,
+    }
 
 
-def ipf(
+def _solve_t(
+    f: FloatArray,
+    m: FloatArray,
+    a_target: FloatArray,
+    female: FloatArray,
+    pop: FloatArray,
+    u0: FloatArray,
+    tol: float,
+    max_iter: int,
+) -> tuple[FloatArray, FloatArray, int]:
+    """Solve ``Σ_k A_k f_k / (f_k + m_k e^u) = F`` for u per table (safeguarded Newton).
+
+    ``f``, ``m``, ``a_target`` are (5, N); returns ``(u, misfit, steps)``, the
+    misfit being ``|achieved − F| / N``.  The left side falls monotonically in
+    u, so a bracket kept around the root makes every step safe.
+    """
+    af = a_target * f
+    afm = af * m
+    n = u0.shape[0]
+    lo = np.full(n, -50.0)
+    hi = np.full(n, 50.0)
+    u = np.clip(u0, -49.0, 49.0)
+    scale = np.where(pop > 0, pop, 1.0)
+    misfit = np.zeros(n)
+    idx = np.arange(n)
+    sub_f, sub_m, sub_af, sub_afm, sub_fem = f, m, af, afm, female
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
+        cur = u[idx]
+        e = np.exp(cur)
+        den = sub_f + sub_m * e
+        ok = den > 0
+        inv = np.divide(1.0, den, out=np.zeros_like(den), where=ok)
+        val = (sub_af * inv).sum(axis=0) - sub_fem
+        slope = -(sub_afm * inv * inv).sum(axis=0) * e
+        miss = np.abs(val) / scale[idx]
+        misfit[idx] = miss
+        go = (miss > tol) & (hi[idx] - lo[idx] > 1e-13)
+        if not go.any():
+            break
+        if not go.all():
+            idx, cur, val, slope = idx[go], cur[go], val[go], slope[go]
+            sub_f, sub_m, sub_af, sub_afm = (
+                sub_f[:, go],
+                sub_m[:, go],
+                sub_af[:, go],
+                sub_afm[:, go],
+            )
+            sub_fem = sub_fem[go]
+        up = val > 0  # achieved too high: t must grow
+        lo[idx] = np.where(up, cur, lo[idx])
+        hi[idx] = np.where(up, hi[idx], cur)
+        step = np.divide(-val, slope, out=np.full_like(val, np.inf), where=slope < 0)
+        new = cur + step
+        inside = (new > lo[idx]) & (new < hi[idx])
+        u[idx] = np.where(inside, new, 0.5 * (lo[idx] + hi[idx]))
+    return u, misfit, it
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class IPFResult:
+    """Adjustment factors of a stack of (age x gender) tables.
+
+    Attributes
+    ----------
+    factor : (..., 6, 3) float array
+        Multiplier of every class's weight (1 where a table has no margins).
+    iterations : int
+        Newton steps (or, with trimming, IPF sweeps) done.
+    error : (...) float array
+        Largest relative misfit ``|achieved − target| / population`` per table.
+    converged : (...) bool array
+    log_ratio : (...) float array
+        ``log t`` of the gender factors (a warm start for replicates).
+    """
+
+    factor: FloatArray
+    iterations: int
+    error: FloatArray
+    converged: BoolArray
+    log_ratio: FloatArray
+
+
+def solve(
     table: FloatArray,
     age: FloatArray,
     gender: FloatArray,
     *,
+    start: FloatArray | None = None,
+    lenient: bool = False,
     trim: tuple[float, float] | None = None,
     tol: float = TOL,
     max_iter: int = MAX_ITER,
@@ -192,45 +283,140 @@ def ipf(
         Population by age band; NaN rows where the age margin is not used.
     gender : (..., 2) float array
         Population by gender; NaN rows where not used.
+    start : (...) float array, optional
+        Initial ``log t`` (e.g. the point estimate's, for bootstrap replicates).
+    lenient : bool
+        Let categories without weight give their population to the others
+        (bootstrap replicates); otherwise the caller has refused such margins.
     trim : (low, high), optional
-        Bounds of every class's adjustment relative to the cell's average
+        Bounds of every class's adjustment relative to the table's average
         adjustment (population / weighted total); None: unbounded.
     tol : float
-        Stop when every margin is met to ``tol`` x the cell's population.
+        Required fit, relative to the table's population.
     max_iter : int
-        Most sweeps.
+        Most Newton steps (and, with trimming, most IPF sweeps).
 
     Returns
     -------
     IPFResult
     """
-    factor = np.ones_like(table)
     lead = table.shape[:-2]
-    error = np.zeros(lead)
-    bounds: tuple[FloatArray, FloatArray] | None = None
-    if trim is not None:
-        low, high = trim
-        pop = np.where(np.isfinite(age).all(axis=-1), age.sum(axis=-1), gender.sum(axis=-1))
-        total = table.sum(axis=(-2, -1))
-        avg = np.where(np.isfinite(pop) & (total > 0), pop / np.where(total > 0, total, 1), 1.0)
-        bounds = ((low * avg)[..., None, None], (high * avg)[..., None, None])
+    N = int(np.prod(lead, dtype=np.int64))
+    tab = np.ascontiguousarray(np.moveaxis(table.reshape(N, N_AGE, N_GENDER), 0, -1))  # (6, 3, N)
+    age_c = np.ascontiguousarray(np.broadcast_to(age, (*lead, N_AGE - 1)).reshape(N, -1).T)
+    gender_c = np.ascontiguousarray(np.broadcast_to(gender, (*lead, N_GENDER - 1)).reshape(N, -1).T)
+    p = _targets(tab, age_c, gender_c, lenient)
+    avg, active = p["avg"], p["active"]
+    factor = np.empty((N_AGE, N_GENDER, N))
+    factor[:] = np.where(active, avg, 1.0)
+    error = np.zeros(N)
+    log_ratio = np.zeros(N)
     iterations = 0
-    for iterations in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
-        ratio, err_age = _step(table, factor, age, -2)
-        factor *= ratio[..., :, None]
-        if bounds is not None:
-            np.clip(factor, bounds[0], bounds[1], out=factor)
-        ratio, err_gender = _step(table, factor, gender, -1)
-        factor *= ratio[..., None, :]
-        if bounds is not None:
-            np.clip(factor, bounds[0], bounds[1], out=factor)
-        # misfit of the age margin after the gender step (gender's is 0 unbounded)
-        _, error = _step(table, factor, age, -2)
-        if bounds is not None:
-            error = np.maximum(error, _step(table, factor, gender, -1)[1])
+    # one margin: post-stratification
+    only_a = active & p["use_a"] & ~p["use_g"]
+    if only_a.any():
+        fa = np.divide(p["age"], p["rows"], out=np.ones_like(p["rows"]), where=p["rows"] > 0)
+        factor[:-1] = np.where(only_a, fa[:, None, :], factor[:-1])
+    only_g = active & p["use_g"] & ~p["use_a"]
+    if only_g.any():
+        fg = np.divide(p["gender"], p["cols"], out=np.ones_like(p["cols"]), where=p["cols"] > 0)
+        factor[:, :-1] = np.where(only_g, fg[None], factor[:, :-1])
+    # two margins: one equation in log t per table
+    two = np.flatnonzero(active & p["use_a"] & p["use_g"])
+    if two.size:
+        f = p["both"][:, 0, two]
+        m = p["both"][:, 1, two]
+        a_t, g_t = p["age"][:, two], p["gender"][:, two]
+        if start is not None:
+            u0 = np.broadcast_to(start, lead).reshape(N)[two].astype(np.float64)
+        else:
+            sf, sm = f.sum(axis=0), m.sum(axis=0)
+            ok = (sm > 0) & (sf > 0) & (g_t[0] > 0) & (g_t[1] > 0)
+            ratio = np.divide(g_t[1] * sf, g_t[0] * sm, out=np.ones_like(sf), where=ok)
+            u0 = np.log(ratio)
+        u, misfit, iterations = _solve_t(f, m, a_t, g_t[0], p["pop"][two], u0, tol, max_iter)
+        t = np.exp(u)
+        den = f + m * t
+        a = np.divide(a_t, den, out=np.broadcast_to(avg[two], den.shape).copy(), where=den > 0)
+        factor[:-1, 0, two] = a
+        factor[:-1, 1, two] = a * t
+        error[two] = misfit
+        log_ratio[two] = u
+    out = np.ascontiguousarray(np.moveaxis(factor, -1, 0)).reshape(table.shape)
+    err = error.reshape(lead)
+    if trim is not None:
+        back = {k: np.moveaxis(v, -1, 0).reshape((*lead, *v.shape[:-1])) for k, v in p.items()}
+        out, err, sweeps = _trimmed(table, out, back, trim, tol, max_iter)
+        iterations += sweeps
+    return IPFResult(
+        factor=out,
+        iterations=iterations,
+        error=err,
+        converged=err <= tol,
+        log_ratio=log_ratio.reshape(lead),
+    )
+
+
+def ipf(
+    table: FloatArray,
+    age: FloatArray,
+    gender: FloatArray,
+    *,
+    trim: tuple[float, float] | None = None,
+    tol: float = TOL,
+    max_iter: int = MAX_ITER,
+) -> IPFResult:
+    """:func:`solve` under its classical name (kept for callers raking one stack)."""
+    return solve(table, age, gender, trim=trim, tol=tol, max_iter=max_iter)
+
+
+def _trimmed(
+    table: FloatArray,
+    factor: FloatArray,
+    p: dict[str, npt.NDArray[Any]],
+    trim: tuple[float, float],
+    tol: float,
+    max_iter: int,
+) -> tuple[FloatArray, FloatArray, int]:
+    """Bounded raking: clip the known classes' factors, refit the margins, repeat."""
+    low = (trim[0] * p["avg"])[..., None, None]
+    high = (trim[1] * p["avg"])[..., None, None]
+    use_a, use_g = p["use_a"] & p["active"], p["use_g"] & p["active"]
+    # which classes are raked (the others keep the average adjustment)
+    mask = np.zeros(table.shape, dtype=bool)
+    mask[..., :-1, :-1] = True
+    mask[..., :-1, -1] |= (use_a & ~use_g)[..., None]
+    mask[..., -1, :-1] |= (use_g & ~use_a)[..., None]
+    mask &= p["active"][..., None, None]
+    error = np.zeros(table.shape[:-2])
+    sweeps = 0
+    for sweeps in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
+        factor = np.where(mask, np.clip(factor, low, high), factor)
+        for axis, target, use in ((-1, p["age"], use_a), (-2, p["gender"], use_g)):
+            w = np.where(mask, table * factor, 0.0)
+            sums = w.sum(axis=axis)[..., : target.shape[-1]]
+            ratio = np.divide(target, sums, out=np.ones_like(sums), where=sums > 0)
+            ratio = np.where(use[..., None], ratio, 1.0)
+            if axis == -1:
+                factor[..., :-1, :] = np.where(
+                    mask[..., :-1, :], factor[..., :-1, :] * ratio[..., None], factor[..., :-1, :]
+                )
+            else:
+                factor[..., :, :-1] = np.where(
+                    mask[..., :, :-1],
+                    factor[..., :, :-1] * ratio[..., None, :],
+                    factor[..., :, :-1],
+                )
+        factor = np.where(mask, np.clip(factor, low, high), factor)
+        w = np.where(mask, table * factor, 0.0)
+        miss_a = np.abs(w.sum(axis=-1)[..., :-1] - p["age"]).max(axis=-1)
+        miss_g = np.abs(w.sum(axis=-2)[..., :-1] - p["gender"]).max(axis=-1)
+        scale = np.where(p["pop"] > 0, p["pop"], 1.0)
+        error = np.where(use_a, miss_a, 0.0) / scale
+        error = np.maximum(error, np.where(use_g, miss_g, 0.0) / scale)
         if not error.size or error.max() <= tol:
             break
-    return IPFResult(factor=factor, iterations=iterations, error=error, converged=error <= tol)
+    return factor, error, sweeps
 
 
 def _check_margins(
@@ -239,21 +425,27 @@ def _check_margins(
     gender: FloatArray,
     labels: Sequence[str],
 ) -> list[str]:
-    """Margin cells with population but no respondent, or respondents but no population."""
+    """Margin categories with population but no respondent, or respondents but no population.
+
+    Counts only the respondents raking uses: those who gave every variable the
+    cell's margins use (the others keep the cell's average adjustment).
+    """
     problems: list[str] = []
-    C = counts.shape[0]
+    use_a = np.asarray(np.isfinite(age).all(axis=-1))
+    use_g = np.asarray(np.isfinite(gender).all(axis=-1))
     n_cell = counts.sum(axis=(1, 2))
-    for variable, names, target, axis in (
-        ("age band", AGE_BANDS, age, 2),
-        ("gender", GENDERS, gender, 1),
+    both = counts[:, :-1, :-1]
+    by_age = np.where(use_g[:, None], both.sum(axis=2), counts[:, :-1, :].sum(axis=2))
+    by_gender = np.where(use_a[:, None], both.sum(axis=1), counts[:, :, :-1].sum(axis=1))
+    for variable, names, target, by_cat, use in (
+        ("age band", AGE_BANDS, age, by_age, use_a),
+        ("gender", GENDERS, gender, by_gender, use_g),
     ):
-        by_cat = counts.sum(axis=axis)[:, : len(names)]  # (C, K) respondents per category
-        for c in range(C):
-            if n_cell[c] == 0 or not np.isfinite(target[c]).all():
-                continue
+        for c in map(int, np.flatnonzero(use & (n_cell > 0))):
             if by_cat[c].sum() == 0:
+                asked = "age band and gender" if use_a[c] and use_g[c] else variable
                 problems.append(
-                    f"{labels[c]}: no respondent gave their {variable}, so the {variable} margin "
+                    f"{labels[c]}: no respondent gave their {asked}, so the {variable} margin "
                     "cannot be used (leave it out of the population file for this cell)"
                 )
                 continue
@@ -302,7 +494,7 @@ def rake(
     trim : (low, high), optional
         Bound every adjustment to ``[low, high]`` x the cell's average; off by default.
     tol, max_iter : float, int
-        Convergence tolerance (relative to the cell's population) and sweep cap.
+        Required fit (relative to the cell's population) and step cap.
 
     Returns
     -------
@@ -312,8 +504,8 @@ def rake(
     ------
     RakingError
         A margin category has population but no respondent (or respondents but
-        no population), nobody in a cell answered a margin's variable, or IPF
-        did not converge; every street x group concerned is named.
+        no population), nobody in a cell answered a margin's variable, or the
+        margins cannot both be met; every street x group concerned is named.
     """
     c = np.asarray(cell, dtype=np.int64)
     a = np.asarray(age, dtype=np.int64)
@@ -331,16 +523,16 @@ def rake(
     if problems:
         raise RakingError(problems)
     table = class_tables(c, a, g, w, C)
-    fit = ipf(table, age_m, gender_m, trim=trim, tol=tol, max_iter=max_iter)
+    fit = solve(table, age_m, gender_m, trim=trim, tol=tol, max_iter=max_iter)
     bad = ~fit.converged
     if bad.any() and trim is None:
         raise RakingError(
             [
-                f"{names[i]}: raking did not converge after {fit.iterations} sweeps (margin "
-                f"misfit {fit.error[i]:.2%}): the respondents' combinations of age band and "
-                "gender cannot meet both margins (e.g. every respondent of one age band has "
-                "the same gender); rake to one variable for this cell"
-                for i in np.flatnonzero(bad)
+                f"{names[i]}: raking does not converge (margin misfit {fit.error[i]:.2%} "
+                f"after {fit.iterations} steps): the respondents' combinations of age band "
+                "and gender cannot meet both margins (e.g. every respondent of one age band "
+                "has the same gender); rake this cell to one variable"
+                for i in map(int, np.flatnonzero(bad))
             ]
         )
     factor = fit.factor[c, a, g]
@@ -352,4 +544,85 @@ def rake(
         raked_cells=raked,
         iterations=fit.iterations,
         max_error=float(fit.error.max()) if fit.error.size else 0.0,
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReplicateRaking:
+    """What the bootstrap needs to re-rake every replicate (respondents in sorted cell order).
+
+    Replicate weights are the resampling counts times the base weights; each
+    replicate's (age x gender) tables are raked by one vectorised
+    :func:`solve` over all cells and replicates, and each respondent's count is
+    multiplied by its class's factor before the cell totals are formed.
+    Categories a replicate leaves empty give their population to the others.
+
+    Attributes
+    ----------
+    classes : (n,) int array
+        Class code ``age * 3 + gender`` of each respondent.
+    onehot : (n, 18) float32 array
+        The respondent's base weight in its class's column (class tables are
+        ``counts @ onehot``).
+    age, gender : (C, 5), (C, 2) float arrays
+        Margins per cell (NaN rows: not used).
+    start : (C,) float array
+        The point estimate's ``log t`` (warm start).
+    trim : (low, high) or None
+    report : list of int
+        Filled while running: ``[tables raked, tables not converged]``.
+    """
+
+    classes: IntArray
+    onehot: npt.NDArray[np.float32]
+    age: FloatArray
+    gender: FloatArray
+    start: FloatArray
+    trim: tuple[float, float] | None = None
+    tol: float = 1e-10
+    report: list[int] = field(default_factory=lambda: [0, 0])
+
+    def factors(self, tables: FloatArray) -> npt.NDArray[np.float32]:
+        """Class factors (C, Bc, 18) for replicate class tables (C, Bc, 18)."""
+        C, bc = tables.shape[:2]
+        fit = solve(
+            tables.reshape(C, bc, N_AGE, N_GENDER),
+            self.age[:, None, :],
+            self.gender[:, None, :],
+            start=self.start[:, None],
+            lenient=True,
+            trim=self.trim,
+            tol=self.tol,
+            max_iter=100,
+        )
+        self.report[0] += fit.converged.size
+        self.report[1] += int((~fit.converged).sum())
+        return fit.factor.reshape(C, bc, N_CLASS).astype(np.float32)
+
+
+def replicate_raking(
+    cell: IntArray,
+    age: IntArray,
+    gender: IntArray,
+    base: FloatArray,
+    order: IntArray,
+    margins: Margins,
+    trim: tuple[float, float] | None = None,
+) -> ReplicateRaking:
+    """Set up :class:`ReplicateRaking` for respondents taken in ``order`` (the bootstrap's)."""
+    S, G = margins.total.shape
+    C = S * G
+    cls = (age * N_GENDER + gender)[order]
+    onehot = np.zeros((cls.size, N_CLASS), dtype=np.float32)
+    onehot[np.arange(cls.size), cls] = base[order]
+    age_m = margins.age.reshape(C, -1)
+    gender_m = margins.gender.reshape(C, -1)
+    point = solve(class_tables(cell, age, gender, base, C), age_m, gender_m, trim=trim)
+    return ReplicateRaking(
+        classes=cls,
+        onehot=onehot,
+        age=age_m,
+        gender=gender_m,
+        start=point.log_ratio,
+        trim=trim,
     )

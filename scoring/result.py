@@ -18,6 +18,7 @@ from .priorities import Priority
 
 __all__ = [
     "DECIMALS",
+    "CellDesign",
     "DistrictResult",
     "Estimate",
     "ScoreResult",
@@ -57,6 +58,16 @@ class SmallCell:
     street: str
     group: str
     n: int
+
+
+@dataclass(frozen=True, slots=True)
+class CellDesign:
+    """One street x group cell's weighting: n, effective n, Kish design effect."""
+
+    group: str
+    n: int
+    n_eff: float | None
+    deff: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +116,9 @@ class StreetResult:
     fdr_q: float | None = None
     rank_low_sim: int | None = None
     rank_high_sim: int | None = None
+    n_eff: float | None = None
+    deff: float | None = None
+    cells: tuple[CellDesign, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +250,11 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
                     for p in s.priority_details
                 ],
                 "shrunk": {"score": s.shrunk.score, "mse": s.shrunk.mse},
+                "n_eff": s.n_eff,
+                "deff": s.deff,
+                "cells": [
+                    {"group": c.group, "n": c.n, "n_eff": c.n_eff, "deff": c.deff} for c in s.cells
+                ],
             }
         )
     out: dict[str, Any] = {

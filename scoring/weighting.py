@@ -1,0 +1,140 @@
+"""Weights for a scoring run: raking to population margins, and design effects.
+
+:func:`prepare_weighting` rakes the respondents' weights to the population
+margins (:mod:`scoring.raking`) and sets up the re-raking of every bootstrap
+replicate; :func:`design_effects` gives n, effective n and Kish's design effect
+due to weighting per street x group cell and per street.
+
+Effective n (Kish 1965, §11.7): ``n_eff = (Σ w)² / Σ w²`` over a cell's
+respondents, and ``deff = n / n_eff`` (1 for equal weights).  A street's score
+combines its cells with the group shares, so its respondents' effective weights
+are ``v_r = π_g w_r / Σ_{r'∈(s,g)} w_r'`` (shares renormalised over the groups
+present) and the street's ``n_eff = (Σ v)² / Σ v²``: the design effect of the
+street's score includes the group-share weighting.  See ``docs/weighting.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .dataset import FloatArray, IntArray, ResponseData
+from .estimators import cell_layout
+from .population import Margins
+from .raking import N_AGE, N_GENDER, ReplicateRaking, rake, replicate_raking
+
+__all__ = ["DesignEffects", "Weighting", "design_effects", "prepare_weighting"]
+
+MISSING_RULE = (
+    "respondents whose age band or gender is missing or undisclosed keep their "
+    "street x group cell's average adjustment (population / weighted respondents)"
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Weighting:
+    """Responses with their final weights, and what the bootstrap and the record need."""
+
+    data: ResponseData
+    base: FloatArray  # (n,) weights before raking
+    replicate: ReplicateRaking | None
+    totals: FloatArray | None  # (S, G) population counts for the district reference
+    method: dict[str, Any]
+
+
+def _codes(data: ResponseData) -> tuple[IntArray, IntArray]:
+    age = data.age_band if data.age_band is not None else np.full(data.n, N_AGE - 1)
+    gender = data.gender if data.gender is not None else np.full(data.n, N_GENDER - 1)
+    return np.asarray(age, dtype=np.int64), np.asarray(gender, dtype=np.int64)
+
+
+def prepare_weighting(
+    data: ResponseData,
+    population: Margins | None,
+    *,
+    trim: tuple[float, float] | None = None,
+) -> Weighting:
+    """Rake ``data``'s weights to ``population`` (None: keep the weights as given).
+
+    :raises RakingError: a margin category without respondents, respondents in
+        a category without population, or margins that cannot both be met.
+    :raises ValueError: margins whose shape does not fit the streets and groups.
+    """
+    if population is None:
+        return Weighting(data, data.weight, None, None, {"kind": "as_given"})
+    S, G = len(data.streets), len(data.groups)
+    if population.total.shape != (S, G):
+        raise ValueError(
+            f"population margins cover {population.total.shape} streets x groups, "
+            f"the responses {(S, G)}"
+        )
+    age, gender = _codes(data)
+    cell = data.street * G + data.group
+    labels = [f"{s} / {g}" for s in data.streets for g in data.groups]
+    raked = rake(cell, age, gender, data.weight, population, labels=labels, trim=trim)
+    order = cell_layout(data).order
+    rep = replicate_raking(cell, age, gender, data.weight, order, population, trim)
+    totals: FloatArray | None = population.total.copy()
+    present = np.bincount(cell, minlength=S * G).reshape(S, G) > 0
+    missing = ~np.isfinite(population.total) & present
+    note = None
+    if missing.any():
+        totals = None
+        note = (
+            f"{int(missing.sum())} street x group cells with responses have no population "
+            "counts: the district reference is the plain mean of streets"
+        )
+    else:
+        totals = np.where(np.isfinite(population.total), population.total, 0.0)
+    unknown = ((age == N_AGE - 1) | (gender == N_GENDER - 1)) & raked.raked_cells[cell]
+    method: dict[str, Any] = {
+        "kind": "raked",
+        "variables": ["age_band", "gender"],
+        "cells_raked": int((raked.raked_cells & present.ravel()).sum()),
+        "cells": int(present.sum()),
+        "trim": list(trim) if trim is not None else None,
+        "max_misfit": raked.max_error,
+        "missing_rule": MISSING_RULE,
+        "respondents_missing_category": int(unknown.sum()),
+        "replicates": "re-raked in every bootstrap replicate",
+    }
+    if note:
+        method["reference_note"] = note
+    return Weighting(replace(data, weight=raked.weight), data.weight, rep, totals, method)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DesignEffects:
+    """n, effective n and design effect per cell (S, G) and per street (S,)."""
+
+    cell_n: IntArray
+    cell_n_eff: FloatArray
+    cell_deff: FloatArray
+    street_n: IntArray
+    street_n_eff: FloatArray
+    street_deff: FloatArray
+
+
+def design_effects(data: ResponseData, shares: npt.ArrayLike) -> DesignEffects:
+    """Kish effective n and design effect due to weighting (module docstring)."""
+    S, G = len(data.streets), len(data.groups)
+    cell = data.street * G + data.group
+    w = data.weight
+    n = np.bincount(cell, minlength=S * G).reshape(S, G)
+    sw = np.bincount(cell, weights=w, minlength=S * G).reshape(S, G)
+    sw2 = np.bincount(cell, weights=w * w, minlength=S * G).reshape(S, G)
+    n_eff = np.divide(sw * sw, sw2, out=np.zeros_like(sw), where=sw2 > 0)
+    deff = np.divide(n, n_eff, out=np.full_like(sw, np.nan), where=n_eff > 0)
+    pi = np.asarray(shares, dtype=np.float64)[None, :] * (n > 0)
+    pi = np.divide(pi, pi.sum(axis=1, keepdims=True), out=np.zeros_like(pi), where=pi > 0)
+    per_w = np.divide(pi, sw, out=np.zeros_like(sw), where=sw > 0)  # v_r / w_r per cell
+    v = w * per_w.ravel()[cell]
+    sv = np.bincount(data.street, weights=v, minlength=S)
+    sv2 = np.bincount(data.street, weights=v * v, minlength=S)
+    s_n = n.sum(axis=1)
+    s_eff = np.divide(sv * sv, sv2, out=np.zeros_like(sv), where=sv2 > 0)
+    s_deff = np.divide(s_n, s_eff, out=np.full_like(sv, np.nan), where=s_eff > 0)
+    return DesignEffects(n, n_eff, deff, s_n, s_eff, s_deff)
