@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from .dataset import from_records
 from .engine import score
 from .exchange import ExchangeError, read_responses
 from .framework import load_framework
+from .population import PopulationError, read_population
 from .result import to_json
 
 __all__ = ["score_file"]
@@ -25,15 +27,22 @@ def score_file(
     seed: int = 20260101,
     min_n: int = 30,
     top_k: int = 3,
+    population_path: str | Path | None = None,
+    trim: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Score a responses file and write the JSON of DESIGN.md section 5.
 
     The recorded data sha256 is that of the responses file's bytes.  Streets
-    are those found in the file, in sorted order.
+    are those found in the file, in sorted order.  With ``population_path`` (a
+    population margins CSV/XLSX, :mod:`scoring.population`) the weights are
+    raked to its margins and its street x group totals make the district
+    reference population-weighted; the file's sha256 is recorded.
 
     :returns: the JSON document as a dict (as written, rounded).
     :raises FrameworkError: the framework file is unusable (every problem listed).
     :raises ExchangeError: the responses file is unreadable or invalid.
+    :raises PopulationError: the population file is unreadable or invalid.
+    :raises RakingError: the margins cannot be met (every cell named).
     :raises ValueError: bad settings (e.g. ``boot`` < 100) or data that do not fit.
     """
     framework = load_framework(framework_path)
@@ -45,6 +54,23 @@ def score_file(
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     records = read_responses(raw, framework, fmt=fmt)
     data = from_records(records, framework)
+    margins = None
+    pop_digest = None
+    if population_path is not None:
+        pop_path = Path(population_path)
+        try:
+            pop_raw = pop_path.read_bytes()
+        except OSError as exc:
+            raise PopulationError(
+                [f"{pop_path.name}: cannot read the file ({exc.strerror})"]
+            ) from None
+        population = read_population(
+            pop_raw,
+            groups=framework.group_codes,
+            fmt="xlsx" if pop_path.suffix.lower() == ".xlsx" else "csv",
+        )
+        margins = population.arrays(data.streets, data.groups)
+        pop_digest = hashlib.sha256(pop_raw).hexdigest()
     result = score(
         framework,
         data,
@@ -53,7 +79,12 @@ def score_file(
         min_n=min_n,
         top_k=top_k,
         data_sha256=hashlib.sha256(raw).hexdigest(),
+        margins=margins,
+        trim=trim,
     )
+    if pop_digest is not None:
+        weighting = {**result.method["weighting"], "population_sha256": pop_digest}
+        result = replace(result, method={**result.method, "weighting": weighting})
     text = to_json(result)
     Path(out_path).write_text(text, encoding="utf-8")
     doc: dict[str, Any] = json.loads(text)

@@ -19,17 +19,55 @@ from flask.cli import with_appcontext
 @click.option("--boot", default=1000, show_default=True, type=int)
 @click.option("--seed", default=20260101, show_default=True, type=int)
 @click.option("--min-n", default=30, show_default=True, type=int)
+@click.option(
+    "--population",
+    "population_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Population margins CSV/XLSX: rake the weights and weight the district reference.",
+)
+@click.option(
+    "--trim",
+    default=None,
+    metavar="LOW,HIGH",
+    help="Bound raking adjustments to LOW..HIGH times the cell's average (e.g. 0.3,3).",
+)
 def score(
-    framework_path: Path, responses_path: Path, out: Path, boot: int, seed: int, min_n: int
+    framework_path: Path,
+    responses_path: Path,
+    out: Path,
+    boot: int,
+    seed: int,
+    min_n: int,
+    population_path: Path | None,
+    trim: str | None,
 ) -> None:
     """Score a responses file offline (no database, no server) into JSON."""
     from scoring.exchange import ExchangeError
     from scoring.framework import FrameworkError
     from scoring.offline import score_file
+    from scoring.population import PopulationError
+    from scoring.raking import RakingError
 
+    bounds = None
+    if trim:
+        try:
+            low, high = (float(x) for x in trim.split(","))
+        except ValueError:
+            raise click.ClickException(f"--trim {trim!r} must be two numbers like 0.3,3") from None
+        bounds = (low, high)
     try:
-        result = score_file(framework_path, responses_path, out, boot=boot, seed=seed, min_n=min_n)
-    except (FrameworkError, ExchangeError) as exc:
+        result = score_file(
+            framework_path,
+            responses_path,
+            out,
+            boot=boot,
+            seed=seed,
+            min_n=min_n,
+            population_path=population_path,
+            trim=bounds,
+        )
+    except (FrameworkError, ExchangeError, PopulationError, RakingError) as exc:
         problems = exc.problems
         raise click.ClickException(
             problems[0] + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")

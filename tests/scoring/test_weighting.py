@@ -1,0 +1,224 @@
+"""Raked scoring: point scores, re-raked replicates, design effects, the offline scorer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from scoring import load_default_framework
+from scoring.bootstrap import _cell_counts, replicate_cell_totals
+from scoring.dataset import ResponseData
+from scoring.engine import score
+from scoring.estimators import cell_layout
+from scoring.population import AGE_BANDS, Margins
+from scoring.raking import RakingError, replicate_raking
+from scoring.result import to_json
+from scoring.simulate_weighting import simulate_weighting
+from scoring.weighting import design_effects
+
+
+def textbook_rake(w: np.ndarray, age: np.ndarray, gen: np.ndarray, m_age, m_gen) -> np.ndarray:
+    """Alternate scaling to each margin until nothing moves (Deming-Stephan), one cell."""
+    w = w.astype(float).copy()
+    for _ in range(300):
+        for k, target in enumerate(m_age):
+            sel = age == k
+            if sel.any():
+                w[sel] *= target / w[sel].sum()
+        for k, target in enumerate(m_gen):
+            sel = gen == k
+            w[sel] *= target / w[sel].sum()
+    return w
+
+
+@pytest.fixture(scope="module")
+def sim():
+    fw = load_default_framework()
+    return fw, simulate_weighting(fw, [f"街道{i}" for i in range(6)], 40, seed=11)
+
+
+def test_point_scores_equal_an_independent_raking(sim) -> None:
+    fw, s = sim
+    d: ResponseData = s.data
+    res = score(fw, d, boot=100, seed=1, margins=s.margins)
+    G = len(d.groups)
+    w = d.weight.copy()
+    for st in range(len(d.streets)):
+        for g in range(G):
+            sel = (d.street == st) & (d.group == g)
+            if np.isfinite(s.margins.total[st, g]):
+                w[sel] = textbook_rake(
+                    d.weight[sel],
+                    d.age_band[sel],
+                    d.gender[sel],
+                    s.margins.age[st, g],
+                    s.margins.gender[st, g],
+                )
+    shares = np.array([gr.share for gr in fw.groups])
+    m = d.points > 0
+    for st, street in enumerate(res.streets):
+        for j, code in enumerate(d.indicators):
+            num = den = 0.0
+            for g in range(G):
+                sel = (d.street == st) & (d.group == g) & m[:, j]
+                if sel.any():
+                    num += shares[g] * np.sum(w[sel] * d.values[sel, j]) / w[sel].sum()
+                    den += shares[g]
+            assert street.indicators[code].score == pytest.approx(num / den, abs=1e-9)
+    assert res.method["weighting"]["kind"] == "raked"
+    assert res.method["weighting"]["cells_raked"] == 12  # elderly and adult of 6 streets
+
+
+def test_replicates_are_reraked_from_counts_times_base_weights(sim) -> None:
+    fw, s = sim
+    d = s.data
+    lay = cell_layout(d)
+    G = len(d.groups)
+    cell = d.street * G + d.group
+    rr = replicate_raking(cell, d.age_band, d.gender, d.weight, lay.order, s.margins)
+    feats = np.ones((d.n, 2), dtype=np.float32)
+    feats[:, 0] = d.values[:, 0][lay.order]  # first indicator (always answered here)
+    boot, seed = 20, 99
+    tot = np.concatenate(list(replicate_cell_totals(feats, lay, boot, seed, rr)), axis=2)
+    c = 0 * G + 0  # first street's elderly cell
+    gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(lay.n_cells)[c]))
+    counts = _cell_counts(gen, int(lay.size[c]), boot)
+    idx = lay.order[lay.starts[c] : lay.starts[c + 1]]
+    for b in range(boot):
+        base = counts[b].astype(float) * d.weight[idx]
+        keep = base > 0
+        a, g_ = d.age_band[idx][keep], d.gender[idx][keep]
+        m_age = s.margins.age[0, 0].copy()
+        present = np.isin(np.arange(len(AGE_BANDS)), a)
+        m_age = np.where(present, m_age, 0) * m_age.sum() / m_age[present].sum()
+        w = textbook_rake(base[keep], a, g_, m_age, s.margins.gender[0, 0])
+        x = d.values[idx, 0][keep]
+        np.testing.assert_allclose(tot[0, 0, b, 0], np.sum(w * x), rtol=2e-5)
+        np.testing.assert_allclose(tot[0, 0, b, 1], np.sum(w), rtol=2e-5)
+    assert rr.report[1] == 0
+
+
+def test_design_effects_by_hand() -> None:
+    fw = load_default_framework()
+    from scoring.dataset import from_points
+
+    J = len(fw.indicators)
+    # street 0: elderly weights 1, 1, 2, 4; adult weights 1, 1
+    d = from_points(
+        fw,
+        ["甲"],
+        [0] * 6,
+        [0, 0, 0, 0, 1, 1],
+        [1, 1, 2, 4, 1, 1],
+        np.full((6, J), 4),
+        np.zeros((6, J), bool),
+        np.zeros((6, J), bool),
+        np.zeros(6, int),
+    )
+    de = design_effects(d, [0.4, 0.4, 0.2])
+    # elderly: (Σw)² / Σw² = 64 / 22; deff = 4 / (64/22) = 1.375
+    assert de.cell_n_eff[0, 0] == pytest.approx(64 / 22)
+    assert de.cell_deff[0, 0] == pytest.approx(1.375)
+    assert de.cell_deff[0, 1] == pytest.approx(1.0)
+    # street: shares renormalised over elderly and adult (0.5 each); v_r = 0.5 w_r / W_g:
+    # elderly 0.5 * (1,1,2,4)/8, adult 0.5 * (1,1)/2; Σv = 1, Σv² = 0.25*22/64 + 0.25*2/4
+    sv2 = 0.25 * 22 / 64 + 0.25 * 2 / 4
+    assert de.street_n_eff[0] == pytest.approx(1 / sv2)
+    assert de.street_deff[0] == pytest.approx(6 * sv2)
+
+
+def test_raked_run_records_and_reproduces(sim) -> None:
+    fw, s = sim
+    a = score(fw, s.data, boot=100, seed=5, margins=s.margins)
+    b = score(fw, s.data, boot=100, seed=5, margins=s.margins)
+    assert to_json(a) == to_json(b)
+    doc = json.loads(to_json(a))
+    street = doc["streets"][0]
+    assert street["deff"] > 1 and street["n_eff"] < street["n"]
+    assert [c["group"] for c in street["cells"]] == ["elderly", "adult", "unit"]
+    assert street["cells"][2]["deff"] == 1.0  # units are not raked: equal weights
+    # margins without the units' counts: the district reference falls back, and says so
+    assert doc["method"]["district_reference"] == "street_mean"
+    assert "no population counts" in doc["method"]["weighting"]["reference_note"]
+    unraked = score(fw, s.data, boot=100, seed=5)
+    assert unraked.method["weighting"] == {"kind": "as_given"}
+
+
+def test_population_reference_when_every_cell_has_counts(sim) -> None:
+    fw, s = sim
+    total = s.margins.total.copy()
+    total[:, 2] = 100.0  # units: counts for the reference, no margins to rake to
+    m = Margins(age=s.margins.age, gender=s.margins.gender, total=total)
+    res = score(fw, s.data, boot=100, seed=5, margins=m)
+    assert res.method["district_reference"] == "population"
+    assert "reference_note" not in res.method["weighting"]
+
+
+def test_margin_without_respondents_names_the_cell(sim) -> None:
+    fw, s = sim
+    d = s.data
+    age = s.margins.age.copy()
+    age[1, 0, 0] = 50  # 18-34 in the elderly group: nobody sampled there
+    m = Margins(age=age, gender=s.margins.gender, total=s.margins.total)
+    with pytest.raises(RakingError, match="街道1 / elderly: the population has 50 people in age"):
+        score(fw, d, boot=100, seed=5, margins=m)
+
+
+def population_csv(streets, groups, margins: Margins) -> str:
+    from scoring.population import GENDERS
+
+    lines = ["street,group,variable,category,count"]
+    for s, street in enumerate(streets):
+        for g, group in enumerate(groups):
+            if not np.isfinite(margins.total[s, g]):
+                continue
+            for k, band in enumerate(AGE_BANDS):
+                lines.append(f"{street},{group},age_band,{band},{margins.age[s, g, k]:g}")
+            for k, sex in enumerate(GENDERS):
+                lines.append(f"{street},{group},gender,{sex},{margins.gender[s, g, k]:g}")
+    return "\n".join(lines) + "\n"
+
+
+def test_offline_scorer_with_population(sim, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from scoring.dataset import to_records
+    from scoring.exchange import write_csv
+    from scoring.framework import default_framework_text
+    from survey.cli_scoring import score as score_cmd
+
+    fw, s = sim
+    responses = tmp_path / "r.csv"
+    responses.write_bytes(write_csv(to_records(s.data), fw))
+    pop = tmp_path / "p.csv"
+    text = population_csv(s.data.streets, s.data.groups, s.margins)
+    pop.write_text(text, encoding="utf-8")
+    out = tmp_path / "s.json"
+    fw_path = tmp_path / "f.toml"
+    fw_path.write_text(default_framework_text(), encoding="utf-8")
+    args = ["--framework", str(fw_path), "--responses", str(responses), "--out", str(out)]
+    res = CliRunner().invoke(score_cmd, [*args, "--boot", "100", "--population", str(pop)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text("utf-8"))
+    assert doc["method"]["weighting"]["kind"] == "raked"
+    assert len(doc["method"]["weighting"]["population_sha256"]) == 64
+    direct = score(fw, s.data, boot=100, margins=s.margins)
+    for a, b in zip(doc["streets"], direct.streets, strict=True):
+        assert a["score"] == pytest.approx(b.score, abs=1e-4)
+        for code, e in b.indicators.items():
+            assert a["indicators"][code]["score"] == pytest.approx(e.score, abs=1e-4)
+
+    # a bad count: the file's line and column
+    pop.write_text(text.replace("街道1,elderly,age_band,18-34,0", "街道1,elderly,age_band,18-34,x"))
+    res = CliRunner().invoke(score_cmd, [*args, "--population", str(pop)])
+    assert res.exit_code == 1 and "column 5 (count): count 'x' must be a number" in res.output
+    # people in a band nobody was sampled in: the cell is named
+    female = f"街道1,elderly,gender,female,{s.margins.gender[1, 0, 0]:g}"
+    bad = text.replace("街道1,elderly,age_band,18-34,0", "街道1,elderly,age_band,18-34,50")
+    bad = bad.replace(female, f"街道1,elderly,gender,female,{s.margins.gender[1, 0, 0] + 50:g}")
+    pop.write_text(bad, encoding="utf-8")
+    res = CliRunner().invoke(score_cmd, [*args, "--population", str(pop)])
+    assert res.exit_code == 1
+    assert "街道1 / elderly: the population has 50 people in age band 18-34" in res.output
