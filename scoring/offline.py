@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .dataset import from_records
 from .engine import score
 from .exchange import ExchangeError, read_responses
@@ -29,6 +31,7 @@ def score_file(
     top_k: int = 3,
     population_path: str | Path | None = None,
     trim: tuple[float, float] | None = None,
+    rake: bool = True,
 ) -> dict[str, Any]:
     """Score a responses file and write the JSON of DESIGN.md section 5.
 
@@ -36,7 +39,9 @@ def score_file(
     are those found in the file, in sorted order.  With ``population_path`` (a
     population margins CSV/XLSX, :mod:`scoring.population`) the weights are
     raked to its margins and its street x group totals make the district
-    reference population-weighted; the file's sha256 is recorded.
+    reference population-weighted; the file's sha256 is recorded.  With
+    ``rake=False`` only the totals are used (for the district reference, when
+    every street x group with responses has one).
 
     :returns: the JSON document as a dict (as written, rounded).
     :raises FrameworkError: the framework file is unusable (every problem listed).
@@ -55,6 +60,7 @@ def score_file(
     records = read_responses(raw, framework, fmt=fmt)
     data = from_records(records, framework)
     margins = None
+    population_totals = None
     pop_digest = None
     if population_path is not None:
         pop_path = Path(population_path)
@@ -71,6 +77,17 @@ def score_file(
         )
         margins = population.arrays(data.streets, data.groups)
         pop_digest = hashlib.sha256(pop_raw).hexdigest()
+        if not rake:
+            totals = margins.total
+            G = len(data.groups)
+            present = np.bincount(data.street * G + data.group, minlength=totals.size)
+            if np.any(~np.isfinite(totals.ravel()) & (present > 0)):
+                raise ValueError(
+                    "the population file lacks counts for some street x group with responses; "
+                    "without them the district reference cannot be population-weighted"
+                )
+            population_totals = np.where(np.isfinite(totals), totals, 0.0)
+            margins = None
     result = score(
         framework,
         data,
@@ -81,6 +98,7 @@ def score_file(
         data_sha256=hashlib.sha256(raw).hexdigest(),
         margins=margins,
         trim=trim,
+        population_totals=population_totals,
     )
     if pop_digest is not None:
         weighting = {**result.method["weighting"], "population_sha256": pop_digest}

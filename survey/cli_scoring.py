@@ -32,6 +32,11 @@ from flask.cli import with_appcontext
     metavar="LOW,HIGH",
     help="Bound raking adjustments to LOW..HIGH times the cell's average (e.g. 0.3,3).",
 )
+@click.option(
+    "--no-raking",
+    is_flag=True,
+    help="With --population: keep the weights, use the counts for the district reference only.",
+)
 def score(
     framework_path: Path,
     responses_path: Path,
@@ -41,6 +46,7 @@ def score(
     min_n: int,
     population_path: Path | None,
     trim: str | None,
+    no_raking: bool,
 ) -> None:
     """Score a responses file offline (no database, no server) into JSON."""
     from scoring.exchange import ExchangeError
@@ -66,6 +72,7 @@ def score(
             min_n=min_n,
             population_path=population_path,
             trim=bounds,
+            rake=not no_raking,
         )
     except (FrameworkError, ExchangeError, PopulationError, RakingError) as exc:
         problems = exc.problems
@@ -83,15 +90,25 @@ def score(
 @click.option("--seed", default=20260101, show_default=True, type=int)
 @click.option("--min-n", default=None, type=int, help="Default: the wave's setting.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--weighting",
+    type=click.Choice(["unweighted", "imported", "raked"]),
+    default=None,
+    help="Change the wave's weighting setting first (default: keep it).",
+)
 @with_appcontext
-def score_wave(code: str, boot: int, seed: int, min_n: int | None, out: Path | None) -> None:
+def score_wave(
+    code: str, boot: int, seed: int, min_n: int | None, out: Path | None, weighting: str | None
+) -> None:
     """Score a closed wave and store the scoring run (excluded responses left out)."""
     from .extensions import db
     from .services.scoring_runs import score_wave as run_scoring
-    from .services.waves import WaveStateError, get_wave
+    from .services.waves import WaveStateError, get_wave, set_weighting
 
     try:
         wave = get_wave(code)
+        if weighting is not None:
+            set_weighting(wave, weighting)
         run = run_scoring(wave, boot=boot, seed=seed, min_n=min_n)
     except (LookupError, WaveStateError, ValueError) as exc:
         db.session.rollback()

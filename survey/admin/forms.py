@@ -67,6 +67,16 @@ class ScoreForm(FlaskForm):
     )
     exclude_flagged = BooleanField(_l("排除质量标记的答卷（未经复核的）"), default=True)
     include_open_channel = BooleanField(_l("计入公开二维码渠道的答卷"), default=True)
+    weighting = SelectField(
+        _l("加权方式"),
+        choices=[
+            C("imported", _l("使用答卷自带的权重")),
+            C("raked", _l("按人口数加权（年龄段、性别 raking）")),
+            C("unweighted", _l("不加权（每份答卷权重相同）")),
+        ],
+        default="imported",
+        validators=[AnyOf(["imported", "raked", "unweighted"])],
+    )
 
 
 class ExclusionForm(FlaskForm):

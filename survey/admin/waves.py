@@ -79,6 +79,7 @@ def _score_form(wave: Wave, run: ScoringRun | None) -> ScoreForm:
     if not form.is_submitted():
         form.min_n.data = wave.min_n
         form.include_open_channel.data = wave.include_open_channel
+        form.weighting.data = wave.weighting
         if run is not None:
             form.boot.data, form.seed.data, form.min_n.data = run.boot, run.seed, run.min_n
     return form
@@ -147,6 +148,7 @@ def score(code: str):
             min_n=form.min_n.data,
             exclude_flagged=form.exclude_flagged.data,
             include_open_channel=form.include_open_channel.data,
+            weighting=form.weighting.data,
             user_id=current_user.id,
         )
     except waves.WaveStateError as exc:

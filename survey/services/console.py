@@ -12,7 +12,7 @@ from ..models import Quota, Response, ScoringRun, Wave
 from .audit import record
 from .quality_review import AUTO_PREFIX, REVIEW_PREFIX
 from .scoring_runs import score_wave
-from .waves import check_transition
+from .waves import check_transition, set_weighting
 
 MAX_QUOTA = 100_000
 
@@ -109,9 +109,10 @@ def score_from_console(
     min_n: int,
     exclude_flagged: bool = True,
     include_open_channel: bool = True,
+    weighting: str | None = None,
     user_id: int | None = None,
 ) -> ScoringRun:
-    """Apply the exclusion policy, then score ``wave`` (not committed).
+    """Apply the exclusion policy and weighting setting, then score ``wave`` (not committed).
 
     The run scores exactly what ``minping export-responses --included-only``
     then exports, so the offline scorer reproduces it byte for byte.
@@ -130,4 +131,6 @@ def score_from_console(
         include_open_channel=include_open_channel,
         user_id=user_id,
     )
+    if weighting is not None:
+        set_weighting(wave, weighting, user_id=user_id)
     return score_wave(wave, boot=boot, seed=seed, min_n=min_n, user_id=user_id)

@@ -7,18 +7,22 @@ offline scorer scores that file, so both give byte-identical JSON.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
+import numpy as np
 from sqlalchemy import func, select, update
 
 import scoring
 from scoring.exchange import write_csv
+from scoring.population import Margins
 
 from ..extensions import db
-from ..models import Response, ScoringRun, StreetResult, Wave
+from ..models import PopulationVersion, Response, ScoringRun, StreetResult, Wave
 from .audit import record
 from .frameworks import spec_of
+from .population import current_population, population_of
 from .responses import wave_records
 from .waves import check_transition, transition
 
@@ -47,8 +51,11 @@ def score_wave(
     records = wave_records(wave, included_only=True)
     if not records:
         raise ValueError(f"wave {wave.code} has no responses to score")
+    if wave.weighting == "unweighted":
+        records = [dataclasses.replace(r, weight=1.0) for r in records]
     csv_bytes = write_csv(records, spec)
     data = scoring.from_records(records, spec)
+    version, margins, totals = _population_for(wave, data)
     result = scoring.score(
         spec,
         data,
@@ -57,7 +64,16 @@ def score_wave(
         min_n=min_n,
         top_k=top_k,
         data_sha256=hashlib.sha256(csv_bytes).hexdigest(),
+        margins=margins,
+        population_totals=totals,
     )
+    if version is not None:
+        weighting = {
+            **result.method["weighting"],
+            "population_sha256": version.sha256,
+            "population_version": version.version,
+        }
+        result = dataclasses.replace(result, method={**result.method, "weighting": weighting})
     text = scoring.to_json(result)
     doc = json.loads(text)
     total = db.session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave.id))
@@ -69,7 +85,8 @@ def score_wave(
         boot=boot,
         seed=seed,
         min_n=min_n,
-        settings=doc["method"],
+        settings={**doc["method"], "weighting_setting": wave.weighting},
+        population_version_id=version.id if version is not None else None,
         framework_sha256=spec.sha256,
         data_sha256=hashlib.sha256(csv_bytes).hexdigest(),
         n_responses=len(records),
@@ -104,6 +121,36 @@ def score_wave(
         after={"boot": boot, "seed": seed, "min_n": min_n, "data_sha256": run.data_sha256},
     )
     return run
+
+
+def _population_for(
+    wave: Wave, data: scoring.ResponseData
+) -> tuple[PopulationVersion | None, Margins | None, np.ndarray | None]:
+    """The district's population version and what this wave's scoring takes from it.
+
+    A raked wave rakes to the newest version's margins (their totals weight the
+    district reference).  Other waves use only its street x group totals, for
+    the district reference, when every cell with responses has one.
+
+    :raises ValueError: a raked wave in a district without population margins.
+    """
+    version = current_population(wave.district)
+    if wave.weighting == "raked":
+        if version is None:
+            raise ValueError(
+                f"wave {wave.code} is set to rake to population margins, but district "
+                f"{wave.district.code} has none: import them (console 人口数, or minping "
+                "population import) or choose imported weights"
+            )
+        return version, population_of(version).arrays(data.streets, data.groups), None
+    if version is None:
+        return None, None, None
+    total = population_of(version).totals(data.streets, data.groups)
+    G = len(data.groups)
+    present = np.bincount(data.street * G + data.group, minlength=total.size).reshape(total.shape)
+    if np.any(~np.isfinite(total) & (present > 0)):
+        return None, None, None
+    return version, None, np.where(np.isfinite(total), total, 0.0)
 
 
 def current_run(wave: Wave) -> ScoringRun | None:

@@ -128,3 +128,27 @@ def get_wave(code: str) -> Wave:
         known = ", ".join(db.session.scalars(select(Wave.code).order_by(Wave.code))) or "none"
         raise LookupError(f"no wave with code {code!r} (known: {known})")
     return wave
+
+
+def set_weighting(wave: Wave, weighting: str, user_id: int | None = None) -> Wave:
+    """Choose how the wave's scoring weights respondents (audit-logged, not committed).
+
+    :param weighting: ``unweighted`` (every respondent alike), ``imported``
+        (the responses' own weights) or ``raked`` (the responses' weights raked
+        to the district's population margins).
+    :raises ValueError: an unknown setting.
+    """
+    from ..models import WEIGHTINGS
+
+    if weighting not in WEIGHTINGS:
+        raise ValueError(_("加权方式须为 %(choices)s 之一。", choices=", ".join(WEIGHTINGS)))
+    if wave.weighting != weighting:
+        record(
+            "wave.weighting",
+            wave,
+            user_id=user_id,
+            before={"weighting": wave.weighting},
+            after={"weighting": weighting},
+        )
+        wave.weighting = weighting
+    return wave

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scoring.population import AGE_BANDS, Margins
-from scoring.raking import N_AGE, N_GENDER, RakingError, category_codes, ipf, rake
+from scoring.raking import N_AGE, N_GENDER, RakingError, category_codes, rake, solve
 
 # Two street x group cells, generated once with numpy (seed 20261130) and written out.
 # age: index into AGE_BANDS; gender: 0 female, 1 male; w: imported weight; y: answer score.
@@ -92,24 +92,35 @@ def test_unknown_category_keeps_the_cells_average_adjustment() -> None:
     assert category_codes(["undisclosed", "", "male"], ("female", "male")).tolist() == [2, 2, 1]
 
 
-def test_unknown_gender_is_a_fixed_point_of_plain_raking() -> None:
-    # With some genders unknown, the result is plain raking (svy) to the margins
-    # {female: p_f (N - U), male: p_m (N - U), unknown: U} where U is the unknown's final
-    # weight: checked as the defining property rather than against a copy of the code.
-    cell, age, gen, w, _ = two_cells()
+# Reference: three respondents did not give their gender (cell A rows 1 and 5, cell B row 6).
+# They keep the cell's average adjustment N / T; the others were raked with svy 0.35.0
+# (same call as above) to the margins scaled by (T - U) / T, U the three's weight.
+SVY_UNKNOWN_WEIGHTS = [
+    94.97604376523498, 203.4023668639053, 149.33176898843982, 547.337278106508,
+    68.19467358969997, 279.33925049309664, 72.63338015471, 50.95184851615951,
+    69.92101381489694, 48.89144195267668, 67.95081762914393, 145.6216629266153,
+    138.67667739954555, 87.56357496428923, 73.41706450564173, 62.612470564633846,
+    55.65159092736887, 56.78215954039668, 1411.6407768980064, 166.9547727821068,
+    547.337278106508, 156.8263794714339, 75.05449282653363, 868.9312152124485,
+    297.4884536131367, 220.9914226840443, 125.30334396176131, 172.19329347874609,
+    109.51308516983208, 391.0846953937596, 55.72065378900445, 182.9676161708951,
+    84.93839588637701, 58.576766486189236, 55.52058736517069, 120.45808871158916,
+    139.7622695948566, 81.84972694505416, 115.11608022503282, 178.49307216788193,
+    67.745303849245, 42.27714450742354,
+]  # fmt: skip
+SVY_UNKNOWN_MEANS = (42.80499174016636, 59.56433594005241)
+
+
+def test_unknown_gender_keeps_the_cells_average_adjustment() -> None:
+    cell, age, gen, w, y = two_cells()
     gen = gen.copy()
     gen[[1, 5, 30]] = 2
     out = rake(cell, age, gen, w, margins(POP_AGE, POP_GEN))
-    for c, pop_g, pop_a in ((0, POP_GEN[0], POP_AGE[0]), (1, POP_GEN[1], POP_AGE[1])):
+    np.testing.assert_allclose(out.weight, SVY_UNKNOWN_WEIGHTS, rtol=1e-6)
+    for c, mean in enumerate(SVY_UNKNOWN_MEANS):
         sel = cell == c
-        wr, gr, ar = out.weight[sel], gen[sel], age[sel]
-        N = sum(pop_g)
-        assert abs(wr.sum() - N) < 1e-6 * N
-        unknown = wr[gr == 2].sum()
-        for k in (0, 1):
-            assert abs(wr[gr == k].sum() - pop_g[k] * (N - unknown) / N) < 1e-6 * N
-        for k in range(5):
-            assert abs(wr[ar == k].sum() - pop_a[k]) < 1e-6 * N
+        assert abs(np.sum(out.weight[sel] * y[sel]) / out.weight[sel].sum() - mean) < 1e-6
+        assert abs(out.weight[sel].sum() - sum(POP_GEN[c])) < 1e-6
 
 
 def test_cells_without_margins_keep_their_weights() -> None:
@@ -146,7 +157,7 @@ def test_confounded_sample_fails_with_a_clear_message() -> None:
     age = category_codes(["60-69", "60-69", "70-79", "70-79"], AGE_BANDS)
     gen = np.array([0, 0, 1, 1])
     m = margins([[0, 0, 50, 50, 0]], [[70, 30]])
-    with pytest.raises(RakingError, match="did not converge .* cannot meet both margins"):
+    with pytest.raises(RakingError, match="does not converge .* cannot meet both margins"):
         rake(np.zeros(4, int), age, gen, np.ones(4), m, labels=["宁海路 / elderly"], max_iter=50)
 
 
@@ -165,15 +176,26 @@ def test_trimming_bounds_every_adjustment() -> None:
         rake(cell, age, gen, w, m, trim=(2.0, 3.0))
 
 
-def test_ipf_is_vectorised_over_replicates() -> None:
-    # A stack of tables rakes like each table alone.
+def test_solver_is_vectorised_and_agrees_with_plain_ipf() -> None:
+    # A stack of tables rakes like each table alone, and like textbook IPF sweeps.
     rng = np.random.default_rng(5)
     tables = rng.uniform(0.5, 3, size=(40, 7, N_AGE, N_GENDER))
+    tables[..., -1, :] = 0  # everyone gave both answers: plain raking
+    tables[..., :, -1] = 0
     age = np.broadcast_to(np.array([10.0, 20, 30, 25, 15]), (40, 7, 5))
     gender = np.broadcast_to(np.array([55.0, 45]), (40, 7, 2))
-    fit = ipf(tables, age, gender)
-    assert fit.converged.all()
-    one = ipf(tables[3, 2], age[3, 2], gender[3, 2])
+    fit = solve(tables, age, gender)
+    assert fit.converged.all() and fit.iterations < 20
+    one = solve(tables[3, 2], age[3, 2], gender[3, 2])
     np.testing.assert_allclose(fit.factor[3, 2], one.factor, rtol=1e-9)
     weighted = tables * fit.factor
     np.testing.assert_allclose(weighted.sum(axis=(-2, -1)), 100.0)
+    # textbook IPF: alternate row and column scaling until nothing moves
+    t = tables[3, 2, :-1, :-1].copy()
+    for _ in range(2000):
+        t *= (age[0, 0] / t.sum(axis=1))[:, None]
+        t *= gender[0, 0] / t.sum(axis=0)
+    np.testing.assert_allclose(weighted[3, 2, :-1, :-1], t, rtol=1e-9)
+    # a warm start (replicates start from the point solution) reaches the same factors
+    warm = solve(tables, age, gender, start=fit.log_ratio + 0.3)
+    np.testing.assert_allclose(warm.factor, fit.factor, rtol=1e-9)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 from sqlalchemy import func, select
 
@@ -188,3 +189,83 @@ def test_responses_demographics_import_and_export(runner, make_wave, framework_s
         ("80+", "female", "10+"),
         (None, "undisclosed", None),
     ]
+
+
+def test_raked_score_wave_records_population_and_equals_offline(
+    runner, make_wave, framework_spec, district, tmp_path
+):
+    from scoring.dataset import to_records
+    from scoring.population import parse_population_rows
+    from scoring.simulate_weighting import simulate_weighting
+    from survey.models import ScoringRun
+    from survey.services.population import store_population
+    from survey.services.responses import insert_records
+    from survey.services.waves import transition
+
+    wave = make_wave("rk")
+    names = [s.name for s in district.streets]
+    sim = simulate_weighting(framework_spec, names, 30, seed=4)
+    insert_records(wave, to_records(sim.data, id_prefix="rk"))
+    rows = [["street", "group", "variable", "category", "count"]]
+    for s, name in enumerate(names):
+        for g, group in enumerate(sim.data.groups):
+            if sim.margins.total[s, g] == sim.margins.total[s, g]:  # not NaN
+                for k, band in enumerate(AGE_BANDS):
+                    rows.append([name, group, "age_band", band, str(sim.margins.age[s, g, k])])
+                for k, sex in enumerate(("female", "male")):
+                    rows.append([name, group, "gender", sex, str(sim.margins.gender[s, g, k])])
+    version, _ = store_population(district, parse_population_rows(rows))
+    transition(wave, "close")
+    stored = tmp_path / "stored.json"
+    args = ["score-wave", "rk", "--boot", "100", "--seed", "3", "--weighting", "raked"]
+    res = runner.invoke(args=[*args, "--out", str(stored)])
+    assert res.exit_code == 0, res.output
+    run = db.session.scalar(select(ScoringRun).where(ScoringRun.wave_id == wave.id))
+    assert run.population_version_id == version.id and wave.weighting == "raked"
+    doc = json.loads(stored.read_text("utf-8"))
+    assert doc["method"]["weighting"]["kind"] == "raked"
+    assert doc["method"]["weighting"]["population_version"] == 1
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "wave.weighting"))
+
+    export = tmp_path / "included.csv"
+    runner.invoke(
+        args=["export-responses", "--wave", "rk", "--included-only", "--out", str(export)]
+    )
+    pop = tmp_path / "pop.csv"
+    runner.invoke(args=["population", "export", "--district", "test-district", "--out", str(pop)])
+    offline = tmp_path / "offline.json"
+    res = runner.invoke(
+        args=[
+            "score",
+            "--framework",
+            "scoring/data/gulou-default.toml",
+            "--responses",
+            str(export),
+            "--out",
+            str(offline),
+            "--boot",
+            "100",
+            "--seed",
+            "3",
+            "--population",
+            str(pop),
+        ]  # fmt: skip
+    )
+    assert res.exit_code == 0, res.output
+    off = json.loads(offline.read_text("utf-8"))
+    off["method"]["weighting"]["population_version"] = 1  # only the database knows versions
+    assert off == doc
+
+
+def test_raked_wave_without_population_is_refused(runner, make_wave, framework_spec):
+    from survey.services.waves import transition
+
+    from .test_notices import fill
+
+    wave = make_wave("rk2")
+    fill(wave, framework_spec, n=10)
+    transition(wave, "close")
+    db.session.commit()
+    res = runner.invoke(args=["score-wave", "rk2", "--weighting", "raked"])
+    assert res.exit_code == 1
+    assert "has none: import them" in res.output
