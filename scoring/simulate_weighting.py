@@ -85,7 +85,7 @@ def simulate_weighting(
                 mean = np.broadcast_to(mu, (per_cell, J))
                 true_cell[s, g] = _expected_score(mu[None], sd, cuts, scale)[0]
             else:
-                pop_share = rng.dirichlet(np.full(len(ages), 8.0))
+                pop_share = 0.6 / len(ages) + 0.4 * rng.dirichlet(np.full(len(ages), 8.0))
                 female = rng.uniform(0.45, 0.58)
                 size = float(rng.integers(2000, 9000))
                 age_m[s, g] = 0.0
