@@ -18,8 +18,13 @@ from scoring.variance import (
 
 
 def linearized_se(data, layout, weights):
-    """Street indicator and overall delta-method SEs (street-mean reference)."""
-    cov = cell_covariance(data, layout, span=100.0)
+    """Street indicator and overall delta-method SEs from the cells' own variances.
+
+    ``prior_df=0`` switches off the pooling with the district's within-group
+    covariance, leaving the Taylor-linearised variance with the per-item
+    a/(a - 1) factor (what svy computes when it drops unanswered rows).
+    """
+    cov = cell_covariance(data, layout, span=100.0, prior_df=0.0)
     sc = street_coefficients(cov.answered, weights)
     zero = np.zeros_like(sc.indicator)
     ind = level_variance(cov, sc.indicator, zero, item_contributions)
