@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from scipy.stats import t as t_dist
 
 from .bootstrap import MIN_REPLICATES, Replicates, bootstrap_replicates, expanded_interval
@@ -145,8 +144,6 @@ def _check(framework: Framework, data: ResponseData, boot: int, min_n: int, top_
 def _opt(x: Any) -> float | None:
     v = float(x)
     return v if np.isfinite(v) else None
-
-
 
 
 def _adjust(reps: FloatArray, point: FloatArray, final: FloatArray, own: FloatArray) -> FloatArray:
@@ -347,9 +344,7 @@ def score(
     v_ind = level_variance(cov, sc.indicator, ref.coef.indicator, item_contributions)
     v_dim = level_variance(cov, sc.dimension, ref.coef.dimension, form_contributions)
     v_ovr = _squeeze(
-        level_variance(
-            cov, sc.overall[..., None], ref.coef.overall[..., None], form_contributions
-        )
+        level_variance(cov, sc.overall[..., None], ref.coef.overall[..., None], form_contributions)
     )
 
     # rescaled bootstrap, deviations scaled to the variance with the tiny-cell rule
@@ -395,9 +390,7 @@ def score(
     dim_lo, dim_hi = _interval(
         rep.dimension, st["dim"], v_dim.street, v_dim.street_df, level, b_dim
     )
-    ovr_lo, ovr_hi = _interval(
-        rep.overall, st["ovr"], v_ovr.street, v_ovr.street_df, level, b_ovr
-    )
+    ovr_lo, ovr_hi = _interval(rep.overall, st["ovr"], v_ovr.street, v_ovr.street_df, level, b_ovr)
     d_ind_lo, d_ind_hi = _interval(
         rep.district_indicator, ref.indicator, v_ind.district, v_ind.district_df, level, bd_ind
     )

@@ -206,7 +206,7 @@ def cell_covariance(
             bias[c] = -(k - 1) * mean_j
     tiny_cell = (size < tiny).reshape(S, G)
     full = ~tiny_cell
-    uu = uu.reshape(S, G, J, J)
+    own = uu.reshape(S, G, J, J)
     jack = jj.reshape(S, G, J, J)
     mm4 = mm.reshape(S, G, J, J)
     # per-answer covariance of each cell, weighted by its df for pooling
@@ -226,7 +226,7 @@ def cell_covariance(
     return CellCovariance(
         means=means,
         answered=answered,
-        own=uu,
+        own=own,
         final=final,
         df=np.maximum(df, 1.0).astype(np.float64),
         tiny=tiny_cell,
