@@ -154,6 +154,13 @@ def test_quick_coverage_and_null_bands(tmp_path):
     assert null["band_rate"] <= 0.05 and null["item_rate"] <= 0.15
 
 
+def test_quick_regression_to_the_mean_is_corrected(tmp_path):
+    ch = no_change(tmp_path, 100, 2, seed=21)
+    # the worst three indicators "improve" with nothing changed; the correction removes most of it
+    assert ch["naive_mean_difference"] > 1.0
+    assert abs(ch["mean_difference"]) < 0.5 * ch["naive_mean_difference"]
+
+
 # -- the calibration suite ------------------------------------------------------
 
 
