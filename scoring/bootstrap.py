@@ -46,7 +46,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from scipy.special import ndtr
 from scipy.stats import t as t_dist
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,14 @@ def score_file(
     seed: int = 20260101,
     min_n: int = 30,
     top_k: int = 3,
+    population_totals: Mapping[str, Mapping[str, float]] | None = None,
+    band_rule: str = "alarm",
+    min_gap: float = 3.0,
     population_path: str | Path | None = None,
     trim: tuple[float, float] | None = None,
     rake: bool = True,
 ) -> dict[str, Any]:
-    """Score a responses file and write the JSON of DESIGN.md section 5.
+    """Score a responses file and write the scores JSON (docs/scores-json.md).
 
     The recorded data sha256 is that of the responses file's bytes.  Streets
     are those found in the file, in sorted order.  With ``population_path`` (a
@@ -42,6 +46,10 @@ def score_file(
     reference population-weighted; the file's sha256 is recorded.  With
     ``rake=False`` only the totals are used (for the district reference, when
     every street x group with responses has one).
+
+    :param population_totals: street → group → population count, for the
+        population-weighted district reference (streets or groups not given
+        count 0); ignored when ``population_path`` is given.
 
     :returns: the JSON document as a dict (as written, rounded).
     :raises FrameworkError: the framework file is unusable (every problem listed).
@@ -60,7 +68,14 @@ def score_file(
     records = read_responses(raw, framework, fmt=fmt)
     data = from_records(records, framework)
     margins = None
-    population_totals = None
+    totals_array = None
+    if population_totals is not None:
+        totals_array = np.array(
+            [
+                [float(population_totals.get(s, {}).get(g, 0.0)) for g in data.groups]
+                for s in data.streets
+            ]
+        )
     pop_digest = None
     if population_path is not None:
         pop_path = Path(population_path)
@@ -86,7 +101,7 @@ def score_file(
                     "the population file lacks counts for some street x group with responses; "
                     "without them the district reference cannot be population-weighted"
                 )
-            population_totals = np.where(np.isfinite(totals), totals, 0.0)
+            totals_array = np.where(np.isfinite(totals), totals, 0.0)
             margins = None
     result = score(
         framework,
@@ -96,9 +111,11 @@ def score_file(
         min_n=min_n,
         top_k=top_k,
         data_sha256=hashlib.sha256(raw).hexdigest(),
+        population_totals=totals_array,
+        band_rule=band_rule,
+        min_gap=min_gap,
         margins=margins,
         trim=trim,
-        population_totals=population_totals,
     )
     if pop_digest is not None:
         weighting = {**result.method["weighting"], "population_sha256": pop_digest}
