@@ -103,6 +103,9 @@ class Raked:
     iterations : int
     max_error : float
         Largest relative margin misfit left (≤ tol unless trimming binds).
+    age_only : tuple of int
+        Cells whose two margins could not both be met, raked to age bands only
+        (``on_infeasible="age_only"``).
     """
 
     weight: FloatArray
@@ -111,6 +114,7 @@ class Raked:
     raked_cells: BoolArray
     iterations: int
     max_error: float
+    age_only: tuple[int, ...] = ()
 
 
 def category_codes(values: Sequence[str | None], categories: Sequence[str]) -> IntArray:
@@ -476,6 +480,7 @@ def rake(
     trim: tuple[float, float] | None = None,
     tol: float = TOL,
     max_iter: int = MAX_ITER,
+    on_infeasible: str = "error",
 ) -> Raked:
     """Rake respondent weights to age band and gender margins within each cell.
 
@@ -495,6 +500,11 @@ def rake(
         Bound every adjustment to ``[low, high]`` x the cell's average; off by default.
     tol, max_iter : float, int
         Required fit (relative to the cell's population) and step cap.
+    on_infeasible : {"error", "age_only"}
+        What to do with a cell whose age band and gender margins cannot both be
+        met (e.g. every sampled 18-34 respondent is a woman but the
+        population's 18-34 outnumber its women): raise, or rake that cell to
+        its age bands only (listed in ``Raked.age_only``).
 
     Returns
     -------
@@ -525,25 +535,35 @@ def rake(
     table = class_tables(c, a, g, w, C)
     fit = solve(table, age_m, gender_m, trim=trim, tol=tol, max_iter=max_iter)
     bad = ~fit.converged
+    cell_factor, error = fit.factor, fit.error
+    age_only: tuple[int, ...] = ()
     if bad.any() and trim is None:
-        raise RakingError(
-            [
-                f"{names[i]}: raking does not converge (margin misfit {fit.error[i]:.2%} "
-                f"after {fit.iterations} steps): the respondents' combinations of age band "
-                "and gender cannot meet both margins (e.g. every respondent of one age band "
-                "has the same gender); rake this cell to one variable"
-                for i in map(int, np.flatnonzero(bad))
-            ]
-        )
-    factor = fit.factor[c, a, g]
+        if on_infeasible != "age_only":
+            raise RakingError(
+                [
+                    f"{names[i]}: raking does not converge (margin misfit {fit.error[i]:.2%} "
+                    f"after {fit.iterations} steps): the respondents' combinations of age band "
+                    "and gender cannot meet both margins (e.g. every respondent of one age "
+                    "band has the same gender); rake this cell to one variable"
+                    for i in map(int, np.flatnonzero(bad))
+                ]
+            )
+        age_only = tuple(int(i) for i in np.flatnonzero(bad))
+        redo = solve(table[bad], age_m[bad], np.full((len(age_only), 2), np.nan), tol=tol)
+        cell_factor = cell_factor.copy()
+        cell_factor[bad] = redo.factor
+        error = np.where(bad, 0.0, error)
+        error[bad] = redo.error
+    factor = cell_factor[c, a, g]
     raked = np.isfinite(margins.total.reshape(C))
     return Raked(
         weight=w * factor,
         factor=factor,
-        cell_factor=fit.factor,
+        cell_factor=cell_factor,
         raked_cells=raked,
         iterations=fit.iterations,
-        max_error=float(fit.error.max()) if fit.error.size else 0.0,
+        max_error=float(error.max()) if error.size else 0.0,
+        age_only=age_only,
     )
 
 
@@ -555,7 +575,9 @@ class ReplicateRaking:
     replicate's (age x gender) tables are raked by one vectorised
     :func:`solve` over all cells and replicates, and each respondent's count is
     multiplied by its class's factor before the cell totals are formed.
-    Categories a replicate leaves empty give their population to the others.
+    Categories a replicate leaves empty give their population to the others;
+    a replicate whose two margins cannot both be met is raked to age bands only
+    (counted in ``report``).
 
     Attributes
     ----------
@@ -596,8 +618,21 @@ class ReplicateRaking:
             max_iter=100,
         )
         self.report[0] += fit.converged.size
-        self.report[1] += int((~fit.converged).sum())
-        return fit.factor.reshape(C, bc, N_CLASS).astype(np.float32)
+        factor = fit.factor
+        bad = ~fit.converged
+        if bad.any():  # a replicate whose margins cannot both be met: its age bands only
+            self.report[1] += int(bad.sum())
+            cells = np.nonzero(bad)[0]
+            age_only = solve(
+                tables.reshape(C, bc, N_AGE, N_GENDER)[bad],
+                self.age[cells],
+                np.full((cells.size, N_GENDER - 1), np.nan),
+                lenient=True,
+                trim=self.trim,
+                tol=self.tol,
+            )
+            factor[bad] = age_only.factor
+        return factor.reshape(C, bc, N_CLASS).astype(np.float32)
 
 
 def replicate_raking(

@@ -74,7 +74,14 @@ def prepare_weighting(
     age, gender = _codes(data)
     cell = data.street * G + data.group
     labels = [f"{s} / {g}" for s in data.streets for g in data.groups]
-    raked = rake(cell, age, gender, data.weight, population, labels=labels, trim=trim)
+    raked = rake(
+        cell, age, gender, data.weight, population, labels=labels, trim=trim,
+        on_infeasible="age_only",
+    )  # fmt: skip
+    if raked.age_only:  # those cells are raked (and re-raked) to age bands only
+        gender_m = population.gender.copy().reshape(S * G, -1)
+        gender_m[list(raked.age_only)] = np.nan
+        population = replace(population, gender=gender_m.reshape(population.gender.shape))
     order = cell_layout(data).order
     rep = replicate_raking(cell, age, gender, data.weight, order, population, trim)
     totals: FloatArray | None = population.total.copy()
@@ -101,6 +108,13 @@ def prepare_weighting(
         "respondents_missing_category": int(unknown.sum()),
         "replicates": "re-raked in every bootstrap replicate",
     }
+    if raked.age_only:
+        method["age_only_cells"] = [labels[i] for i in raked.age_only]
+        method["age_only_reason"] = (
+            "the sample's age band x gender combinations cannot meet both margins "
+            "(e.g. every sampled respondent of an age band has the same gender): "
+            "raked to age bands only"
+        )
     if note:
         method["reference_note"] = note
     return Weighting(replace(data, weight=raked.weight), data.weight, rep, totals, method)
