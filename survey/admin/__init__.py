@@ -19,6 +19,7 @@ from . import (  # noqa: E402,F401  (each module adds its routes to bp)
     quality,
     rectification,
     results,
+    sample,
     settings,
     waves,
 )

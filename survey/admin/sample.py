@@ -1,0 +1,44 @@
+"""Sample and weighting of a wave: design effects, response rates, sample vs population."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from scoring.population import AGE_BANDS, GENDERS
+
+from ..auth.decorators import BUREAU, roles_required
+from ..services import results as res
+from ..services.population import current_population
+from ..services.sample_quality import (
+    QUOTA_WARNING,
+    SHARE_WARNING,
+    response_rates,
+    sample_vs_population,
+)
+from ..services.scoring_runs import current_run
+from . import bp
+from .waves import get_wave_or_404
+
+
+@bp.get("/waves/<code>/sample")
+@roles_required(*BUREAU)
+def sample(code: str):
+    """Show the wave's weighting, design effects, response rates and sample composition."""
+    wave = get_wave_or_404(code)
+    run = current_run(wave)
+    doc = res.result_doc(run) if run is not None else None
+    return render_template(
+        "admin/sample.html",
+        wave=wave,
+        run=run,
+        doc=doc,
+        weighting=(doc or {}).get("method", {}).get("weighting", {}),
+        groups={g.code: g.name for g in wave.framework.groups},
+        rates=response_rates(wave),
+        compositions=sample_vs_population(wave),
+        population=current_population(wave.district),
+        age_bands=AGE_BANDS,
+        genders=GENDERS,
+        share_warning=SHARE_WARNING,
+        quota_warning=QUOTA_WARNING,
+    )
