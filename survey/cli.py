@@ -284,6 +284,8 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
         app.cli.add_command(command)
 
     # -- population margins (raking and the district reference)
+    from .cli_planning import plan
     from .cli_population import population
 
     app.cli.add_command(population)
+    app.cli.add_command(plan)
