@@ -51,6 +51,7 @@ from .result import (
     SmallCell,
     StreetResult,
 )
+from .sensitivity import rank_sensitivity
 from .shrinkage import fay_herriot
 from .variance import (
     PRIOR_DF,
@@ -223,6 +224,7 @@ def score(
     fdr: float = FDR_LEVEL,
     margins: Margins | None = None,
     trim: tuple[float, float] | None = None,
+    sensitivity: bool = True,
 ) -> ScoreResult:
     """Score every street and the district, with intervals, bands, ranks and items.
 
@@ -268,6 +270,9 @@ def score(
         the district reference's counts unless ``population_totals`` is given.
     trim : (low, high), optional
         Raking's weight trimming bounds (off by default).
+    sensitivity : bool
+        Also report each street's ranks under alternative weighting schemes
+        (:mod:`scoring.sensitivity`).
 
     Returns
     -------
@@ -653,4 +658,7 @@ def score(
         streets=tuple(streets),
         small_cells=small,
         replicates=rep,
+        sensitivity=rank_sensitivity(framework, data, ranked, seed=seed)
+        if sensitivity and n_ranked >= 2
+        else None,
     )

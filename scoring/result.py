@@ -156,6 +156,7 @@ class ScoreResult:
     small_cells: tuple[SmallCell, ...]
     replicates: Replicates | None = field(default=None, repr=False)
     flagged_sensitivity: Mapping[str, Any] | None = None
+    sensitivity: Mapping[str, Any] | None = None
 
 
 def _num(value: Any) -> Any:
@@ -267,6 +268,8 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
     }
     if result.flagged_sensitivity is not None:
         out["flagged_sensitivity"] = dict(result.flagged_sensitivity)
+    if result.sensitivity is not None:
+        out["sensitivity"] = dict(result.sensitivity)
     return out
 
 
