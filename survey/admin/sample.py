@@ -42,3 +42,40 @@ def sample(code: str):
         share_warning=SHARE_WARNING,
         quota_warning=QUOTA_WARNING,
     )
+
+
+@bp.get("/waves/<code>/methods")
+@roles_required(*BUREAU)
+def methods(code: str):
+    """Show the current scoring run's methods appendix (plain Chinese)."""
+    from flask import abort
+
+    from reports.methods import render_methods_html
+
+    from ..services.methods import appendix_context
+
+    wave = get_wave_or_404(code)
+    run = current_run(wave)
+    if run is None:
+        abort(404)
+    return render_methods_html(appendix_context(wave, run))
+
+
+@bp.get("/waves/<code>/methods.pdf")
+@roles_required(*BUREAU)
+def methods_pdf(code: str):
+    """Download the methods appendix as PDF."""
+    from flask import abort, make_response
+
+    from reports.methods import render_methods_pdf
+
+    from ..services.methods import appendix_context
+
+    wave = get_wave_or_404(code)
+    run = current_run(wave)
+    if run is None:
+        abort(404)
+    response = make_response(render_methods_pdf(appendix_context(wave, run)))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="methods-{wave.code}.pdf"'
+    return response
