@@ -163,6 +163,7 @@ def _simulate_wave(wave: Wave, district: District, spec, rng, seed: int) -> int:
     offsets = np.sort(rng.uniform(0, 19 * 86400, n))
     order = rng.permutation(n)  # interleave streets in time, as fieldwork does
     communities = {s.name: s.communities for s in district.streets}
+    demo_rng = np.random.default_rng(seed + 14)  # demographics: their own draws
     records: list[ResponseRecord] = []
     extra: list[dict] = []
     notes: list[dict[str, str]] = []
@@ -201,6 +202,7 @@ def _simulate_wave(wave: Wave, district: District, spec, rng, seed: int) -> int:
                 concerns=concerns,
                 overall=overall or overall_point,
                 comment=str(rng.choice(content.GENERAL_COMMENTS)),
+                **_demographics(demo_rng, group),
             )
         )
         community = communities[street][int(rng.integers(0, len(communities[street])))]
@@ -215,7 +217,51 @@ def _simulate_wave(wave: Wave, district: District, spec, rng, seed: int) -> int:
         notes.append(note)
     insert_records(wave, records, extra=extra, answer_comments=notes)
     db.session.flush()
+    _demo_population(district, demo_rng)
     return len(records)
+
+
+# The demo's samples over-represent the oldest residents (as door-to-door and
+# community-centre interviewing does): raking to the population margins shows.
+_SAMPLE_AGES = {"elderly": (("60-69", "70-79", "80+"), (0.3, 0.4, 0.3)),
+                "adult": (("18-34", "35-59"), (0.3, 0.7))}  # fmt: skip
+_POPULATION_AGES = {"elderly": (0.45, 0.35, 0.2), "adult": (0.45, 0.55)}
+
+
+def _demographics(rng: np.random.Generator, group: str) -> dict[str, str | None]:
+    """Age band, gender and years of residence of one simulated resident (units: none)."""
+    if group not in _SAMPLE_AGES:
+        return {}
+    bands, p = _SAMPLE_AGES[group]
+    gender = str(rng.choice(["female", "male", "undisclosed"], p=[0.55, 0.42, 0.03]))
+    return {
+        "age_band": str(rng.choice(bands, p=p)),
+        "gender": gender,
+        "residence_years": str(rng.choice(["lt1", "1-5", "5-10", "10+"], p=[0.05, 0.2, 0.25, 0.5])),
+    }
+
+
+def _demo_population(district: District, rng: np.random.Generator) -> None:
+    """Store population margins (age band, gender) of the demo's streets as version 1."""
+    from scoring.population import parse_population_rows
+
+    from .population import store_population
+
+    rows = [["street", "group", "variable", "category", "count"]]
+    for street in district.streets:
+        for group, shares in _POPULATION_AGES.items():
+            bands = _SAMPLE_AGES[group][0]
+            total = int(
+                rng.integers(3000, 9000) if group == "elderly" else rng.integers(15000, 40000)
+            )
+            counts = {b: round(total * sh) for b, sh in zip(bands, shares, strict=True)}
+            total = sum(counts.values())
+            for band in ("18-34", "35-59", "60-69", "70-79", "80+"):
+                rows.append([street.name, group, "age_band", band, str(counts.get(band, 0))])
+            female = round(total * float(rng.uniform(0.5, 0.56)))
+            rows.append([street.name, group, "gender", "female", str(female)])
+            rows.append([street.name, group, "gender", "male", str(total - female)])
+    store_population(district, parse_population_rows(rows), note="示例数据（模拟人口数）")
 
 
 def demo_wave(code: str = CLOSED_WAVE) -> Wave | None:
