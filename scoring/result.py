@@ -130,8 +130,9 @@ class DistrictResult:
 class ScoreResult:
     """A scoring run: settings, district reference, streets, flagged cells.
 
-    ``replicates`` keeps the bootstrap replicates (not written to JSON) for
-    wave-over-wave comparisons (:mod:`scoring.change`).  ``flagged_sensitivity``
+    ``replicates`` keeps the bootstrap replicates and ``indicator_cov`` each
+    street's (J, J) covariance matrix of its indicator scores (neither written
+    to JSON) for wave-over-wave comparisons (:mod:`scoring.change`).  ``flagged_sensitivity``
     (written when present) compares the scores with and without the responses
     flagged by quality checks (:func:`scoring.quality.flagged_sensitivity`).
     """
@@ -142,6 +143,7 @@ class ScoreResult:
     small_cells: tuple[SmallCell, ...]
     replicates: Replicates | None = field(default=None, repr=False)
     flagged_sensitivity: Mapping[str, Any] | None = None
+    indicator_cov: Any = field(default=None, repr=False)
 
 
 def _num(value: Any) -> Any:

@@ -183,7 +183,7 @@ def test_calibration(tmp_path):
         "coverage_one_unit": coverage(tmp_path, 40, 25, unit=1, seed=7),
         "null_13": null_bands(tmp_path, 13, 40, 40, seed=1),
         "null_300": null_bands(tmp_path, 300, 40, 3, seed=2),
-        "no_change": no_change(tmp_path, 100, 12, seed=3),
+        "no_change": no_change(tmp_path, 100, 30, seed=3),
     }
     print("\n" + json.dumps(rows, indent=1, ensure_ascii=False))
     for c in rows["coverage"]:
