@@ -2,12 +2,13 @@
 
 **Independent waves.**  Two waves are independent samples, so
 ``SE(Δ) = sqrt(SE_1² + SE_2²)``; the variance of a *mean* change over several
-indicators of a street takes each wave's covariance between the indicators
-from that wave's own bootstrap replicates, and adds the two waves' variances.
-Replicates of different waves are never paired (pairing replicate b with
+indicators of a street takes each wave's covariance matrix of the street's
+indicator scores (``ScoreResult.indicator_cov``, from the cell covariances of
+:mod:`scoring.variance`) and adds the two waves' variances.  Bootstrap
+replicates of different waves are never paired (pairing replicate b with
 replicate b of a wave scored with the same seed and cell sizes reuses the same
 resampling counts and made the CI about half as wide as it should be).  Score
-every wave with its own seed: :func:`wave_seed`.
+every wave with its own seed all the same: :func:`wave_seed`.
 
 **Regression to the mean.**  Rectification items are the indicators that
 looked worst in wave 1, so their wave-1 estimates are, on average, too low: with
@@ -204,6 +205,7 @@ class EBPrediction:
     gamma: np.ndarray  # (S, J) shrinkage factors of the residuals
     v_res: np.ndarray  # (S, J) sampling variance of the residuals
     tau2: float
+    mu_var: np.ndarray  # (J,) variance of μ̂_j (estimated from the streets)
 
     def predict(self, y: np.ndarray, street: int) -> np.ndarray:
         """θ̃ for one street's estimates ``y`` (…, J) (replicates on leading axes)."""
@@ -217,18 +219,22 @@ class EBPrediction:
 def _residual_variance(result: Any, v: np.ndarray) -> np.ndarray:
     """Sampling variance of ``Y_sj − mean_k Y_sk`` per street x indicator.
 
-    From the result's replicates (a respondent's items share errors, so the
-    residual's variance is well below ``v``); without replicates, ``v``.
+    From the result's indicator covariance matrices (a respondent's items share
+    errors, so the residual's variance is well below ``v``); without them, ``v``.
     """
-    reps = getattr(result, "replicates", None)
-    if reps is None:
+    cov = getattr(result, "indicator_cov", None)
+    if cov is None:
         return v
-    x = reps.indicator  # (B, S, J)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        dev = x - np.nanmean(x, axis=0)
-        res = dev - np.nanmean(dev, axis=2, keepdims=True)
-        out: np.ndarray = np.nanvar(res, axis=0, ddof=1)
+    ok = np.isfinite(v)
+    out = np.full_like(v, np.nan)
+    for s in range(v.shape[0]):
+        m = ok[s]
+        k = int(m.sum())
+        if k < 2:
+            continue
+        c = cov[s][np.ix_(m, m)]
+        res = np.eye(k) - 1.0 / k
+        out[s, m] = np.einsum("ij,jk,ik->i", res, c, res)
     return np.where(np.isfinite(out), out, v)
 
 
@@ -237,7 +243,7 @@ def eb_prediction(y: np.ndarray, v_res: np.ndarray, use: np.ndarray) -> EBPredic
 
     μ̂_j and â_s by averaging (each rests on many streets or 17 indicators),
     τ² by moments from the residuals ``r_sj = Y_sj − μ̂_j − â_s``:
-    ``mean(r²) / (1 − 1/S) − mean(v_res)`` (at least 0), and
+    ``(mean(r²) / (1 − 1/S) − mean(v_res)) / (1 − 1/J)`` (at least 0), and
     ``γ_sj = τ² / (τ² + v_res,sj)``.  Selection of rectification items is
     *within* a street (its worst indicators), so the residual, not the
     street's level, is what regresses to the mean.
@@ -253,28 +259,28 @@ def eb_prediction(y: np.ndarray, v_res: np.ndarray, use: np.ndarray) -> EBPredic
         mu = np.nan_to_num(np.nanmean(yy, axis=0))
         a = np.nanmean(yy - mu, axis=1, keepdims=True)
         r = yy - mu - a
-        if n_s > 2 and ok.sum() > 2:
-            tau2 = max(
-                0.0,
-                float(np.nanmean(r * r)) / (1 - 1 / n_s) - float(np.nanmean(v_res[ok])),
-            )
+        n_j = int(ok.any(axis=0).sum())
+        if n_s > 2 and n_j > 1:
+            excess = float(np.nanmean(r * r)) / (1 - 1 / n_s) - float(np.nanmean(v_res[ok]))
+            tau2 = max(0.0, excess / (1 - 1 / n_j))
         else:
             tau2 = float("inf")  # nothing to fit: no correction
         gamma = np.where(np.isinf(tau2), 1.0, tau2 / (tau2 + v_res))
-    return EBPrediction(mu=mu, gamma=np.nan_to_num(gamma, nan=1.0), v_res=v_res, tau2=tau2)
+        spread = 0.0 if np.isinf(tau2) else tau2
+        mu_var = np.nan_to_num((spread + np.nanmean(np.where(ok, v_res, np.nan), axis=0)) / n_s)
+    return EBPrediction(
+        mu=mu, gamma=np.nan_to_num(gamma, nan=1.0), v_res=v_res, tau2=tau2, mu_var=mu_var
+    )
 
 
-def _combo_var(result: Any, street: int, a: np.ndarray, se: np.ndarray, fn: Any = None) -> float:
-    """Variance of Σ_j a_j f(Y_s)_j from the result's replicates (diagonal without them)."""
-    reps = getattr(result, "replicates", None)
-    if reps is not None:
-        x = reps.indicator[:, street, :]
-        if fn is not None:
-            x = fn(x)
-        use = a != 0
-        val = (np.nan_to_num(x[:, use]) * a[use]).sum(axis=1)
-        return float(np.var(val, ddof=1))
-    return float(np.nansum((a * se) ** 2))
+def _combo_var(result: Any, street: int, b: np.ndarray, se: np.ndarray) -> float:
+    """Variance of Σ_j b_j Y_sj: the result's indicator covariance, else diagonal."""
+    cov = getattr(result, "indicator_cov", None)
+    use = b != 0
+    if cov is not None:
+        c = np.nan_to_num(cov[street][np.ix_(use, use)])
+        return float(b[use] @ c @ b[use])
+    return float(np.nansum((b * se) ** 2))
 
 
 def targeted_change(
@@ -317,8 +323,10 @@ def targeted_change(
         pred = eb.predict(np.where(ok, y1[sa], np.nan), sa)
         corrected = y2[sb] - pred
         naive = y2[sb] - y1[sa]
-        # what the model cannot know: e_sj given its estimate (independent across j)
-        prior = eb.gamma[sa] * (1 - eb.gamma[sa]) * eb.v_res[sa]
+        # what the model cannot know: e_sj given its estimate (independent across
+        # j), and the estimated indicator means the residuals are shrunk towards
+        g = eb.gamma[sa]
+        prior = g * (1 - g) * eb.v_res[sa] + (1 - g) ** 2 * eb.mu_var
 
         def summary(
             a: np.ndarray,
@@ -330,15 +338,12 @@ def targeted_change(
             ok: np.ndarray = ok,
         ) -> tuple[float, float, float, float]:
             est = float(np.nansum(a * corrected))
+            # the prediction is linear in wave 1: γ_j Y_j + (1 − γ_j) mean_k Y_k + const
+            g = eb.gamma[sa]
+            b1 = np.where(ok, a * g + np.nansum(a * (1 - g)) / max(int(ok.sum()), 1), 0.0)
             var = (
                 _combo_var(after, sb, a, se2[sb])
-                + _combo_var(
-                    before,
-                    sa,
-                    a,
-                    eb.gamma[sa] * se1[sa],
-                    lambda x, sa=sa, ok=ok: eb.predict(np.where(ok, x, np.nan), sa),
-                )
+                + _combo_var(before, sa, b1, se1[sa])
                 + float(np.nansum(a * a * prior))
             )
             half = z * float(np.sqrt(max(var, 0.0)))

@@ -38,9 +38,9 @@ from .dataset import FloatArray, ResponseData
 from .estimators import Weights, cell_layout, cell_sums, combine_groups, composite
 from .framework import Framework
 from .funnel import ALARM_Z, ALERT_Z, BAND_RULES, FDR_LEVEL, expected_false_flags, funnel
+from .population import Margins
 from .priorities import overall_correlation, select_priorities
 from .ranking import rank_sets
-from .population import Margins
 from .reference import district_reference, street_coefficients
 from .result import (
     CellDesign,
@@ -661,4 +661,7 @@ def score(
         sensitivity=rank_sensitivity(framework, data, ranked, seed=seed)
         if sensitivity and n_ranked >= 2
         else None,
+        indicator_cov=np.einsum(
+            "sgj,sgjk,sgk->sjk", sc.indicator, cov.final, sc.indicator, optimize=True
+        ),
     )

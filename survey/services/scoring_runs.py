@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 from sqlalchemy import func, select, update
 
 import scoring
+from scoring.bootstrap import MIN_REPLICATES
 from scoring.exchange import write_csv
 from scoring.population import Margins
 
@@ -38,8 +40,11 @@ def score_wave(
 ) -> ScoringRun:
     """Score ``wave`` and store a :class:`ScoringRun` marked current (not committed).
 
-    Excluded responses (quality flags, and the open channel when the wave
-    leaves it out) are not scored.  Moves the wave to ``scored``.
+    Excluded responses (quality exclusions, and the open channel when the wave
+    leaves it out) are not scored.  When some scored responses carry quality
+    flags (kept for review, e.g. uniform answers), the JSON also reports the
+    scores without them (``flagged_sensitivity``: scores, ranks and bands with
+    and without, and how many moved).  Moves the wave to ``scored``.
 
     :raises WaveStateError: the wave is not closed or scored.
     :raises ValueError: bad settings or nothing to score.
@@ -67,6 +72,32 @@ def score_wave(
         margins=margins,
         population_totals=totals,
     )
+    flagged_ids = set(
+        db.session.scalars(
+            select(Response.public_id).where(
+                Response.wave_id == wave.id,
+                Response.excluded.is_(False),
+                Response.quality_flags != "",
+            )
+        )
+    )
+    flagged = np.array([r.response_id in flagged_ids for r in records], dtype=bool)
+    if flagged.any() and not flagged.all():
+        # ranks and bands need no more replicates than the minimum
+        without = scoring.score(
+            spec,
+            data,
+            boot=MIN_REPLICATES,
+            seed=seed,
+            min_n=min_n,
+            top_k=top_k,
+            exclude=flagged,
+            shrink=False,
+            margins=margins,
+            population_totals=totals,
+            sensitivity=False,
+        )
+        result = replace(result, flagged_sensitivity=scoring.flagged_sensitivity(result, without))
     if version is not None:
         weighting = {
             **result.method["weighting"],
