@@ -233,7 +233,9 @@ def _demographics(rng: np.random.Generator, group: str) -> dict[str, str | None]
     if group not in _SAMPLE_AGES:
         return {}
     bands, p = _SAMPLE_AGES[group]
-    gender = str(rng.choice(["female", "male", "undisclosed"], p=[0.55, 0.42, 0.03]))
+    gender: str | None = str(rng.choice(["female", "male", "-"], p=[0.55, 0.42, 0.03]))
+    if gender == "-":  # did not answer
+        gender = None
     return {
         "age_band": str(rng.choice(bands, p=p)),
         "gender": gender,
