@@ -181,7 +181,7 @@ def _raked_cell_totals(
         for b0 in range(0, boot, chunk):
             bc = min(chunk, boot - b0)
             out = np.zeros((C, bc, F), dtype=np.float32)
-            tables = np.zeros((C, bc, N_CLASS), dtype=np.float64)
+            tables = np.zeros((N_CLASS, C, bc), dtype=np.float64)  # class-first
             counts: list[npt.NDArray[np.float32] | None] = [None] * C
 
             def draw(
@@ -194,7 +194,7 @@ def _raked_cell_totals(
                     lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
                     k = _cell_counts(gens[c], hi - lo, bc)
                     counts[c] = k
-                    tables[c] = k @ raking.onehot[lo:hi]
+                    tables[:, c, :] = (k @ raking.onehot[lo:hi]).T
 
             list(pool.map(draw, [cells[i::workers] for i in range(workers)]))
             factor = raking.factors(tables)
@@ -209,7 +209,7 @@ def _raked_cell_totals(
                     lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
                     k = counts[c]
                     assert k is not None
-                    k *= factor[c][:, raking.classes[lo:hi]]
+                    k *= factor[raking.classes[lo:hi], c, :].T
                     np.matmul(k, features[lo:hi], out=out[c])
                     counts[c] = None
 

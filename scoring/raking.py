@@ -266,6 +266,60 @@ class IPFResult:
     log_ratio: FloatArray
 
 
+def _solve_classfirst(
+    tab: FloatArray,
+    age_c: FloatArray,
+    gender_c: FloatArray,
+    start: FloatArray | None,
+    lenient: bool,
+    tol: float,
+    max_iter: int,
+) -> tuple[FloatArray, FloatArray, FloatArray, int, dict[str, npt.NDArray[Any]]]:
+    """:func:`solve` on class-first arrays: tab (6, 3, N), age (5, N), gender (2, N), start (N,).
+
+    Returns ``(factor (6, 3, N), error (N,), log_ratio (N,), steps, targets)``.
+    """
+    N = tab.shape[-1]
+    p = _targets(tab, age_c, gender_c, lenient)
+    avg, active = p["avg"], p["active"]
+    factor = np.empty((N_AGE, N_GENDER, N))
+    factor[:] = np.where(active, avg, 1.0)
+    error = np.zeros(N)
+    log_ratio = np.zeros(N)
+    iterations = 0
+    # one margin: post-stratification
+    only_a = active & p["use_a"] & ~p["use_g"]
+    if only_a.any():
+        fa = np.divide(p["age"], p["rows"], out=np.ones_like(p["rows"]), where=p["rows"] > 0)
+        factor[:-1] = np.where(only_a, fa[:, None, :], factor[:-1])
+    only_g = active & p["use_g"] & ~p["use_a"]
+    if only_g.any():
+        fg = np.divide(p["gender"], p["cols"], out=np.ones_like(p["cols"]), where=p["cols"] > 0)
+        factor[:, :-1] = np.where(only_g, fg[None], factor[:, :-1])
+    # two margins: one equation in log t per table
+    two = np.flatnonzero(active & p["use_a"] & p["use_g"])
+    if two.size:
+        f = p["both"][:, 0, two]
+        m = p["both"][:, 1, two]
+        a_t, g_t = p["age"][:, two], p["gender"][:, two]
+        if start is not None:
+            u0 = np.asarray(start, dtype=np.float64)[two]
+        else:
+            sf, sm = f.sum(axis=0), m.sum(axis=0)
+            ok = (sm > 0) & (sf > 0) & (g_t[0] > 0) & (g_t[1] > 0)
+            ratio = np.divide(g_t[1] * sf, g_t[0] * sm, out=np.ones_like(sf), where=ok)
+            u0 = np.log(ratio)
+        u, misfit, iterations = _solve_t(f, m, a_t, g_t[0], p["pop"][two], u0, tol, max_iter)
+        t = np.exp(u)
+        den = f + m * t
+        a = np.divide(a_t, den, out=np.broadcast_to(avg[two], den.shape).copy(), where=den > 0)
+        factor[:-1, 0, two] = a
+        factor[:-1, 1, two] = a * t
+        error[two] = misfit
+        log_ratio[two] = u
+    return factor, error, log_ratio, iterations, p
+
+
 def solve(
     table: FloatArray,
     age: FloatArray,
@@ -309,43 +363,10 @@ def solve(
     tab = np.ascontiguousarray(np.moveaxis(table.reshape(N, N_AGE, N_GENDER), 0, -1))  # (6, 3, N)
     age_c = np.ascontiguousarray(np.broadcast_to(age, (*lead, N_AGE - 1)).reshape(N, -1).T)
     gender_c = np.ascontiguousarray(np.broadcast_to(gender, (*lead, N_GENDER - 1)).reshape(N, -1).T)
-    p = _targets(tab, age_c, gender_c, lenient)
-    avg, active = p["avg"], p["active"]
-    factor = np.empty((N_AGE, N_GENDER, N))
-    factor[:] = np.where(active, avg, 1.0)
-    error = np.zeros(N)
-    log_ratio = np.zeros(N)
-    iterations = 0
-    # one margin: post-stratification
-    only_a = active & p["use_a"] & ~p["use_g"]
-    if only_a.any():
-        fa = np.divide(p["age"], p["rows"], out=np.ones_like(p["rows"]), where=p["rows"] > 0)
-        factor[:-1] = np.where(only_a, fa[:, None, :], factor[:-1])
-    only_g = active & p["use_g"] & ~p["use_a"]
-    if only_g.any():
-        fg = np.divide(p["gender"], p["cols"], out=np.ones_like(p["cols"]), where=p["cols"] > 0)
-        factor[:, :-1] = np.where(only_g, fg[None], factor[:, :-1])
-    # two margins: one equation in log t per table
-    two = np.flatnonzero(active & p["use_a"] & p["use_g"])
-    if two.size:
-        f = p["both"][:, 0, two]
-        m = p["both"][:, 1, two]
-        a_t, g_t = p["age"][:, two], p["gender"][:, two]
-        if start is not None:
-            u0 = np.broadcast_to(start, lead).reshape(N)[two].astype(np.float64)
-        else:
-            sf, sm = f.sum(axis=0), m.sum(axis=0)
-            ok = (sm > 0) & (sf > 0) & (g_t[0] > 0) & (g_t[1] > 0)
-            ratio = np.divide(g_t[1] * sf, g_t[0] * sm, out=np.ones_like(sf), where=ok)
-            u0 = np.log(ratio)
-        u, misfit, iterations = _solve_t(f, m, a_t, g_t[0], p["pop"][two], u0, tol, max_iter)
-        t = np.exp(u)
-        den = f + m * t
-        a = np.divide(a_t, den, out=np.broadcast_to(avg[two], den.shape).copy(), where=den > 0)
-        factor[:-1, 0, two] = a
-        factor[:-1, 1, two] = a * t
-        error[two] = misfit
-        log_ratio[two] = u
+    start_flat = None if start is None else np.broadcast_to(start, lead).reshape(N)
+    factor, error, log_ratio, iterations, p = _solve_classfirst(
+        tab, age_c, gender_c, start_flat, lenient, tol, max_iter
+    )
     out = np.ascontiguousarray(np.moveaxis(factor, -1, 0)).reshape(table.shape)
     err = error.reshape(lead)
     if trim is not None:
@@ -601,38 +622,48 @@ class ReplicateRaking:
     gender: FloatArray
     start: FloatArray
     trim: tuple[float, float] | None = None
-    tol: float = 1e-10
+    tol: float = 1e-7
     report: list[int] = field(default_factory=lambda: [0, 0])
 
     def factors(self, tables: FloatArray) -> npt.NDArray[np.float32]:
-        """Class factors (C, Bc, 18) for replicate class tables (C, Bc, 18)."""
-        C, bc = tables.shape[:2]
-        fit = solve(
-            tables.reshape(C, bc, N_AGE, N_GENDER),
-            self.age[:, None, :],
-            self.gender[:, None, :],
-            start=self.start[:, None],
-            lenient=True,
-            trim=self.trim,
-            tol=self.tol,
-            max_iter=100,
-        )
-        self.report[0] += fit.converged.size
-        factor = fit.factor
-        bad = ~fit.converged
-        if bad.any():  # a replicate whose margins cannot both be met: its age bands only
-            self.report[1] += int(bad.sum())
-            cells = np.nonzero(bad)[0]
-            age_only = solve(
-                tables.reshape(C, bc, N_AGE, N_GENDER)[bad],
-                self.age[cells],
-                np.full((cells.size, N_GENDER - 1), np.nan),
+        """Class factors (18, C, Bc) for replicate class tables (18, C, Bc) (class-first)."""
+        _, C, bc = tables.shape
+        if self.trim is not None:  # bounded raking: the general (slower) path
+            fit = solve(
+                np.moveaxis(tables, 0, -1).reshape(C, bc, N_AGE, N_GENDER),
+                self.age[:, None, :],
+                self.gender[:, None, :],
+                start=self.start[:, None],
                 lenient=True,
                 trim=self.trim,
                 tol=self.tol,
+                max_iter=100,
             )
-            factor[bad] = age_only.factor
-        return factor.reshape(C, bc, N_CLASS).astype(np.float32)
+            self.report[0] += fit.converged.size
+            self.report[1] += int((~fit.converged).sum())
+            cf = np.moveaxis(fit.factor.reshape(C, bc, N_CLASS), -1, 0)
+            return np.ascontiguousarray(cf, dtype=np.float32)
+        N = C * bc
+        tab = tables.reshape(N_AGE, N_GENDER, N)
+        age = np.repeat(self.age.T, bc, axis=1)
+        gender = np.repeat(self.gender.T, bc, axis=1)
+        start = np.repeat(self.start, bc)
+        factor, error, _, _, _ = _solve_classfirst(tab, age, gender, start, True, self.tol, 100)
+        bad = np.flatnonzero(error > self.tol)
+        self.report[0] += N
+        if bad.size:  # a replicate whose margins cannot both be met: its age bands only
+            self.report[1] += int(bad.size)
+            redo, _, _, _, _ = _solve_classfirst(
+                np.ascontiguousarray(tab[..., bad]),
+                np.ascontiguousarray(age[:, bad]),
+                np.full((N_GENDER - 1, bad.size), np.nan),
+                None,
+                True,
+                self.tol,
+                100,
+            )
+            factor[..., bad] = redo
+        return factor.reshape(N_CLASS, C, bc).astype(np.float32)
 
 
 def replicate_raking(
