@@ -225,6 +225,7 @@ def score(
     margins: Margins | None = None,
     trim: tuple[float, float] | None = None,
     sensitivity: bool = True,
+    entropy_reference: npt.ArrayLike | None = None,
 ) -> ScoreResult:
     """Score every street and the district, with intervals, bands, ranks and items.
 
@@ -273,6 +274,9 @@ def score(
     sensitivity : bool
         Also report each street's ranks under alternative weighting schemes
         (:mod:`scoring.sensitivity`).
+    entropy_reference : (J,) array, optional
+        Entropy weights frozen from a reference wave for that scheme; default
+        this wave's own (marked data-driven).
 
     Returns
     -------
@@ -658,7 +662,15 @@ def score(
         streets=tuple(streets),
         small_cells=small,
         replicates=rep,
-        sensitivity=rank_sensitivity(framework, data, ranked, seed=seed)
+        sensitivity=rank_sensitivity(
+            framework,
+            data,
+            ranked,
+            seed=seed,
+            entropy_reference=None
+            if entropy_reference is None
+            else np.asarray(entropy_reference, dtype=np.float64),
+        )
         if sensitivity and n_ranked >= 2
         else None,
         indicator_cov=np.einsum(

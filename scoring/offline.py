@@ -14,7 +14,7 @@ import numpy as np
 from .dataset import from_records
 from .engine import score
 from .exchange import ExchangeError, read_responses
-from .framework import load_framework
+from .framework import Framework, load_framework
 from .population import PopulationError, read_population
 from .result import to_json
 
@@ -36,6 +36,7 @@ def score_file(
     population_path: str | Path | None = None,
     trim: tuple[float, float] | None = None,
     rake: bool = True,
+    entropy_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Score a responses file and write the scores JSON (docs/scores-json.md).
 
@@ -47,6 +48,8 @@ def score_file(
     ``rake=False`` only the totals are used (for the district reference, when
     every street x group with responses has one).
 
+    :param entropy_from: an earlier scores JSON whose entropy weights the rank
+        sensitivity uses (frozen from that reference wave).
     :param population_totals: street → group → population count, for the
         population-weighted district reference (streets or groups not given
         count 0); ignored when ``population_path`` is given.
@@ -103,9 +106,13 @@ def score_file(
                 )
             totals_array = np.where(np.isfinite(totals), totals, 0.0)
             margins = None
+    entropy = None
+    if entropy_from is not None:
+        entropy = entropy_reference(entropy_from, framework)
     result = score(
         framework,
         data,
+        entropy_reference=entropy,
         boot=boot,
         seed=seed,
         min_n=min_n,
@@ -124,3 +131,21 @@ def score_file(
     Path(out_path).write_text(text, encoding="utf-8")
     doc: dict[str, Any] = json.loads(text)
     return doc
+
+
+def entropy_reference(path: str | Path, framework: Framework) -> list[float]:
+    """Entropy weights frozen in an earlier scores JSON (its ``sensitivity.entropy_weights``).
+
+    :raises ValueError: the file has none, or a different number of indicators.
+    """
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text("utf-8"))
+        weights = doc["sensitivity"]["entropy_weights"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(
+            f"{p.name}: no entropy weights to freeze (sensitivity.entropy_weights)"
+        ) from None
+    if not isinstance(weights, list) or len(weights) != len(framework.indicators):
+        raise ValueError(f"{p.name}: its entropy weights do not fit framework {framework.code}")
+    return [float(w) for w in weights]

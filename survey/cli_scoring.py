@@ -33,6 +33,12 @@ from flask.cli import with_appcontext
     help="Bound raking adjustments to LOW..HIGH times the cell's average (e.g. 0.3,3).",
 )
 @click.option(
+    "--entropy-from",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Freeze the rank sensitivity's entropy weights from an earlier scores JSON.",
+)
+@click.option(
     "--no-raking",
     is_flag=True,
     help="With --population: keep the weights, use the counts for the district reference only.",
@@ -47,6 +53,7 @@ def score(
     population_path: Path | None,
     trim: str | None,
     no_raking: bool,
+    entropy_from: Path | None,
 ) -> None:
     """Score a responses file offline (no database, no server) into JSON."""
     from scoring.exchange import ExchangeError
@@ -73,6 +80,7 @@ def score(
             population_path=population_path,
             trim=bounds,
             rake=not no_raking,
+            entropy_from=entropy_from,
         )
     except (FrameworkError, ExchangeError, PopulationError, RakingError) as exc:
         problems = exc.problems

@@ -61,6 +61,7 @@ def score_wave(
     csv_bytes = write_csv(records, spec)
     data = scoring.from_records(records, spec)
     version, margins, totals = _population_for(wave, data)
+    reference_wave, entropy = _entropy_reference(wave, spec)
     result = scoring.score(
         spec,
         data,
@@ -71,6 +72,7 @@ def score_wave(
         data_sha256=hashlib.sha256(csv_bytes).hexdigest(),
         margins=margins,
         population_totals=totals,
+        entropy_reference=entropy,
     )
     flagged_ids = set(
         db.session.scalars(
@@ -116,7 +118,11 @@ def score_wave(
         boot=boot,
         seed=seed,
         min_n=min_n,
-        settings={**doc["method"], "weighting_setting": wave.weighting},
+        settings={
+            **doc["method"],
+            "weighting_setting": wave.weighting,
+            "entropy_reference_wave": reference_wave,
+        },
         population_version_id=version.id if version is not None else None,
         framework_sha256=spec.sha256,
         data_sha256=hashlib.sha256(csv_bytes).hexdigest(),
@@ -152,6 +158,32 @@ def score_wave(
         after={"boot": boot, "seed": seed, "min_n": min_n, "data_sha256": run.data_sha256},
     )
     return run
+
+
+def _entropy_reference(
+    wave: Wave, spec: scoring.Framework
+) -> tuple[str | None, list[float] | None]:
+    """Entropy weights frozen from the district's first scored wave (same indicators).
+
+    The rank sensitivity's entropy scheme then uses the reference wave's
+    weights instead of this wave's own (which would be data-driven).  The
+    offline scorer does the same with ``--entropy-from`` that wave's JSON.
+    """
+    runs = db.session.execute(
+        select(Wave, ScoringRun)
+        .join(ScoringRun, ScoringRun.wave_id == Wave.id)
+        .where(
+            Wave.district_id == wave.district_id,
+            Wave.id != wave.id,
+            ScoringRun.is_current.is_(True),
+        )
+        .order_by(Wave.created_at, Wave.id)
+    ).all()
+    for other, run in runs:
+        weights = (json.loads(run.result_json).get("sensitivity") or {}).get("entropy_weights")
+        if weights and len(weights) == len(spec.indicators) and other.framework.code == spec.code:
+            return other.code, [float(w) for w in weights]
+    return None, None
 
 
 def _population_for(

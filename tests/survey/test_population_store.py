@@ -269,3 +269,52 @@ def test_raked_wave_without_population_is_refused(runner, make_wave, framework_s
     res = runner.invoke(args=["score-wave", "rk2", "--weighting", "raked"])
     assert res.exit_code == 1
     assert "has none: import them" in res.output
+
+
+def test_second_wave_freezes_entropy_weights_from_the_first(
+    runner, make_wave, framework_spec, tmp_path
+):
+    from survey.models import ScoringRun
+    from survey.services.waves import transition
+
+    from .test_notices import fill
+
+    first = make_wave("e1")
+    fill(first, framework_spec, n=12)
+    transition(first, "close")
+    runner.invoke(args=["score-wave", "e1", "--boot", "100", "--out", str(tmp_path / "e1.json")])
+    second = make_wave("e2")
+    fill(second, framework_spec, n=12)
+    transition(second, "close")
+    out = tmp_path / "e2.json"
+    res = runner.invoke(args=["score-wave", "e2", "--boot", "100", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text("utf-8"))
+    ref = json.loads((tmp_path / "e1.json").read_text("utf-8"))
+    assert doc["sensitivity"]["schemes"]["entropy"]["data_driven"] is False
+    assert doc["sensitivity"]["entropy_weights"] == ref["sensitivity"]["entropy_weights"]
+    run = db.session.scalar(select(ScoringRun).where(ScoringRun.wave_id == second.id))
+    assert run.settings["entropy_reference_wave"] == "e1"
+    # the offline scorer gives the same JSON with --entropy-from the first wave's JSON
+    export = tmp_path / "e2.csv"
+    runner.invoke(
+        args=["export-responses", "--wave", "e2", "--included-only", "--out", str(export)]
+    )
+    offline = tmp_path / "e2-offline.json"
+    res = runner.invoke(
+        args=[
+            "score",
+            "--framework",
+            "scoring/data/gulou-default.toml",
+            "--responses",
+            str(export),
+            "--out",
+            str(offline),
+            "--boot",
+            "100",
+            "--entropy-from",
+            str(tmp_path / "e1.json"),
+        ]  # fmt: skip
+    )
+    assert res.exit_code == 0, res.output
+    assert offline.read_bytes() == out.read_bytes()
