@@ -15,10 +15,10 @@ def test_raking_removes_the_age_bias_and_its_intervals_cover() -> None:
     fw = load_default_framework()
     streets = [f"街道{i:02d}" for i in range(30)]
     bias_un, bias_rk, covered, total = [], [], 0, 0
-    for rep in range(30):
+    for rep in range(50):
         sim = simulate_weighting(fw, streets, 60, seed=1000 + rep, oversample=3.0)
-        un = score(fw, sim.data, boot=200, seed=rep, shrink=False)
-        rk = score(fw, sim.data, boot=200, seed=rep, shrink=False, margins=sim.margins)
+        un = score(fw, sim.data, boot=300, seed=rep, shrink=False)
+        rk = score(fw, sim.data, boot=300, seed=rep, shrink=False, margins=sim.margins)
         truth = sim.true_overall
         u = np.array([s.score for s in un.streets])
         r = np.array([s.score for s in rk.streets])
