@@ -366,7 +366,10 @@ def score(
 
     # variances, completeness, the district reference
     scores_ = np.asarray(framework.scale.scores, dtype=np.float64)
-    cov = cell_covariance(data, lay, span=float(scores_.max() - scores_.min()))
+    var_data = data
+    if weighting.variance_values is not None:  # raked: residuals on the raking variables
+        var_data = replace(data, values=weighting.variance_values)
+    cov = cell_covariance(var_data, lay, span=float(scores_.max() - scores_.min()))
     comp = completeness(framework, lay.size.reshape(S, G), cov.answered)
     scoreable = np.isfinite(st["ovr"])
     ranked = comp.complete & scoreable

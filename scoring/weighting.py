@@ -26,7 +26,13 @@ from .estimators import cell_layout
 from .population import Margins
 from .raking import N_AGE, N_GENDER, ReplicateRaking, rake, replicate_raking
 
-__all__ = ["DesignEffects", "Weighting", "design_effects", "prepare_weighting"]
+__all__ = [
+    "DesignEffects",
+    "Weighting",
+    "calibration_values",
+    "design_effects",
+    "prepare_weighting",
+]
 
 MISSING_RULE = (
     "respondents whose age band or gender is missing or undisclosed keep their "
@@ -41,6 +47,7 @@ class Weighting:
     data: ResponseData
     base: FloatArray  # (n,) weights before raking
     replicate: ReplicateRaking | None
+    variance_values: FloatArray | None  # answers for the linearised variance (raked runs)
     totals: FloatArray | None  # (S, G) population counts for the district reference
     method: dict[str, Any]
 
@@ -64,7 +71,7 @@ def prepare_weighting(
     :raises ValueError: margins whose shape does not fit the streets and groups.
     """
     if population is None:
-        return Weighting(data, data.weight, None, None, {"kind": "as_given"})
+        return Weighting(data, data.weight, None, None, None, {"kind": "as_given"})
     S, G = len(data.streets), len(data.groups)
     if population.total.shape != (S, G):
         raise ValueError(
@@ -117,7 +124,10 @@ def prepare_weighting(
         )
     if note:
         method["reference_note"] = note
-    return Weighting(replace(data, weight=raked.weight), data.weight, rep, totals, method)
+    raked_data = replace(data, weight=raked.weight)
+    values = calibration_values(raked_data, population, age, gender)
+    method["variance"] = "linearised with residuals from the raking variables within each cell"
+    return Weighting(raked_data, data.weight, rep, values, totals, method)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -152,3 +162,67 @@ def design_effects(data: ResponseData, shares: npt.ArrayLike) -> DesignEffects:
     s_eff = np.divide(sv * sv, sv2, out=np.zeros_like(sv), where=sv2 > 0)
     s_deff = np.divide(s_n, s_eff, out=np.full_like(sv, np.nan), where=s_eff > 0)
     return DesignEffects(n, n_eff, deff, s_n, s_eff, s_deff)
+
+
+def calibration_values(
+    data: ResponseData, margins: Margins, age: IntArray, gender: IntArray
+) -> FloatArray:
+    """Answer scores with the calibration variables' part taken out, for the linearised variance.
+
+    A raked mean's Taylor linearisation uses each answer's residual from the
+    weighted regression on the raking variables within its cell (Deville &
+    Särndal 1992: raking and regression calibration share their first-order
+    variance).  Returned: ``ȳ_cj + e_rj`` (the cell's mean plus the residual of
+    a main-effects regression on age band and gender classes, the unknown
+    category as baseline), so the variance module's ``x − ȳ`` becomes ``e``.
+    Each residual is scaled by ``√((a − 1)/(a − p))`` (a answers, p fitted
+    parameters in the cell), so the variance module's ``a/(a − 1)`` becomes the
+    regression's ``a/(a − p)``.  Cells without margins keep their answers.
+    NaN where not answered.
+    """
+    S, G = len(data.streets), len(data.groups)
+    C, J = S * G, data.points.shape[1]
+    cell = data.street * G + data.group
+    cls = age * N_GENDER + gender
+    m = data.points > 0
+    w = data.weight
+    x = np.where(m, data.values, 0.0)
+    key = cell * N_AGE * N_GENDER + cls
+    size = C * N_AGE * N_GENDER
+    flat_wm = np.zeros((size, J))
+    flat_wmx = np.zeros((size, J))
+    np.add.at(flat_wm, key, w[:, None] * m)
+    np.add.at(flat_wmx, key, w[:, None] * m * x)
+    wm = flat_wm.reshape(C, N_AGE * N_GENDER, J)
+    wmx = flat_wmx.reshape(C, N_AGE * N_GENDER, J)
+    answered = np.zeros((C, J))
+    np.add.at(answered, cell, m.astype(np.float64))
+    # design row of each class: intercept, known age bands, known genders
+    use_a = np.asarray(np.isfinite(margins.age.reshape(C, -1)).all(axis=1))
+    use_g = np.asarray(np.isfinite(margins.gender.reshape(C, -1)).all(axis=1))
+    a_idx, g_idx = np.divmod(np.arange(N_AGE * N_GENDER), N_GENDER)
+    P = 1 + (N_AGE - 1) + (N_GENDER - 1)
+    design = np.zeros((C, N_AGE * N_GENDER, P))
+    design[:, :, 0] = 1.0
+    for k in range(N_AGE - 1):
+        design[:, :, 1 + k] = (a_idx == k)[None, :] * use_a[:, None]
+    for k in range(N_GENDER - 1):
+        design[:, :, N_AGE + k] = (g_idx == k)[None, :] * use_g[:, None]
+    xtwx = np.einsum("cqp,cqj,cqr->cjpr", design, wm, design)
+    xtwy = np.einsum("cqp,cqj->cjp", design, wmx)
+    beta = np.einsum("cjpr,cjr->cjp", np.linalg.pinv(xtwx, hermitian=True), xtwy)
+    fitted = np.einsum("cqp,cjp->cqj", design, beta)  # (C, classes, J)
+    den = wm.sum(axis=1)
+    mean = np.divide(wmx.sum(axis=1), den, out=np.zeros_like(den), where=den > 0)  # (C, J)
+    raked = np.isfinite(margins.total.reshape(C))
+    shift = np.where(raked[:, None, None], fitted - mean[:, None, :], 0.0)
+    resid = np.where(m, data.values - fitted[cell, cls], 0.0)
+    # residuals lose one degree of freedom per fitted parameter: a/(a − p) instead of a/(a − 1)
+    rank = np.linalg.matrix_rank(xtwx, hermitian=True)  # (C, J)
+    ok = raked[:, None] & (answered > rank)
+    grow = np.sqrt(np.divide(answered - 1, answered - rank, out=np.ones_like(answered), where=ok))
+    adjusted = mean[cell] + resid * grow[cell]
+    out: FloatArray = np.where(
+        m, np.where(raked[cell][:, None], adjusted, data.values - shift[cell, cls]), np.nan
+    )
+    return out
