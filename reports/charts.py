@@ -322,22 +322,43 @@ def funnel(
     )
     if label_all is None:
         label_all = len(usable) <= 40
-    for p in usable:
-        outside = abs(p.gap) > funnel_limit(p.precision, ALERT_Z, tau)
-        if not (label_all or outside or p.highlight):
-            continue
-        ax.annotate(
-            p.label,
-            (p.precision, p.gap),
-            xytext=(4, 2),
-            textcoords="offset points",
-            fontsize=7.5 if p.highlight else 6.5,
-            fontweight="bold" if p.highlight else "normal",
-            color=RED if p.highlight else "#333333",
-        )
     span = max(max(abs(p.gap) for p in usable), funnel_limit(lo_p, ALARM_Z, tau) if lo_p > 0 else 0)
     ax.set_ylim(-span * 1.12, span * 1.12)
     ax.set_xlim(lo_p, hi_p)
+    named = [
+        p
+        for p in usable
+        if label_all or p.highlight or abs(p.gap) > funnel_limit(p.precision, ALERT_Z, tau)
+    ]
+    # greedy placement in points: move a label up or down until it overlaps no other
+    axes_w = width_cm / 2.54 * 72 * 0.86
+    axes_h = height_cm / 2.54 * 72 * 0.81
+    placed: list[tuple[float, float, float, float]] = []
+    for p in sorted(named, key=lambda q: (not q.highlight, q.precision)):
+        size = 7.5 if p.highlight else 6.5
+        x0 = (p.precision - lo_p) / (hi_p - lo_p) * axes_w + 4
+        y_base = (p.gap + span * 1.12) / (span * 2.24) * axes_h + 2
+        width, height = len(p.label) * size + 2, size + 1.5
+        for step in (0, -1, 1, -2, 2, -3, 3, -4, 4):
+            y0 = y_base + step * height
+            box = (x0, y0, x0 + width, y0 + height)
+            if all(
+                box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in placed
+            ):
+                break
+        placed.append(box)
+        ax.annotate(
+            p.label,
+            (p.precision, p.gap),
+            xytext=(4, 2 + (y0 - y_base)),
+            textcoords="offset points",
+            fontsize=size,
+            fontweight="bold" if p.highlight else "normal",
+            color=RED if p.highlight else "#333333",
+            arrowprops=(
+                {"arrowstyle": "-", "color": "#999999", "lw": 0.4} if y0 != y_base else None
+            ),
+        )
     ax.tick_params(labelsize=8)
     ax.grid(color="#eeeeee", lw=0.5)
     ax.set_axisbelow(True)

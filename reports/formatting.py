@@ -100,6 +100,13 @@ def band_with_gap(band: str | None, gap: float | None) -> str:
     return f"{words}（{signed(gap)}分）"
 
 
+def expected_count(value: float | None) -> str:
+    """An expected number of streets: one decimal from 1 up, two below (0.03)."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+
+
 def redact(text: str) -> str:
     """Hide phone numbers and ID numbers a resident may have typed into a comment."""
     text = _ID_NUMBER.sub("［证件号已隐去］", text)
