@@ -55,10 +55,18 @@ def gap_se(row: Mapping[str, Any]) -> float | None:
 def overdispersion_tau(scores: Mapping[str, Any]) -> float:
     """Between-street SD (points) to widen the funnel limits with, 0 when not applied.
 
-    Read from ``method.overdispersion``: a number (tau), or a mapping with ``tau``
-    or ``tau2`` and an optional ``applied`` flag.
+    Read from ``method.funnel`` (``tau2`` when ``overdispersion`` is true), else
+    from ``method.overdispersion``: a number (tau), or a mapping with ``tau`` or
+    ``tau2`` and an optional ``applied`` flag.
     """
-    value = scores.get("method", {}).get("overdispersion")
+    method = scores.get("method", {})
+    spec = method.get("funnel")
+    if isinstance(spec, Mapping):
+        tau2 = number(spec.get("tau2"))
+        if not spec.get("overdispersion") or tau2 is None or tau2 <= 0:
+            return 0.0
+        return math.sqrt(tau2)
+    value = method.get("overdispersion")
     if isinstance(value, Mapping):
         if value.get("applied") is False:
             return 0.0
@@ -108,11 +116,28 @@ def expected_false_flags(scores: Mapping[str, Any]) -> float | None:
     return rate * sum(1 for s in scores.get("streets", ()) if complete(s))
 
 
+def plotted_se(row: Mapping[str, Any], g: float, se: float, tau: float) -> float:
+    """The SE that puts a street on the funnel where its verdict says it is.
+
+    The run judges ``z`` (normal-equivalent of a t statistic with the street's
+    degrees of freedom, limits widened by ``tau``); the plot draws normal limits
+    ``z_a * sqrt(se**2 + tau**2)``.  For a street with ``|z| >= 1`` the SE is
+    taken as ``sqrt((g / z)**2 - tau**2)``, so that a point is outside a plotted
+    limit exactly when the run flagged it; near the centre line the gap's own SE.
+    """
+    z = number(row.get("z"))
+    if z is None or abs(z) < 1.0:
+        return se
+    effective = (g / z) ** 2 - tau**2
+    return math.sqrt(effective) if effective > 0 else se
+
+
 def funnel_points(
-    scores: Mapping[str, Any], highlight: str | None = None, *, with_rank: bool = False
+    scores: Mapping[str, Any], highlight: str | None = None
 ) -> tuple[FunnelPoint, ...]:
     """One funnel point per complete street with a gap and an SE (``highlight``: one street)."""
     district = scores["district"]
+    tau = overdispersion_tau(scores)
     out = []
     for row in scores["streets"]:
         if not complete(row):
@@ -120,6 +145,7 @@ def funnel_points(
         g, se = gap(row, district), gap_se(row)
         if g is None or se is None:
             continue
+        se = plotted_se(row, g, se, tau)
         name = str(row["street"])
         out.append(
             FunnelPoint(

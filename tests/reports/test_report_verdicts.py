@@ -193,6 +193,22 @@ def test_overdispersion_from_the_run() -> None:
     assert verdicts.overdispersion_tau({"method": {"overdispersion": {"tau2": 4.0}}}) == 2.0
     off = {"method": {"overdispersion": {"tau": 2.0, "applied": False}}}
     assert verdicts.overdispersion_tau(off) == 0.0
+    engine = {"method": {"funnel": {"tau2": 2.25, "overdispersion": True}}}
+    assert verdicts.overdispersion_tau(engine) == 1.5
+    engine["method"]["funnel"]["overdispersion"] = False
+    assert verdicts.overdispersion_tau(engine) == 0.0
+
+
+def test_plotted_point_is_outside_a_limit_exactly_when_flagged() -> None:
+    # a street with few degrees of freedom: t = 3.3 is only z = 2.9 (inside the alarm limit)
+    row = {"gap": -3.3, "gap_se": 1.0, "z": -2.9}
+    se = verdicts.plotted_se(row, -3.3, 1.0, 0.0)
+    assert abs(-3.3) < charts.funnel_limit(1 / se, charts.ALARM_Z)
+    assert abs(-3.3) > charts.funnel_limit(1 / se, charts.ALERT_Z)
+    wide = verdicts.plotted_se({"z": -2.0}, -3.0, 1.0, 1.0)
+    assert charts.funnel_limit(1 / wide, charts.ALERT_Z, 1.0) == pytest.approx(
+        3.0 * charts.ALERT_Z / 2.0
+    )
 
 
 @pytest.mark.parametrize(
