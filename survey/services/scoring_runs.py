@@ -13,6 +13,7 @@ import json
 from sqlalchemy import func, select, update
 
 import scoring
+from scoring.change import wave_seed
 from scoring.exchange import write_csv
 
 from ..extensions import db
@@ -23,21 +24,16 @@ from .responses import wave_records
 from .waves import check_transition, transition
 
 
-def seed_for_wave(district_code: str, wave_code: str) -> int:
-    """The default bootstrap seed of a wave: a 31-bit number derived from its codes.
-
-    Two waves scored with their defaults then draw independent replicates, so a
-    change between them gets its full variance (the same seed for both would
-    pair replicate b with replicate b and halve the change's interval).  Pure
-    and stable: the same wave always gets the same seed.
-    """
-    digest = hashlib.sha256(f"minping-wave-seed\n{district_code}\n{wave_code}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
-
-
 def default_seed(wave: Wave) -> int:
-    """The seed a wave is scored with unless the user gives one (see :func:`seed_for_wave`)."""
-    return seed_for_wave(wave.district.code, wave.code)
+    """The seed a wave is scored with unless the user gives one.
+
+    Derived from the wave code (:func:`scoring.change.wave_seed`): two waves
+    scored with their defaults draw independent replicates, so a change between
+    them gets its full variance (one seed for both would pair replicate b with
+    replicate b and halve the change's interval).  The same wave always gets
+    the same seed.
+    """
+    return wave_seed(wave.code)
 
 
 def score_wave(
