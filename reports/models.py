@@ -173,8 +173,11 @@ class RankingData:
 class PublicationItem:
     """One item of a public rectification list (整改公示).
 
-    ``status`` is a plain word such as ``已完成`` / ``整改中``; ``result`` says what
-    changed (may be empty while in progress).
+    ``status`` is a plain word such as ``待制定方案`` / ``整改中`` / ``已完成``;
+    ``result`` says what changed (may be empty while in progress).  ``comments``
+    are residents' own words on the indicator in this street (redacted excerpts,
+    no identities), shown as 居民反映的问题; without any, the scores are shown.
+    ``problem`` is the bureau's requirement.
     """
 
     indicator: str
@@ -183,6 +186,10 @@ class PublicationItem:
     status: str
     result: str = ""
     deadline: dt.date | None = None
+    deadline_provisional: bool = False
+    comments: tuple[str, ...] = ()
+    street_score: float | None = None
+    district_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
