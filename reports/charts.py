@@ -367,6 +367,6 @@ def funnel(
     title = words.adjusted if tau > 0 else ""
     if title:
         ax.set_title(title, fontsize=8, color=GREY)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    ax.legend(fontsize=7, loc="best", frameon=False)
     fig.subplots_adjust(left=0.11, right=0.97, top=0.93, bottom=0.12)
     return _svg(fig)
