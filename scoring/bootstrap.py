@@ -46,7 +46,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from scipy.special import ndtr
 from scipy.stats import t as t_dist
 
@@ -211,9 +210,7 @@ def bootstrap_replicates(
     if boot < MIN_REPLICATES:
         raise ValueError(f"boot must be at least {MIN_REPLICATES} replicates, not {boot}")
     J = features.shape[1] // 2
-    use = (
-        np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
-    )
+    use = np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
     parts: dict[str, list[FloatArray]] = {
         k: [] for k in ("ind", "dim", "ovr", "dind", "ddim", "dovr")
     }

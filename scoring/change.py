@@ -254,7 +254,14 @@ def targeted_change(
         # prior part of the prediction error (independent across indicators)
         prior = np.maximum(mse[sa] - gamma[sa] ** 2 * se1[sa] ** 2, 0.0)
 
-        def summary(a: np.ndarray) -> tuple[float, float, float, float]:
+        def summary(
+            a: np.ndarray,
+            sa: int = sa,
+            sb: int = sb,
+            corrected: np.ndarray = corrected,
+            naive: np.ndarray = naive,
+            prior: np.ndarray = prior,
+        ) -> tuple[float, float, float, float]:
             est = float(np.nansum(a * corrected))
             var = (
                 _combo_var(after, sb, a, se2[sb])

@@ -49,9 +49,7 @@ def _asked(framework: Framework) -> BoolArray:
     return asked
 
 
-def completeness(
-    framework: Framework, cell_n: IntArray, answered: BoolArray
-) -> Completeness:
+def completeness(framework: Framework, cell_n: IntArray, answered: BoolArray) -> Completeness:
     """Completeness of every street from cell sizes (S, G) and answered cells (S, G, J)."""
     asked = _asked(framework)
     shares = np.array([g.share for g in framework.groups], dtype=np.float64)

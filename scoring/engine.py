@@ -9,8 +9,9 @@ Choices recorded in ``ScoreResult.method``:
   the overall score, with weights renormalised over what is present; a street
   resting on too little of the design is 数据不全 (:mod:`scoring.completeness`):
   scored, not ranked, banded, given items or used in the district reference;
-* variances come from the cell covariances of :mod:`scoring.variance` (cells
-  below 5 respondents borrow the district's pooled within-group variance);
+* variances come from the cell covariances of :mod:`scoring.variance` (jackknife
+  within cells, pooled with the district's within-group covariance; cells
+  below 5 respondents use the pooled covariance alone);
   intervals are expanded percentile intervals of the Rao-Wu rescaled bootstrap
   (:mod:`scoring.bootstrap`), with t quantiles at Satterthwaite df;
 * the district reference is population-weighted or the plain mean of streets
@@ -22,13 +23,13 @@ Choices recorded in ``ScoreResult.method``:
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
 from scipy.stats import t as t_dist
 
 from .bootstrap import MIN_REPLICATES, Replicates, bootstrap_replicates, expanded_interval
@@ -43,6 +44,7 @@ from .reference import district_reference, street_coefficients
 from .result import DistrictResult, Estimate, ScoreResult, Shrunk, SmallCell, StreetResult
 from .shrinkage import fay_herriot
 from .variance import (
+    PRIOR_DF,
     TINY_CELL,
     LevelVariance,
     cell_covariance,
@@ -63,13 +65,13 @@ ESTIMATORS = {
     "district_population": "population-weighted: each group's mean over streets weighted by "
     "street x group population counts, then scored like one street",
     "district_street_mean": "plain mean of the complete streets' scores (each street once)",
-    "se": "Taylor linearisation with item covariance, cells as strata, n/(n-1); cells "
-    "< 5 respondents (and items < 5 answers or without variation) borrow the district's "
-    "pooled within-group variance",
+    "se": "delete-one jackknife of each street x group cell's ratio means (item covariance "
+    "carried), mixed with the district's pooled within-group covariance with weight "
+    "(n_c - 1)/(n_c - 1 + 20); cells < 5 respondents use the pooled covariance alone",
     "df": "Satterthwaite over cells: (Σ v_c)² / Σ v_c²/(n_c - 1)",
     "interval": "expanded percentile interval (quantiles at Φ(∓t_df)) of the Rao-Wu "
-    "rescaled bootstrap (n_c - 1 draws per cell, weights x n_c/(n_c - 1)), replicate "
-    "deviations scaled to the SE with the tiny-cell rule",
+    "rescaled bootstrap (n_c - 1 draws per cell, weights x n_c/(n_c - 1)), replicates "
+    "centred on the estimate and scaled to its SE, less the jackknife ratio-bias estimate",
     "gap_interval": "gap ± t_df SE(gap), SE carrying the street's share in the reference",
     "band": "funnel: z = normal equivalent of gap / sqrt(SE² + τ²); alert |z| > 1.960, "
     "alarm |z| > 3.090; τ² by DerSimonian-Laird on z winsorised at 10%/90% when >= 20 "
@@ -144,25 +146,43 @@ def _opt(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
-
-
 def _adjust(reps: FloatArray, point: FloatArray, final: FloatArray, own: FloatArray) -> FloatArray:
-    """Scale replicate deviations by sqrt(final / own variance) (the tiny-cell rule)."""
+    """Replicates centred on the point estimate, deviations scaled by sqrt(final / own).
+
+    Centring on the replicates' own mean keeps the bootstrap's shape but not its
+    bias: a ratio mean of 8-16 respondents with informative weights is biased
+    by O(1/n), and an uncentred percentile interval shifts by that bias again.
+    The scale factor brings the spread to the published variance (pooled
+    small-cell rule, domain correction; :mod:`scoring.variance`).
+    """
     f = np.sqrt(np.divide(final, own, out=np.ones_like(final), where=own > 0))
-    out: FloatArray = point + f * (reps - point)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        centre = np.nanmean(reps, axis=0)
+    out: FloatArray = point + f * (reps - centre)
     return out
 
 
 def _interval(
-    reps: FloatArray, point: FloatArray, var: FloatArray, df: FloatArray, level: float
+    reps: FloatArray,
+    point: FloatArray,
+    var: FloatArray,
+    df: FloatArray,
+    level: float,
+    bias: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """Expanded percentile interval; ``point ± t SE`` where the replicates do not vary."""
+    """Expanded percentile interval, less the jackknife bias estimate.
+
+    ``point ± t SE`` where the replicates do not vary.
+    """
     lo, hi = expanded_interval(reps, df, level)
     se = np.sqrt(var)
     dff = np.broadcast_to(df, se.shape)
     tq = t_dist.ppf(0.5 + level / 2, np.where(np.isfinite(dff), dff, 1e6))
     flat = ~(hi - lo > 1e-9) & (se > 0) & np.isfinite(point)
-    return np.where(flat, point - tq * se, lo), np.where(flat, point + tq * se, hi)
+    lo = np.where(flat, point - tq * se, lo) - bias
+    hi = np.where(flat, point + tq * se, hi) - bias
+    return lo, hi
 
 
 def _squeeze(v: LevelVariance) -> LevelVariance:
@@ -324,9 +344,7 @@ def score(
     v_ind = level_variance(cov, sc.indicator, ref.coef.indicator, item_contributions)
     v_dim = level_variance(cov, sc.dimension, ref.coef.dimension, form_contributions)
     v_ovr = _squeeze(
-        level_variance(
-            cov, sc.overall[..., None], ref.coef.overall[..., None], form_contributions
-        )
+        level_variance(cov, sc.overall[..., None], ref.coef.overall[..., None], form_contributions)
     )
 
     # rescaled bootstrap, deviations scaled to the variance with the tiny-cell rule
@@ -358,14 +376,26 @@ def score(
             raw.district_overall, d_ovr_pt, v_ovr.district, v_ovr.district_own
         ),
     )
-    ind_lo, ind_hi = _interval(rep.indicator, st["ind"], v_ind.street, v_ind.street_df, level)
-    dim_lo, dim_hi = _interval(rep.dimension, st["dim"], v_dim.street, v_dim.street_df, level)
-    ovr_lo, ovr_hi = _interval(rep.overall, st["ovr"], v_ovr.street, v_ovr.street_df, level)
+    # jackknife ratio-bias estimates of every figure (linear in the cell biases)
+    b = cov.bias
+    b_ind = np.einsum("sgj,sgj->sj", sc.indicator, b)
+    b_dim = np.einsum("sgjk,sgj->sk", sc.dimension, b)
+    b_ovr = np.einsum("sgj,sgj->s", sc.overall, b)
+    bd_ind = np.einsum("sgj,sgj->j", ref.coef.indicator, b)
+    bd_dim = np.einsum("sgjk,sgj->k", ref.coef.dimension, b)
+    bd_ovr = np.einsum("sgj,sgj->", ref.coef.overall, b)
+    ind_lo, ind_hi = _interval(
+        rep.indicator, st["ind"], v_ind.street, v_ind.street_df, level, b_ind
+    )
+    dim_lo, dim_hi = _interval(
+        rep.dimension, st["dim"], v_dim.street, v_dim.street_df, level, b_dim
+    )
+    ovr_lo, ovr_hi = _interval(rep.overall, st["ovr"], v_ovr.street, v_ovr.street_df, level, b_ovr)
     d_ind_lo, d_ind_hi = _interval(
-        rep.district_indicator, ref.indicator, v_ind.district, v_ind.district_df, level
+        rep.district_indicator, ref.indicator, v_ind.district, v_ind.district_df, level, bd_ind
     )
     d_dim_lo, d_dim_hi = _interval(
-        rep.district_dimension, ref.dimension, v_dim.district, v_dim.district_df, level
+        rep.district_dimension, ref.dimension, v_dim.district, v_dim.district_df, level, bd_dim
     )
     d_ovr_lo, d_ovr_hi = _interval(
         rep.district_overall[:, None],
@@ -373,6 +403,7 @@ def score(
         np.asarray(v_ovr.district)[None],
         np.asarray(v_ovr.district_df)[None],
         level,
+        np.asarray(bd_ovr)[None],
     )
 
     # gaps, funnel bands, rank sets
@@ -557,6 +588,7 @@ def score(
         "estimators": ESTIMATORS,
         "district_reference": ref.kind,
         "tiny_cell": TINY_CELL,
+        "prior_df": PRIOR_DF,
         "n_streets_ranked": n_ranked,
         "n_streets_incomplete": int((~comp.complete).sum()),
         "band_rule": band_rule,

@@ -73,12 +73,15 @@ def _composite_coefficients(ind_ok: FloatArray, weights: Weights) -> tuple[Float
 
 def _shares(answered: BoolArray, shares: FloatArray) -> FloatArray:
     """α: group shares renormalised over groups with answers (…, G, J)."""
-    pi = shares[:, None] * answered
+    pi: FloatArray = shares[:, None] * answered
     tot = pi.sum(axis=-2, keepdims=True)
-    return np.divide(pi, tot, out=np.zeros_like(pi), where=tot > 0)
+    out: FloatArray = np.divide(pi, tot, out=np.zeros_like(pi), where=tot > 0)
+    return out
 
 
-def _expand(alpha: FloatArray, c_dim: FloatArray, c_ovr: FloatArray, member: FloatArray) -> Coefficients:
+def _expand(
+    alpha: FloatArray, c_dim: FloatArray, c_ovr: FloatArray, member: FloatArray
+) -> Coefficients:
     dim = alpha[..., None] * (c_dim[..., None, :, None] * member)
     return Coefficients(indicator=alpha, dimension=dim, overall=alpha * c_ovr[..., None, :])
 
@@ -86,7 +89,7 @@ def _expand(alpha: FloatArray, c_dim: FloatArray, c_ovr: FloatArray, member: Flo
 def street_coefficients(answered: BoolArray, weights: Weights) -> Coefficients:
     """Coefficients of each street's own scores in its cells' means."""
     alpha = _shares(answered.astype(np.float64), weights.shares)
-    ind_ok = (answered.any(axis=1)).astype(np.float64)
+    ind_ok: FloatArray = np.asarray(answered.any(axis=1), dtype=np.float64)
     c_dim, c_ovr = _composite_coefficients(ind_ok, weights)
     return _expand(alpha, c_dim, c_ovr, weights.member)
 
@@ -127,9 +130,7 @@ def district_reference(
         p_dim = np.where(ok_k.any(axis=0), p_dim, np.nan)
         if not ok_o.any():
             p_ovr = float("nan")
-        return Reference(
-            "street_mean", use, Coefficients(ind_c, dim_c, ovr_c), p_ind, p_dim, p_ovr
-        )
+        return Reference("street_mean", use, Coefficients(ind_c, dim_c, ovr_c), p_ind, p_dim, p_ovr)
     pop = np.asarray(population, dtype=np.float64)
     if pop.shape != (S, G):
         raise ValueError(f"population_totals must have shape (streets, groups) = {(S, G)}")
@@ -151,6 +152,4 @@ def district_reference(
     d_ok = (ind_ok @ weights.member) > 0
     p_dim = np.where(d_ok, np.einsum("sgjk,sgj->k", dim_c, means), np.nan)
     p_ovr = float((ovr_c * means).sum()) if ind_ok.any() else float("nan")
-    return Reference(
-        "population", use, Coefficients(ind_c, dim_c, ovr_c), p_ind, p_dim, p_ovr
-    )
+    return Reference("population", use, Coefficients(ind_c, dim_c, ovr_c), p_ind, p_dim, p_ovr)

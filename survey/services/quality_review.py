@@ -116,7 +116,10 @@ def run_quality_checks(wave: Wave, *, user_id: int | None = None) -> int:
         if code in col:
             points[index[rid], col[code]] = point
     durations = np.array([np.nan if d is None else d for _, d, _ in rows], dtype=float)
-    checks = {"speeder": speeder_flags(durations, points), "straightline": straightline_flags(points)}
+    checks = {
+        "speeder": speeder_flags(durations, points),
+        "straightline": straightline_flags(points),
+    }
     flags = combine_flags(*checks.values())
     excluding = exclusion_rule(checks)
     newly = []

@@ -541,7 +541,8 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
     computed first from one bounded query (:func:`.quality.flag_submission`);
     if that check fails the response is stored unflagged (a failure never loses
     a response; ``flag_wave`` recomputes).  A flagged response is excluded by
-    default only where independent signals agree (:func:`scoring.quality.exclusion_rule`).  Returns the new response's id.
+    default only where independent signals agree
+    (:func:`scoring.quality.exclusion_rule`).  Returns the new response's id.
 
     :raises AlreadySubmitted: the invitation already has a response (also when
         a concurrent request won the race: the database's unique key decides).

@@ -17,9 +17,18 @@ from scoring.variance import (
 )
 
 
-def linearized_se(data, layout, weights):
-    """Street indicator and overall delta-method SEs (street-mean reference)."""
-    cov = cell_covariance(data, layout, span=100.0)
+def linearized_se(data, layout, weights, *, jackknife=False):
+    """Street indicator and overall SEs from the cells' own variances.
+
+    Default: the Taylor-linearised variance (``CellCovariance.own``, what the
+    bootstrap reproduces); ``jackknife=True``: the delete-one jackknife
+    (``prior_df=0``: no pooling with the district's within-group covariance).
+    """
+    from dataclasses import replace
+
+    cov = cell_covariance(data, layout, span=100.0, prior_df=0.0)
+    if not jackknife:
+        cov = replace(cov, final=cov.own)
     sc = street_coefficients(cov.answered, weights)
     zero = np.zeros_like(sc.indicator)
     ind = level_variance(cov, sc.indicator, zero, item_contributions)
@@ -59,6 +68,8 @@ def test_indicator_se_matches_svy_taylor(fw):
         table = est.to_polars().sort("street")
         se_svy = table["se"].to_numpy()
         assert lse.indicator[:, j] == pytest.approx(se_svy, rel=2e-3)
+        jk = linearized_se(d, cell_layout(d), Weights.of(fw), jackknife=True)
+        assert jk.indicator[:, j] == pytest.approx(se_svy, rel=0.02)
 
 
 def test_delta_se_agrees_with_bootstrap(fw):
