@@ -90,6 +90,9 @@ def test_results_page_shows_verdict_context(make_wave, framework_spec, client, l
     text = svg.get_data(as_text=True)
     assert "99.8% 警戒线" in text and doc["streets"][1]["street"] in text
     assert odd["street"] not in text  # 数据不全: not on the funnel
+    odd_id = next(s.id for s in wave.district.streets if s.name == odd["street"])
+    street_page = client.get(f"/admin/waves/{wave.code}/streets/{odd_id}").get_data(as_text=True)
+    assert "数据不全（缺少驻区单位受访群体）：不排名" in street_page
     client.get("/lang/en")
     english = client.get(f"/admin/runs/{run.id}/funnel.svg").get_data(as_text=True)
     assert "alarm limit" in english
