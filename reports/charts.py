@@ -332,7 +332,7 @@ def funnel(
     ]
     # greedy placement in points: move a label up or down until it overlaps no other
     axes_w = width_cm / 2.54 * 72 * 0.86
-    axes_h = height_cm / 2.54 * 72 * 0.81
+    axes_h = height_cm / 2.54 * 72 * 0.73
     placed: list[tuple[float, float, float, float]] = []
     for p in sorted(named, key=lambda q: (not q.highlight, q.precision)):
         size = 7.5 if p.highlight else 6.5
@@ -367,6 +367,9 @@ def funnel(
     title = words.adjusted if tau > 0 else ""
     if title:
         ax.set_title(title, fontsize=8, color=GREY)
-    ax.legend(fontsize=7, loc="best", frameon=False)
-    fig.subplots_adjust(left=0.11, right=0.97, top=0.93, bottom=0.12)
+    # below the axes: never over a point, and cheaper than searching for the best corner
+    ax.legend(
+        fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False
+    )
+    fig.subplots_adjust(left=0.11, right=0.97, top=0.93, bottom=0.2)
     return _svg(fig)
