@@ -368,8 +368,6 @@ def funnel(
     if title:
         ax.set_title(title, fontsize=8, color=GREY)
     # below the axes: never over a point, and cheaper than searching for the best corner
-    ax.legend(
-        fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False
-    )
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
     fig.subplots_adjust(left=0.11, right=0.97, top=0.93, bottom=0.2)
     return _svg(fig)
