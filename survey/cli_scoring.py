@@ -125,4 +125,9 @@ def notices(wave_code: str, out: Path, issue_date: str | None, days: int | None)
     for notice in docs:
         name = notice.street.full_name if notice.street else f"{wave.name}通报"
         (out / f"{name}.pdf").write_bytes(notice.pdf)
-    click.echo(f"{len(docs)} PDFs for {wave.code} in {out}")
+    kinds = [n.kind for n in docs]
+    click.echo(
+        f"{len(docs)} PDFs for {wave.code} in {out}: {kinds.count('notice')} notices with a "
+        f"deadline, {kinds.count('letter')} results letters without, "
+        f"{kinds.count('ranking')} ranking report"
+    )

@@ -162,12 +162,17 @@ def test_correction_is_a_new_notice(scored):
 
 
 def test_notices_cli_writes_street_named_files(runner, scored, tmp_path):
+    set_verdicts(scored, {scored.district.streets[0].name: ["I07"]})
+    db.session.commit()
     result = runner.invoke(
         args=["notices", "--wave", "nw", "--out", str(tmp_path), "--issue-date", "2026-03-31"]
     )
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in tmp_path.glob("*.pdf"))
     assert "宁海路街道.pdf" in names and any("通报" in n for n in names)
+    assert "1 notices with a deadline, 2 results letters without, 1 ranking report" in (
+        result.output
+    )
     bad = runner.invoke(
         args=["notices", "--wave", "nw", "--out", str(tmp_path), "--issue-date", "31/03/2026"]
     )
