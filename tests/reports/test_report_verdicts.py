@@ -266,3 +266,30 @@ def test_marginal_rank_intervals_are_labelled(doc: dict[str, Any]) -> None:
     text = "".join(pages_of(render_ranking_pdf(ranking(old))))
     assert "（边际）" in text and "逐个街道的边际区间" in text
     assert "（联合）" not in text
+
+
+@pytest.mark.parametrize("n_streets", [13, 24])
+def test_funnel_points_agree_with_the_engine_verdicts(n_streets: int) -> None:
+    """On a real scoring run a point lies outside a drawn limit exactly when the engine
+    flagged the street at that level (24 streets: overdispersion-adjusted limits)."""
+    import json
+
+    from scoring import score, to_json
+    from scoring.framework import load_default_framework
+    from scoring.simulate import simulate
+
+    spec = load_default_framework()
+    names = [f"街道{k:02d}" for k in range(n_streets)]
+    sim = simulate(spec, names, 60, seed=11, street_sd=0.35)
+    doc = json.loads(to_json(score(spec, sim.data, boot=200, seed=5, min_n=10)))
+    tau = verdicts.overdispersion_tau(doc)
+    points = {p.label: p for p in verdicts.funnel_points(doc)}
+    rows = {s["street"]: s for s in doc["streets"] if verdicts.complete(s)}
+    assert points and set(points) == set(rows)
+    flagged = 0
+    for name, p in points.items():
+        for level, z in (("alert", charts.ALERT_Z), ("alarm", charts.ALARM_Z)):
+            outside = abs(p.gap) > charts.funnel_limit(p.precision, z, tau)
+            assert outside == (rows[name][level] != "similar"), (name, level)
+            flagged += outside
+    assert flagged, "the simulation should flag at least one street"
