@@ -1,4 +1,4 @@
-"""Scoring results as frozen dataclasses, and their canonical JSON (DESIGN.md §5).
+"""Scoring results as frozen dataclasses, and their canonical JSON (docs/scores-json.md).
 
 :func:`to_json` is byte-identical for equal results: keys sorted, floats
 rounded to :data:`DECIMALS` places (``-0.0`` written as ``0.0``), NaN and
@@ -252,5 +252,5 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
 
 
 def to_json(result: ScoreResult) -> str:
-    """Canonical JSON text of ``result`` (DESIGN.md §5); same result → same bytes."""
+    """Canonical JSON text of ``result`` (docs/scores-json.md); same result → same bytes."""
     return json.dumps(_num(to_dict(result)), sort_keys=True, ensure_ascii=False, indent=2) + "\n"
