@@ -55,7 +55,8 @@ def results(code: str):
         doc=doc,
         rows=rows,
         verdicts=res.verdict_summary(doc),
-        sensitivity=(run.settings or {}).get("flagged_sensitivity"),
+        sensitivity=(run.settings or {}).get("flagged_sensitivity")
+        or doc.get("flagged_sensitivity"),
         sort=sort if sort in res.SORT_KEYS else "rank",
         desc=desc,
         spec=spec_of(wave.framework),
