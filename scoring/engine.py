@@ -599,7 +599,7 @@ def score(
             "fdr_level": FDR_LEVEL,
             "phi": fun.phi,
             "tau2": fun.tau2,
-            "overdispersion": fun.tau2 > 0,
+            "overdispersion": bool(fun.tau2 > 0),
         },
         "rank_interval": "marginal",
         "rank_critical_sim": _opt(rs.critical_sim),
