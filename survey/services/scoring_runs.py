@@ -10,46 +10,60 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import replace
+import math
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select, update
 
 import scoring
-from scoring.bootstrap import MIN_REPLICATES
+from scoring.change import wave_seed
+from scoring.dataset import ResponseRecord
 from scoring.exchange import write_csv
-from scoring.population import Margins
+from scoring.population import Margins, Population
 
 from ..extensions import db
 from ..models import PopulationVersion, Response, ScoringRun, StreetResult, Wave
 from .audit import record
 from .frameworks import spec_of
 from .population import current_population, population_of
+from .quality_review import REVIEW_PREFIX
 from .responses import wave_records
 from .waves import check_transition, transition
+
+
+def default_seed(wave: Wave) -> int:
+    """The seed a wave is scored with unless the user gives one.
+
+    Derived from the wave code (:func:`scoring.change.wave_seed`): two waves
+    scored with their defaults draw independent replicates, so a change between
+    them gets its full variance (one seed for both would pair replicate b with
+    replicate b and halve the change's interval).  The same wave always gets
+    the same seed.
+    """
+    return wave_seed(wave.code)
 
 
 def score_wave(
     wave: Wave,
     *,
     boot: int = 1000,
-    seed: int = 20260101,
+    seed: int | None = None,
     min_n: int | None = None,
     top_k: int | None = None,
     user_id: int | None = None,
 ) -> ScoringRun:
     """Score ``wave`` and store a :class:`ScoringRun` marked current (not committed).
 
-    Excluded responses (quality exclusions, and the open channel when the wave
-    leaves it out) are not scored.  When some scored responses carry quality
-    flags (kept for review, e.g. uniform answers), the JSON also reports the
-    scores without them (``flagged_sensitivity``: scores, ranks and bands with
-    and without, and how many moved).  Moves the wave to ``scored``.
+    Excluded responses (quality flags, and the open channel when the wave
+    leaves it out) are not scored.  Moves the wave to ``scored``.  ``seed``
+    defaults to the wave's own seed (:func:`default_seed`); it is stored in the run.
 
     :raises WaveStateError: the wave is not closed or scored.
     :raises ValueError: bad settings or nothing to score.
     """
     check_transition(wave, "score")
+    seed = default_seed(wave) if seed is None else seed
     min_n = wave.min_n if min_n is None else min_n
     top_k = wave.district.top_k if top_k is None else top_k
     spec = spec_of(wave.framework)
@@ -60,7 +74,8 @@ def score_wave(
         records = [dataclasses.replace(r, weight=1.0) for r in records]
     csv_bytes = write_csv(records, spec)
     data = scoring.from_records(records, spec)
-    version, margins, totals = _population_for(wave, data)
+    version, population = _population_version(wave)
+    margins, totals = _population_inputs(wave, population, data)
     reference_wave, entropy = _entropy_reference(wave, spec)
     result = scoring.score(
         spec,
@@ -74,41 +89,27 @@ def score_wave(
         population_totals=totals,
         entropy_reference=entropy,
     )
-    flagged_ids = set(
-        db.session.scalars(
-            select(Response.public_id).where(
-                Response.wave_id == wave.id,
-                Response.excluded.is_(False),
-                Response.quality_flags != "",
-            )
-        )
-    )
-    flagged = np.array([r.response_id in flagged_ids for r in records], dtype=bool)
-    if flagged.any() and not flagged.all():
-        # ranks and bands need no more replicates than the minimum
-        without = scoring.score(
-            spec,
-            data,
-            boot=MIN_REPLICATES,
-            seed=seed,
-            min_n=min_n,
-            top_k=top_k,
-            exclude=flagged,
-            shrink=False,
-            margins=margins,
-            population_totals=totals,
-            sensitivity=False,
-        )
-        result = replace(result, flagged_sensitivity=scoring.flagged_sensitivity(result, without))
-    if version is not None:
+    if version is not None and (margins is not None or totals is not None):
         weighting = {
             **result.method["weighting"],
             "population_sha256": version.sha256,
             "population_version": version.version,
         }
         result = dataclasses.replace(result, method={**result.method, "weighting": weighting})
+    else:
+        version = None
     text = scoring.to_json(result)
     doc = json.loads(text)
+    sensitivity = flagged_comparison(
+        wave,
+        records,
+        result,
+        boot=boot,
+        seed=seed,
+        min_n=min_n,
+        top_k=top_k,
+        population=population,
+    )
     total = db.session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave.id))
     db.session.execute(
         update(ScoringRun).where(ScoringRun.wave_id == wave.id).values(is_current=False)
@@ -120,6 +121,7 @@ def score_wave(
         min_n=min_n,
         settings={
             **doc["method"],
+            "flagged_sensitivity": sensitivity,
             "weighting_setting": wave.weighting,
             "entropy_reference_wave": reference_wave,
         },
@@ -144,7 +146,7 @@ def score_wave(
                 rank=entry["rank"],
                 rank_low=entry["rank_low"],
                 rank_high=entry["rank_high"],
-                band=entry["band"] or "similar",
+                band=entry["band"] or "",
                 priorities=";".join(entry.get("priorities", [])),
             )
         )
@@ -158,6 +160,128 @@ def score_wave(
         after={"boot": boot, "seed": seed, "min_n": min_n, "data_sha256": run.data_sha256},
     )
     return run
+
+
+def flagged_comparison(
+    wave: Wave,
+    scored: list[ResponseRecord],
+    result: scoring.ScoreResult,
+    *,
+    boot: int,
+    seed: int,
+    min_n: int,
+    top_k: int,
+    population: Population | None = None,
+) -> dict[str, Any] | None:
+    """Scores with and without the quality-flagged responses, side by side.
+
+    Flagged responses are those carrying quality flags that no reviewer has
+    decided on; the exclusion rule leaves most of them in (only where several
+    signals agree is one excluded).  "With" scores every flagged response
+    (the run's data plus the flagged ones it excluded), "without" leaves every
+    flagged one out; each side that differs from the run's data is scored with
+    the run's settings and seed.  Returns :func:`scoring.flagged_sensitivity`
+    (``n_flagged``, ``ranks_moved``, ``bands_moved``, per-street scores, ranks
+    and bands) plus ``n_excluded_by_rule``, or ``None`` when nothing is flagged.
+    """
+    rows = db.session.execute(
+        select(Response.public_id, Response.excluded).where(
+            Response.wave_id == wave.id,
+            Response.quality_flags != "",
+            Response.exclusion_reason.not_like(REVIEW_PREFIX + "%"),
+        )
+    ).all()
+    if not rows:
+        return None
+    flagged_in = {pid for pid, excluded in rows if not excluded}
+    flagged_out = {pid for pid, excluded in rows if excluded}
+    spec = spec_of(wave.framework)
+
+    def rescore(records: list[ResponseRecord]) -> scoring.ScoreResult:
+        if wave.weighting == "unweighted":
+            records = [dataclasses.replace(r, weight=1.0) for r in records]
+        data = scoring.from_records(records, spec)
+        margins, totals = _population_inputs(wave, population, data)
+        return scoring.score(
+            spec,
+            data,
+            boot=boot,
+            seed=seed,
+            min_n=min_n,
+            top_k=top_k,
+            margins=margins,
+            population_totals=totals,
+            sensitivity=False,
+        )
+
+    with_flagged = result
+    if flagged_out:
+        extra = [r for r in wave_records(wave) if r.response_id in flagged_out]
+        if not wave.include_open_channel:
+            extra = [r for r in extra if r.channel != "open"]
+        with_flagged = rescore([*scored, *extra])
+    without_flagged = result
+    if flagged_in:
+        kept = [r for r in scored if r.response_id not in flagged_in]
+        if not kept:
+            return None
+        without_flagged = rescore(kept)
+    out = scoring.flagged_sensitivity(with_flagged, without_flagged, n_flagged=len(rows))
+    out["n_excluded_by_rule"] = len(flagged_out)
+    return _plain(out)  # type: ignore[no-any-return]
+
+
+def _plain(value: Any) -> Any:
+    """``value`` for a JSON column: NaN and infinities as null, NumPy scalars as floats."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return round(number, 4) if math.isfinite(number) else None
+
+
+def _population_version(wave: Wave) -> tuple[PopulationVersion | None, Population | None]:
+    """The district's newest population version and its margins.
+
+    :raises ValueError: a raked wave in a district without population margins.
+    """
+    version = current_population(wave.district)
+    if version is None:
+        if wave.weighting == "raked":
+            raise ValueError(
+                f"wave {wave.code} is set to rake to population margins, but district "
+                f"{wave.district.code} has none: import them (console 人口数, or minping "
+                "population import) or choose imported weights"
+            )
+        return None, None
+    return version, population_of(version)
+
+
+def _population_inputs(
+    wave: Wave, population: Population | None, data: scoring.ResponseData
+) -> tuple[Margins | None, np.ndarray | None]:
+    """What scoring takes from the population: margins to rake to, or reference totals.
+
+    A raked wave rakes to the margins (their totals weight the district
+    reference).  Other waves use only the street x group totals, for the
+    district reference, when every cell with responses has one.
+    """
+    if population is None:
+        return None, None
+    if wave.weighting == "raked":
+        return population.arrays(data.streets, data.groups), None
+    total = population.totals(data.streets, data.groups)
+    G = len(data.groups)
+    present = np.bincount(data.street * G + data.group, minlength=total.size).reshape(total.shape)
+    if np.any(~np.isfinite(total) & (present > 0)):
+        return None, None
+    return None, np.where(np.isfinite(total), total, 0.0)
 
 
 def _entropy_reference(
@@ -184,36 +308,6 @@ def _entropy_reference(
         if weights and len(weights) == len(spec.indicators) and other.framework.code == spec.code:
             return other.code, [float(w) for w in weights]
     return None, None
-
-
-def _population_for(
-    wave: Wave, data: scoring.ResponseData
-) -> tuple[PopulationVersion | None, Margins | None, np.ndarray | None]:
-    """The district's population version and what this wave's scoring takes from it.
-
-    A raked wave rakes to the newest version's margins (their totals weight the
-    district reference).  Other waves use only its street x group totals, for
-    the district reference, when every cell with responses has one.
-
-    :raises ValueError: a raked wave in a district without population margins.
-    """
-    version = current_population(wave.district)
-    if wave.weighting == "raked":
-        if version is None:
-            raise ValueError(
-                f"wave {wave.code} is set to rake to population margins, but district "
-                f"{wave.district.code} has none: import them (console 人口数, or minping "
-                "population import) or choose imported weights"
-            )
-        return version, population_of(version).arrays(data.streets, data.groups), None
-    if version is None:
-        return None, None, None
-    total = population_of(version).totals(data.streets, data.groups)
-    G = len(data.groups)
-    present = np.bincount(data.street * G + data.group, minlength=total.size).reshape(total.shape)
-    if np.any(~np.isfinite(total) & (present > 0)):
-        return None, None, None
-    return version, None, np.where(np.isfinite(total), total, 0.0)
 
 
 def current_run(wave: Wave) -> ScoringRun | None:
