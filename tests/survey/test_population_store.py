@@ -314,6 +314,8 @@ def test_second_wave_freezes_entropy_weights_from_the_first(
             str(offline),
             "--boot",
             "100",
+            "--seed",
+            "9",
             "--entropy-from",
             str(tmp_path / "e1.json"),
         ]  # fmt: skip
