@@ -51,7 +51,8 @@ from scipy.stats import t as t_dist
 
 from .dataset import BoolArray, FloatArray
 from .estimators import CellLayout, Weights, composite
-from .raking import N_CLASS, ReplicateRaking
+from .raking_replicates import ReplicateRaking
+from .raking_solver import N_CLASS
 from .variance import TINY_CELL
 
 __all__ = [

@@ -24,7 +24,8 @@ import numpy.typing as npt
 from .dataset import FloatArray, IntArray, ResponseData
 from .estimators import cell_layout
 from .population import Margins
-from .raking import N_AGE, N_GENDER, ReplicateRaking, rake, replicate_raking
+from .raking import N_AGE, N_GENDER, rake
+from .raking_replicates import ReplicateRaking, replicate_raking
 
 __all__ = [
     "DesignEffects",

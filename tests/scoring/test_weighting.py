@@ -13,7 +13,8 @@ from scoring.dataset import ResponseData
 from scoring.engine import score
 from scoring.estimators import cell_layout
 from scoring.population import AGE_BANDS, Margins
-from scoring.raking import RakingError, replicate_raking
+from scoring.raking import RakingError
+from scoring.raking_replicates import replicate_raking
 from scoring.result import to_json
 from scoring.simulate_weighting import simulate_weighting
 from scoring.weighting import design_effects

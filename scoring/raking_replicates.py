@@ -1,0 +1,127 @@
+"""Re-raking inside the bootstrap: replicate weights = counts x base weights, raked again.
+
+Used by :mod:`scoring.bootstrap` when a run is raked (:mod:`scoring.weighting`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from .population import Margins
+from .raking import class_tables
+from .raking_solver import N_AGE, N_CLASS, N_GENDER, _solve_classfirst, solve
+
+__all__ = ["ReplicateRaking", "replicate_raking"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReplicateRaking:
+    """What the bootstrap needs to re-rake every replicate (respondents in sorted cell order).
+
+    Replicate weights are the resampling counts times the base weights; each
+    replicate's (age x gender) tables are raked by one vectorised
+    :func:`solve` over all cells and replicates, and each respondent's count is
+    multiplied by its class's factor before the cell totals are formed.
+    Categories a replicate leaves empty give their population to the others;
+    a replicate whose two margins cannot both be met is raked to age bands only
+    (counted in ``report``).
+
+    Attributes
+    ----------
+    classes : (n,) int array
+        Class code ``age * 3 + gender`` of each respondent.
+    onehot : (n, 18) float32 array
+        The respondent's base weight in its class's column (class tables are
+        ``counts @ onehot``).
+    age, gender : (C, 5), (C, 2) float arrays
+        Margins per cell (NaN rows: not used).
+    start : (C,) float array
+        The point estimate's ``log t`` (warm start).
+    trim : (low, high) or None
+    report : list of int
+        Filled while running: ``[tables raked, tables not converged]``.
+    """
+
+    classes: IntArray
+    onehot: npt.NDArray[np.float32]
+    age: FloatArray
+    gender: FloatArray
+    start: FloatArray
+    trim: tuple[float, float] | None = None
+    tol: float = 1e-7
+    report: list[int] = field(default_factory=lambda: [0, 0])
+
+    def factors(self, tables: FloatArray) -> npt.NDArray[np.float32]:
+        """Class factors (18, C, Bc) for replicate class tables (18, C, Bc) (class-first)."""
+        _, C, bc = tables.shape
+        if self.trim is not None:  # bounded raking: the general (slower) path
+            fit = solve(
+                np.moveaxis(tables, 0, -1).reshape(C, bc, N_AGE, N_GENDER),
+                self.age[:, None, :],
+                self.gender[:, None, :],
+                start=self.start[:, None],
+                lenient=True,
+                trim=self.trim,
+                tol=self.tol,
+                max_iter=100,
+            )
+            self.report[0] += fit.converged.size
+            self.report[1] += int((~fit.converged).sum())
+            cf = np.moveaxis(fit.factor.reshape(C, bc, N_CLASS), -1, 0)
+            return np.ascontiguousarray(cf, dtype=np.float32)
+        N = C * bc
+        tab = tables.reshape(N_AGE, N_GENDER, N)
+        age = np.repeat(self.age.T, bc, axis=1)
+        gender = np.repeat(self.gender.T, bc, axis=1)
+        start = np.repeat(self.start, bc)
+        factor, error, _, _, _ = _solve_classfirst(tab, age, gender, start, True, self.tol, 100)
+        bad = np.flatnonzero(error > self.tol)
+        self.report[0] += N
+        if bad.size:  # a replicate whose margins cannot both be met: its age bands only
+            self.report[1] += int(bad.size)
+            redo, _, _, _, _ = _solve_classfirst(
+                np.ascontiguousarray(tab[..., bad]),
+                np.ascontiguousarray(age[:, bad]),
+                np.full((N_GENDER - 1, bad.size), np.nan),
+                None,
+                True,
+                self.tol,
+                100,
+            )
+            factor[..., bad] = redo
+        return factor.reshape(N_CLASS, C, bc).astype(np.float32)
+
+
+def replicate_raking(
+    cell: IntArray,
+    age: IntArray,
+    gender: IntArray,
+    base: FloatArray,
+    order: IntArray,
+    margins: Margins,
+    trim: tuple[float, float] | None = None,
+) -> ReplicateRaking:
+    """Set up :class:`ReplicateRaking` for respondents taken in ``order`` (the bootstrap's)."""
+    S, G = margins.total.shape
+    C = S * G
+    cls = (age * N_GENDER + gender)[order]
+    onehot = np.zeros((cls.size, N_CLASS), dtype=np.float32)
+    onehot[np.arange(cls.size), cls] = base[order]
+    age_m = margins.age.reshape(C, -1)
+    gender_m = margins.gender.reshape(C, -1)
+    point = solve(class_tables(cell, age, gender, base, C), age_m, gender_m, trim=trim)
+    return ReplicateRaking(
+        classes=cls,
+        onehot=onehot,
+        age=age_m,
+        gender=gender_m,
+        start=point.log_ratio,
+        trim=trim,
+    )
