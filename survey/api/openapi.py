@@ -145,7 +145,8 @@ OPENAPI: dict[str, Any] = {
                     "One response in the exchange format's fields: response_id, street (name or "
                     "code), group, submitted_at (ISO 8601), channel "
                     "(online|open|phone|face|paper), weight, one field per indicator code "
-                    "(1..K, 'DK' or null), concerns ('I07;I08' or a list), overall, comment."
+                    "(1..K, 'DK' or null), concerns ('I07;I08' or a list), overall, comment; "
+                    "optional age_band, gender, residence_years."
                 ),
                 "required": ["response_id", "street", "group"],
                 "properties": {
@@ -164,6 +165,11 @@ OPENAPI: dict[str, Any] = {
                     },
                     "overall": _answer,
                     "comment": {"type": ["string", "null"]},
+                    "age_band": {
+                        "enum": ["18-34", "35-59", "60-69", "70-79", "80+", "", None],
+                    },
+                    "gender": {"enum": ["female", "male", "undisclosed", "", None]},
+                    "residence_years": {"enum": ["lt1", "1-5", "5-10", "10+", "", None]},
                 },
                 "additionalProperties": _answer,
             },
