@@ -1,0 +1,41 @@
+"""auth and state: column lengths that fit their values
+
+Revision ID: 586b0df77580
+Revises: 827c34a9961a
+Create Date: 2026-11-30 10:45:00
+
+- ``response.gender`` VARCHAR(10) -> VARCHAR(20): ``undisclosed`` (不愿回答) is
+  11 characters and PostgreSQL refused it.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "586b0df77580"
+down_revision = "827c34a9961a"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("response", schema=None) as batch_op:
+        batch_op.alter_column(
+            "gender",
+            existing_type=sa.String(length=10),
+            type_=sa.String(length=20),
+            existing_nullable=True,
+        )
+
+
+def downgrade():
+    # Values longer than 10 characters would not fit the old column: keep their
+    # meaning as "not answered" rather than failing the downgrade.
+    op.execute("UPDATE response SET gender = NULL WHERE length(gender) > 10")
+    with op.batch_alter_table("response", schema=None) as batch_op:
+        batch_op.alter_column(
+            "gender",
+            existing_type=sa.String(length=20),
+            type_=sa.String(length=10),
+            existing_nullable=True,
+        )
