@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
-from .config import DEFAULT_SECRET_KEY
+from .config import CONFIG_PROBLEMS, DEFAULT_SECRET_KEY
 
 MIN_SECRET_LENGTH = 32
 
@@ -33,6 +33,7 @@ def check_config(app: Flask, *, production: bool = True, workers: int = 1) -> Ch
     """
     cfg = app.config
     result = CheckResult()
+    (result.errors if production else result.warnings).extend(CONFIG_PROBLEMS)
     secret = str(cfg.get("SECRET_KEY") or "")
     if production:
         if not secret or secret == DEFAULT_SECRET_KEY:

@@ -12,6 +12,24 @@ def _bool(name: str, default: bool) -> bool:
     return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+CONFIG_PROBLEMS: list[str] = []  # bad environment values, reported by ``checks.check_config``
+
+
+def _positive(name: str, default: float) -> float:
+    """A positive number from the environment; a bad value keeps ``default`` and is reported."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 10**6:
+        CONFIG_PROBLEMS.append(f"{name}={raw!r} is not a positive number (using {default:g})")
+        return default
+    return value
+
+
 class Config:
     """Production-shaped defaults; every value can be overridden by an environment variable."""
 
@@ -32,6 +50,10 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     MIN_PUBLIC_N = int(os.environ.get("MINPING_MIN_PUBLIC_N", "10"))
+    # Staff sessions end after this long without a request, and this long after
+    # signing in whatever the activity (survey/auth/sessions.py).
+    STAFF_IDLE_MINUTES = _positive("MINPING_IDLE_MINUTES", 30)
+    STAFF_SESSION_HOURS = _positive("MINPING_SESSION_HOURS", 12)
     TESTING = False
     # -- reliability (issue 8): proxy headers, logs --------------------------
     # Trust X-Forwarded-For/-Proto/-Host from one reverse proxy (nginx) in front.

@@ -31,9 +31,9 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):  # type: ignore[no-untyped-def]
-        from .models import User
+        from .auth.sessions import load_user as load_session_user
 
-        return db.session.get(User, int(user_id))
+        return load_session_user(user_id)
 
     from .admin import bp as admin_bp
     from .agency import bp as agency_bp

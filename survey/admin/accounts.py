@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import ROLES, District, Street, User
 from ..services import accounts, api_tokens, staff
 from . import bp
-from .forms import ConfirmForm, PasswordForm, TokenForm, UserForm
+from .forms import ConfirmForm, PasswordForm, RoleForm, TokenForm, UserForm
 
 TOKEN_ROLES = ROLES  # every staff role may hold a token; the API checks what it may do
 
@@ -33,10 +33,20 @@ def index():
     )
 
 
+def _street_choices() -> list[C]:
+    streets = db.session.scalars(select(Street).order_by(Street.district_id, Street.position))
+    return [C("0", _("（不适用）"))] + [C(str(s.id), s.name) for s in streets]
+
+
 def _user_form() -> UserForm:
     form = UserForm()
-    streets = db.session.scalars(select(Street).order_by(Street.district_id, Street.position))
-    form.street.choices = [C("0", _("（不适用）"))] + [C(str(s.id), s.name) for s in streets]
+    form.street.choices = _street_choices()
+    return form
+
+
+def _role_form() -> RoleForm:
+    form = RoleForm()
+    form.street.choices = _street_choices()
     return form
 
 
@@ -47,6 +57,7 @@ def _users_page(form: UserForm, status: int = 200):  # type: ignore[no-untyped-d
         users=users,
         form=form,
         password_form=PasswordForm(),
+        role_form=_role_form(),
         confirm=ConfirmForm(),
     ), status
 
@@ -137,6 +148,27 @@ def reset_password(user_id: int):
         return _users_page(_user_form(), 400)
     db.session.commit()
     flash(_("已重设 %(name)s 的密码。", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int(max=9223372036854775807):user_id>/role")
+@roles_required(*ADMIN)
+def set_role(user_id: int):
+    """Change an account's role (and street); its sessions end."""
+    user = _target(user_id)
+    form = _role_form()
+    if not form.validate_on_submit():
+        flash(_("请选择角色。"), "error")
+        return _users_page(_user_form(), 400)
+    street = db.session.get(Street, form.street.data) if form.street.data else None
+    try:
+        staff.set_role(user, form.role.data, street, by_user_id=current_user.id)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(_("%(name)s 的角色未修改：%(why)s", name=user.username, why=str(exc)), "error")
+        return _users_page(_user_form(), 400)
+    db.session.commit()
+    flash(_("已更改 %(name)s 的角色，该账号需重新登录。", name=user.username), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -33,6 +33,11 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(max=200)])
 
 
+class RoleForm(FlaskForm):
+    role = SelectField(_l("角色"), choices=[C(k, _l(v)) for k, v in ROLE_NAMES.items()])
+    street = SelectField(_l("所属街道（街道工作人员必填）"), coerce=int, choices=[])
+
+
 class PasswordForm(FlaskForm):
     password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
 

@@ -55,6 +55,7 @@ EXPECTED: dict[str, set[str]] = {
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,
     "admin.reset_password": ADMIN,
+    "admin.set_role": ADMIN,
     "admin.frameworks": BUREAU,
     "admin.framework": BUREAU,
     "admin.edit_framework": ADMIN,

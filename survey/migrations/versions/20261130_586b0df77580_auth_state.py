@@ -6,6 +6,8 @@ Create Date: 2026-11-30 10:45:00
 
 - ``response.gender`` VARCHAR(10) -> VARCHAR(20): ``undisclosed`` (不愿回答) is
   11 characters and PostgreSQL refused it.
+- ``user.session_version``: bumped on logout, password change, role change and
+  deactivation; sessions signed with an older version are refused.
 """
 
 import sqlalchemy as sa
@@ -19,6 +21,10 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("session_version", sa.Integer(), server_default="1", nullable=False)
+        )
     with op.batch_alter_table("response", schema=None) as batch_op:
         batch_op.alter_column(
             "gender",
@@ -29,6 +35,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_column("session_version")
     # Values longer than 10 characters would not fit the old column: keep their
     # meaning as "not answered" rather than failing the downgrade.
     op.execute("UPDATE response SET gender = NULL WHERE length(gender) > 10")
