@@ -47,7 +47,13 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("MINPING_SECURE_COOKIES", False)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = 8 * 3600  # residents may pause a long questionnaire
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Shared state for several web workers: rate limits live in Redis at REDIS_URL
+    # (RATELIMIT_STORAGE_URI overrides); without it each process counts alone.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_KEY_PREFIX = "minping"
+    # If Redis stops answering, keep serving with per-process limits until it is back.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     MIN_PUBLIC_N = int(os.environ.get("MINPING_MIN_PUBLIC_N", "10"))
     # Staff sessions end after this long without a request, and this long after
