@@ -142,3 +142,30 @@ def test_deadlines_in_other_unknown_years_are_left_alone(make_user, provisional)
     _table, changes = enter_year(2028, parse_days("2028-01-01"), [])
     assert changes == []
     assert all(i.deadline == OLD and i.deadline_provisional for n in notices for i in n.items)
+
+
+def test_a_provisional_escalation_gets_its_own_supplement(provisional):
+    """Items whose deadline a 督办 set count from the 督办, and it gets the supplement."""
+    from reports.calendar import add_working_days
+    from survey.services.deadlines import enter_year
+    from survey.services.official_days import parse_days
+    from survey.services.rectification import issue_escalation
+
+    wave, notices = provisional
+    notice = notices[0]
+    escalated_on = dt.date(2027, 2, 1)
+    escalation = issue_escalation(notice.street, wave, days=10, issue_date=escalated_on)
+    db.session.flush()
+    assert escalation.deadline_provisional
+    before = official_calendar()
+    _table, changes = enter_year(2027, parse_days(HOLIDAYS_2027), [])
+    moved = {c.item_id: c for c in changes}
+    for item in notice.items:
+        change = moved[item.id]
+        assert change.document == escalation.doc_number
+        assert change.old == add_working_days(escalated_on, 10, before).date
+        # 6-12 February 2027 are holidays: ten working days now end later
+        assert change.new == dt.date(2027, 2, 22) and not change.still_provisional
+    supplements = db.session.scalars(select(Notice).filter_by(kind="supplement")).all()
+    assert escalation.id in {s.supplement_to_id for s in supplements}
+    assert notice.id not in {s.supplement_to_id for s in supplements}
