@@ -50,7 +50,9 @@ def downgrade():
         batch_op.drop_column("deadline_days")
         batch_op.drop_column("deadline_start")
     with op.batch_alter_table("notice", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_notice_supplement_to_id_notice"), type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("fk_notice_supplement_to_id_notice"), type_="foreignkey"
+        )
         batch_op.drop_column("supplement_to_id")
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.drop_column("session_version")
