@@ -53,7 +53,7 @@ def notices(code: str):
     return render_template(
         "admin/notices/list.html",
         wave=wave,
-        docs=wave_notices(wave, kinds=("notice", "ranking", "escalation", "supplement")),
+        docs=wave_notices(wave, kinds=("notice", "letter", "ranking", "escalation", "supplement")),
         form=form,
         confirm=ConfirmForm(),
         run=current_run(wave),

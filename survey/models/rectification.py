@@ -17,7 +17,7 @@ from .district import Street
 from .wave import Wave
 
 ITEM_STATES = ("issued", "planned", "in_progress", "submitted", "accepted", "returned")
-NOTICE_KINDS = ("notice", "escalation", "publication", "ranking", "supplement")
+NOTICE_KINDS = ("notice", "letter", "escalation", "publication", "ranking", "supplement")
 
 
 class Notice(db.Model):
