@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import ROLES, District, Street, User
 from ..services import accounts, api_tokens, staff
 from . import bp
-from .forms import ConfirmForm, PasswordForm, RoleForm, TokenForm, UserForm
+from .forms import ConfirmForm, OwnPasswordForm, PasswordForm, RoleForm, TokenForm, UserForm
 
 TOKEN_ROLES = ROLES  # every staff role may hold a token; the API checks what it may do
 
@@ -182,11 +182,46 @@ def account():
             token = api_tokens.issue_token(current_user, by_user_id=current_user.id)
             db.session.commit()
             # Rendered in the POST response only, never stored in the session.
-            response = make_response(render_template("admin/account.html", form=form, token=token))
+            response = make_response(
+                render_template(
+                    "admin/account.html", form=form, token=token, password_form=OwnPasswordForm()
+                )
+            )
             response.headers["Cache-Control"] = "no-store"
             return response
         api_tokens.revoke_token(current_user, by_user_id=current_user.id)
         db.session.commit()
         flash(_("API 令牌已撤销。"), "success")
         return redirect(url_for("admin.account"))
-    return render_template("admin/account.html", form=form, token=None)
+    return render_template(
+        "admin/account.html", form=form, token=None, password_form=OwnPasswordForm()
+    )
+
+
+@bp.post("/account/password")
+@roles_required(*TOKEN_ROLES)
+def change_password():
+    """Change my own password; my other sessions end, this one continues."""
+    from ..auth import sessions
+
+    form = OwnPasswordForm()
+    user = current_user._get_current_object()
+    problem = None
+    if not form.validate_on_submit():
+        problem = _("请填写当前密码和新密码。")
+    else:
+        try:
+            staff.change_own_password(user, form.current.data, form.password.data)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        db.session.rollback()
+        form.password.errors = [problem]
+        page = render_template(
+            "admin/account.html", form=TokenForm(), token=None, password_form=form
+        )
+        return page, 400
+    db.session.commit()
+    sessions.sign_in(user)  # this browser continues with the new session version
+    flash(_("密码已修改，其他设备上的登录已失效。"), "success")
+    return redirect(url_for("admin.account"))

@@ -42,6 +42,11 @@ class PasswordForm(FlaskForm):
     password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
 
 
+class OwnPasswordForm(FlaskForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
+
+
 class TokenForm(FlaskForm):
     action = HiddenField(validators=[AnyOf(["issue", "revoke"])])
 

@@ -73,3 +73,21 @@ def set_role(
         after={"role": role, "street": user.street.name if user.street else None},
     )
     return user
+
+
+def change_own_password(user: User, current: str, password: str) -> User:
+    """Change ``user``'s own password after checking the current one (not committed).
+
+    Every session of the account ends (the caller signs this one in again).
+
+    :raises ValueError: the current password is wrong, or the new one breaks
+        the policy of :func:`password_problem`.
+    """
+    if not user.check_password(current):
+        raise ValueError(_("当前密码不正确。"))
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
+    user.set_password(password)
+    record("user.change_password", user, user_id=user.id, after={"password": "changed"})
+    return user

@@ -51,6 +51,7 @@ EXPECTED: dict[str, set[str]] = {
     # bureau console: read pages for admin and viewer, writes for admin only
     "admin.index": BUREAU,
     "admin.account": STAFF,
+    "admin.change_password": STAFF,
     "admin.users": ADMIN,
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,

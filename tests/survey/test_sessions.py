@@ -157,3 +157,47 @@ def test_bad_timeout_settings_stop_production(monkeypatch):
     finally:
         monkeypatch.delenv("MINPING_IDLE_MINUTES")
         importlib.reload(config)
+
+
+def test_changing_my_password_ends_my_other_sessions_but_not_this_one(app, admins, make_user):
+    from survey.models import AuditLog
+
+    me = make_user("street", username="street-me")
+    phone = _signed_in_street(app, me)
+    laptop = _signed_in_street(app, me)
+    copied = laptop.get_cookie("session").value
+    wrong = laptop.post(
+        "/admin/account/password",
+        data={"current": "Not-My-Password-1", "password": "New-Pass-2026!"},
+    )
+    assert wrong.status_code == 400 and "当前密码不正确" in wrong.get_data(as_text=True)
+    assert phone.get("/street/").status_code == 200  # nothing changed
+    weak = laptop.post(
+        "/admin/account/password", data={"current": STAFF_PASSWORD, "password": "short"}
+    )
+    assert weak.status_code == 400
+    done = laptop.post(
+        "/admin/account/password", data={"current": STAFF_PASSWORD, "password": "New-Pass-2026!"}
+    )
+    assert done.status_code == 302
+    assert laptop.get("/street/").status_code == 200  # this browser carries on
+    assert _refused_street(phone.get("/street/"))
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert _refused_street(thief.get("/street/"))
+    assert db.session.get(User, me.id).check_password("New-Pass-2026!")
+    assert db.session.query(AuditLog).filter_by(action="user.change_password").count() == 1
+
+
+def _signed_in_street(app, user):  # type: ignore[no-untyped-def]
+    browser = app.test_client()
+    response = browser.post(
+        "/auth/login", data={"username": user.username, "password": STAFF_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert browser.get("/street/").status_code == 200
+    return browser
+
+
+def _refused_street(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 302 and "/auth/login" in response.headers["Location"]
