@@ -39,6 +39,8 @@ class InvitationBatch(db.Model):
 class Invitation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # keyed digest of the short typed code printed on the card (docs/typed-codes.md)
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("invitation_batch.id"), index=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"))

@@ -57,11 +57,17 @@ def _seed() -> tuple[list[str], str]:
         authority="南京市鼓楼区民政局",
     )
     wave = create_wave(
-        district, save_framework(load_default_framework()), "live-2026", "2026年度居民满意度测评"
+        district,
+        save_framework(load_default_framework()),
+        "live-2026",
+        "2026年度居民满意度测评",
+        agency_name="南京民意调查中心",
+        hotline="025-8888 1234",
     )
+    district.streets[0].communities[0].phone = "025-5555 0001"
     transition(wave, "open")
     street = district.streets[0]
-    _, tokens = create_batch(wave, street, "elderly", 3, community=street.communities[0])
+    _, tokens = create_batch(wave, street, "elderly", 4, community=street.communities[0])
     for n, s in enumerate(district.streets):
         for g, target in (("elderly", 120), ("adult", 120), ("unit", 40)):
             db.session.add(Quota(wave_id=wave.id, street_id=s.id, group_code=g, target=target))
@@ -117,3 +123,58 @@ def shots() -> Path | None:
     path = Path(target)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+AXE_SOURCE = Path(__file__).with_name("vendor") / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run axe-core (vendored, MPL-2.0) with the WCAG 2.1 A/AA rules on ``page``.
+
+    Returns one line per serious or critical violation (rule, impact, first targets);
+    an empty list means the page passes.
+    """
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "tags => axe.run(document, "
+        "{runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        AXE_TAGS,
+    )
+    out = []
+    for v in result["violations"]:
+        if v["impact"] in ("serious", "critical"):
+            targets = ", ".join(str(n["target"]) for n in v["nodes"][:3])
+            out.append(f"{page.url}: {v['id']} ({v['impact']}, {len(v['nodes'])}x) {targets}")
+    return out
+
+
+class Walk:
+    """A role's walk through the site: every page visited is checked with axe."""
+
+    def __init__(self, page, shots: Path | None, prefix: str) -> None:  # type: ignore[no-untyped-def]
+        self.page = page
+        self.shots = shots
+        self.prefix = prefix
+        self.problems: list[str] = []
+        self.checked: list[str] = []
+
+    def check(self, name: str | None = None) -> None:
+        """Run axe on the current page (and keep a screenshot when asked to)."""
+        self.page.wait_for_load_state("load")
+        self.problems += axe_problems(self.page)
+        self.checked.append(self.page.url)
+        if name and self.shots is not None:
+            self.page.screenshot(path=str(self.shots / f"{self.prefix}-{name}.png"), full_page=True)
+
+    def assert_clean(self) -> None:
+        assert not self.problems, "axe found serious/critical problems:\n" + "\n".join(
+            self.problems
+        )
+
+    def no_horizontal_overflow(self) -> None:
+        """The page does not scroll sideways (200% zoom is a 640 px wide viewport at 1280)."""
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        inner = self.page.evaluate("window.innerWidth")
+        assert width <= inner + 1, f"{self.page.url} overflows: {width} > {inner}"
