@@ -30,6 +30,8 @@ class InvitationBatch(db.Model):
     count: Mapped[int]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the one-time key of the form that created it: a second press creates nothing
+    request_key: Mapped[str | None] = mapped_column(String(40), unique=True)
 
     wave: Mapped[Wave] = relationship()
     street: Mapped[Street] = relationship()

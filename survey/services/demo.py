@@ -20,7 +20,7 @@ from scoring.framework import load_default_framework
 from scoring.simulate import simulate
 
 from ..extensions import db
-from ..models import District, Wave
+from ..models import District, Quota, Wave
 from . import demo_data as content
 from .accounts import create_user
 from .districts import create_district
@@ -101,7 +101,12 @@ def build_demo(seed: int = 7, force: bool = False, links: int = 3) -> DemoSummar
         starts_on=date(2026, 3, 1),
         ends_on=date(2026, 3, 20),
         year=2026,
+        agency_name=content.AGENCY,
+        hotline=content.HOTLINE,
     )
+    for street in district.streets:
+        for k, community in enumerate(street.communities):
+            community.phone = f"025-84{street.position:02d} {k:02d}{k + 1:02d}"
     transition(wave, "open")
     summary.responses = _simulate_wave(wave, district, spec, rng, seed)
     transition(wave, "close")
@@ -115,8 +120,25 @@ def build_demo(seed: int = 7, force: bool = False, links: int = 3) -> DemoSummar
         ends_on=date(2026, 12, 15),
         year=2026,
         allow_open_links=True,
+        agency_name=content.AGENCY,
+        hotline=content.HOTLINE,
     )
+    for street in district.streets:
+        for group, target in content.QUOTAS.items():
+            db.session.add(
+                Quota(wave_id=fieldwork.id, street_id=street.id, group_code=group, target=target)
+            )
     transition(fieldwork, "open")
+    # part-way through fieldwork: some streets well on, some just started
+    _simulate_wave(
+        fieldwork,
+        district,
+        spec,
+        rng,
+        seed + 1,
+        sizes=[int(x) for x in rng.integers(8, 60, len(district.streets))],
+        start=datetime(2026, 11, 2, 8, 0),
+    )
     for street in district.streets[:2]:
         for group in spec.group_codes:
             _, tokens = create_batch(fieldwork, street, group, 20)
@@ -130,12 +152,21 @@ def build_demo(seed: int = 7, force: bool = False, links: int = 3) -> DemoSummar
     return summary
 
 
-def _simulate_wave(wave: Wave, district: District, spec, rng, seed: int) -> int:  # type: ignore[no-untyped-def]
+def _simulate_wave(  # type: ignore[no-untyped-def]
+    wave: Wave,
+    district: District,
+    spec,
+    rng,
+    seed: int,
+    sizes: list[int] | None = None,
+    start: datetime | None = None,
+) -> int:
     """Insert simulated responses with comments and paradata into ``wave``."""
     streets = [s.name for s in district.streets]
-    sizes = [
-        int(rng.integers(300, 501)) if name != content.SMALL_STREET else 70 for name in streets
-    ]
+    if sizes is None:
+        sizes = [
+            int(rng.integers(300, 501)) if name != content.SMALL_STREET else 70 for name in streets
+        ]
     sim = simulate(
         spec,
         streets,
@@ -159,7 +190,7 @@ def _simulate_wave(wave: Wave, district: District, spec, rng, seed: int) -> int:
         points[r, asked] = int(rng.integers(4, 6))
     durations = rng.gamma(6.0, 45.0, n) + 120.0
     durations[speeder] = rng.uniform(25, 60, speeder.sum())
-    start = datetime(2026, 3, 1, 8, 0)
+    start = start or datetime(2026, 3, 1, 8, 0)
     offsets = np.sort(rng.uniform(0, 19 * 86400, n))
     order = rng.permutation(n)  # interleave streets in time, as fieldwork does
     communities = {s.name: s.communities for s in district.streets}

@@ -21,6 +21,13 @@ STREETS: tuple[tuple[str, str], ...] = (
 
 COMMUNITY_STEMS = ("东苑", "西园", "南村", "北街", "新村", "和园", "银杏", "梧桐")
 
+# The survey agency residents see on the privacy notice and on their invitation cards.
+AGENCY = "南京民意调查中心（演示）"
+HOTLINE = "025-8888 1234"
+
+# Fieldwork targets per street of the wave in fieldwork (elderly, younger adults, units).
+QUOTAS = {"elderly": 60, "adult": 60, "unit": 20}
+
 # Street with a deliberately small sample (flagged cells, wide intervals).
 SMALL_STREET = "小市街道"
 

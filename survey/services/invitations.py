@@ -86,11 +86,16 @@ def create_batch(
     community: Community | None = None,
     user_id: int | None = None,
     is_open: bool = False,
+    request_key: str | None = None,
 ) -> tuple[InvitationBatch, list[str]]:
     """Create ``count`` invitations; return the batch and the plain tokens.
 
     The plain tokens exist only in the return value: show or export them once.
     Adds rows to the session (not committed).
+
+    :param request_key: the one-time key of the form that asked for the batch;
+        the database refuses a second batch with the same key (see
+        :func:`batch_for_request`).
 
     :raises ValueError: wave not accepting invitations, unknown group, bad count,
         street or community outside the wave's district.
@@ -115,6 +120,7 @@ def create_batch(
         community=community,
         count=count,
         created_by_id=user_id,
+        request_key=request_key,
     )
     db.session.add(batch)
     tokens = _tokens_with_unique_codes(count)
@@ -160,3 +166,12 @@ def _tokens_with_unique_codes(count: int) -> list[str]:
                 fresh.pop(h, None)
         chosen.update(fresh)
     return list(chosen.values())
+
+
+def batch_for_request(request_key: str) -> InvitationBatch | None:
+    """The batch already created by the form with ``request_key``, if any."""
+    if not request_key:
+        return None
+    return db.session.scalar(
+        select(InvitationBatch).where(InvitationBatch.request_key == request_key)
+    )

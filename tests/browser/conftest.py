@@ -150,6 +150,22 @@ def axe_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
     return out
 
 
+WIDE_ELEMENTS = """() => {
+  const w = window.innerWidth, out = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const r = e.getBoundingClientRect();
+    if (r.right <= w + 1) continue;
+    let p = e.parentElement, clipped = false;
+    while (p) {
+      if (getComputedStyle(p).overflowX !== 'visible') { clipped = true; break; }
+      p = p.parentElement;
+    }
+    if (!clipped) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right));
+  }
+  return out.slice(0, 10);
+}"""
+
+
 class Walk:
     """A role's walk through the site: every page visited is checked with axe."""
 
@@ -177,4 +193,5 @@ class Walk:
         """The page does not scroll sideways (200% zoom is a 640 px wide viewport at 1280)."""
         width = self.page.evaluate("document.documentElement.scrollWidth")
         inner = self.page.evaluate("window.innerWidth")
-        assert width <= inner + 1, f"{self.page.url} overflows: {width} > {inner}"
+        wide = self.page.evaluate(WIDE_ELEMENTS) if width > inner + 1 else []
+        assert width <= inner + 1, f"{self.page.url} overflows: {width} > {inner}: {wide}"

@@ -27,10 +27,21 @@ def test_demo_twice_gives_identical_exports(scratch_app, tmp_path):
             db.session.execute(
                 select(Street.name, func.count(Response.id))
                 .join(Response, Response.street_id == Street.id)
+                .join(Wave, Wave.id == Response.wave_id)
+                .where(Wave.code == "demo-2026")
                 .group_by(Street.name)
             ).all()
         )
         assert per_street["小市街道"] < 100
+        # the wave in fieldwork has quotas and some answers, so its dashboard shows progress
+        fieldwork = db.session.scalar(select(Wave).where(Wave.code == "demo-open"))
+        assert len(fieldwork.quotas) == 13 * 3 and all(q.target > 0 for q in fieldwork.quotas)
+        assert (
+            db.session.scalar(
+                select(func.count(Response.id)).where(Response.wave_id == fieldwork.id)
+            )
+            > 13 * 8 - 1
+        )
         assert all(300 <= n <= 500 for name, n in per_street.items() if name != "小市街道")
         assert {u.role for u in db.session.scalars(select(User))} == {
             "admin",

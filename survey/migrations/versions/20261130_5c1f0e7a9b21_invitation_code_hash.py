@@ -1,4 +1,4 @@
-"""invitation typed code digest, wave agency and hotline, community phone
+"""invitation typed code digest, batch request key, wave agency and hotline, community phone
 
 Revision ID: 5c1f0e7a9b21
 Revises: 827c34a9961a
@@ -19,6 +19,9 @@ def upgrade():
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('code_hash', sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_invitation_code_hash'), ['code_hash'])
+    with op.batch_alter_table('invitation_batch', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('request_key', sa.String(length=40), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_invitation_batch_request_key'), ['request_key'])
     with op.batch_alter_table('wave', schema=None) as batch_op:
         batch_op.add_column(sa.Column('agency_name', sa.String(length=120), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('hotline', sa.String(length=40), nullable=False, server_default=''))
@@ -27,6 +30,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('invitation_batch', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_invitation_batch_request_key'), type_='unique')
+        batch_op.drop_column('request_key')
     with op.batch_alter_table('community', schema=None) as batch_op:
         batch_op.drop_column('phone')
     with op.batch_alter_table('wave', schema=None) as batch_op:
