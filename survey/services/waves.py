@@ -136,3 +136,17 @@ def get_wave(code: str) -> Wave:
         known = ", ".join(db.session.scalars(select(Wave.code).order_by(Wave.code))) or "none"
         raise LookupError(f"no wave with code {code!r} (known: {known})")
     return wave
+
+
+def set_contacts(wave: Wave, agency_name: str, hotline: str, *, user_id: int | None = None) -> None:
+    """Set the agency name and hotline residents see (not committed; audit-logged)."""
+    before = {"agency_name": wave.agency_name, "hotline": wave.hotline}
+    wave.agency_name = agency_name.strip()[:120]
+    wave.hotline = hotline.strip()[:40]
+    record(
+        "wave.contacts",
+        wave,
+        user_id=user_id,
+        before=before,
+        after={"agency_name": wave.agency_name, "hotline": wave.hotline},
+    )
