@@ -1,4 +1,4 @@
-"""invitation typed code digest, batch request key, wave agency and hotline, community phone
+"""invitation typed code digest, batch request key, evidence caption, wave agency and hotline, community phone
 
 Revision ID: 5c1f0e7a9b21
 Revises: 827c34a9961a
@@ -27,9 +27,13 @@ def upgrade():
         batch_op.add_column(sa.Column('hotline', sa.String(length=40), nullable=False, server_default=''))
     with op.batch_alter_table('community', schema=None) as batch_op:
         batch_op.add_column(sa.Column('phone', sa.String(length=40), nullable=False, server_default=''))
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('caption', sa.String(length=200), nullable=False, server_default=''))
 
 
 def downgrade():
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.drop_column('caption')
     with op.batch_alter_table('invitation_batch', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_invitation_batch_request_key'), type_='unique')
         batch_op.drop_column('request_key')
