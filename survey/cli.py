@@ -79,7 +79,8 @@ def demo(seed: int, no_serve: bool, host: str, port: int, force: bool) -> None:
         fail(str(exc))
     click.echo(
         f"Demo district 鼓楼区 created (seed {seed}): {summary.responses} responses "
-        "in wave demo-2026 (closed), wave demo-open in fieldwork."
+        "in wave demo-2026 (scored, notices issued, rectification under way, published), "
+        "wave demo-open in fieldwork."
     )
     from .services.invitations import typed_code
 

@@ -86,3 +86,34 @@ ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
     ("ninghailu", "street", "宁海路街道", "Demo-Street-2026"),
     ("viewer", "viewer", None, "Demo-Viewer-2026"),
 )
+
+# What the demo streets did about their rectification items (measures, results, photo captions).
+RECTIFICATION_STEPS: tuple[dict, ...] = (
+    {
+        "measures": "在小区内新增集中充电车棚2处、充电口40个，清理楼道内停放和充电的电动车。",
+        "unit": "街道城市管理科",
+        "person": "王科长",
+        "progress": "两处车棚已选址并完成公示，充电设备已进场安装。",
+        "result": "新增充电口40个，楼道电动车全部清理，每周巡查一次。",
+        "captions": ("新建的集中充电车棚", "清理后的楼道"),
+    },
+    {
+        "measures": "设立文明养犬宣传点，联合派出所开展夜间巡查，增设宠物粪便收集箱12个。",
+        "unit": "街道社区治理办",
+        "person": "李主任",
+        "progress": "宣传点已设立，粪便收集箱已安装8个。",
+        "result": "收集箱12个全部安装，巡查发现的未牵绳遛狗已逐户劝导。",
+        "captions": ("小区入口的宠物粪便收集箱", "夜间巡查"),
+    },
+    {
+        "measures": "重新划定停车位，清理僵尸车，高峰时段安排志愿者引导。",
+        "unit": "街道平安办",
+        "person": "张科长",
+        "progress": "已清理僵尸车9辆，新划车位60个。",
+        "result": "新增车位60个，主干道违停明显减少。",
+        "captions": ("重新划线的停车位", "清理后的道路"),
+    },
+)
+
+# The bureau's reason when it returns the demo's returned item.
+RETURN_REASON = "照片只拍到车棚外观，未能反映充电口已投入使用，请补充使用中的照片和居民反馈。"

@@ -22,7 +22,12 @@ def test_demo_twice_gives_identical_exports(scratch_app, tmp_path):
         streets = db.session.scalars(select(Street.name).order_by(Street.position)).all()
         assert len(streets) == 13 and streets[0] == "宁海路街道" and streets[-1] == "小市街道"
         states = dict(db.session.execute(select(Wave.code, Wave.state)).all())
-        assert states == {"demo-2026": "closed", "demo-open": "fieldwork"}
+        assert states == {"demo-2026": "published", "demo-open": "fieldwork"}
+        # every rectification state is on show, the returned item with the bureau's reason
+        from survey.models import RectificationItem
+
+        kinds = set(db.session.scalars(select(RectificationItem.state)))
+        assert kinds == {"issued", "planned", "in_progress", "submitted", "accepted", "returned"}
         per_street = dict(
             db.session.execute(
                 select(Street.name, func.count(Response.id))
