@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -88,6 +89,19 @@ FIELDS = {
     "seed": "随机数起点",
     "min_n": "最少答卷数",
     "include_open_channel": "计入公开二维码答卷",
+    "sha256": "校验码",
+    "replaces": "更正的文件",
+    "street_id": "街道编号",
+    "indicator": "指标",
+    "kind": "类型",
+    "title": "标题",
+    "issue_date": "成文日期",
+    "deadline": "整改期限",
+    "username": "用户名",
+    "framework": "指标体系",
+    "version": "版本",
+    "targets": "配额",
+    "changed": "改动格数",
 }
 
 VALUES = {
@@ -144,6 +158,8 @@ def _value(value: object) -> str:
         shown = "、".join(_value(v) for v in value[:8])
         return shown + (_("等%(n)s项", n=len(value)) if len(value) > 8 else "")
     text = str(value)
+    if re.fullmatch(r"[0-9a-f]{40,}", text):  # a digest: its start is enough to compare
+        return text[:12] + "…"
     return text if len(text) <= 120 else text[:117] + "…"
 
 

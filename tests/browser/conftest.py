@@ -195,3 +195,82 @@ class Walk:
         inner = self.page.evaluate("window.innerWidth")
         wide = self.page.evaluate(WIDE_ELEMENTS) if width > inner + 1 else []
         assert width <= inner + 1, f"{self.page.url} overflows: {width} > {inner}: {wide}"
+
+
+@dataclass
+class DemoLive:
+    url: str
+    closed_wave: str  # a closed wave for the bureau to score, issue and publish
+    app: object = field(repr=False)
+
+
+@pytest.fixture(scope="session")
+def demo_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoLive]:
+    """The demo district (published wave, items in every state) plus a closed wave, served."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM}")
+    import numpy as np
+
+    from survey.services.demo import _simulate_wave, build_demo, demo_wave
+    from survey.services.frameworks import spec_of
+    from survey.services.waves import create_wave, transition
+
+    db_file = tmp_path_factory.mktemp("demo-live") / "demo.sqlite"
+    config = type(
+        "DemoLiveConfig",
+        (TestConfig,),
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}", "WTF_CSRF_ENABLED": True},
+    )
+    app = create_app(config)
+    with app.app_context():
+        build_demo(seed=7, force=True)
+        base = demo_wave()
+        wave = create_wave(
+            base.district,
+            base.framework,
+            "walk-2027",
+            "2027年度居民满意度测评",
+            agency_name="南京民意调查中心（演示）",
+            hotline="025-8888 1234",
+        )
+        transition(wave, "open")
+        streets = base.district.streets
+        _simulate_wave(
+            wave,
+            base.district,
+            spec_of(base.framework),
+            np.random.default_rng(3),
+            3,
+            sizes=[60] * len(streets),
+        )
+        transition(wave, "close")
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield DemoLive(f"http://127.0.0.1:{server.server_port}", "walk-2027", app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(page, url: str, user: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{url}/auth/login")
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state("load")
