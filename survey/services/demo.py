@@ -186,11 +186,12 @@ def _rectification_story(wave: Wave, users: dict, seed: int) -> None:  # type: i
 
     from . import rectification as rect
     from .evidence import check_upload
-    from .notices import issue_notices
+    from .notices import default_issue_date, issue_notices
     from .scoring_runs import score_wave
 
     score_wave(wave, seed=seed)
-    notices = issue_notices(wave, issue_date=date(2026, 4, 1))
+    # issued three weeks ago: deadlines still ahead, so the screens show working days left
+    notices = issue_notices(wave, issue_date=default_issue_date() - days(days=21))
     admin = users["admin"].id
     officer = users["ninghailu"].id
     steps = content.RECTIFICATION_STEPS
@@ -199,7 +200,14 @@ def _rectification_story(wave: Wave, users: dict, seed: int) -> None:  # type: i
             continue
         own = notice.street.name == "宁海路街道"
         for k, item in enumerate(notice.items):
-            plan = steps[k % len(steps)]
+            plan = {
+                key: (
+                    value.format(name=item.indicator_name)
+                    if isinstance(value, str)
+                    else tuple(v.format(name=item.indicator_name) for v in value)
+                )
+                for key, value in steps[k % len(steps)].items()
+            }
             if own:
                 stage = ("accepted", "returned", "submitted", "in_progress")[k % 4]
             else:
