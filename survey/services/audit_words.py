@@ -24,6 +24,7 @@ from ..models import (
 ACTIONS = {
     "calendar.set_year": "录入法定节假日",
     "district.document_settings": "修改公文设置",
+    "district.community_phones": "修改社区居委会电话",
     "framework.save": "保存指标体系",
     "framework.weights": "修改指标体系权重",
     "framework.import": "导入指标体系",
