@@ -105,13 +105,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 
 @pytest.fixture(scope="module")
-def browser(live: Live):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def browser(live: Live, session_browser):  # type: ignore[no-untyped-def]
+    """The one Chromium of the session (Playwright's sync API allows one at a time)."""
+    return session_browser
 
 
 @pytest.fixture
@@ -260,6 +256,8 @@ def demo_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoLive]:
 
 @pytest.fixture(scope="session")
 def session_browser():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
