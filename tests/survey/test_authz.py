@@ -68,8 +68,6 @@ EXPECTED: dict[str, set[str]] = {
     "admin.transition": ADMIN,
     "admin.publish_confirm": ADMIN,
     "admin.save_contacts": ADMIN,
-    "admin.community_phones": BUREAU,
-    "admin.save_community_phones": ADMIN,
     "admin.score": ADMIN,
     "admin.quotas": BUREAU,
     "admin.save_quotas": ADMIN,

@@ -164,12 +164,10 @@ def test_large_text_scales_the_root(client, started):
     assert '<html lang="zh-CN" class="large-text">' in page
 
 
-def test_bureau_sets_community_phones_residents_see(client, make_user, login, started):
-    from survey.models import Community
-
+def test_bureau_sets_community_phones_residents_see(client, make_user, login, started, district):
     _wave, token = started
     login(make_user("admin"))
-    community = db.session.scalars(select(Community)).first()
+    community = district.streets[0].communities[0]
     bad = client.post("/admin/settings/communities", data={f"phone_{community.id}": "call me"})
     assert bad.status_code == 400 and "只能填写数字" in bad.get_data(as_text=True)
     ok = client.post("/admin/settings/communities", data={f"phone_{community.id}": "025-1234 5678"})
