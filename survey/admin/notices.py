@@ -60,7 +60,7 @@ def _notices_page(wave, form: IssueForm, status: int = 200):  # type: ignore[no-
     return render_template(
         "admin/notices/list.html",
         wave=wave,
-        docs=wave_notices(wave, kinds=("notice", "ranking", "escalation")),
+        docs=wave_notices(wave, kinds=("notice", "letter", "ranking", "escalation")),
         form=form,
         confirm=ConfirmForm(),
         run=current_run(wave),

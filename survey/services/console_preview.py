@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from reports.calendar import add_working_days
+from reports.notice import build_notice_data
 
 from ..models import Street, Wave
-from .notices import _scores, next_sequence, notice_settings
+from .notices import _names, _scores, next_sequence, notice_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,7 @@ class IssueRow:
     street: Street
     doc_number: str
     items: int  # rectification items the notice will carry (0: nothing to rectify)
+    title: str  # 关于…的整改通知书, or the 测评结果告知书 of a street with nothing to rectify
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +47,30 @@ class IssuePreview:
 def issue_preview(wave: Wave, issue_date: dt.date, days: int | None) -> IssuePreview:
     """The documents that issuing would create now: numbers, streets, items, deadline.
 
-    Reads only; numbers follow the same rule as issuing (consecutive from the next
-    free number of the year, streets in the district's order, then the 通报).
+    Reads only; numbers, kinds and items come from the same document builder as
+    issuing (consecutive from the next free number of the year, streets in the
+    district's order, then the 通报), without rendering any PDF.
 
     :raises ValueError: the wave has no scoring run.
     """
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
-    by_name = {r["street"]: r for r in scores["streets"]}
+    dims, inds = _names(wave)
+    scored = {r["street"] for r in scores["streets"]}
     seq = next_sequence(settings.doc_prefix, issue_date.year)
     rows = []
     for street in wave.district.streets:
-        row = by_name.get(street.name)
-        if row is None:
+        if street.name not in scored:
             continue
-        items = len(list(row.get("priorities") or [])[: settings.max_items])
-        rows.append(IssueRow(street, settings.doc_number(seq + len(rows)), items))
+        data = build_notice_data(
+            scores,
+            street.name,
+            settings,
+            seq=seq + len(rows),
+            dimension_names=dims,
+            indicator_names=inds,
+        )
+        rows.append(IssueRow(street, data.letterhead.doc_number, len(data.items), data.title))
     deadline = add_working_days(issue_date, settings.deadline_days, settings.calendar)
     ranking = settings.doc_number(seq + len(rows))
     return IssuePreview(
