@@ -1,7 +1,7 @@
 """auth and state: column lengths that fit their values
 
 Revision ID: 586b0df77580
-Revises: 827c34a9961a
+Revises: 5c1f0e7a9b21
 Create Date: 2026-11-30 10:45:00
 
 - ``response.gender`` VARCHAR(10) -> VARCHAR(20): ``undisclosed`` (不愿回答) is
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "586b0df77580"
-down_revision = "827c34a9961a"
+down_revision = "5c1f0e7a9b21"
 branch_labels = None
 depends_on = None
 
