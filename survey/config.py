@@ -12,6 +12,24 @@ def _bool(name: str, default: bool) -> bool:
     return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+CONFIG_PROBLEMS: list[str] = []  # bad environment values, reported by ``checks.check_config``
+
+
+def _positive(name: str, default: float) -> float:
+    """A positive number from the environment; a bad value keeps ``default`` and is reported."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 10**6:
+        CONFIG_PROBLEMS.append(f"{name}={raw!r} is not a positive number (using {default:g})")
+        return default
+    return value
+
+
 class Config:
     """Production-shaped defaults; every value can be overridden by an environment variable."""
 
@@ -29,9 +47,19 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("MINPING_SECURE_COOKIES", False)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = 8 * 3600  # residents may pause a long questionnaire
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Shared state for several web workers: rate limits live in Redis at REDIS_URL
+    # (RATELIMIT_STORAGE_URI overrides); without it each process counts alone.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_KEY_PREFIX = "minping"
+    # If Redis stops answering, keep serving with per-process limits until it is back.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     MIN_PUBLIC_N = int(os.environ.get("MINPING_MIN_PUBLIC_N", "10"))
+    # Staff sessions end after this long without a request, and this long after
+    # signing in whatever the activity (survey/auth/sessions.py).
+    STAFF_IDLE_MINUTES = _positive("MINPING_IDLE_MINUTES", 30)
+    STAFF_SESSION_HOURS = _positive("MINPING_SESSION_HOURS", 12)
     TESTING = False
     # -- reliability (issue 8): proxy headers, logs --------------------------
     # Trust X-Forwarded-For/-Proto/-Host from one reverse proxy (nginx) in front.

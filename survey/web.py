@@ -31,9 +31,9 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):  # type: ignore[no-untyped-def]
-        from .models import User
+        from .auth.sessions import load_user as load_session_user
 
-        return db.session.get(User, int(user_id))
+        return load_session_user(user_id)
 
     from .admin import bp as admin_bp
     from .agency import bp as agency_bp
@@ -81,7 +81,9 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/"):
             return {"error": exc.name, "message": exc.description}, exc.code
-        return render_template("errors/error.html", error=exc), exc.code
+        # werkzeug's default descriptions are English: show only our own (translated) ones
+        own = exc.description if exc.description != type(exc).description else None
+        return render_template("errors/error.html", error=exc, message=own), exc.code
 
     @app.errorhandler(Exception)
     def _server_error(exc: Exception):  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import ROLES, District, Street, User
 from ..services import accounts, api_tokens, staff
 from . import bp
-from .forms import ConfirmForm, PasswordForm, TokenForm, UserForm
+from .forms import ConfirmForm, OwnPasswordForm, PasswordForm, RoleForm, TokenForm, UserForm
 
 TOKEN_ROLES = ROLES  # every staff role may hold a token; the API checks what it may do
 
@@ -33,10 +33,20 @@ def index():
     )
 
 
+def _street_choices() -> list[C]:
+    streets = db.session.scalars(select(Street).order_by(Street.district_id, Street.position))
+    return [C("0", _("（不适用）"))] + [C(str(s.id), s.name) for s in streets]
+
+
 def _user_form() -> UserForm:
     form = UserForm()
-    streets = db.session.scalars(select(Street).order_by(Street.district_id, Street.position))
-    form.street.choices = [C("0", _("（不适用）"))] + [C(str(s.id), s.name) for s in streets]
+    form.street.choices = _street_choices()
+    return form
+
+
+def _role_form() -> RoleForm:
+    form = RoleForm()
+    form.street.choices = _street_choices()
     return form
 
 
@@ -47,6 +57,7 @@ def _users_page(form: UserForm, status: int = 200):  # type: ignore[no-untyped-d
         users=users,
         form=form,
         password_form=PasswordForm(),
+        role_form=_role_form(),
         confirm=ConfirmForm(),
     ), status
 
@@ -140,6 +151,27 @@ def reset_password(user_id: int):
     return redirect(url_for("admin.users"))
 
 
+@bp.post("/users/<int(max=9223372036854775807):user_id>/role")
+@roles_required(*ADMIN)
+def set_role(user_id: int):
+    """Change an account's role (and street); its sessions end."""
+    user = _target(user_id)
+    form = _role_form()
+    if not form.validate_on_submit():
+        flash(_("请选择角色。"), "error")
+        return _users_page(_user_form(), 400)
+    street = db.session.get(Street, form.street.data) if form.street.data else None
+    try:
+        staff.set_role(user, form.role.data, street, by_user_id=current_user.id)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(_("%(name)s 的角色未修改：%(why)s", name=user.username, why=str(exc)), "error")
+        return _users_page(_user_form(), 400)
+    db.session.commit()
+    flash(_("已更改 %(name)s 的角色，该账号需重新登录。", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @roles_required(*TOKEN_ROLES)
 def account():
@@ -150,11 +182,46 @@ def account():
             token = api_tokens.issue_token(current_user, by_user_id=current_user.id)
             db.session.commit()
             # Rendered in the POST response only, never stored in the session.
-            response = make_response(render_template("admin/account.html", form=form, token=token))
+            response = make_response(
+                render_template(
+                    "admin/account.html", form=form, token=token, password_form=OwnPasswordForm()
+                )
+            )
             response.headers["Cache-Control"] = "no-store"
             return response
         api_tokens.revoke_token(current_user, by_user_id=current_user.id)
         db.session.commit()
         flash(_("API 令牌已撤销。"), "success")
         return redirect(url_for("admin.account"))
-    return render_template("admin/account.html", form=form, token=None)
+    return render_template(
+        "admin/account.html", form=form, token=None, password_form=OwnPasswordForm()
+    )
+
+
+@bp.post("/account/password")
+@roles_required(*TOKEN_ROLES)
+def change_password():
+    """Change my own password; my other sessions end, this one continues."""
+    from ..auth import sessions
+
+    form = OwnPasswordForm()
+    user = current_user._get_current_object()
+    problem = None
+    if not form.validate_on_submit():
+        problem = _("请填写当前密码和新密码。")
+    else:
+        try:
+            staff.change_own_password(user, form.current.data, form.password.data)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        db.session.rollback()
+        form.password.errors = [problem]
+        page = render_template(
+            "admin/account.html", form=TokenForm(), token=None, password_form=form
+        )
+        return page, 400
+    db.session.commit()
+    sessions.sign_in(user)  # this browser continues with the new session version
+    flash(_("密码已修改，其他设备上的登录已失效。"), "success")
+    return redirect(url_for("admin.account"))

@@ -34,12 +34,26 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Bumped on logout, password change, role change and deactivation: sessions
+    # signed with an older version are refused (survey/auth/sessions.py).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     street: Mapped[Street | None] = relationship()
 
     def set_password(self, password: str) -> None:
+        """Set a new password; every existing session of this user ends."""
         self.password_hash = generate_password_hash(password)
+        self.revoke_sessions()
+
+    def revoke_sessions(self) -> None:
+        """End every session of this user (at the next flush; not committed)."""
+        if self.session_version is None:  # not yet inserted: the default applies
+            return
+        self.session_version = User.session_version + 1  # type: ignore[assignment]
+
+    def get_id(self) -> str:  # Flask-Login: the id stored in the session
+        return f"{self.id}:{self.session_version}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -38,6 +38,9 @@ class Wave(db.Model):
         String(10), default="imported", server_default="imported"
     )
     description: Mapped[str] = mapped_column(Text, default="")
+    # shown to residents in "is this genuine?" and printed on invitation cards
+    agency_name: Mapped[str] = mapped_column(String(120), default="")
+    hotline: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
