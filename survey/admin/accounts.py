@@ -101,7 +101,13 @@ def create_user():
     if not form.validate_on_submit():
         return _users_page(form, 400)
     street = db.session.get(Street, form.street.data) if form.street.data else None
-    district = db.session.get(District, form.district.data) if form.district.data else None
+    home = home_district_id(current_user)
+    district_id = form.district.data or home
+    if home is not None and district_id != home:
+        abort(404)  # a district's admin creates accounts of that district only
+    if district_id is not None and district_id not in visible_district_ids():
+        abort(404)
+    district = db.session.get(District, district_id) if district_id else None
     if street is not None and street.district_id not in visible_district_ids():
         abort(404)
     try:

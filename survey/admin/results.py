@@ -9,6 +9,7 @@ from flask import Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import require_wave
 from ..extensions import db
 from ..models import ScoringRun, Street
 from ..services import charts, exports
@@ -75,6 +76,7 @@ def _run(run_id: int) -> ScoringRun:
     run = db.session.get(ScoringRun, run_id)
     if run is None:
         abort(404)
+    require_wave(run.wave_id)
     return run
 
 

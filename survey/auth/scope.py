@@ -140,3 +140,15 @@ def in_current(query: Any, column: Any) -> Any:
 def in_visible(query: Any, column: Any) -> Any:
     """Restrict ``query`` to rows whose ``column`` is a visible district."""
     return query.where(column.in_(visible_district_ids()))
+
+
+def require_wave(wave_id: int | None) -> None:
+    """Abort with 404 unless the wave ``wave_id`` belongs to a visible district."""
+    from ..models import Wave
+
+    district_id = (
+        db.session.scalar(select(Wave.district_id).where(Wave.id == wave_id))
+        if wave_id is not None
+        else None
+    )
+    require_visible(district_id)
