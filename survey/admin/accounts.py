@@ -47,7 +47,9 @@ def _user_form() -> UserForm:
     form = UserForm()
     ids = visible_district_ids()
     streets = db.session.scalars(
-        select(Street).where(Street.district_id.in_(ids)).order_by(Street.district_id, Street.position)
+        select(Street)
+        .where(Street.district_id.in_(ids))
+        .order_by(Street.district_id, Street.position)
     )
     several = is_multi_district()
     form.street.choices = [C("0", _("（不适用）"))] + [

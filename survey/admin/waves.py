@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice as C
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import current_district, require_visible
 from ..extensions import db
-from ..models import District, Framework, ScoringRun, Wave
+from ..models import Framework, ScoringRun, Wave
 from ..services import console, waves
 from ..services.quality_review import run_is_stale
 from ..services.scoring_runs import current_run

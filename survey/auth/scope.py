@@ -79,7 +79,9 @@ def visible_districts(user: User | None = None) -> list[District]:
     ids = visible_district_ids(user)
     if not ids:
         return []
-    return list(db.session.scalars(select(District).where(District.id.in_(ids)).order_by(District.id)))
+    return list(
+        db.session.scalars(select(District).where(District.id.in_(ids)).order_by(District.id))
+    )
 
 
 def is_multi_district(user: User | None = None) -> bool:

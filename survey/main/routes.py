@@ -6,8 +6,7 @@ from urllib.parse import urlparse
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select, text
 
 from ..extensions import db
