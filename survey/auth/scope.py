@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, g, has_request_context, session
+from flask import abort, g, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -32,12 +32,19 @@ from ..models import District, User
 SESSION_KEY = "district_id"
 
 
+def _cache() -> dict[str, Any]:
+    """Per-request memo (on the request, not ``g``: tests share one app context)."""
+    if not has_request_context():
+        return {}
+    return request.environ.setdefault("minping.scope", {})  # type: ignore[no-any-return]
+
+
 def _user(user: User | None = None) -> User | None:
     if user is not None:
         return user
     if not has_request_context():
         return None
-    api_user = g.get("api_user")
+    api_user = g.get("api_user") if request.blueprint == "api" else None
     if api_user is not None:
         return api_user  # type: ignore[no-any-return]
     if current_user and current_user.is_authenticated:
@@ -66,12 +73,10 @@ def visible_district_ids(user: User | None = None) -> list[int]:
     home = home_district_id(who)
     if home is not None:
         return [home]
-    cache = g.get("_all_district_ids") if has_request_context() else None
-    if cache is None:
-        cache = list(db.session.scalars(select(District.id).order_by(District.id)))
-        if has_request_context():
-            g._all_district_ids = cache
-    return list(cache)
+    memo = _cache()
+    if "all" not in memo:
+        memo["all"] = list(db.session.scalars(select(District.id).order_by(District.id)))
+    return list(memo["all"])
 
 
 def visible_districts(user: User | None = None) -> list[District]:
@@ -95,14 +100,15 @@ def current_district(user: User | None = None) -> District | None:
     The session's choice is used only while it is still visible to the account;
     otherwise the account's first visible district.
     """
-    if user is None and has_request_context() and "_current_district" in g:
-        return g._current_district  # type: ignore[no-any-return]
+    memo = _cache() if user is None else {}
+    if "current" in memo:
+        return memo["current"]  # type: ignore[no-any-return]
     ids = visible_district_ids(user)
     chosen = session.get(SESSION_KEY) if has_request_context() else None
     district_id = chosen if chosen in ids else (ids[0] if ids else None)
     district = db.session.get(District, district_id) if district_id is not None else None
     if user is None and has_request_context():
-        g._current_district = district
+        memo["current"] = district
     return district
 
 
@@ -119,7 +125,7 @@ def choose_district(district_id: int) -> bool:
     if district_id not in visible_district_ids():
         return False
     session[SESSION_KEY] = district_id
-    g.pop("_current_district", None)
+    _cache().pop("current", None)
     return True
 
 
