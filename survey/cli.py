@@ -79,7 +79,8 @@ def demo(seed: int, no_serve: bool, host: str, port: int, force: bool) -> None:
         fail(str(exc))
     click.echo(
         f"Demo district 鼓楼区 created (seed {seed}): {summary.responses} responses "
-        "in wave demo-2026 (closed), wave demo-open in fieldwork."
+        "in wave demo-2026 (closed), wave demo-open in fieldwork; second district 玄武区: "
+        f"{summary.responses_second} responses in wave xuanwu-2026 (scored)."
     )
     click.echo("Accounts (username / role / password):")
     for username, role, password in summary.accounts:

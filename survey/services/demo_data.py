@@ -79,3 +79,5 @@ ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
     ("ninghailu", "street", "宁海路街道", "Demo-Street-2026"),
     ("viewer", "viewer", None, "Demo-Viewer-2026"),
 )
+# A city-level account (no district): sees 鼓楼区 and 玄武区.
+CITY_PASSWORD = "Demo-City-2026"
