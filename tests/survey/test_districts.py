@@ -448,3 +448,74 @@ def test_users_create_cli_with_district(app, runner, two):
         args=["users", "create", "--role", "admin", "--password", "Good-Pass-2026", "cli-city"]
     )
     assert city.exit_code == 0 and "all districts" in city.output
+
+
+def _score_b(two):  # type: ignore[no-untyped-def]
+    """Give district B a scored wave of the same year as district A's."""
+    from survey.services.responses import insert_records
+    from survey.services.scoring_runs import score_wave
+    from survey.services.waves import transition
+
+    wave_b = two["wave_b"]
+    transition(wave_b, "open")
+    names = [s.name for s in two["b"].streets]
+    insert_records(wave_b, support.simulated_records(support_spec(), names, 40, 11, "wb"))
+    transition(wave_b, "close")
+    score_wave(wave_b, boot=100, seed=3)
+    db.session.flush()
+    return wave_b
+
+
+def test_city_view_compares_streets_with_intervals_and_no_bare_rank(client, two):
+    import re
+
+    _score_b(two)
+    support.sign_in(client, two["city"])
+    response = support.call(client, "GET", "/admin/city")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for street in (*two["a"].streets, *two["b"].streets):
+        assert street.name in page
+    body = page[page.rindex("<tbody>") :]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    assert len(rows) == len(two["a"].streets) + len(two["b"].streets)
+    for row in rows:
+        cells = [
+            re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        district, _street, score, ci, band, rank, n = cells
+        assert re.fullmatch(r"\d+\.\d–\d+\.\d", ci), ci  # every score with its interval
+        assert re.fullmatch(r"\d+–\d+ / \d+", rank), rank  # an interval within its district
+        assert band in ("高于全区", "与全区相当", "低于全区", "数据不全")
+    assert "名次" not in page.replace("不存在全市名次", "")  # no city-wide rank column
+    by_score = support.call(client, "GET", "/admin/city?sort=score").get_data(as_text=True)
+    by_score = by_score[by_score.rindex("<tbody>") :]
+    scores = [
+        float(s)
+        for s in re.findall(r'<td class="num">(\d+\.\d)</td>\s*<td class="num">\d', by_score)
+    ]
+    assert scores == sorted(scores, reverse=True) and len(scores) >= 5
+
+
+def test_city_view_is_for_city_accounts_only(client, two):
+    for user in (two["users_b"]["admin"], two["users_a"]["viewer"]):
+        support.sign_in(client, user)
+        assert support.call(client, "GET", "/admin/city").status_code == 403
+    for role in ("agency", "street", "interviewer"):
+        support.sign_in(client, two["users_b"][role])
+        assert support.call(client, "GET", "/admin/city").status_code == 403
+
+
+def test_city_view_warns_when_frameworks_differ(client, two):
+    from dataclasses import replace
+
+    from survey.services.frameworks import save_framework
+
+    wave_b = _score_b(two)
+    spec = support_spec()
+    other = save_framework(replace(spec, version=spec.version + 1))
+    wave_b.framework_id = other.id
+    db.session.flush()
+    support.sign_in(client, two["city"])
+    page = support.call(client, "GET", "/admin/city").get_data(as_text=True)
+    assert "不能直接跨区比较" in page
