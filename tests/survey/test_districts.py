@@ -519,3 +519,22 @@ def test_city_view_warns_when_frameworks_differ(client, two):
     support.sign_in(client, two["city"])
     page = support.call(client, "GET", "/admin/city").get_data(as_text=True)
     assert "不能直接跨区比较" in page
+
+
+def test_framework_edit_moves_only_the_editors_draft_waves(app, two, make_wave):
+    from flask_login import login_user
+
+    from survey.services.framework_edit import FrameworkEdit, edit_framework
+    from survey.services.waves import create_wave
+
+    wave_b = two["wave_b"]  # a draft of district B
+    draft_a = create_wave(two["a"], wave_b.framework, "w-a-draft", "测试区草稿")
+    db.session.flush()
+    row = wave_b.framework
+    with app.test_request_context():
+        login_user(two["users_a"]["admin"])
+        stored = edit_framework(row, FrameworkEdit(name="改名后的指标体系"))
+        db.session.flush()
+    assert stored.id != row.id
+    assert draft_a.framework_id == stored.id  # the editor's district follows the edit
+    assert wave_b.framework_id == row.id  # another district's draft is left alone
