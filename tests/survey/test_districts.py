@@ -538,3 +538,13 @@ def test_framework_edit_moves_only_the_editors_draft_waves(app, two, make_wave):
     assert stored.id != row.id
     assert draft_a.framework_id == stored.id  # the editor's district follows the edit
     assert wave_b.framework_id == row.id  # another district's draft is left alone
+
+
+def test_city_view_and_switcher_in_english(client, two):
+    _score_b(two)
+    support.sign_in(client, two["city"])
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    page = support.call(client, "GET", "/admin/city").get_data(as_text=True)
+    assert "City comparison" in page and "Rank interval within district" in page
+    assert "95% confidence interval; streets" in page and "Switch" in page
