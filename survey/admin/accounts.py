@@ -63,7 +63,8 @@ def _user_form() -> UserForm:
     form.district.choices = choices
     if not form.is_submitted():
         current = current_district()
-        form.district.data = current.id if current is not None and not several else 0
+        # Least privilege by default: the current district, not every district.
+        form.district.data = current.id if current is not None else 0
     return form
 
 
