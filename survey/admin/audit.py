@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..auth.decorators import BUREAU, roles_required
-from ..auth.scope import current_district_id, home_district_id
+from ..auth.scope import current_district, home_district_id
 from ..extensions import db
 from ..models import AuditLog, User
 from ..services.audit import INSTALLATION_WIDE
@@ -33,7 +33,8 @@ def audit():
         if home_district_id(current_user) is None
         else AuditLog.object_type.in_(INSTALLATION_WIDE)
     )
-    query = query.where((AuditLog.district_id == current_district_id()) | shared)
+    district = current_district()
+    query = query.where((AuditLog.district_id == (district.id if district else None)) | shared)
     if action:
         query = query.where(AuditLog.action.startswith(action, autoescape=True))
     if object_type:

@@ -141,8 +141,9 @@ def require_visible(district_id: int | None) -> None:
 
 
 def in_current(query: Any, column: Any) -> Any:
-    """Restrict ``query`` to rows whose ``column`` is the current district."""
-    return query.where(column == current_district_id())
+    """Restrict ``query`` to rows whose ``column`` is the current district (none if no district)."""
+    district = current_district()
+    return query.where(column == (district.id if district is not None else None))
 
 
 def in_visible(query: Any, column: Any) -> Any:

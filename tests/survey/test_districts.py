@@ -548,3 +548,10 @@ def test_city_view_and_switcher_in_english(client, two):
     page = support.call(client, "GET", "/admin/city").get_data(as_text=True)
     assert "City comparison" in page and "Rank interval within district" in page
     assert "95% confidence interval; streets" in page and "Switch" in page
+
+
+def test_console_works_before_any_district_exists(app, client):
+    admin = _quick("admin", username="first-admin")
+    support.sign_in(client, admin)
+    for url in ("/admin/", "/admin/audit", "/admin/users", "/agency/", "/admin/city"):
+        assert support.call(client, "GET", url).status_code == 200, url
