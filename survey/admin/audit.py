@@ -11,6 +11,7 @@ from ..auth.scope import current_district, home_district_id
 from ..extensions import db
 from ..models import AuditLog, User
 from ..services.audit import INSTALLATION_WIDE
+from ..services.audit_words import action_label, describe, type_label
 from . import bp
 
 PER_PAGE = 50
@@ -55,7 +56,9 @@ def audit():
     ).all()
     return render_template(
         "admin/audit.html",
-        rows=rows,
+        rows=describe(list(rows)),
+        action_label=action_label,
+        type_label=type_label,
         total=total,
         page=page,
         per_page=PER_PAGE,

@@ -1,7 +1,7 @@
 """district scoping: user.district_id and audit_log.district_id
 
 Revision ID: a7d3c1e5f901
-Revises: 827c34a9961a
+Revises: 5c1f0e7a9b21
 Create Date: 2026-11-30 11:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "a7d3c1e5f901"
-down_revision = "827c34a9961a"
+down_revision = "5c1f0e7a9b21"
 branch_labels = None
 depends_on = None
 
