@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401  (each module adds its routes to bp)
     accounts,
     audit,
     calendar,
+    city,
     frameworks,
     notices,
     planning,

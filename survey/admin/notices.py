@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import require_wave
 from ..extensions import db
 from ..models import DocumentJob, Notice, Street
 from ..services.console_preview import issue_preview
@@ -205,6 +206,7 @@ def notice_pdf(notice_id: int):
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)
+    require_wave(notice.wave_id)
     name = notice.street.full_name if notice.street else notice.title
     return pdf_response(notice.pdf, f"{notice.doc_number or notice.id} {name}.pdf")
 
@@ -216,6 +218,7 @@ def correct(notice_id: int):
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)
+    require_wave(notice.wave_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

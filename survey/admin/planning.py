@@ -10,6 +10,7 @@ from sqlalchemy import select
 from scoring.framework import load_default_framework
 
 from ..auth.decorators import roles_required
+from ..auth.scope import current_district
 from ..extensions import db
 from ..models import District, Wave
 from ..services.frameworks import spec_of
@@ -22,7 +23,7 @@ CHANGE = ("admin", "agency")
 
 
 def _district() -> District:
-    district = db.session.scalars(select(District).order_by(District.id).limit(1)).first()
+    district = current_district()
     if district is None:
         abort(409, _("还没有区县数据。"))
     return district

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from scoring.population import AGE_BANDS, GENDERS, PopulationError
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import current_district
 from ..extensions import db
 from ..models import District
 from ..services import population as pop_service
@@ -20,7 +20,7 @@ MAX_POPULATION_FILE = 5 * 1024 * 1024
 
 
 def _district() -> District:
-    district = db.session.scalars(select(District).order_by(District.id).limit(1)).first()
+    district = current_district()
     if district is None:
         abort(409, _("还没有区县数据。"))
     return district

@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import require_wave
 from ..extensions import db
 from ..models import ScoringRun, Street
 from ..services import charts, exports
@@ -79,6 +80,7 @@ def _run(run_id: int) -> ScoringRun:
     run = db.session.get(ScoringRun, run_id)
     if run is None:
         abort(404)
+    require_wave(run.wave_id)
     return run
 
 

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice as C
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import current_district, require_visible
 from ..extensions import db
-from ..models import District, Framework, ScoringRun, Wave
+from ..models import Framework, ScoringRun, Wave
 from ..services import console, waves
 from ..services.quality_review import run_is_stale
 from ..services.scoring_runs import current_run, default_seed
@@ -25,6 +26,7 @@ def get_wave_or_404(code: str) -> Wave:
     wave = db.session.scalar(select(Wave).where(Wave.code == code))
     if wave is None:
         abort(404)
+    require_visible(wave.district_id)
     return wave
 
 
@@ -47,7 +49,7 @@ def new_wave():
 def create_wave():
     """Create a draft wave."""
     form = _wave_form()
-    district = db.session.scalars(select(District).order_by(District.id).limit(1)).first()
+    district = current_district()
     if district is None:
         abort(409, _("还没有区县数据。"))
     if not form.validate_on_submit():

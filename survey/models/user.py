@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..i18n import _
 from ._base import utcnow
-from .district import Street
+from .district import District, Street
 
 ROLES = ("admin", "agency", "interviewer", "street", "viewer")
 ROLE_NAMES = {
@@ -30,6 +30,10 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(20))
     street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"))
+    # The district this account works for; None = every district (a city bureau,
+    # an agency serving several).  A street officer's district is their street's.
+    # See docs/districts.md.
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
@@ -40,6 +44,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     street: Mapped[Street | None] = relationship()
+    district: Mapped[District | None] = relationship()
 
     def set_password(self, password: str) -> None:
         """Set a new password; every existing session of this user ends."""
@@ -77,5 +82,7 @@ class AuditLog(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The district the change belongs to (None: installation-wide, e.g. a framework).
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
 
     user: Mapped[User | None] = relationship()

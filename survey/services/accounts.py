@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..i18n import _
-from ..models import ROLES, Street, User
+from ..models import ROLES, District, Street, User
 from ..models._base import utcnow
 
 MAX_FAILED = 5
@@ -30,11 +30,21 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-def create_user(username: str, password: str, role: str, street: Street | None = None) -> User:
+def create_user(
+    username: str,
+    password: str,
+    role: str,
+    street: Street | None = None,
+    district: District | None = None,
+) -> User:
     """Add a staff account (not committed).
 
-    :raises ValueError: unknown role, missing street for a street officer,
-        a taken username, or a weak password.
+    ``district`` scopes the account to one district; None means every district
+    (a city bureau, an agency serving several).  A street officer always works
+    for their street's district.
+
+    :raises ValueError: unknown role, missing street for a street officer, a
+        street outside ``district``, a taken username, or a weak password.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
@@ -42,6 +52,12 @@ def create_user(username: str, password: str, role: str, street: Street | None =
         raise ValueError("a street officer needs --street")
     if role != "street" and street is not None:
         street = None
+    if street is not None:
+        if district is not None and street.district_id != district.id:
+            raise ValueError(f"street {street.name} is not in district {district.name}")
+        district_id: int | None = street.district_id
+    else:
+        district_id = district.id if district is not None else None
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{2,60}", username):
         raise ValueError("username: 2-60 letters, digits, '_', '.', '-'")
     if db.session.scalar(select(User).where(User.username == username)):
@@ -49,7 +65,7 @@ def create_user(username: str, password: str, role: str, street: Street | None =
     problem = password_problem(password)
     if problem:
         raise ValueError(problem)
-    user = User(username=username, role=role, street=street)
+    user = User(username=username, role=role, street=street, district_id=district_id)
     user.set_password(password)
     db.session.add(user)
     return user
