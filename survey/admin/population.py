@@ -134,15 +134,15 @@ def save_population():
     return redirect(url_for("admin.population"))
 
 
-@bp.get("/population/v<int:number>.<fmt>")
+@bp.get("/population/v<int:n>.<fmt>")
 @roles_required(*BUREAU)
-def download_population(number: int, fmt: str):
+def download_population(n: int, fmt: str):
     """Download a population version as CSV or XLSX."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
     district = _district()
     try:
-        version = pop_service.get_version(district, number)
+        version = pop_service.get_version(district, n)
     except LookupError:
         abort(404)
     data = pop_service.export_population(version, fmt)
@@ -153,6 +153,6 @@ def download_population(number: int, fmt: str):
         else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="population-{district.code}-v{number}.{fmt}"'
+        f'attachment; filename="population-{district.code}-v{n}.{fmt}"'
     )
     return response
