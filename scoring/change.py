@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
 
 from .result import ScoreResult
 
@@ -69,6 +68,8 @@ def compare_waves(
     Streets are matched by label; streets or indicators without a score in
     either wave are left out.
     """
+    from scipy.stats import norm  # local: scipy.stats costs the offline scorer ~0.5 s
+
     z = float(norm.ppf(0.5 + level / 2))
     out: list[Change | None] = [_change(None, "overall", before.district, after.district, z)]
     for code, est in after.district.indicators.items():
