@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .dataset import from_records
+from .dataset import from_table
 from .engine import score
-from .exchange import ExchangeError, read_responses
+from .exchange import ExchangeError, read_table
 from .framework import load_framework
 from .result import to_json
 
@@ -43,8 +43,7 @@ def score_file(
     except OSError as exc:
         raise ExchangeError([f"{path.name}: cannot read the file ({exc.strerror})"]) from None
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
-    records = read_responses(raw, framework, fmt=fmt)
-    data = from_records(records, framework)
+    data = from_table(read_table(raw, framework, fmt=fmt), framework)
     result = score(
         framework,
         data,

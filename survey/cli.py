@@ -314,8 +314,8 @@ def import_responses(wave_code: str, file: Path) -> None:
         click.echo(f"{file.name}: rejected, nothing imported:", err=True)
         for problem in exc.problems[:200]:
             click.echo(f"  {problem}", err=True)
-        if len(exc.problems) > 200:
-            click.echo(f"  ... and {len(exc.problems) - 200} more", err=True)
+        if exc.total > 200:
+            click.echo(f"  ... and {exc.total - 200} more", err=True)
         sys.exit(1)
     click.echo(f"imported {count} responses into {wave.code}")
 

@@ -32,6 +32,8 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     MIN_PUBLIC_N = int(os.environ.get("MINPING_MIN_PUBLIC_N", "10"))
+    # Largest responses file (rows) an import accepts: the web form and the CLI.
+    IMPORT_MAX_ROWS = int(os.environ.get("MINPING_IMPORT_MAX_ROWS", "200000"))
     TESTING = False
     # -- reliability (issue 8): proxy headers, logs --------------------------
     # Trust X-Forwarded-For/-Proto/-Host from one reverse proxy (nginx) in front.
