@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr
-from scipy.stats import t as t_dist
 
+from . import tdist as t_dist
 from .dataset import BoolArray, FloatArray
 from .estimators import CellLayout, Weights, composite
 from .variance import TINY_CELL

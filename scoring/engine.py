@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import t as t_dist
 
+from . import tdist as t_dist
 from .bootstrap import MIN_REPLICATES, Replicates, bootstrap_replicates, expanded_interval
 from .completeness import completeness
 from .dataset import FloatArray, ResponseData

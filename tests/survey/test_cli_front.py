@@ -13,7 +13,7 @@ import pytest
 from survey.cli import COMMANDS, EXTERNAL, OFFLINE
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("flask", "werkzeug", "sqlalchemy", "jinja2", "weasyprint", "matplotlib", "scipy")
+HEAVY = ("flask", "werkzeug", "sqlalchemy", "jinja2", "weasyprint", "matplotlib", "scipy.stats")
 
 
 def _run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -31,7 +31,7 @@ try:
     main({args!r}, prog_name="minping")
 except SystemExit as exc:
     code = exc.code or 0
-heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))
+heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}) | (set(sys.modules) & set({HEAVY!r})))
 print(json.dumps([heavy, code]))
 """
     done = _run(script, cwd)
