@@ -181,6 +181,7 @@ def table_records(table: Table, framework: Framework) -> list[ResponseRecord]:
     codes = framework.indicator_codes
     group_codes = framework.group_codes
     records = []
+    ids = table.response_ids()
     points = table.points.tolist()
     dont_know = table.dont_know.tolist()
     for i in range(table.n):
@@ -191,7 +192,7 @@ def table_records(table: Table, framework: Framework) -> list[ResponseRecord]:
         overall = int(table.overall[i])
         records.append(
             ResponseRecord(
-                response_id=table.response_id[i],
+                response_id=ids[i],
                 street=table.street_values[table.street[i]],
                 group=group_codes[table.group[i]],
                 submitted_at=table.submitted_values[table.submitted[i]],

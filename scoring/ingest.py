@@ -125,7 +125,7 @@ def _encode_column(
             text = patches[i] if i in patches else raw[s : s + int(lens[i])]
             inv[i] = seen.setdefault(text.decode("utf-8"), len(seen))
         return Column(inv, list(seen))
-    pad = 8 if width <= 8 else width
+    pad = 8 * ((width + 7) // 8)
     offsets = np.arange(pad, dtype=np.int64)
     idx = starts[:, None] + offsets
     mask = offsets < lens[:, None]
@@ -133,11 +133,19 @@ def _encode_column(
     for i, value in patches.items():
         mat[i] = 0
         mat[i, : len(value)] = np.frombuffer(value, dtype=np.uint8)
+    words = mat.view(np.uint64)
     if pad == 8:
-        keys = mat.view(np.uint64).ravel()
-        uniq, inv = np.unique(keys, return_inverse=True)
-        texts = [u.decode("utf-8") for u in uniq.view("S8").tolist()]
-    else:  # a dict beats sorting strings, whatever the number of distinct values
+        keys = words.ravel()
+    else:  # hash the 8-byte words, then check that equal hashes mean equal cells
+        keys = words[:, 0].copy()
+        for k in range(1, words.shape[1]):
+            keys ^= words[:, k] + np.uint64(0x9E3779B97F4A7C15) + (keys << np.uint64(6))
+        keys ^= keys >> np.uint64(33)
+        keys *= np.uint64(0xFF51AFD7ED558CCD)
+        keys ^= keys >> np.uint64(33)
+    uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    if pad > 8 and not (words == words[first[inv]]).all():  # a hash collision: exact dict
         seen_b: dict[bytes, int] = {}
         inv = np.fromiter(
             (seen_b.setdefault(v, len(seen_b)) for v in mat.view(f"S{pad}").ravel().tolist()),
@@ -145,6 +153,8 @@ def _encode_column(
             count=n,
         )
         texts = [u.decode("utf-8") for u in seen_b]
+    else:
+        texts = [u.decode("utf-8") for u in mat[first].view(f"S{pad}").ravel().tolist()]
     return Column(inv.astype(np.int64).ravel(), texts)
 
 
@@ -291,7 +301,8 @@ class Table:
     """
 
     lines: IntArray
-    response_id: list[str]
+    rid: IntArray
+    rid_values: list[str]
     street: IntArray
     street_values: list[str]
     group: IntArray
@@ -312,6 +323,13 @@ class Table:
     @property
     def n(self) -> int:
         return int(self.lines.shape[0])
+
+    def response_ids(self) -> list[str]:
+        """Each row's response_id (``row-N`` where the cell is empty)."""
+        return [
+            self.rid_values[r] or f"row-{line}"
+            for r, line in zip(self.rid.tolist(), self.lines.tolist(), strict=True)
+        ]
 
 
 class _Problems:
@@ -410,6 +428,36 @@ def _comment(value: str) -> tuple[str, str | None]:
     if len(value) > MAX_COMMENT:
         return value, f"comment has {len(value)} characters; at most 2000"
     return value, None
+
+
+def _duplicates(
+    rows: IntArray, inverse: IntArray, stripped: list[str], raw: list[str]
+) -> tuple[IntArray, IntArray]:
+    """Rows whose response_id repeats an earlier one, and that earlier row.
+
+    ``rows`` are the rows without problems (file order); an empty id stands
+    for ``row-N`` (N = line), as the records get it.
+    """
+    pairs = zip(stripped, raw, strict=True)
+    plain = all(a == b and a and not a.startswith("row-") for a, b in pairs)
+    if plain and rows.size:  # distinct cells are distinct ids: group rows by their cell
+        key = inverse[rows]
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        starts = np.concatenate(([True], k[1:] != k[:-1]))
+        first_row = rows[order][np.flatnonzero(starts)][np.cumsum(starts) - 1]
+        dup = ~starts
+        return rows[order][dup], first_row[dup]
+    seen: dict[str, int] = {}
+    dup_rows: list[int] = []
+    dup_first: list[int] = []
+    for i in rows.tolist():
+        rid = stripped[inverse[i]] or f"row-{i + 2}"
+        first = seen.setdefault(rid, i)
+        if first != i:
+            dup_rows.append(i)
+            dup_first.append(first)
+    return np.array(dup_rows, dtype=np.int64), np.array(dup_first, dtype=np.int64)
 
 
 def _header_problems(header: list[str], framework: Framework) -> list[str]:
@@ -606,17 +654,9 @@ def validate(
     valid = active & ~out.bad
     rows_ok = np.flatnonzero(valid)
     rid_inv = rid_col.inverse
-    ids = [rid_u[rid_inv[i]] or f"row-{i + 2}" for i in rows_ok.tolist()]
-    seen: dict[str, int] = {}
-    dup_rows: list[int] = []
-    dup_first: list[int] = []
-    for i, rid in zip(rows_ok.tolist(), ids, strict=True):
-        first = seen.setdefault(rid, i)
-        if first != i:
-            dup_rows.append(i)
-            dup_first.append(first)
-    if dup_rows:
-        d_rows = np.array(dup_rows, dtype=np.int64)
+    dup_rows, dup_first = _duplicates(rows_ok, rid_inv, rid_u, rid_col.uniques)
+    if dup_rows.size:
+        d_rows = dup_rows
         d_number = col["response_id"] + 1
 
         def duplicate_text(k: int) -> str:
@@ -640,7 +680,8 @@ def validate(
     r = rows_ok
     return Table(
         lines=lines[r],
-        response_id=ids,
+        rid=rid_inv[r],
+        rid_values=rid_u,
         street=st_col.inverse[r],
         street_values=st_canon,
         group=group[r],
