@@ -178,19 +178,24 @@ def _group_combine(num: npt.NDArray[Any], den: npt.NDArray[Any], shares: FloatAr
     denominator (the usual case) the share total is a constant.
     """
     pi = shares.astype(num.dtype)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = num / den
     ok = den > 0
-    full = bool(ok.all())
-    if not full:
-        ratio[~ok] = 0
-    acc = ratio[:, 0] * pi[0]
-    for g in range(1, pi.shape[0]):
-        acc += ratio[:, g] * pi[g]
-    if full:
+    if ok.all():  # two (S, Bc, J) buffers, whatever the number of groups
+        acc = np.divide(num[:, 0], den[:, 0])
+        acc *= pi[0]
+        part = np.empty_like(acc)
+        for g in range(1, pi.shape[0]):
+            np.divide(num[:, g], den[:, g], out=part)
+            part *= pi[g]
+            acc += part
         acc /= pi.sum()
         combined: FloatArray = acc
         return combined
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = num / den
+    ratio[~ok] = 0
+    acc = ratio[:, 0] * pi[0]
+    for g in range(1, pi.shape[0]):
+        acc += ratio[:, g] * pi[g]
     pis = ok[:, 0] * pi[0]
     for g in range(1, pi.shape[0]):
         pis += ok[:, g] * pi[g]

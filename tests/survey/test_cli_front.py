@@ -31,7 +31,8 @@ try:
     main({args!r}, prog_name="minping")
 except SystemExit as exc:
     code = exc.code or 0
-heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}) | (set(sys.modules) & set({HEAVY!r})))
+loaded = {{m.split('.')[0] for m in sys.modules}} | set(sys.modules)
+heavy = sorted(loaded & set({HEAVY!r}))
 print(json.dumps([heavy, code]))
 """
     done = _run(script, cwd)
@@ -66,6 +67,27 @@ def test_offline_score_loads_no_web_or_document_stack(tmp_path):
     assert heavy == []
     assert "scored 2 streets" in out
     assert json.loads((tmp_path / "s.json").read_text())["district"]["n"] == sim.data.n
+
+
+def test_offline_score_same_seed_same_bytes(tmp_path):
+    """Two processes, same file and seed: byte-identical JSON (threads and chunks aside)."""
+    from scoring import load_default_framework, simulate
+    from scoring.dataset import to_records
+    from scoring.exchange import write_csv
+
+    fw = load_default_framework()
+    sim = simulate(fw, ["甲", "乙", "丙"], 50, seed=8, weight_cv=0.3)
+    (tmp_path / "r.csv").write_bytes(write_csv(to_records(sim.data), fw))
+    (tmp_path / "fw.toml").write_bytes(
+        (ROOT / "scoring" / "data" / "gulou-default.toml").read_bytes()
+    )
+    outs = []
+    for k in range(2):
+        args = ["score", "--framework", "fw.toml", "--responses", "r.csv", "--out", f"{k}.json"]
+        _, out, code = _modules_after([*args, "--boot", "200", "--seed", "5"], tmp_path)
+        assert code == 0, out
+        outs.append((tmp_path / f"{k}.json").read_bytes())
+    assert outs[0] == outs[1]
 
 
 def test_help_lists_every_command(tmp_path):
