@@ -127,9 +127,12 @@ def _encode_column(
         return Column(inv, list(seen))
     pad = 8 * ((width + 7) // 8)
     offsets = np.arange(pad, dtype=np.int64)
-    idx = starts[:, None] + offsets
-    mask = offsets < lens[:, None]
-    mat = np.where(mask, buf[np.minimum(idx, buf.shape[0] - 1)], np.uint8(0)).astype(np.uint8)
+    last = buf.shape[0] - 1
+    mat = np.empty((n, pad), dtype=np.uint8)
+    for r0 in range(0, n, 1 << 16):  # gather in blocks: the index array stays small
+        st, ln = starts[r0 : r0 + (1 << 16)], lens[r0 : r0 + (1 << 16)]
+        idx = np.minimum(st[:, None] + offsets, last)
+        mat[r0 : r0 + st.shape[0]] = np.where(offsets < ln[:, None], buf[idx], np.uint8(0))
     for i, value in patches.items():
         mat[i] = 0
         mat[i, : len(value)] = np.frombuffer(value, dtype=np.uint8)
@@ -158,20 +161,42 @@ def _encode_column(
     return Column(inv.astype(np.int64).ravel(), texts)
 
 
-def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
-    """Split UTF-8 CSV bytes (BOM removed, already known to decode) into cells.
+CHUNK_BYTES = 8 << 20  # the splitter's working set: a few arrays of this many entries
 
-    Returns None when the bytes need Python's csv module to be split exactly.
-    :param max_records: stop after this many records (header included).
-    """
-    buf = np.frombuffer(data, dtype=np.uint8)
-    if buf.size == 0:
-        return Cells([], np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=bool))
+
+def _chunk_bounds(data: bytes) -> list[tuple[int, int]]:
+    """Cut ``data`` after newlines outside quotes into pieces of about CHUNK_BYTES."""
+    size = len(data)
+    out = []
+    a = 0
+    while a < size:
+        e = min(a + CHUNK_BYTES, size)
+        if e < size:
+            j = data.find(b"\n", e - 1)
+            while True:
+                if j == -1:
+                    e = size
+                    break
+                e = j + 1
+                if data.count(b'"', a, e) % 2 == 0:
+                    break
+                j = data.find(b"\n", e)
+        out.append((a, e))
+        a = e
+    return out
+
+
+def _split_chunk(
+    data: bytes, buf: npt.NDArray[np.uint8], a: int, e: int
+) -> tuple[IntArray, IntArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None:
+    """Fields of the records in ``buf[a:e]``: starts (global), lengths, first field
+    of each record, record widths and unquoted cells; None: leave it to csv."""
+    part = buf[a:e]
     # Every byte that matters (NUL, LF, CR, quote, comma) is <= 0x2C: one pass
-    # over the file, then work on those positions only.  UTF-8 continuation
+    # over the bytes, then work on those positions only.  UTF-8 continuation
     # bytes are >= 0x80, so no multi-byte character is cut.
-    pos = np.flatnonzero(buf <= ord(","))
-    ch = buf[pos]
+    pos = np.flatnonzero(part <= ord(","))
+    ch = part[pos]
     if (ch == 0).any():
         return None
     is_quote = ch == ord('"')
@@ -188,62 +213,123 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
         nl_c, cr_c, sep_c = ch == ord("\n"), ch == ord("\r"), ch == ord(",")
     if cr_c.any():
         after = pos[cr_c] + 1
-        if after[-1] >= buf.size or (buf[after] != ord("\n")).any():
+        if after[-1] >= part.size or (part[after] != ord("\n")).any():
             return None  # a lone carriage return ends a record for the csv module
     is_bound = sep_c | nl_c
     bounds = pos[is_bound]
     is_nl = nl_c[is_bound]
-    if buf[-1] != ord("\n"):
-        bounds = np.append(bounds, buf.size)
+    del pos, ch, is_bound, nl_c, cr_c, sep_c
+    if part[-1] != ord("\n"):
+        bounds = np.append(bounds, part.size)
         is_nl = np.append(is_nl, True)
-    starts = np.concatenate(([0], bounds[:-1] + 1)).astype(np.int64)
-    ends = bounds.astype(np.int64)
-    trim = is_nl & (ends > starts)
-    trim[trim] = buf[ends[trim] - 1] == ord("\r")
-    ends = ends - trim
-    lens = ends - starts
+    starts = np.empty(bounds.size, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = bounds[:-1] + 1
+    lens = bounds - starts
+    trim = np.flatnonzero(is_nl & (lens > 0))
+    trim = trim[part[bounds[trim] - 1] == ord("\r")]
+    lens[trim] -= 1
+    del bounds
     if lens.max() > CSV_FIELD_LIMIT:
         return None
-    n_records = int(is_nl.sum())
-    first = np.concatenate(([0], np.flatnonzero(is_nl)[:-1] + 1)).astype(np.int64)
-    width = np.diff(np.concatenate((first, [ends.size]))).astype(np.int64)
-    if max_records is not None and n_records > max_records:
-        n_records = max_records
-        keep = int(first[n_records]) if n_records < first.size else ends.size
-        starts, lens = starts[:keep], lens[:keep]
-        first, width = first[:n_records], width[:n_records]
+    nl_at = np.flatnonzero(is_nl)
+    first = np.empty(nl_at.size, dtype=np.int64)
+    first[0] = 0
+    first[1:] = nl_at[:-1] + 1
+    width = nl_at + 1 - first
     patches: dict[tuple[int, int], bytes] = {}
     if has_quotes:
         record = np.cumsum(is_nl) - is_nl  # record of each field
-        quoted = np.unique(np.searchsorted(bounds, pos[is_quote]))
-        for f in quoted[quoted < starts.size]:
-            s, e = int(starts[f]), int(starts[f] + lens[f])
-            raw = data[s:e]
+        q_at = np.flatnonzero(part == ord('"'))
+        quoted = np.unique(np.searchsorted(starts + lens, q_at))
+        for f in quoted.tolist():
+            s0 = a + int(starts[f])
+            raw = data[s0 : s0 + int(lens[f])]
             inner = raw[1:-1]
             bare = inner.replace(b'""', b"")
             if len(raw) < 2 or raw[:1] != b'"' or raw[-1:] != b'"' or b'"' in bare:
                 return None  # a quote the csv module reads literally
             rec = int(record[f])
             patches[(rec, f - int(first[rec]))] = inner.replace(b'""', b'"')
-    header_w = int(width[0])
-    header = [_cell_text(data, starts, lens, patches, 0, c) for c in range(header_w)]
-    n = n_records - 1
-    data_width = width[1:]
+    starts += a
+    return starts, lens, first, width, patches
+
+
+def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
+    """Split UTF-8 CSV bytes (BOM removed, already known to decode) into cells.
+
+    The bytes are handled in pieces of about ``CHUNK_BYTES`` cut after a
+    newline outside quotes, so memory stays a few times the file size.
+    Returns None when the bytes need Python's csv module to be split exactly.
+    :param max_records: stop after this many records (header included).
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if buf.size == 0:
+        return Cells([], np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=bool))
+    header: list[str] = []
+    col_starts: list[list[IntArray]] = []
+    col_lens: list[list[IntArray]] = []
+    widths: list[IntArray] = []
+    patches: dict[tuple[int, int], bytes] = {}  # (data record, column) -> cell
+    extra: dict[int, bool] = {}  # data record -> cells beyond the header all blank
+    n = 0  # data records so far
+    h = 0
+    for a, e in _chunk_bounds(data):
+        got = _split_chunk(data, buf, a, e)
+        if got is None:
+            return None
+        starts, lens, first, width, local = got
+        base = 0
+        if not header and n == 0 and not widths:
+            h = int(width[0])
+            header = [
+                (
+                    local[(0, c)]
+                    if (0, c) in local
+                    else data[int(starts[c]) : int(starts[c] + lens[c])]
+                ).decode("utf-8")
+                for c in range(h)
+            ]
+            col_starts = [[] for _ in range(h)]
+            col_lens = [[] for _ in range(h)]
+            base = 1
+            widths.append(np.zeros(0, dtype=np.int64))
+        first, width = first[base:], width[base:]
+        if max_records is not None and n + first.size > max_records - 1:
+            keep = max(0, max_records - 1 - n)
+            first, width = first[:keep], width[:keep]
+        for c in range(h):
+            has = width > c
+            field = np.where(has, first + c, 0)
+            col_starts[c].append(np.where(has, starts[field], 0))
+            col_lens[c].append(np.where(has, lens[field], 0))
+        for (rec, c), value in local.items():
+            if rec >= base and rec - base < first.size:
+                patches[(n + rec - base, c)] = value
+        for i in np.flatnonzero(width > h).tolist():
+            f0 = int(first[i])
+            extra[n + i] = not any(
+                (local[(i + base, c)] if (i + base, c) in local else
+                 data[int(starts[f0 + c]) : int(starts[f0 + c] + lens[f0 + c])])
+                .decode("utf-8").strip()
+                for c in range(h, int(width[i]))
+            )  # fmt: skip
+        widths.append(width)
+        n += int(first.size)
+        if max_records is not None and n >= max_records - 1:
+            break
     columns = []
-    for c in range(header_w):
-        has = data_width > c
-        field = np.where(has, first[1:] + c, 0)
-        col_starts = np.where(has, starts[field], 0)
-        col_lens = np.where(has, lens[field], 0)
-        col_patches = {rec - 1: v for (rec, cc), v in patches.items() if cc == c and rec > 0}
-        columns.append(_encode_column(buf, col_starts, col_lens, col_patches))
+    for c in range(h):
+        col_patches = {rec: v for (rec, cc), v in patches.items() if cc == c}
+        columns.append(
+            _encode_column(buf, np.concatenate(col_starts[c]), np.concatenate(col_lens[c]),
+                           col_patches)
+        )  # fmt: skip
+        col_starts[c] = col_lens[c] = []
     extra_blank = np.ones(n, dtype=bool)
-    for i in np.flatnonzero(data_width > header_w):
-        rec = int(i) + 1
-        extra_blank[i] = not any(
-            _cell_text(data, starts, lens, patches, rec, c, first).strip()
-            for c in range(header_w, int(width[rec]))
-        )
+    for i, blank in extra.items():
+        extra_blank[i] = blank
+    data_width = np.concatenate(widths) if widths else np.zeros(0, dtype=np.int64)
     return Cells(header, data_width.astype(np.int64), columns, extra_blank)
 
 
