@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scoring import ingest
 from scoring.dataset import from_records, from_table
 from scoring.exchange import (
     ExchangeError,
@@ -61,6 +62,14 @@ def test_fast_split_agrees_with_the_csv_module(rows, quoting):
     reference = cells_from_rows(list(csv.reader(io.StringIO(data.decode(), newline=""))))
     if fast is not None:  # None: the file is left to the csv module itself
         assert _outcome(fast) == _outcome(reference)
+    saved = ingest.CHUNK_BYTES
+    ingest.CHUNK_BYTES = 7  # pieces of a few bytes: every record boundary is a cut
+    try:
+        pieces = split_csv(data)
+    finally:
+        ingest.CHUNK_BYTES = saved
+    if fast is not None and pieces is not None:
+        assert _outcome(pieces) == _outcome(fast)
 
 
 def _sim_csv(n_streets: int = 4, per: int = 30) -> bytes:
