@@ -53,7 +53,9 @@ def score_file(
     except OSError as exc:
         raise ExchangeError([f"{path.name}: cannot read the file ({exc.strerror})"]) from None
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    digest = hashlib.sha256(raw).hexdigest()
     data = from_table(read_table(raw, framework, fmt=fmt), framework)
+    del raw  # the file's bytes are not needed while scoring
     population = None
     if population_totals is not None:
         population = np.array(
@@ -69,7 +71,7 @@ def score_file(
         seed=seed,
         min_n=min_n,
         top_k=top_k,
-        data_sha256=hashlib.sha256(raw).hexdigest(),
+        data_sha256=digest,
         population_totals=population,
         band_rule=band_rule,
         min_gap=min_gap,
