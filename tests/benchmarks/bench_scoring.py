@@ -116,8 +116,13 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, object
     if done.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    cpu = sum(
+        float(m.group(1))
+        for m in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", done.stderr)
+    )
     return {
         "wall": wall,
+        "cpu": cpu,
         "rss_mb": int(rss.group(1)) / 1024 if rss else float("nan"),
         "out": done.stdout,
     }
@@ -189,21 +194,24 @@ def main() -> None:
     B = str(args.boot)
     print(f"load average before: {load()}  (2 cores shared)")
     cli = [MINPING, "score", "--framework", str(fw), "--responses", str(csv_path)]
-    ours, theirs, rss = [], [], []
+    ours, theirs, rss, ours_cpu, theirs_cpu = [], [], [], [], []
     for r in range(args.repeats):
         run = timed([*cli, "--out", str(work / f"s{r}.json"), "--boot", B])
         ours.append(run["wall"])
+        ours_cpu.append(run["cpu"])
         rss.append(run["rss_mb"])
         if not args.skip_svy:
             sv = timed([args.svy_python, "-c", SVY_SCRIPT, str(csv_path), B], env=dict(os.environ))
             theirs.append(sv["wall"])
+            theirs_cpu.append(sv["cpu"])
             svy_phases = phases(str(sv["out"]))
     same = (work / "s0.json").read_bytes() == (work / f"s{args.repeats - 1}.json").read_bytes()
     m_ours = statistics.median(ours)
     print(
         f"minping score, {args.n:,} x 17 x {args.streets} streets x 3 groups, B={B}: "
         f"median {m_ours:.2f} s wall (runs {', '.join(f'{x:.2f}' for x in ours)}), "
-        f"peak RSS {max(rss):.0f} MB; same seed, same bytes: {same}"
+        f"peak RSS {max(rss):.0f} MB, CPU (user+sys) median {statistics.median(ours_cpu):.2f} s; "
+        f"same seed, same bytes: {same}"
     )
     ph = phases(subprocess.run(
         [PY, "-c", PHASES_SCRIPT, str(fw), str(csv_path), B],
@@ -218,7 +226,12 @@ def main() -> None:
             + ", ".join(f"{k} {v:.2f} s" for k, v in svy_phases.items())
             + ")"
         )
-        print(f"ratio svy / minping (whole processes): {m_svy / m_ours:.1f}x")
+        c_svy, c_ours = statistics.median(theirs_cpu), statistics.median(ours_cpu)
+        print(f"  svy CPU (user+sys) median {c_svy:.2f} s")
+        print(
+            f"ratio svy / minping (whole processes): wall {m_svy / m_ours:.1f}x, "
+            f"CPU {c_svy / c_ours:.1f}x"
+        )
     if not args.skip_big:
         big_csv = work / f"responses-{args.big}-{args.streets}.csv"
         if not big_csv.exists():
@@ -227,7 +240,7 @@ def main() -> None:
                      "--out", str(work / "big.json"), "--boot", B])  # fmt: skip
         print(
             f"minping score, {args.big:,} responses, B={B}: {big['wall']:.2f} s wall, "
-            f"peak RSS {big['rss_mb']:.0f} MB"
+            f"CPU {big['cpu']:.2f} s, peak RSS {big['rss_mb']:.0f} MB"
         )
     if not args.skip_demo:
         console = demo_console(args.boot, work)
