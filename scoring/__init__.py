@@ -1,7 +1,7 @@
 """minping scoring: pure statistics over numpy arrays (no web, no database).
 
 Entry points: :func:`score` (a wave's street scores with intervals, ranks,
-bands and priorities), :func:`to_json` (the DESIGN.md §5 document) and
+bands and priorities), :func:`to_json` (the scores JSON of docs/scores-json.md) and
 :func:`score_file` (the offline scorer).  Also framework loading, the
 responses exchange format, weights, response quality checks, wave-over-wave
 change and simulation.

@@ -612,4 +612,7 @@ def score(
         streets=tuple(streets),
         small_cells=small,
         replicates=rep,
+        indicator_cov=np.einsum(
+            "sgj,sgjk,sgk->sjk", sc.indicator, cov.final, sc.indicator, optimize=True
+        ),
     )

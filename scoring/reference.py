@@ -136,6 +136,8 @@ def district_reference(
         raise ValueError(f"population_totals must have shape (streets, groups) = {(S, G)}")
     if not np.all(np.isfinite(pop)) or np.any(pop < 0):
         raise ValueError("population_totals must be finite counts >= 0")
+    if not pop[use].sum() > 0:
+        raise ValueError("population_totals give no population for the scored streets")
     present = answered & use[:, None, None] & (pop[..., None] > 0)
     wts = pop[..., None] * present
     tot = wts.sum(axis=0, keepdims=True)

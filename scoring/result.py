@@ -1,4 +1,4 @@
-"""Scoring results as frozen dataclasses, and their canonical JSON (DESIGN.md §5).
+"""Scoring results as frozen dataclasses, and their canonical JSON (docs/scores-json.md).
 
 :func:`to_json` is byte-identical for equal results: keys sorted, floats
 rounded to :data:`DECIMALS` places (``-0.0`` written as ``0.0``), NaN and
@@ -130,8 +130,9 @@ class DistrictResult:
 class ScoreResult:
     """A scoring run: settings, district reference, streets, flagged cells.
 
-    ``replicates`` keeps the bootstrap replicates (not written to JSON) for
-    wave-over-wave comparisons (:mod:`scoring.change`).  ``flagged_sensitivity``
+    ``replicates`` keeps the bootstrap replicates and ``indicator_cov`` each
+    street's (J, J) covariance matrix of its indicator scores (neither written
+    to JSON) for wave-over-wave comparisons (:mod:`scoring.change`).  ``flagged_sensitivity``
     (written when present) compares the scores with and without the responses
     flagged by quality checks (:func:`scoring.quality.flagged_sensitivity`).
     """
@@ -142,6 +143,7 @@ class ScoreResult:
     small_cells: tuple[SmallCell, ...]
     replicates: Replicates | None = field(default=None, repr=False)
     flagged_sensitivity: Mapping[str, Any] | None = None
+    indicator_cov: Any = field(default=None, repr=False)
 
 
 def _num(value: Any) -> Any:
@@ -252,5 +254,5 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
 
 
 def to_json(result: ScoreResult) -> str:
-    """Canonical JSON text of ``result`` (DESIGN.md §5); same result → same bytes."""
+    """Canonical JSON text of ``result`` (docs/scores-json.md); same result → same bytes."""
     return json.dumps(_num(to_dict(result)), sort_keys=True, ensure_ascii=False, indent=2) + "\n"

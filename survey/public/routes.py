@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, render_template, request
 from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..models import Street, Wave
 from ..services import publication
 from ..services.rectification import PUBLIC_STATUS
+from ..services.results import district_reference_label
 from ..street.downloads import evidence_response, pdf_response
 from . import bp
 
@@ -51,11 +52,24 @@ def wave(code: str):
     found = _published(code)
     rows = publication.wave_table(found, min_n=_min_n())
     doc = publication.scores_doc(found) or {}
+    query = (request.args.get("q") or "").strip()[:40]
+    band = request.args.get("band") or ""
+    shown = [
+        r
+        for r in rows
+        if (not query or query in r["street"].name)
+        and (band not in ("above", "similar", "below") or r["band"] == band)
+    ]
     return render_template(
         "public/wave.html",
         wave=found,
-        rows=rows,
+        rows=shown,
+        total=len(rows),
+        query=query,
+        band=band,
         district=doc.get("district", {}),
+        district_reference=district_reference_label(doc.get("district", {}).get("reference")),
+        rank_kind=publication.rank_kind(doc),
         min_n=_min_n(),
     )
 
@@ -66,11 +80,13 @@ def street(code: str, key: str):
     found = _published(code)
     target = _street(found, key)
     min_n = _min_n()
+    view = publication.street_view(found, target, min_n=min_n)
     return render_template(
         "public/street.html",
         wave=found,
         street=target,
-        view=publication.street_view(found, target, min_n=min_n),
+        view=view,
+        rank_kind=view["rank_kind"] if view else "marginal",
         items=publication.public_items(found, target),
         status=PUBLIC_STATUS,
         verify=publication.page_verification(found, [target], published_only=True, min_n=min_n),

@@ -1,4 +1,4 @@
-"""Response quality flags (DESIGN 6), computed with :mod:`scoring.quality` and stored.
+"""Response quality flags, computed with :mod:`scoring.quality` and stored (docs/method.md).
 
 A flagged response gets its reasons in ``Response.quality_flags`` for review.
 It is excluded from scoring by default (``excluded=True`` with

@@ -48,6 +48,7 @@ def coverage(tmp_path, n: int, waves: int, *, streets: int = 13, unit=None, seed
     design = Design.load()
     rng = np.random.default_rng(seed)
     hit = total = d_plain = d_pop = 0
+    r_marg = r_ends = r_sim_all = 0
     for w in range(waves):
         pop = make_population(design, streets, rng)
         names = [f"街道{s:03d}" for s in range(streets)]
@@ -58,10 +59,17 @@ def coverage(tmp_path, n: int, waves: int, *, streets: int = 13, unit=None, seed
         text = sample_csv(design, pop, n, rng, unit=unit, names=names)
         plain_truth, pop_truth = district_truths(design, pop)
         doc = _score_csv(tmp_path, text, seed=wave_seed(f"cov-{n}-{w}"))
+        true_rank = 1 + np.argsort(np.argsort(-pop.overall_truth))
+        all_hold = True
         for s in doc["streets"]:
             k = names.index(s["street"])
             total += 1
             hit += s["ci_low"] <= pop.overall_truth[k] <= s["ci_high"]
+            r_marg += s["rank_low"] <= true_rank[k] <= s["rank_high"]
+            if s["rank"] in (1, streets):  # the named top and bottom streets
+                r_ends += s["rank_low"] <= true_rank[k] <= s["rank_high"]
+            all_hold &= s["rank_low_sim"] <= true_rank[k] <= s["rank_high_sim"]
+        r_sim_all += all_hold
         d_plain += doc["district"]["ci_low"] <= plain_truth <= doc["district"]["ci_high"]
         doc = _score_csv(tmp_path, text, seed=wave_seed(f"covp-{n}-{w}"), totals=totals)
         d_pop += doc["district"]["ci_low"] <= pop_truth <= doc["district"]["ci_high"]
@@ -72,6 +80,9 @@ def coverage(tmp_path, n: int, waves: int, *, streets: int = 13, unit=None, seed
         "streets": total,
         "district_street_mean": d_plain / waves,
         "district_population": d_pop / waves,
+        "rank_marginal": r_marg / total,
+        "rank_top_bottom": r_ends / (2 * waves),
+        "rank_simultaneous_all": r_sim_all / waves,
         "waves": waves,
     }
 
@@ -154,6 +165,13 @@ def test_quick_coverage_and_null_bands(tmp_path):
     assert null["band_rate"] <= 0.05 and null["item_rate"] <= 0.15
 
 
+def test_quick_regression_to_the_mean_is_corrected(tmp_path):
+    ch = no_change(tmp_path, 100, 2, seed=21)
+    # the worst three indicators "improve" with nothing changed; the correction removes most of it
+    assert ch["naive_mean_difference"] > 1.0
+    assert abs(ch["mean_difference"]) < 0.5 * ch["naive_mean_difference"]
+
+
 # -- the calibration suite ------------------------------------------------------
 
 
@@ -165,12 +183,13 @@ def test_calibration(tmp_path):
         "coverage_one_unit": coverage(tmp_path, 40, 25, unit=1, seed=7),
         "null_13": null_bands(tmp_path, 13, 40, 40, seed=1),
         "null_300": null_bands(tmp_path, 300, 40, 3, seed=2),
-        "no_change": no_change(tmp_path, 100, 12, seed=3),
+        "no_change": no_change(tmp_path, 100, 30, seed=3),
     }
     print("\n" + json.dumps(rows, indent=1, ensure_ascii=False))
     for c in rows["coverage"]:
         assert 0.93 - 2 * c["mcse"] <= c["coverage"] <= 0.97 + 2 * c["mcse"], c
         assert c["district_street_mean"] >= 0.8 and c["district_population"] >= 0.8, c
+        assert c["rank_top_bottom"] >= 0.9 and c["rank_simultaneous_all"] >= 0.9, c
     one = rows["coverage_one_unit"]
     assert one["coverage"] >= 0.93 - 2 * one["mcse"], one
     for key in ("null_13", "null_300"):

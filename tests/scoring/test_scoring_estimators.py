@@ -79,6 +79,8 @@ def test_district_population_weighted(small_fw, make_small):
     assert res.method["district_reference"] == "population"
     with pytest.raises(ValueError, match="shape"):
         score(small_fw, make_small(), boot=200, population_totals=[[1, 2]])
+    with pytest.raises(ValueError, match="no population"):
+        score(small_fw, make_small(), boot=200, population_totals=[[0, 0], [0, 0]])
     with pytest.raises(ValueError, match=">= 0"):
         score(small_fw, make_small(), boot=200, population_totals=[[1, 2], [-1, 3]])
 

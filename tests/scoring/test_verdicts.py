@@ -170,3 +170,33 @@ def test_flagged_sensitivity_counts_moves(fw):
     assert sens["ranks_moved"] == moved
     doc = to_json(replace(without, flagged_sensitivity=sens))
     assert '"flagged_sensitivity"' in doc and '"ranks_moved"' in doc
+
+
+def test_expanded_percentile_interval_uses_t_quantiles():
+    from scoring.bootstrap import expanded_interval
+
+    reps = np.sort(np.random.default_rng(0).normal(0, 1, 200_000))[:, None].repeat(2, axis=1)
+    lo, hi = expanded_interval(reps, np.array([5.0, np.inf]))
+    assert hi[0] == pytest.approx(t_dist.ppf(0.975, 5), rel=0.01)
+    assert hi[1] == pytest.approx(1.96, rel=0.01) and lo[1] == pytest.approx(-1.96, rel=0.01)
+
+
+def test_rao_wu_bootstrap_matches_unbiased_cell_variance():
+    """n_c - 1 draws: the bootstrap variance of a cell mean is s²/n, not (n-1)/n of it."""
+    from scoring.bootstrap import replicate_cell_totals
+    from scoring.dataset import from_points
+    from scoring.estimators import cell_layout
+
+    fw = load_default_framework()
+    x = np.array([1, 2, 3, 4, 5, 5, 4, 2])
+    pts = np.tile(x[:, None], (1, 17))
+    data = from_points(
+        fw, ["A"], np.zeros(8, int), np.zeros(8, int), np.ones(8), pts,
+        np.zeros_like(pts, bool), np.zeros_like(pts, bool), np.zeros(8, int),
+    )  # fmt: skip
+    lay = cell_layout(data)
+    feats = np.column_stack([data.values[:, :1], np.ones(8)]).astype(np.float32)[lay.order]
+    tot = np.concatenate(list(replicate_cell_totals(feats, lay, 20_000, 1)), axis=2)[0, 0]
+    means = tot[:, 0] / tot[:, 1]
+    unbiased = np.var(data.values[:, 0], ddof=1) / 8
+    assert np.var(means) == pytest.approx(unbiased, rel=0.04)
