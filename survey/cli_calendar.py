@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from .cli_context import with_appcontext
 
 

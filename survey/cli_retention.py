@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import click
+
 from .cli_context import with_appcontext
 
 

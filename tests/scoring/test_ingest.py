@@ -33,7 +33,7 @@ def _outcome(cells):  # type: ignore[no-untyped-def]
         table = validate(cells, SPEC)
     except ExchangeError as exc:
         return ("error", exc.problems, exc.total)
-    return ("ok", table.response_id, table.points.tolist(), table.weight.tolist())
+    return ("ok", table.response_ids(), table.points.tolist(), table.weight.tolist())
 
 
 csv_text = st.lists(
