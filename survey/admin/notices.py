@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..extensions import db
 from ..models import DocumentJob, Notice, Street
-from ..services.jobs import job_progress, start_notice_job
+from ..services.jobs import JobBusy, job_progress, reap, start_notice_job
 from ..services.notices import (
     correct_notice,
     default_issue_date,
@@ -47,6 +47,7 @@ def notices(code: str):
     """List the wave's documents; offer preview and issuing when the wave is scored."""
     wave = get_wave_or_404(code)
     form = IssueForm(issue_date=default_issue_date(), days=wave.district.deadline_days)
+    reap()  # a job whose worker died shows as re-queued or failed, never "running" forever
     jobs = db.session.scalars(
         select(DocumentJob).where(DocumentJob.wave_id == wave.id).order_by(DocumentJob.id.desc())
     ).all()
@@ -78,6 +79,11 @@ def issue(code: str):
     except WaveStateError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.notices", code=code)), 303
+    except JobBusy as busy:
+        flash(_("本批次已有一项任务正在进行，请等它完成；无需再次下发。"), "error")
+        if busy.job is not None:
+            return redirect(url_for("admin.notice_job", code=code, job_id=busy.job.id)), 303
+        return redirect(url_for("admin.notices", code=code)), 303
     return redirect(url_for("admin.notice_job", code=code, job_id=job.id)), 303
 
 
@@ -86,6 +92,7 @@ def issue(code: str):
 def notice_job(code: str, job_id: int):
     """Show a job's progress (the page refreshes itself while the job runs)."""
     wave = get_wave_or_404(code)
+    reap()
     job = db.session.get(DocumentJob, job_id)
     if job is None or job.wave_id != wave.id:
         abort(404)
