@@ -26,12 +26,16 @@ def _consumer_class():  # type: ignore[no-untyped-def]
     class WorkerConsumer(Consumer):  # type: ignore[misc]
         """Huey's consumer, with SIGTERM meaning "hand the job back now"."""
 
+        reload_requested = False
+
         def _handle_signal(self, signum, frame):  # type: ignore[no-untyped-def]
             if signum == signal.SIGTERM:
                 STOPPING.set()  # the running job releases itself at its next step
                 self._signum, self._restart, self._graceful = signum, False, True
                 return
             super()._handle_signal(signum, frame)
+            if self._restart:  # SIGHUP: finish the job, then re-exec (see worker())
+                self.reload_requested, self._restart = True, False
 
     return WorkerConsumer
 
@@ -44,8 +48,15 @@ def _consumer_class():  # type: ignore[no-untyped-def]
     type=click.IntRange(1, 16),
     help="Jobs run at once (each notice job already renders on every core).",
 )
+@click.option(
+    "--grace",
+    default=600,
+    show_default=True,
+    type=click.IntRange(1, 86400),
+    help="Seconds SIGINT/SIGHUP wait for running jobs before they are abandoned.",
+)
 @with_appcontext
-def worker(threads: int) -> None:
+def worker(threads: int, grace: int) -> None:
     """Run background jobs from the queue until stopped (SIGTERM, SIGINT, SIGHUP)."""
     from flask import current_app
 
@@ -71,15 +82,19 @@ def worker(threads: int) -> None:
         periodic=False,
         initial_delay=0.1,
         max_delay=1.0,
-        shutdown_timeout=int(app.config.get("JOB_LEASE_SECONDS", 30)),
+        shutdown_timeout=grace,
     )
     logging.getLogger("minping.jobs").info(
         "worker %s started: %s thread(s), queue %s", os.getpid(), threads, queue.description
     )
     consumer.run()
     stop.set()
+    if consumer.reload_requested:
+        logging.getLogger("minping.jobs").info("worker %s will restart", os.getpid())
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
+    if consumer.reload_requested:
+        os.execv(sys.executable, sys.orig_argv)  # same pid, fresh code and configuration
     # Leave at once: no interpreter shutdown waiting on a renderer pool.
     os._exit(0)

@@ -147,6 +147,8 @@ def configure_process_logging(app: Flask) -> None:
     root.setLevel(level)
     for name in ("huey", "huey.consumer", "minping.jobs"):
         logging.getLogger(name).setLevel(level)
+    for name in ("weasyprint", "fontTools"):  # a line per layout step otherwise
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def init_app(app: Flask) -> None:
