@@ -40,6 +40,7 @@ def gunicorn_options(
         "max_requests_jitter": 2000,
         "accesslog": None,  # the app writes one JSON line per request itself
         "errorlog": "-",
+        "logger_class": "survey.gunicorn_logging.JsonLogger",  # JSON, request ids, no tokens
         "loglevel": "warning",
         "forwarded_allow_ips": "127.0.0.1",
         "proc_name": "minping",

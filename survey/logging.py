@@ -301,20 +301,31 @@ class RequestIdMiddleware:
         rid = incoming if REQUEST_ID_RE.fullmatch(incoming) else new_request_id()
         environ[ENVIRON_KEY] = rid
         _local.request_id = rid  # gunicorn's own lines for this request carry it too
-        started: list[bool] = []
+        # Hold the app's start_response until it returns: if anything fails
+        # after the view (teardown), the error page can still take its place.
+        pending: list[tuple[str, list[tuple[str, str]], Any]] = []
+        sent: list[Callable[[bytes], Any]] = []
 
-        def tracking_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None):  # type: ignore[no-untyped-def]
-            started.append(True)
-            return start_response(status, headers, exc_info)
+        def deferred_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None):  # type: ignore[no-untyped-def]
+            pending[:] = [(status, headers, exc_info)]
+
+            def write(data: bytes) -> None:  # legacy WSGI write(): send headers now
+                if not sent:
+                    sent.append(start_response(*pending[0]))
+                sent[0](data)
+
+            return write
 
         try:
-            result = self.app(environ, tracking_start)
-            return _Closing(result, self, environ, rid)
+            result = self.app(environ, deferred_start)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             config = self.flask_app.config if self.flask_app else {}
             if config.get("TESTING") and config.get("PROPAGATE_EXCEPTIONS", True):
                 raise
-            return self.fail(exc, environ, rid, start_response, headers_sent=bool(started))
+            return self.fail(exc, environ, rid, start_response)
+        if pending and not sent:
+            start_response(*pending[0])
+        return _Closing(result, self, environ, rid)
 
     def fail(
         self,
@@ -322,8 +333,6 @@ class RequestIdMiddleware:
         environ: dict[str, Any],
         rid: str,
         start_response: StartResponse,
-        *,
-        headers_sent: bool,
     ) -> list[bytes]:
         unavailable = is_database_down(exc)
         self.log.error(
@@ -334,7 +343,7 @@ class RequestIdMiddleware:
             extra={"request_id": rid, "status": 503 if unavailable else 500},
         )
         status, headers, body = plain_error(rid, unavailable)
-        start_response(status, headers, sys.exc_info() if headers_sent else None)
+        start_response(status, headers)
         return [body]
 
 
