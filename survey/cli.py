@@ -289,3 +289,7 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
     from .cli_worker import worker
 
     app.cli.add_command(worker)
+
+    from .cli_db import install as guard_downgrade
+
+    guard_downgrade(app)  # `db downgrade` lists what it drops and needs --yes
