@@ -26,11 +26,17 @@ def production_app():  # type: ignore[no-untyped-def]
 def gunicorn_options(
     host: str, port: int, workers: int, threads: int, timeout: int
 ) -> dict[str, object]:
-    """Return gunicorn settings: sync workers (nginx buffers slow clients) or gthread."""
+    """Return gunicorn settings: threaded workers with a read timeout, or sync (``--threads 1``).
+
+    Threads limit what slow clients can do without a reverse proxy (each holds
+    one thread, not a worker, and is dropped after ``MINPING_READ_TIMEOUT``
+    seconds of silence); behind nginx, which buffers whole requests, sync
+    workers are fine too (docs/deploy.md).
+    """
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": "survey.gunicorn_worker.BoundedThreadWorker" if threads > 1 else "sync",
         "threads": threads,
         "timeout": timeout,
         "graceful_timeout": 20,
@@ -107,10 +113,10 @@ def prepare(workers: int, migrate: bool) -> None:
 )
 @click.option(
     "--threads",
-    default=1,
+    default=4,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Threads per worker; more than 1 uses gthread workers (--prod).",
+    help="Threads per worker (--prod); 1 uses sync workers (only behind nginx).",
 )
 @click.option("--timeout", default=30, show_default=True, type=int, help="Worker timeout, s.")
 @click.option("--no-migrate", is_flag=True, help="Do not upgrade the schema at start.")
