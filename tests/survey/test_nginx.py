@@ -29,7 +29,7 @@ NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").e
 TOKEN = "Zq8wXv3LmN5pR7tY9uB1cD2eFg"
 SLOW_SECONDS = 8
 
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian nginx)")
+needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian nginx)")
 
 
 def wait_port(port: int, timeout: float = 60) -> None:
@@ -228,6 +228,7 @@ def with_slow_clients(
     return outcomes
 
 
+@needs_nginx
 def test_slow_clients_behind_nginx_do_not_take_the_site_down(tmp_path):
     gunicorn, upstream = start_gunicorn(tmp_path)
     nginx = None
@@ -270,3 +271,10 @@ def test_without_nginx_threads_limit_what_three_slow_clients_do(tmp_path):
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         gunicorn.wait(timeout=30)
+
+
+def test_the_documented_configuration_is_the_tested_file(repo_root):
+    conf = (repo_root / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    doc = (repo_root / "docs" / "deploy.md").read_text(encoding="utf-8")
+    assert f"```nginx\n{conf}```" in doc
+    assert "docs/deploy.md" in (repo_root / "README.md").read_text(encoding="utf-8")
