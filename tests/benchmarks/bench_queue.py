@@ -148,7 +148,8 @@ def main() -> None:
             )
         if len(results) == 2:
             ratio = results[1]["per_minute"] / results[0]["per_minute"]
-            print(f"rate with {results[1]['workers']} workers / {results[0]['workers']}: {ratio:.2f}")
+            workers = f"{results[1]['workers']} workers / {results[0]['workers']}"
+            print(f"rate with {workers}: {ratio:.2f}")
 
 
 if __name__ == "__main__":
