@@ -49,6 +49,8 @@ class Config:
     EMBEDDED_WORKER = _bool("MINPING_EMBEDDED_WORKER", not os.environ.get("REDIS_URL"))
     JOB_LEASE_SECONDS = int(os.environ.get("MINPING_JOB_LEASE", "30"))
     JOB_ATTEMPTS = int(os.environ.get("MINPING_JOB_ATTEMPTS", "3"))
+    # Waves with at least this many responses are scored and exported as jobs.
+    JOB_LARGE_WAVE = int(os.environ.get("MINPING_JOB_LARGE_WAVE", "20000"))
 
 
 class ProductionConfig(Config):

@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401  (each module adds its routes to bp)
     audit,
     calendar,
     frameworks,
+    jobs,
     notices,
     quality,
     rectification,

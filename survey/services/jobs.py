@@ -444,3 +444,51 @@ def start_notice_job(
         user_id=user_id,
         lock_key=f"wave:{wave.id}",
     )
+
+
+# -- large waves: scoring and exports as jobs ------------------------------------
+
+
+def is_large(wave: Wave) -> bool:
+    """Whether ``wave`` has enough responses that scoring and exports run as jobs."""
+    from sqlalchemy import func
+
+    from ..models import Response
+
+    threshold = int(current_app.config.get("JOB_LARGE_WAVE", 20_000))
+    count = db.session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave.id))
+    return int(count or 0) >= threshold
+
+
+def start_score_job(wave: Wave, settings: dict[str, Any], user_id: int | None) -> DocumentJob:
+    """Queue scoring of ``wave`` with the console's ``settings`` (commits the job row).
+
+    :raises WaveStateError: the wave cannot be scored now.
+    :raises JobBusy: this wave already has a job queued or running.
+    """
+    from .waves import check_transition
+
+    check_transition(wave, "score")
+    return create_job(
+        wave,
+        "score",
+        {**settings, "user_id": user_id},
+        total=1,
+        user_id=user_id,
+        lock_key=f"wave:{wave.id}",
+    )
+
+
+def start_export_job(
+    wave: Wave, fmt: str, included: bool, name: str, user_id: int | None
+) -> DocumentJob:
+    """Queue a responses export of ``wave`` (one per wave, format and scope at a time)."""
+    scope = "included" if included else "all"
+    return create_job(
+        wave,
+        "export",
+        {"fmt": fmt, "included": included, "name": name},
+        total=1,
+        user_id=user_id,
+        lock_key=f"export:{wave.id}:{fmt}:{scope}",
+    )
