@@ -60,10 +60,13 @@ def gunicorn_options(
 
 def _post_fork(server, worker) -> None:  # type: ignore[no-untyped-def]
     from .extensions import db
+    from .queue import start_embedded_worker
 
     app = worker.app.wsgi()
     with app.app_context():
         db.engine.dispose(close=False)
+    # Without Redis (one host), each web worker also runs queued jobs in a thread.
+    start_embedded_worker(app)
 
 
 def run_gunicorn(options: dict[str, object]) -> None:
@@ -142,4 +145,10 @@ def serve(
         f"minping (gunicorn, {workers} workers x {threads} threads) on http://{host}:{port}/",
         err=True,
     )
+    from .config import ProductionConfig
+
+    if ProductionConfig.REDIS_URL and not ProductionConfig.EMBEDDED_WORKER:
+        click.echo("background jobs: Redis queue; run `minping worker` processes", err=True)
+    else:
+        click.echo("background jobs: run in each web worker (no REDIS_URL)", err=True)
     run_gunicorn(gunicorn_options(host, port, workers, threads, timeout))

@@ -9,6 +9,7 @@ throwaway Redis server (production), started here.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
 import time
 
@@ -229,3 +230,112 @@ def test_reaper_fails_a_job_out_of_attempts(scratch_database_url, tmp_path):
         assert job.lock_key is None  # the wave can be issued again
         db.session.remove()
         db.engine.dispose()
+
+
+def test_embedded_default_issues_from_the_console_with_progress_on_every_web_worker(
+    scratch_database_url, tmp_path
+):
+    """No Redis, no ``minping worker``: ``serve --prod`` web workers run the job themselves."""
+    import http.cookiejar
+    import re
+    import subprocess
+    import sys
+    import urllib.parse
+    import urllib.request
+
+    from survey.services.accounts import create_user
+
+    from .queue_support import ROOT, free_port
+
+    queue_file = str(tmp_path / "queue.sqlite")
+    app = app_for(scratch_database_url, JOB_QUEUE_PATH=queue_file)
+    code = build_scored_wave(app, STREETS)
+    with app.app_context():
+        create_user("queue-admin", "Queue-Admin-2026!", "admin", None)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    port = free_port()
+    env = process_env(
+        scratch_database_url,
+        {"MINPING_JOB_QUEUE": queue_file, "MINPING_SECURE_COOKIES": "0"},
+    )
+    with (tmp_path / "serve.log").open("ab") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from survey.cli import main; main()",
+                "serve",
+                "--prod",
+                "--workers",
+                "3",
+                "--port",
+                str(port),
+                "--no-migrate",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def fetch(path: str, data: dict[str, str] | None = None) -> tuple[str, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        with opener.open(base + path, data=body, timeout=30) as response:
+            return response.geturl(), response.read().decode()
+
+    token_re = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+    try:
+        wait_for(lambda: _up(base), 90, "serve --prod")
+        _url, page = fetch("/auth/login")
+        fetch(
+            "/auth/login",
+            {
+                "csrf_token": token_re.search(page).group(1),
+                "username": "queue-admin",
+                "password": "Queue-Admin-2026!",
+            },
+        )
+        _url, page = fetch(f"/admin/waves/{code}/notices")
+        form = {
+            "csrf_token": token_re.search(page).group(1),
+            "issue_date": "2026-03-31",
+            "days": "30",
+        }
+        job_url, page = fetch(f"/admin/waves/{code}/notices/issue", form)
+        assert "/notices/jobs/" in job_url
+        # a second press (another admin, any web worker): the same job, a plain message
+        again_url, again = fetch(f"/admin/waves/{code}/notices/issue", form)
+        assert again_url == job_url and "本批次已有一项任务正在进行" in again
+        seen = set()
+
+        def progress() -> bool:
+            _u, text = fetch(job_url.removeprefix(base))  # any of the 3 web workers answers
+            match = re.search(r"已完成 (\d+) / (\d+)", text)
+            if match:
+                seen.add(int(match.group(1)))
+            return "已下发全部通知书" in text
+
+        wait_for(progress, 180, "the job to finish")
+        assert len(seen) >= 2, seen  # progress moved while it was watched
+        _assert_one_set(app, code)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _up(base: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
