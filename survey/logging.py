@@ -177,6 +177,10 @@ def init_app(app: Flask) -> None:
                 logger.addHandler(make_handler(fmt))
             logger.setLevel(level)
             logger.propagate = False
+        root = logging.getLogger()
+        if not root.handlers:  # libraries (huey, SQLAlchemy warnings) log through the root
+            root.addHandler(make_handler(fmt))
+            root.setLevel(logging.WARNING)
     elif not any(isinstance(f, SecretFilter) for f in app.logger.filters):
         app.logger.addFilter(secret_filter)
 

@@ -31,6 +31,13 @@ def _app(database_url: str, **settings):  # type: ignore[no-untyped-def]
     return create_app(Config)
 
 
+@pytest.fixture(autouse=True)
+def _propagate(monkeypatch):  # type: ignore[no-untyped-def]
+    """Let caplog see our loggers even after a non-testing app switched propagation off."""
+    for name in ("survey", "minping.errors", "werkzeug"):
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
+
+
 DOWN = "postgresql+psycopg://minping@127.0.0.1:9/nowhere?connect_timeout=2"
 
 
