@@ -372,7 +372,7 @@ def reap(now: dt.datetime | None = None) -> list[int]:
         if attempts >= max_attempts():
             values: dict[str, Any] = {
                 "state": "failed",
-                "message": f"{gone}，已尝试 {attempts} 次，未下发任何文件。请重新操作。",
+                "message": f"{gone}，已尝试 {attempts} 次。请重新操作。",
                 "finished_at": now,
                 "lock_key": None,
                 "lease_id": None,
