@@ -339,3 +339,38 @@ def _up(base: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def test_two_admins_pressing_at_once_get_one_job(scratch_database_url, tmp_path):
+    """Two requests race to create the job: one job, and the other gets JobBusy (no SQL error)."""
+    import threading
+
+    app = app_for(scratch_database_url, JOB_QUEUE_PATH=str(tmp_path / "queue.sqlite"))
+    code = build_scored_wave(app, 3, per_street=12)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def press() -> None:
+        with app.app_context():
+            wave = db.session.scalar(select(Wave).where(Wave.code == code))
+            db.session.commit()  # no transaction open while waiting (SQLite writes lock)
+            barrier.wait(timeout=30)
+            try:
+                start_notice_job(wave, dt.date(2026, 3, 31), 30, None)
+                outcomes.append("created")
+            except JobBusy as busy:
+                outcomes.append(f"busy:{busy.job.id if busy.job else None}")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with app.app_context():
+        jobs = db.session.scalars(select(DocumentJob)).all()
+        assert len(jobs) == 1
+        assert sorted(outcomes) == sorted(["created", f"busy:{jobs[0].id}"]), outcomes
+        db.session.remove()
+        db.engine.dispose()
