@@ -256,9 +256,16 @@ def test_embedded_default_issues_from_the_console_with_progress_on_every_web_wor
         db.session.remove()
         db.engine.dispose()
     port = free_port()
+    # Several web workers need shared rate limits (serve --prod refuses memory://);
+    # the jobs themselves stay on the SQLite queue file with embedded workers.
+    limits = redis_server(tmp_path)
     env = process_env(
         scratch_database_url,
-        {"MINPING_JOB_QUEUE": queue_file, "MINPING_SECURE_COOKIES": "0"},
+        {
+            "MINPING_JOB_QUEUE": queue_file,
+            "MINPING_SECURE_COOKIES": "0",
+            "RATELIMIT_STORAGE_URI": limits.__enter__(),
+        },
     )
     with (tmp_path / "serve.log").open("ab") as log:
         server = subprocess.Popen(
@@ -327,6 +334,7 @@ def test_embedded_default_issues_from_the_console_with_progress_on_every_web_wor
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        limits.__exit__(None, None, None)
     with app.app_context():
         db.engine.dispose()
 
