@@ -83,7 +83,10 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/"):
             body = {"error": exc.name, "message": exc.description, "request_id": request_id}
             return body, exc.code
-        return render_template("errors/error.html", error=exc, request_id=request_id), exc.code
+        # werkzeug's default descriptions are English: show only our own (translated) ones
+        own = exc.description if exc.description != type(exc).description else None
+        page = render_template("errors/error.html", error=exc, message=own, request_id=request_id)
+        return page, exc.code
 
     @app.errorhandler(Exception)
     def _server_error(exc: Exception):  # type: ignore[no-untyped-def]
