@@ -1,7 +1,7 @@
 """Job queue: parameters, one active job per key, lease, retries and results on document_job.
 
 Revision ID: 5b1e0c7d9a42
-Revises: 827c34a9961a
+Revises: 5c1f0e7a9b21
 Create Date: 2026-11-30 10:50:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "5b1e0c7d9a42"
-down_revision = "827c34a9961a"
+down_revision = "5c1f0e7a9b21"
 branch_labels = None
 depends_on = None
 
