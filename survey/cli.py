@@ -48,6 +48,9 @@ def run_dev_server(app, host: str, port: int) -> None:  # type: ignore[no-untype
     """Serve with Werkzeug (``app.run`` refuses to run inside the flask CLI)."""
     from werkzeug.serving import run_simple
 
+    from .queue import start_embedded_worker
+
+    start_embedded_worker(app._get_current_object())
     run_simple(host, port, app._get_current_object(), threaded=True, use_reloader=False)
 
 
@@ -300,3 +303,11 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
 
     for command in (serve_dev_or_prod, backup, restore, retention):
         app.cli.add_command(command)
+
+    from .cli_worker import worker
+
+    app.cli.add_command(worker)
+
+    from .cli_db import install as guard_downgrade
+
+    guard_downgrade(app)  # `db downgrade` lists what it drops and needs --yes
