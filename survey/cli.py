@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "serve": "survey.cli_serve:serve",
     "users": "survey.cli:users",
     "waves": "survey.cli:waves",
+    "worker": "survey.cli_worker:worker",
 }
 #: Commands that never touch the database: run without creating the app.
 OFFLINE = frozenset({"score"})
@@ -221,6 +222,9 @@ def run_dev_server(app, host: str, port: int) -> None:  # type: ignore[no-untype
     """Serve with Werkzeug (``app.run`` refuses to run inside the flask CLI)."""
     from werkzeug.serving import run_simple
 
+    from .queue import start_embedded_worker
+
+    start_embedded_worker(app._get_current_object())
     run_simple(host, port, app._get_current_object(), threaded=True, use_reloader=False)
 
 
@@ -253,7 +257,8 @@ def demo(seed: int, no_serve: bool, host: str, port: int, force: bool) -> None:
     click.echo(
         f"Demo district 鼓楼区 created (seed {seed}): {summary.responses} responses "
         "in wave demo-2026 (scored, notices issued, rectification under way, published), "
-        "wave demo-open in fieldwork."
+        "wave demo-open in fieldwork; second district 玄武区: "
+        f"{summary.responses_second} responses in wave xuanwu-2026 (scored)."
     )
     from .services.invitations import typed_code
 
@@ -402,19 +407,32 @@ users = click.Group("users", help="Manage staff accounts.")
 @users.command("create")
 @click.option("--role", required=True, help="admin, agency, interviewer, street or viewer.")
 @click.option("--street", default=None, help="Street name or code (street officers).")
+@click.option(
+    "--district",
+    default=None,
+    help="District code or name the account works for; omit for every district (city level).",
+)
 @click.option("--password", default=None, help="Password (prompted if omitted).")
 @click.argument("username")
 @with_appcontext
-def users_create(role: str, street: str | None, password: str | None, username: str) -> None:
-    """Create a staff account."""
+def users_create(
+    role: str, street: str | None, district: str | None, password: str | None, username: str
+) -> None:
+    """Create a staff account (scoped to one district with --district)."""
     from .extensions import db
     from .services.accounts import create_user
-    from .services.districts import find_street
+    from .services.districts import find_district, find_street
 
+    district_row = None
+    if district:
+        try:
+            district_row = find_district(district)
+        except LookupError as exc:
+            fail(str(exc))
     street_row = None
     if street:
         try:
-            street_row = find_street(street)
+            street_row = find_street(street, district_row)
         except LookupError as exc:
             fail(str(exc))
     if password is None:
@@ -423,15 +441,20 @@ def users_create(role: str, street: str | None, password: str | None, username: 
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        create_user(username, password, role, street_row)
+        create_user(username, password, role, street_row, district_row)
     except ValueError as exc:
         db.session.rollback()
         fail(str(exc))
     db.session.commit()
-    click.echo(f"created {role} account {username}")
+    scope = district_row.name if district_row else (street_row.district.name if street_row else "")
+    click.echo(f"created {role} account {username} ({scope or 'all districts'})")
 
 
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     """Attach every minping command to ``app.cli`` (so tests and ``flask`` see them)."""
     for name, target in COMMANDS.items():
         app.cli.add_command(load_command(target), name)
+
+    from .cli_db import install as guard_downgrade
+
+    guard_downgrade(app)  # `db downgrade` lists what it drops and needs --yes

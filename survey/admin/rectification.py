@@ -12,6 +12,7 @@ from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..auth.decorators import roles_required
+from ..auth.scope import in_current, require_visible, require_wave
 from ..extensions import db
 from ..models import Evidence, Notice, RectificationItem, Street, User, Wave
 from ..services import publication
@@ -49,13 +50,14 @@ def _item(item_id: int) -> RectificationItem:
     item = db.session.get(RectificationItem, item_id)
     if item is None:
         abort(404)
+    require_wave(item.wave_id)
     return item
 
 
 def _waves_with_items() -> list[Wave]:
     return list(
         db.session.scalars(
-            select(Wave)
+            in_current(select(Wave), Wave.district_id)
             .join(RectificationItem, RectificationItem.wave_id == Wave.id)
             .distinct()
             .order_by(Wave.created_at.desc(), Wave.id.desc())
@@ -220,6 +222,7 @@ def escalate(code: str):
     wave = db.session.scalar(select(Wave).where(Wave.code == code))
     if wave is None:
         abort(404)
+    require_visible(wave.district_id)
     form = EscalateForm()
     street = db.session.get(Street, form.street_id.data or 0)
     back = url_for("admin.rectification", wave=wave.code)
@@ -246,6 +249,7 @@ def rectification_notice_pdf(notice_id: int):
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)
+    require_wave(notice.wave_id)
     return pdf_response(notice.pdf, notice_filename(notice))
 
 
@@ -261,4 +265,5 @@ def rectification_evidence(evidence_id: int, thumb: bool = False):
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
         abort(404)
+    require_wave(_item(evidence.item_id).wave_id)
     return evidence_response(evidence, thumbnail=thumb)

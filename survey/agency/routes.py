@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice as C
 from scoring.exchange import MAX_PROBLEMS, ExchangeError
 
 from ..auth.decorators import AGENCY, FIELDWORK_VIEWERS, roles_required
+from ..auth.scope import in_current, require_visible
 from ..extensions import db
 from ..models import Community, InvitationBatch, Street, Wave
 from ..services import fieldwork
@@ -30,6 +31,7 @@ def _wave(code: str) -> Wave:
     wave = db.session.scalar(select(Wave).where(Wave.code == code))
     if wave is None:
         abort(404)
+    require_visible(wave.district_id)
     return wave
 
 
@@ -97,7 +99,9 @@ def index():
     """List the waves with links to their fieldwork pages."""
     if current_user.role == "interviewer":
         return redirect(url_for("agency.interview_new"))
-    waves = db.session.scalars(select(Wave).order_by(Wave.created_at.desc())).all()
+    waves = db.session.scalars(
+        in_current(select(Wave), Wave.district_id).order_by(Wave.created_at.desc())
+    ).all()
     return render_template("agency/index.html", waves=waves, state_names=STATE_NAMES)
 
 
