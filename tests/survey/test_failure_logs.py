@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import threading
+import time
 import urllib.request
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from survey import create_app
+from survey.auth.sessions import LOGIN_AT, SEEN_AT
 from survey.config import TestConfig
 from survey.extensions import db
 from survey.logging import JsonFormatter, SecretFilter, scrub
@@ -89,8 +91,9 @@ def test_database_down_is_a_503_plain_page(down_app):
 def test_staff_page_with_database_down_is_a_503(down_app):
     client = down_app.test_client()
     with client.session_transaction() as session:  # a signed-in admin's cookie
-        session["_user_id"] = "1"
+        session["_user_id"] = "1:0"  # "<id>:<session version>" (survey/auth/sessions.py)
         session["_fresh"] = True
+        session[LOGIN_AT] = session[SEEN_AT] = int(time.time())
     page = client.get("/admin/", headers={"X-Request-ID": "req-down-2"})
     assert page.status_code == 503
     assert "req-down-2" in page.get_data(as_text=True)
