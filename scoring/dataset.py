@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from .exchange import DK, ResponseRecord
 from .framework import Framework
+from .ingest import Table
 from .population import AGE_BANDS, GENDERS
 from .raking import category_codes
 
@@ -147,6 +148,42 @@ def from_records(
         age_band=category_codes([rec.age_band for rec in records], AGE_BANDS),
         gender=category_codes([rec.gender for rec in records], GENDERS),
     )
+
+
+def from_table(table: Table, framework: Framework) -> ResponseData:
+    """:class:`ResponseData` straight from validated columns (no records).
+
+    The same arrays as ``from_records(table_records(table), framework)``:
+    streets in sorted order of their labels.
+    """
+    labels = np.array(table.street_values, dtype=object)
+    used = np.unique(table.street)
+    names = sorted({str(labels[u]) for u in used})
+    position = {name: i for i, name in enumerate(names)}
+    code_of = np.array([position.get(str(v), -1) for v in table.street_values], dtype=np.int64)
+    data = from_points(
+        framework,
+        names,
+        code_of[table.street],
+        table.group,
+        table.weight,
+        table.points,
+        table.dont_know,
+        table.concerns,
+        table.overall,
+    )
+    age = table.demographics.get("age_band")
+    gender = table.demographics.get("gender")
+    if age is None and gender is None:
+        return data
+    codes = {}
+    for name, entry, cats in (("age", age, AGE_BANDS), ("gender", gender, GENDERS)):
+        if entry is None:
+            codes[name] = np.full(data.n, len(cats), dtype=np.int64)
+        else:
+            inverse, values = entry
+            codes[name] = category_codes(values, cats)[inverse]
+    return replace(data, age_band=codes["age"], gender=codes["gender"])
 
 
 def from_points(

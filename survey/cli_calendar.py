@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask.cli import with_appcontext
+
+from .cli_context import with_appcontext
 
 
 @click.group("calendar")

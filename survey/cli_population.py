@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
+
+from .cli_context import with_appcontext
 
 population = click.Group(
     "population", help="Population margins (age band and gender per street x group)."

@@ -36,7 +36,8 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     # None means "a SQLite file in the instance folder", filled in by create_app.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: errors and tracebacks never carry residents' answers (docs/deploy.md).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     MAX_CONTENT_LENGTH = int(os.environ.get("MINPING_MAX_UPLOAD_MB", "20")) * 1024 * 1024
     PUBLIC_BASE_URL = os.environ.get("MINPING_PUBLIC_URL", "http://127.0.0.1:5000")
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
@@ -56,6 +57,8 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     MIN_PUBLIC_N = int(os.environ.get("MINPING_MIN_PUBLIC_N", "10"))
+    # Largest responses file (rows) an import accepts: the web form and the CLI.
+    IMPORT_MAX_ROWS = int(os.environ.get("MINPING_IMPORT_MAX_ROWS", "200000"))
     # Staff sessions end after this long without a request, and this long after
     # signing in whatever the activity (survey/auth/sessions.py).
     STAFF_IDLE_MINUTES = _positive("MINPING_IDLE_MINUTES", 30)
@@ -66,6 +69,17 @@ class Config:
     PROXY_FIX = _bool("MINPING_PROXY_FIX", False)
     LOG_FORMAT = os.environ.get("MINPING_LOG_FORMAT", "json")  # json | text
     LOG_LEVEL = os.environ.get("MINPING_LOG_LEVEL", "INFO")
+    # -- background jobs (docs/jobs.md) ----------------------------------------
+    # Redis (REDIS_URL, above) carries the job queue when set; otherwise a
+    # SQLite file in the instance folder (MINPING_JOB_QUEUE overrides its path).
+    JOB_QUEUE_PATH = os.environ.get("MINPING_JOB_QUEUE") or None
+    # Run jobs in a thread of each web process (the demo, one host without Redis);
+    # off by default with Redis, where `minping worker` processes run them.
+    EMBEDDED_WORKER = _bool("MINPING_EMBEDDED_WORKER", not os.environ.get("REDIS_URL"))
+    JOB_LEASE_SECONDS = int(os.environ.get("MINPING_JOB_LEASE", "30"))
+    JOB_ATTEMPTS = int(os.environ.get("MINPING_JOB_ATTEMPTS", "3"))
+    # Waves with at least this many responses are scored and exported as jobs.
+    JOB_LARGE_WAVE = int(os.environ.get("MINPING_JOB_LARGE_WAVE", "20000"))
 
 
 class ProductionConfig(Config):
@@ -86,4 +100,5 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     MINPING_SYNC_JOBS = True  # document jobs run inline, inside the test transaction
+    EMBEDDED_WORKER = False
     SERVER_NAME = None

@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401  (each module adds its routes to bp)
     calendar,
     city,
     frameworks,
+    jobs,
     notices,
     planning,
     population,

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice as C
 
-from scoring.exchange import ExchangeError
+from scoring.exchange import MAX_PROBLEMS, ExchangeError
 
 from ..auth.decorators import AGENCY, FIELDWORK_VIEWERS, roles_required
 from ..auth.scope import in_current, require_visible
@@ -339,6 +339,7 @@ def import_responses(code: str):
     wave = _wave(code)
     form = ImportForm()
     problems: list[str] = []
+    problem_count = 0
     status = 200
     if form.validate_on_submit():
         upload = form.file.data
@@ -348,11 +349,21 @@ def import_responses(code: str):
             )
         except ExchangeError as exc:
             db.session.rollback()
-            problems = exc.problems
+            problems = exc.problems[:MAX_PROBLEMS]  # a 60k-row bad file: a small page
+            problem_count = exc.total
             status = 400
         else:
             flash(_("已导入 %(n)s 份答卷。", n=n), "success")
             return redirect(url_for("agency.dashboard", code=code))
     elif form.errors:
         status = 400
-    return render_template("agency/import.html", wave=wave, form=form, problems=problems), status
+    return (
+        render_template(
+            "agency/import.html",
+            wave=wave,
+            form=form,
+            problems=problems,
+            problem_count=problem_count,
+        ),
+        status,
+    )

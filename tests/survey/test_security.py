@@ -131,7 +131,10 @@ def test_serve_prod_starts_gunicorn_with_a_good_secret(runner, monkeypatch, redi
     result = runner.invoke(args=["serve", "--prod", "--no-migrate", "--workers", "3"])
     assert result.exit_code == 0, result.output
     (options,) = started
-    assert options["workers"] == 3 and options["worker_class"] == "sync"
+    # threads with a read timeout by default: slow clients hold a thread, not a worker
+    assert options["workers"] == 3 and options["threads"] == 4
+    assert options["worker_class"] == "survey.gunicorn_worker.BoundedThreadWorker"
+    assert options["logger_class"] == "survey.gunicorn_logging.JsonLogger"
     assert options["bind"] == "127.0.0.1:5000" and options["preload_app"] is True
 
 

@@ -1,7 +1,7 @@
 """population margins (versioned per district), wave weighting, run's population version
 
 Revision ID: b14a7c2e5f01
-Revises: a7d3c1e5f901
+Revises: 5b1e0c7d9a42
 Create Date: 2026-11-30 11:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b14a7c2e5f01'
-down_revision = 'a7d3c1e5f901'
+down_revision = '5b1e0c7d9a42'
 branch_labels = None
 depends_on = None
 
