@@ -190,14 +190,16 @@ def calibration_values(
     x = np.where(m, data.values, 0.0)
     key = cell * N_AGE * N_GENDER + cls
     size = C * N_AGE * N_GENDER
-    flat_wm = np.zeros((size, J))
-    flat_wmx = np.zeros((size, J))
-    np.add.at(flat_wm, key, w[:, None] * m)
-    np.add.at(flat_wmx, key, w[:, None] * m * x)
+    wmj = w[:, None] * m
+    flat_wm = np.stack([np.bincount(key, wmj[:, j], minlength=size) for j in range(J)], axis=1)
+    flat_wmx = np.stack(
+        [np.bincount(key, wmj[:, j] * x[:, j], minlength=size) for j in range(J)], axis=1
+    )
     wm = flat_wm.reshape(C, N_AGE * N_GENDER, J)
     wmx = flat_wmx.reshape(C, N_AGE * N_GENDER, J)
-    answered = np.zeros((C, J))
-    np.add.at(answered, cell, m.astype(np.float64))
+    answered = np.stack(
+        [np.bincount(cell, m[:, j].astype(np.float64), minlength=C) for j in range(J)], axis=1
+    )
     # design row of each class: intercept, known age bands, known genders
     use_a = np.asarray(np.isfinite(margins.age.reshape(C, -1)).all(axis=1))
     use_g = np.asarray(np.isfinite(margins.gender.reshape(C, -1)).all(axis=1))
@@ -211,7 +213,13 @@ def calibration_values(
         design[:, :, N_AGE + k] = (g_idx == k)[None, :] * use_g[:, None]
     xtwx = np.einsum("cqp,cqj,cqr->cjpr", design, wm, design)
     xtwy = np.einsum("cqp,cqj->cjp", design, wmx)
-    beta = np.einsum("cjpr,cjr->cjp", np.linalg.pinv(xtwx, hermitian=True), xtwy)
+    # pseudo-inverse and rank from one eigendecomposition of the (symmetric) normal matrices
+    vals, vecs = np.linalg.eigh(xtwx)
+    cut = 1e-10 * np.maximum(vals.max(axis=-1, keepdims=True), 1e-300)
+    keep = vals > cut
+    inv_vals = np.divide(1.0, vals, out=np.zeros_like(vals), where=keep)
+    coef = np.einsum("cjpk,cjk,cjqk,cjq->cjp", vecs, inv_vals, vecs, xtwy)
+    beta = coef
     fitted = np.einsum("cqp,cjp->cqj", design, beta)  # (C, classes, J)
     den = wm.sum(axis=1)
     mean = np.divide(wmx.sum(axis=1), den, out=np.zeros_like(den), where=den > 0)  # (C, J)
@@ -219,7 +227,7 @@ def calibration_values(
     shift = np.where(raked[:, None, None], fitted - mean[:, None, :], 0.0)
     resid = np.where(m, data.values - fitted[cell, cls], 0.0)
     # residuals lose one degree of freedom per fitted parameter: a/(a − p) instead of a/(a − 1)
-    rank = np.linalg.matrix_rank(xtwx, hermitian=True)  # (C, J)
+    rank = keep.sum(axis=-1)  # (C, J)
     ok = raked[:, None] & (answered > rank)
     grow = np.sqrt(np.divide(answered - 1, answered - rank, out=np.ones_like(answered), where=ok))
     adjusted = mean[cell] + resid * grow[cell]
