@@ -6,6 +6,7 @@ and exits non-zero with a one-line reason on bad input.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -112,6 +113,16 @@ def waves() -> None:
         )
 
 
+def _os_user() -> str:
+    """Who runs this command on the server, for the audit log."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
 def _wave(code: str):  # type: ignore[no-untyped-def]
     from .services.waves import get_wave
 
@@ -129,14 +140,29 @@ def import_responses(wave_code: str, file: Path) -> None:
     """Import a responses CSV/XLSX file, all or nothing."""
     from scoring.exchange import ExchangeError
 
+    from .services.audit import record
     from .services.responses import import_records, parse_file
 
     wave = _wave(wave_code)
     if not file.exists():
         fail(f"{file}: no such file")
     try:
-        records = parse_file(wave, file.read_bytes(), file.name)
-        count = import_records(wave, records)
+        data = file.read_bytes()
+        records = parse_file(wave, data, file.name)
+        digest = hashlib.sha256(data).hexdigest()
+        record(
+            "responses.import",
+            wave,
+            after={
+                "file": file.name[:200],
+                "sha256": digest,
+                "responses": len(records),
+                "weighted": sum(1 for r in records if r.weight != 1.0),
+                "path": "admin",
+                "by": _os_user(),
+            },
+        )
+        count = import_records(wave, records, path="admin", import_sha256=digest)
     except ExchangeError as exc:
         click.echo(f"{file.name}: rejected, nothing imported:", err=True)
         for problem in exc.problems[:200]:

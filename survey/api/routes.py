@@ -213,7 +213,7 @@ def post_responses(code: str):
         # parse_rows counts the header as line 1: response k is on line k + 1.
         return json_response(422, {"error": "Unprocessable Entity", "problems": exc.problems})
     try:
-        n = import_records(w, records, interviewer_id=g.api_user.id)
+        n = import_records(w, records, interviewer_id=g.api_user.id, path="api")
     except ExchangeError as exc:
         status = 409 if w.state != "fieldwork" else 422
         return json_response(

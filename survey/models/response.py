@@ -85,6 +85,7 @@ class Response(db.Model):
     weight: Mapped[float] = mapped_column(default=1.0)
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), unique=True)
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    import_sha256: Mapped[str | None] = mapped_column(String(64))  # the imported file's digest
     started_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]  # set by the submitting code; None for undated imports
     duration_s: Mapped[float | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections import Counter
 from collections.abc import Iterable
@@ -305,10 +306,16 @@ def import_responses(wave: Wave, data: bytes, filename: str, user_id: int | None
     :raises ExchangeError: every problem as ``line N, column C: reason``.
     """
     records = parse_file(wave, data, filename)
+    digest = hashlib.sha256(data).hexdigest()
     record(
         "responses.import",
         wave,
         user_id=user_id,
-        after={"file": filename[:200], "responses": len(records)},
+        after={
+            "file": filename[:200],
+            "sha256": digest,
+            "responses": len(records),
+            "path": "agency",
+        },
     )
-    return import_records(wave, records)
+    return import_records(wave, records, path="agency", import_sha256=digest)
