@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Response
 from ..services import quality_review
 from ..services.scoring_runs import current_run
+from ..services.source_influence import channel_names, kind_names, wave_source_summary
 from . import bp
 from .forms import ConfirmForm, ExclusionForm
 from .waves import get_wave_or_404
@@ -35,6 +36,9 @@ def _page(wave, status=200, form=None):  # type: ignore[no-untyped-def]
         confirm=ConfirmForm(),
         locked=wave.state not in quality_review.REVIEW_STATES,
         stale=wave.state == "scored" and quality_review.run_is_stale(wave, run),
+        sources=wave_source_summary(wave),
+        source_kinds=kind_names(),
+        channel_names=channel_names(),
     ), status
 
 

@@ -18,6 +18,7 @@ from ..services.frameworks import spec_of
 from ..services.invitations import create_batch, invitation_url
 from ..services.qr_sheets import qr_sheet_pdf
 from ..services.quality import flag_wave
+from ..services.source_influence import channel_names, kind_names, wave_source_summary
 from ..services.waves import STATE_NAMES
 from . import bp
 from .forms import ActionForm, BatchForm, ImportForm, OutputForm, TokenForm
@@ -86,6 +87,9 @@ def dashboard(code: str):
         cells=cells,
         total=fieldwork.total(cells),
         interviewers=fieldwork.interviewer_stats(wave),
+        sources=wave_source_summary(wave),
+        source_kinds=kind_names(),
+        channel_names=channel_names(),
         state_names=STATE_NAMES,
         form=ActionForm(),
     )

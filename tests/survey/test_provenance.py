@@ -168,3 +168,37 @@ def test_admin_import_still_checks_the_date(runner, window_wave, tmp_path):
     result = runner.invoke(args=["import-responses", "--wave", window_wave.code, str(source)])
     assert result.exit_code == 1 and "outside the fieldwork" in result.output
     assert count(window_wave) == 0
+
+
+def test_quality_page_flags_one_heavy_source(client, runner, make_user, window_wave, tmp_path):
+    """One admin-imported row of weight 10^6 is flagged; interviewers' rows are not."""
+    from scoring.dataset import to_records
+    from scoring.simulate import simulate
+    from survey.services.frameworks import spec_of
+    from survey.services.responses import insert_records
+
+    spec = spec_of(window_wave.framework)
+    names = [s.name for s in window_wave.district.streets]
+    data = simulate(spec, names, 40, 3, mu=1.5).data
+    records = to_records(data, id_prefix="s", channels=["phone"] * data.n)
+    interviewer = make_user("interviewer", username="iv-quality")
+    insert_records(window_wave, records, interviewer_id=interviewer.id)
+    db.session.flush()
+    source = tmp_path / "heavy.csv"
+    line = "h1,宁海路,adult,2026-11-02T09:00:00,paper,1000000," + ",".join(["1"] * 17) + ",,1,\n"
+    header = "response_id,street,group,submitted_at,channel,weight," + ",".join(CODES)
+    source.write_text(header + ",concerns,overall,comment\n" + line, "utf-8")
+    result = runner.invoke(args=["import-responses", "--wave", window_wave.code, str(source)])
+    assert result.exit_code == 0, result.output
+    support.sign_in(client, make_user("admin", username="admin-quality"))
+    page = support.call(client, "GET", f"/admin/waves/{window_wave.code}/quality")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    block = html[html.index("sources-title") :]
+    rows = block.split("<tr")[2:]
+    flagged = [r for r in rows if "影响过大" in r]
+    # the file and the paper channel are the same single row
+    assert len(flagged) == 2 and rows[:2] == flagged
+    assert any(digest[:12] in r for r in flagged) and all("宁海路 -" in r for r in flagged)
+    assert "iv-quality" in block and "电话" in block
