@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .framework import Framework
+from .spreadsheet import csv_row, xlsx_row
 
 CHANNELS = ("online", "open", "phone", "face", "paper")
 DK = "DK"
@@ -347,36 +348,28 @@ def _row(record: ResponseRecord, framework: Framework) -> list[str]:
     ]
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """Neutralise cells a spreadsheet would run as a formula (CWE-1236)."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
 def write_csv(records: Iterable[ResponseRecord], framework: Framework) -> bytes:
-    """Return records as UTF-8 CSV bytes (with BOM, so Excel shows Chinese)."""
+    """Return records as UTF-8 CSV bytes (with BOM, so Excel shows Chinese), formula-safe.
+
+    Every text cell goes through :func:`scoring.spreadsheet.csv_row`.
+    """
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(columns(framework))
+    writer.writerow(csv_row(columns(framework)))
     for record in records:
-        row = _row(record, framework)
-        row[-1] = _spreadsheet_safe(row[-1])
-        writer.writerow(row)
+        writer.writerow(csv_row(_row(record, framework)))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def write_xlsx(records: Iterable[ResponseRecord], framework: Framework) -> bytes:
-    """Return records as an .xlsx workbook (text cells, formula-safe)."""
+    """Return records as an .xlsx workbook: text cells are strings, never formulas."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("responses")
-    sheet.append(columns(framework))
+    sheet.append(xlsx_row(sheet, columns(framework)))
     for record in records:
-        row = _row(record, framework)
-        row[-1] = _spreadsheet_safe(row[-1])
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, _row(record, framework)))
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

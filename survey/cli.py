@@ -215,6 +215,8 @@ def invitations(
     """Create invitations and write their links once to a CSV (token,url)."""
     import csv
 
+    from scoring.spreadsheet import csv_row
+
     from .extensions import db
     from .services.districts import find_street
     from .services.invitations import create_batch, invitation_url
@@ -241,7 +243,7 @@ def invitations(
         writer = csv.writer(fh)
         writer.writerow(["token", "url"])
         for token in tokens:
-            writer.writerow([token, invitation_url(token)])
+            writer.writerow(csv_row([token, invitation_url(token)]))
     db.session.commit()
     click.echo(f"created {count} invitations for {street_row.name}/{group_code}; links in {out}")
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from scoring.spreadsheet import csv_row
+
 from ..extensions import db
 from ..i18n import _
 from ..models import Invitation, InvitationBatch, Quota, Response, User, Wave
@@ -128,11 +130,13 @@ def progress_csv(wave: Wave) -> bytes:
     """Return the progress table as UTF-8 CSV with BOM (opens cleanly in Excel)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(PROGRESS_COLUMNS)
+    writer.writerow(csv_row(PROGRESS_COLUMNS))
     for c in progress(wave):
         writer.writerow(
-            [c.street, c.group, c.issued, c.opened, c.started, c.completed, c.target]
-            + [c.percent, c.flagged, c.excluded]
+            csv_row(
+                [c.street, c.group, c.issued, c.opened, c.started, c.completed, c.target]
+                + [c.percent, c.flagged, c.excluded]
+            )
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -143,7 +147,8 @@ def links_csv(tokens: Iterable[str]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(["token", "url"])
     for token in tokens:
-        writer.writerow([token, invitation_url(token)])
+        # a token may start with "-": neutralised like every exported cell
+        writer.writerow(csv_row([token, invitation_url(token)]))
     return out.getvalue().encode("utf-8")
 
 
