@@ -37,6 +37,8 @@ class InvitationBatch(db.Model):
 
 
 class Invitation(db.Model):
+    __table_args__ = (Index("ix_invitation_start_address", "wave_id", "start_address"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("invitation_batch.id"), index=True)
@@ -45,6 +47,8 @@ class Invitation(db.Model):
     group_code: Mapped[str] = mapped_column(String(20))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"))
     is_open: Mapped[bool] = mapped_column(default=False)  # reusable poster link
+    # keyed hash of the network address (/64 for IPv6) that started an open-link child
+    start_address: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]
     opened_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]

@@ -31,6 +31,7 @@ from ..extensions import db
 from ..models import DK_POINT, Answer, Community, Response, Wave
 from .audit import record
 from .frameworks import spec_of
+from .open_links import wave_bursts
 
 AUTO_REASON = "自动排除：质量标记"
 CHECKS = ("speeder", "straightline", "duplicate", "burst")
@@ -214,7 +215,8 @@ def flag_wave(wave: Wave) -> dict[str, int]:
     exclusions whose flags disappeared are lifted.  One audit entry for the run.
 
     :returns: ``responses``, ``flagged``, ``newly_excluded``, ``restored`` and one
-        count per check (``speeder``, ``straightline``, ``duplicate``, ``burst``).
+        count per check (``speeder``, ``straightline``, ``duplicate``, ``burst``,
+        and ``open_burst``: open-link starts clustered by network address).
     """
     spec = spec_of(wave.framework)
     query = select(
@@ -235,9 +237,13 @@ def flag_wave(wave: Wave) -> dict[str, int]:
     for name, flags in checks.items():
         counts[name] = flags.count
     combined = combine_flags(*checks.values())
+    bursts = wave_bursts(wave)  # open-link starts clustered by network address
+    counts["open_burst"] = len(bursts)
     changes = []
     for row, reason in zip(rows, combined.reasons, strict=True):
         rid, old_flags, excluded, why = row[0], row[5] or "", row[6], row[7]
+        if rid in bursts:
+            reason = "; ".join(r for r in (reason, bursts[rid]) if r)
         change: dict[str, object] = {}
         if reason:
             counts["flagged"] += 1
