@@ -6,6 +6,7 @@ from flask import render_template, request
 from sqlalchemy import func, select
 
 from ..auth.decorators import BUREAU, roles_required
+from ..edges import bounded_int
 from ..extensions import db
 from ..models import AuditLog, User
 from . import bp
@@ -21,7 +22,7 @@ def audit():
     object_type = request.args.get("object_type", "").strip()[:40]
     object_id = request.args.get("object_id", "").strip()[:60]
     username = request.args.get("user", "").strip()[:60]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=bounded_int) or 1, 1)
     query = select(AuditLog).outerjoin(User, User.id == AuditLog.user_id)
     if action:
         query = query.where(AuditLog.action.startswith(action, autoescape=True))

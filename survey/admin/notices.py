@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..edges import bounded_int
 from ..extensions import db
 from ..models import DocumentJob, Notice, Street
 from ..services.jobs import job_progress, start_notice_job
@@ -100,7 +101,7 @@ def _preview_date() -> tuple[dt.date, int | None]:
         day = dt.date.fromisoformat(request.args.get("date", ""))
     except ValueError:
         day = default_issue_date()
-    days = request.args.get("days", type=int)
+    days = request.args.get("days", type=bounded_int)
     return day, days if days and 1 <= days <= 365 else None
 
 

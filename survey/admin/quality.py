@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..edges import bounded_int
 from ..extensions import db
 from ..models import Response
 from ..services import quality_review
@@ -21,7 +22,7 @@ def _page(wave, status=200, form=None):  # type: ignore[no-untyped-def]
     show = request.args.get("show", "flagged")
     if show not in ("flagged", "excluded", "all"):
         show = "flagged"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=bounded_int) or 1, 1)
     rows, total = quality_review.review_page(wave, show=show, page=page)
     run = current_run(wave)
     return render_template(

@@ -12,6 +12,7 @@ from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..auth.decorators import roles_required
+from ..edges import bounded_int
 from ..extensions import db
 from ..models import Evidence, Notice, RectificationItem, Street, User, Wave
 from ..services import publication
@@ -69,7 +70,7 @@ def rectification():
     waves = _waves_with_items()
     code = request.args.get("wave")
     wave = next((w for w in waves if w.code == code), waves[0] if waves else None)
-    street_id = request.args.get("street", type=int)
+    street_id = request.args.get("street", type=bounded_int)
     state = request.args.get("state") or None
     if state not in rect.STATE_NAMES:
         state = None

@@ -9,6 +9,7 @@ from flask import Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..edges import bounded_int
 from ..extensions import db
 from ..models import ScoringRun, Street
 from ..services import charts, exports
@@ -175,7 +176,7 @@ def street(code: str, street_id: int):
     indicator = request.args.get("indicator") or None
     if indicator not in spec.indicator_codes:
         indicator = None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=bounded_int) or 1, 1)
     notes, total = res.comments(wave, street, indicator, page=page, per_page=30)
     earlier = res.earlier_run(wave)
     change = []

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from scoring.exchange import ExchangeError, columns, parse_rows
 
+from ..edges import JSONBodyError, json_body
 from ..extensions import csrf, db
 from ..models import Notice, RectificationItem, Street, Wave
 from ..services.frameworks import spec_of
@@ -166,7 +167,10 @@ def _cell(value: Any) -> str | None:
 def post_responses(code: str):
     """Add a batch of responses (exchange-format fields); all or nothing, 422 with problems."""
     w = _wave(code)
-    body = request.get_json(silent=True)
+    try:
+        body = json_body()
+    except JSONBodyError as exc:
+        return json_response(422, {"error": "Unprocessable Entity", "problems": [str(exc)]})
     if not isinstance(body, dict) or not isinstance(body.get("responses"), list):
         return json_response(
             422,
