@@ -285,7 +285,7 @@ class _Builder:
         ):
             self.fail(
                 "framework.version",
-                f"must be a whole number from 1 to {MAX_VERSION}, not {version!r}",
+                f"must be a whole number >= 1 and <= {MAX_VERSION}, not {version!r}",
             )
             version = 1
         scale = self.scale(data.get("scale"))
