@@ -10,6 +10,7 @@ from sqlalchemy import select
 from scoring.framework import FrameworkError
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..downloads import content_disposition
 from ..extensions import db
 from ..models import Framework, Wave
 from ..services import framework_edit
@@ -82,7 +83,7 @@ def export_framework(fid: int):
     return Response(
         row.toml,
         mimetype="application/toml",
-        headers={"Content-Disposition": f'attachment; filename="{row.code}-v{row.version}.toml"'},
+        headers={"Content-Disposition": content_disposition(f"{row.code}-v{row.version}.toml")},
     )
 
 

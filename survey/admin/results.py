@@ -9,6 +9,7 @@ from flask import Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..downloads import content_disposition
 from ..edges import bounded_int
 from ..extensions import db
 from ..models import ScoringRun, Street
@@ -225,7 +226,7 @@ def export_responses(code: str, fmt: str):
 
 def _download(data: bytes, fmt: str, filename: str) -> Response:
     response = Response(data, mimetype=MIMETYPES[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["Cache-Control"] = "no-store"
     return response
 

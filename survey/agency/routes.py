@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice as C
 from scoring.exchange import ExchangeError
 
 from ..auth.decorators import AGENCY, FIELDWORK_VIEWERS, roles_required
+from ..downloads import content_disposition
 from ..extensions import db
 from ..models import Community, InvitationBatch, Street, Wave
 from ..services import fieldwork
@@ -45,7 +46,7 @@ def _deliver(wave: Wave, batch: InvitationBatch, tokens: list[str], output: str,
     if output == "csv":
         response = make_response(fieldwork.links_csv(tokens))
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
-        response.headers["Content-Disposition"] = f"attachment; filename={stem}.csv"
+        response.headers["Content-Disposition"] = content_disposition(f"{stem}.csv")
     elif output == "pdf":
         pdf = qr_sheet_pdf(
             links,
@@ -57,7 +58,7 @@ def _deliver(wave: Wave, batch: InvitationBatch, tokens: list[str], output: str,
         )
         response = make_response(pdf)
         response.headers["Content-Type"] = "application/pdf"
-        response.headers["Content-Disposition"] = f"attachment; filename={stem}.pdf"
+        response.headers["Content-Disposition"] = content_disposition(f"{stem}.pdf")
     else:
         response = make_response(
             render_template("agency/links.html", wave=wave, batch=batch, links=links, group=group)
@@ -102,7 +103,7 @@ def progress_csv(code: str):
     wave = _wave(code)
     response = make_response(fieldwork.progress_csv(wave))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f"attachment; filename={wave.code}-progress.csv"
+    response.headers["Content-Disposition"] = content_disposition(f"{wave.code}-progress.csv")
     return response
 
 
