@@ -37,7 +37,7 @@ support = load_admin_support()
 
 
 def check_header(value: str) -> str:
-    """Assert an RFC 6266 value with one ASCII ``filename`` and one ``filename*``; return the name."""
+    """Assert one ASCII ``filename`` and one ``filename*`` (RFC 6266); return the name."""
     assert "\r" not in value and "\n" not in value and "\x00" not in value
     kind, rest = value.split(";", 1)
     assert kind in ("attachment", "inline")
