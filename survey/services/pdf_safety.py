@@ -43,8 +43,8 @@ MAX_OBJECTS = 100_000
 MAX_INFLATED = 64 * 1024 * 1024  # decoded bytes of all streams together
 CHUNK = 64 * 1024
 CHILD_MEMORY = 768 * 1024 * 1024  # address space of the checking process
-CHILD_CPU_SECONDS = 20
-CHILD_TIMEOUT = 30
+CHILD_CPU_SECONDS = 10
+CHILD_TIMEOUT = 20
 
 ACTIVE_KEYS = frozenset(
     {

@@ -2,9 +2,10 @@
 
 Run: ``PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_pdf_memory.py``.
 Builds a ~770 KiB PDF of twelve Flate streams that inflate to 64 MiB each
-(770 MiB in all), checks it once in a fresh process and prints the peak
-resident memory of this process and of any checking child, before and after
-the check; also a clean one-page PDF as the peer.
+(770 MiB in all) and a ~1 MiB one whose cross-reference stream inflates to
+1 GiB, checks each once in a fresh process and prints the peak resident
+memory of that process and of any checking child, before and after the
+check; also a clean one-page PDF as the peer.
 """
 
 from __future__ import annotations
@@ -47,6 +48,22 @@ def bomb() -> bytes:
     return bytes(out)
 
 
+def xref_bomb() -> bytes:
+    """A cross-reference stream that inflates to 1 GiB: qpdf meets it while opening."""
+    comp = zlib.compressobj(9)
+    block = b"\0" * (16 * 1024 * 1024)
+    zeros = b"".join(comp.compress(block) for _ in range(64)) + comp.flush()
+    out = bytearray(b"%PDF-1.7\n")
+    out += b"1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    out += b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+    out += b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 9 9] >> endobj\n"
+    start = len(out)
+    out += b"4 0 obj << /Type /XRef /Size 5 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode"
+    out += b" /Length %d >>\nstream\n" % len(zeros) + zeros + b"\nendstream endobj\n"
+    out += b"startxref\n%d\n%%%%EOF\n" % start
+    return bytes(out)
+
+
 def clean() -> bytes:
     content = zlib.compress(b"BT /F1 12 Tf 72 720 Td (ok) Tj ET")
     return (
@@ -62,7 +79,7 @@ def clean() -> bytes:
 def main() -> None:
     import tempfile
 
-    for name, data in (("clean", clean()), ("bomb", bomb())):
+    for name, data in (("clean", clean()), ("bomb", bomb()), ("xref-bomb", xref_bomb())):
         with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
             fh.write(data)
             fh.flush()
