@@ -202,3 +202,25 @@ def test_quality_page_flags_one_heavy_source(client, runner, make_user, window_w
     assert len(flagged) == 2 and rows[:2] == flagged
     assert any(digest[:12] in r for r in flagged) and all("宁海路 -" in r for r in flagged)
     assert "iv-quality" in block and "电话" in block
+
+
+def test_agency_dashboard_shows_the_sources(client, make_user, window_wave):
+    from scoring.dataset import to_records
+    from scoring.simulate import simulate
+    from survey.services.frameworks import spec_of
+    from survey.services.responses import insert_records
+
+    spec = spec_of(window_wave.framework)
+    data = simulate(spec, [s.name for s in window_wave.district.streets], 12, 4).data
+    interviewer = make_user("interviewer", username="iv-dash")
+    insert_records(
+        window_wave,
+        to_records(data, id_prefix="d", channels=["face"] * data.n),
+        interviewer_id=interviewer.id,
+    )
+    support.sign_in(client, make_user("agency", username="agency-dash"))
+    page = support.call(client, "GET", f"/agency/waves/{window_wave.code}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "答卷来源与影响" in html
+    block = html[html.index("sources-title") :]
+    assert "iv-dash" in block and "面访" in block and "band-below" not in block
