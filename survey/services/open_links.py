@@ -113,7 +113,7 @@ def wave_bursts(wave: Wave) -> dict[int, str]:
     by_address: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
     for rid, address, created in rows:
         by_address[address].append((rid, created))
-    out: dict[int, str] = {}
+    largest: dict[int, int] = {}  # response id -> size of the largest burst it is in
     for starts in by_address.values():
         lo = 0
         for hi in range(len(starts)):
@@ -122,11 +122,5 @@ def wave_bursts(wave: Wave) -> dict[int, str]:
             n = hi - lo + 1
             if n >= burst:
                 for rid, _when in starts[lo : hi + 1]:
-                    out[rid] = _burst_text(max(n, _count(out.get(rid))))
-    return out
-
-
-def _count(reason: str | None) -> int:
-    if not reason:
-        return 0
-    return int(reason.split(": ", 1)[1].split(" ", 1)[0])
+                    largest[rid] = max(n, largest.get(rid, 0))
+    return {rid: _burst_text(n) for rid, n in largest.items()}
