@@ -12,7 +12,7 @@ from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..auth.decorators import roles_required
-from ..edges import bounded_int
+from ..edges import DB_INT_MAX, bounded_int
 from ..extensions import db
 from ..models import Evidence, Notice, RectificationItem, Street, User, Wave
 from ..services import publication
@@ -37,7 +37,7 @@ class ReturnForm(FlaskForm):
 
 
 class EscalateForm(FlaskForm):
-    street_id = IntegerField(validators=[DataRequired()])
+    street_id = IntegerField(validators=[DataRequired(), NumberRange(1, DB_INT_MAX)])
     days = IntegerField(
         _l("新的整改期限（工作日）"),
         default=10,
@@ -195,7 +195,8 @@ def escalate(code: str):
     if wave is None:
         abort(404)
     form = EscalateForm()
-    street = db.session.get(Street, form.street_id.data or 0)
+    street_id = form.street_id.data or 0
+    street = db.session.get(Street, street_id) if 0 < street_id <= DB_INT_MAX else None
     back = url_for("admin.rectification", wave=wave.code)
     if not form.validate_on_submit() or street is None or street.district_id != wave.district_id:
         for errors in form.errors.values():

@@ -206,3 +206,35 @@ def test_wave_codes_are_letters_digits_and_hyphens(client, make_user, district, 
     )
     assert response.status_code == 400
     assert "只能由字母" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("street_id", [HUGE, "-" + HUGE, "0"])
+def test_escalation_form_with_a_huge_street_id(client, make_wave, make_user, street_id):
+    make_wave("w-esc")
+    support.sign_in(client, make_user("admin", username="esc-admin"))
+    response = support.call(
+        client,
+        "POST",
+        "/admin/rectification/w-esc/escalate",
+        data={"street_id": street_id, "days": 10},
+    )
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("field", ["street", "community", "wave", "count"])
+def test_agency_forms_with_huge_ids(client, make_wave, make_user, district, field):
+    wave = make_wave("w-forms")
+    street = district.streets[0]
+    data = {
+        "wave": wave.id,
+        "street": street.id,
+        "group": "elderly",
+        "community": street.communities[0].id,
+        "count": 2,
+        "channel": "phone",
+        "output": "csv",
+        field: HUGE,
+    }
+    support.sign_in(client, make_user("agency", username="forms-agency"))
+    for url in (f"/agency/waves/{wave.code}/invitations", "/agency/interview"):
+        assert support.call(client, "POST", url, data=data).status_code < 500
