@@ -29,19 +29,21 @@ Run as a script, it reads a PDF on stdin and prints the verdict as JSON.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
 import subprocess
 import sys
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 
+if __package__:
+    from .pdf_filters import CHUNK, DECODERS, FILTER_ALIASES, IMAGE_FILTERS
+else:  # run as a script by scan_isolated: this directory is on sys.path
+    from pdf_filters import CHUNK, DECODERS, FILTER_ALIASES, IMAGE_FILTERS  # type: ignore[no-redef]
+
 MAX_OBJECTS = 100_000
 MAX_INFLATED = 64 * 1024 * 1024  # decoded bytes of all streams together
-CHUNK = 64 * 1024
 CHILD_MEMORY = 768 * 1024 * 1024  # address space of the checking process
 CHILD_CPU_SECONDS = 10
 CHILD_TIMEOUT = 20
@@ -82,16 +84,6 @@ ACTIVE_NAMES = frozenset(
         "/Rendition",
     }
 )
-IMAGE_FILTERS = frozenset({"/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode"})
-FILTER_ALIASES = {
-    "/Fl": "/FlateDecode",
-    "/AHx": "/ASCIIHexDecode",
-    "/A85": "/ASCII85Decode",
-    "/RL": "/RunLengthDecode",
-    "/LZW": "/LZWDecode",
-    "/DCT": "/DCTDecode",
-    "/CCF": "/CCITTFaxDecode",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,117 +102,6 @@ class _Refused(Exception):
         super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
-
-
-# -- streaming decoders: each takes and yields chunks, never the whole stream --
-
-
-def _flate(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    inflater = zlib.decompressobj()
-    try:
-        for chunk in chunks:
-            data = chunk
-            while data:
-                out = inflater.decompress(data, CHUNK)
-                if out:
-                    yield out
-                data = inflater.unconsumed_tail
-                if inflater.eof:
-                    return
-        while not inflater.eof:
-            out = inflater.decompress(b"", CHUNK)
-            if not out:
-                break
-            yield out
-    except zlib.error:
-        return  # a damaged stream decodes to what came out so far, as in readers
-
-
-def _hex(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    carry = b""
-    for chunk in chunks:
-        end = chunk.find(b">")
-        digits = carry + bytes(c for c in (chunk if end < 0 else chunk[:end]) if c in _HEX)
-        even = len(digits) - len(digits) % 2
-        if even:
-            yield bytes.fromhex(digits[:even].decode("ascii"))
-        carry = digits[even:]
-        if end >= 0:
-            break
-    if carry:
-        yield bytes.fromhex((carry + b"0").decode("ascii"))
-
-
-_HEX = frozenset(b"0123456789abcdefABCDEF")
-_A85 = frozenset(range(33, 118))
-
-
-def _a85(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    carry = b""
-    for chunk in chunks:
-        end = chunk.find(b"~>")
-        body = chunk if end < 0 else chunk[:end]
-        text = carry + bytes(c for c in body if c in _A85 or c == ord("z"))
-        cut = len(text) - len(text) % 5 if b"z" not in text else _a85_cut(text)
-        if cut:
-            yield base64.a85decode(text[:cut])
-        carry = text[cut:]
-        if end >= 0:
-            break
-    if carry:
-        try:
-            yield base64.a85decode(carry)
-        except ValueError:
-            return
-
-
-def _a85_cut(text: bytes) -> int:
-    """Longest prefix of complete ASCII85 groups (``z`` is a group of its own)."""
-    cut, group = 0, 0
-    for i, c in enumerate(text):
-        if c == ord("z") and group == 0:
-            cut = i + 1
-            continue
-        group += 1
-        if group == 5:
-            group, cut = 0, i + 1
-    return cut
-
-
-def _runlength(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    pending = b""
-    for chunk in chunks:
-        data = pending + chunk
-        i = 0
-        out = bytearray()
-        while i < len(data):
-            length = data[i]
-            if length == 128:
-                return
-            if length < 128:
-                if i + 1 + length + 1 > len(data):
-                    break
-                out += data[i + 1 : i + 2 + length]
-                i += 2 + length
-            else:
-                if i + 1 >= len(data):
-                    break
-                out += data[i + 1 : i + 2] * (257 - length)
-                i += 2
-            if len(out) >= CHUNK:
-                yield bytes(out)
-                out.clear()
-        if out:
-            yield bytes(out)
-        pending = data[i:]
-
-
-DECODERS = {
-    "/FlateDecode": _flate,
-    "/ASCIIHexDecode": _hex,
-    "/ASCII85Decode": _a85,
-    "/RunLengthDecode": _runlength,
-}
 
 
 def _filters(stream: object) -> list[str]:

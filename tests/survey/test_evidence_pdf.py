@@ -225,3 +225,21 @@ def test_a_clean_pdf_checks_in_bounded_memory():
     verdict = pdf_safety.scan(build_pdf(objstm_filters=["/FlateDecode"]))
     assert verdict.ok and verdict.objects >= 5 and verdict.inflated > 0
     assert pdf_safety.CHILD_MEMORY <= 1024 * 1024 * 1024
+
+
+def test_streaming_decoders_match_whole_decoding():
+    import base64
+    import os
+
+    from survey.services.pdf_filters import _a85, _flate, _hex, _runlength
+
+    data = os.urandom(200_000) + b"\0" * 4000
+
+    def pieces(raw: bytes, size: int) -> list[bytes]:
+        return [raw[i : i + size] for i in range(0, len(raw), size)]
+
+    assert b"".join(_flate(pieces(zlib.compress(data), 777))) == data
+    assert b"".join(_hex(pieces(binascii.hexlify(data) + b" \n>", 7777))) == data
+    assert b"".join(_a85(pieces(base64.a85encode(data) + b"~>", 6553))) == data
+    runs = bytes([2]) + b"abc" + bytes([257 - 5]) + b"z" + bytes([128])  # literal, run, end
+    assert b"".join(_runlength(pieces(runs, 2))) == b"abczzzzz"
