@@ -1,4 +1,4 @@
-.PHONY: setup demo test test-sqlite lint bench
+.PHONY: setup demo test test-sqlite lint bench calibrate
 
 setup:
 	bash scripts/setup.sh --test
@@ -18,3 +18,6 @@ lint:
 bench:
 	.venv/bin/python tests/benchmarks/bench_scoring.py
 	.venv/bin/python tests/benchmarks/bench_notices.py
+
+calibrate:
+	.venv/bin/pytest -m slow tests/scoring/test_calibration.py -s -p no:randomly

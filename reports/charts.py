@@ -23,6 +23,8 @@ matplotlib.use("Agg")
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from reports.models import FunnelPoint  # noqa: E402
+
 # The body face of the PDFs: chart labels then cost no extra embedded font.
 CJK_FONT_FILES = (
     Path("/usr/share/fonts/truetype/arphic/ukai.ttc"),
@@ -238,3 +240,134 @@ def axis_range(rows: Sequence[Interval], reference: float | None = None) -> tupl
     lo = max(0.0, math.floor(min(finite) / 5) * 5 - 2.5)
     hi = min(100.0, math.ceil(max(finite) / 5) * 5 + 2.5)
     return lo, max(hi, lo + 5)
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelLabels:
+    """The words of a funnel plot (Chinese by default; the console passes its language)."""
+
+    xlabel: str = "精确度（1 / 与全区之差的标准误）"
+    ylabel: str = "与全区平均之差（分）"
+    reference: str = "全区平均"
+    alert: str = "95%预警线"
+    alarm: str = "99.8%警戒线"
+    adjusted: str = "（已按街道间离散度调整）"
+
+
+ALERT_Z = 1.959963984540054  # two-sided 95%
+ALARM_Z = 3.090232306167813  # two-sided 99.8%
+
+
+def funnel_limit(precision: float, z: float, tau: float = 0.0) -> float:
+    """Half-width of the funnel at ``precision`` (1/SE), widened by ``tau`` (points).
+
+    Without overdispersion the limit is ``z / precision``; with a between-street
+    standard deviation ``tau`` (Spiegelhalter 2005, additive random effect) it is
+    ``z * sqrt(1 / precision**2 + tau**2)``.
+    """
+    return z * math.sqrt(1.0 / precision**2 + tau**2)
+
+
+def funnel(
+    points: Sequence[FunnelPoint],
+    *,
+    tau: float = 0.0,
+    labels: FunnelLabels | None = None,
+    label_all: bool | None = None,
+    width_cm: float = 15.5,
+    height_cm: float = 11.0,
+) -> str:
+    """Return a funnel plot of street gaps against precision as SVG.
+
+    Parameters
+    ----------
+    points
+        One point per street with a finite gap and a positive standard error.
+    tau
+        Between-street standard deviation (points) when the run adjusts the limits
+        for overdispersion; 0 draws the plain limits.
+    label_all
+        Name every street (default: when there are at most 40 points); otherwise
+        only streets outside the 95% limits and highlighted ones are named.
+
+    The horizontal line at 0 is the district reference; the dashed curves are the
+    95% alert limits and the solid curves the 99.8% alarm limits.
+    """
+    setup()
+    words = labels or FunnelLabels()
+    usable = [p for p in points if math.isfinite(p.gap) and p.se > 0 and math.isfinite(p.se)]
+    if not usable:
+        return empty()
+    fig = Figure(figsize=(width_cm * _CM, height_cm * _CM))
+    ax = fig.add_subplot()
+    precisions = [p.precision for p in usable]
+    lo_p = min(precisions) * 0.85
+    hi_p = max(precisions) * 1.08
+    steps = 120
+    xs = [lo_p + (hi_p - lo_p) * i / steps for i in range(steps + 1)]
+    for z, style, name in ((ALERT_Z, "--", words.alert), (ALARM_Z, "-", words.alarm)):
+        upper = [funnel_limit(x, z, tau) for x in xs]
+        ax.plot(xs, upper, style, color=GREY, lw=0.9, label=name)
+        ax.plot(xs, [-u for u in upper], style, color=GREY, lw=0.9)
+    ax.axhline(0.0, color=NAVY, lw=1.0, label=words.reference)
+    colours = [RED if p.highlight else BAND_COLOURS.get(p.band, GREY) for p in usable]
+    sizes = [34 if p.highlight else 14 for p in usable]
+    ax.scatter(
+        precisions,
+        [p.gap for p in usable],
+        s=sizes,
+        c=colours,
+        zorder=3,
+        linewidths=0,
+    )
+    if label_all is None:
+        label_all = len(usable) <= 40
+    span = max(max(abs(p.gap) for p in usable), funnel_limit(lo_p, ALARM_Z, tau) if lo_p > 0 else 0)
+    ax.set_ylim(-span * 1.12, span * 1.12)
+    ax.set_xlim(lo_p, hi_p)
+    named = [
+        p
+        for p in usable
+        if label_all or p.highlight or abs(p.gap) > funnel_limit(p.precision, ALERT_Z, tau)
+    ]
+    # greedy placement in points: move a label up or down until it overlaps no other
+    axes_w = width_cm / 2.54 * 72 * 0.86
+    axes_h = height_cm / 2.54 * 72 * 0.73
+    placed: list[tuple[float, float, float, float]] = []
+    for p in sorted(named, key=lambda q: (not q.highlight, q.precision)):
+        size = 7.5 if p.highlight else 6.5
+        x0 = (p.precision - lo_p) / (hi_p - lo_p) * axes_w + 4
+        y_base = (p.gap + span * 1.12) / (span * 2.24) * axes_h + 2
+        width, height = len(p.label) * size + 2, size + 1.5
+        for step in (0, -1, 1, -2, 2, -3, 3, -4, 4):
+            y0 = y_base + step * height
+            box = (x0, y0, x0 + width, y0 + height)
+            if all(
+                box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in placed
+            ):
+                break
+        placed.append(box)
+        ax.annotate(
+            p.label,
+            (p.precision, p.gap),
+            xytext=(4, 2 + (y0 - y_base)),
+            textcoords="offset points",
+            fontsize=size,
+            fontweight="bold" if p.highlight else "normal",
+            color=RED if p.highlight else "#333333",
+            arrowprops=(
+                {"arrowstyle": "-", "color": "#999999", "lw": 0.4} if y0 != y_base else None
+            ),
+        )
+    ax.tick_params(labelsize=8)
+    ax.grid(color="#eeeeee", lw=0.5)
+    ax.set_axisbelow(True)
+    ax.set_xlabel(words.xlabel, fontsize=8)
+    ax.set_ylabel(words.ylabel, fontsize=8)
+    title = words.adjusted if tau > 0 else ""
+    if title:
+        ax.set_title(title, fontsize=8, color=GREY)
+    # below the axes: never over a point, and cheaper than searching for the best corner
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
+    fig.subplots_adjust(left=0.11, right=0.97, top=0.93, bottom=0.2)
+    return _svg(fig)

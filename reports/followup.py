@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from reports.layout import official_context, title_lines
 from reports.models import EscalationData, PublicationData
 from reports.pdf import create_pdf
@@ -18,9 +20,14 @@ def publication_title(data: PublicationData) -> str:
 def render_publication_html(data: PublicationData) -> str:
     """Render a street's public rectification list as HTML."""
     title = publication_title(data)
-    return render(
-        "publication.html", {"data": data, "title": title, "title_lines": title_lines(title)}
-    )
+    period_end = data.issue_date + dt.timedelta(days=max(data.period_days, 1) - 1)
+    context = {
+        "data": data,
+        "title": title,
+        "title_lines": title_lines(title),
+        "period_end": period_end,
+    }
+    return render("publication.html", context)
 
 
 def render_publication_pdf(data: PublicationData) -> bytes:

@@ -12,6 +12,13 @@ BAND_WORDS = {
     "below": "低于全区平均",
 }
 
+DISTRICT_REFERENCE_WORDS = {
+    "population": "全区平均（按各街道人口加权）",
+    "street_mean": "全区平均（各街道简单平均）",
+}
+# runs scored before the district reference was defined pooled all respondents
+POOLED_REFERENCE_WORDS = "全区平均（全部受访者合并计算）"
+
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
@@ -63,6 +70,41 @@ def band_words(band: str | None) -> str:
         return BAND_WORDS[band]
     except KeyError:
         raise ValueError(f"unknown band {band!r}: expected above, similar or below") from None
+
+
+def district_reference(reference: str | None) -> str:
+    """Name the district reference a score is compared with.
+
+    ``population``: streets weighted by their population counts; ``street_mean``:
+    the plain mean of the streets; ``None`` (a run stored before the reference was
+    recorded): the mean over all respondents pooled.
+    """
+    if reference is None:
+        return POOLED_REFERENCE_WORDS
+    return DISTRICT_REFERENCE_WORDS.get(reference, DISTRICT_REFERENCE_WORDS["street_mean"])
+
+
+def cn_date_provisional(day: dt.date, provisional: bool) -> str:
+    """A deadline as 2027年1月11日, followed by （暂定） when it is provisional."""
+    return cn_date(day) + ("（暂定）" if provisional else "")
+
+
+def band_with_gap(band: str | None, gap: float | None) -> str:
+    """Band words with the gap in points beside them: 低于全区平均（-3.2分）.
+
+    A street without a band (数据不全) reads 不作判定; the gap is still shown.
+    """
+    words = BAND_WORDS.get(band, "不作判定") if band is not None else "不作判定"
+    if gap is None or not math.isfinite(gap):
+        return words
+    return f"{words}（{signed(gap)}分）"
+
+
+def expected_count(value: float | None) -> str:
+    """An expected number of streets: one decimal from 1 up, two below (0.03)."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
 
 
 def redact(text: str) -> str:

@@ -19,6 +19,26 @@ ScoreMap = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
+class FunnelPoint:
+    """One street on a funnel plot: its gap to the district and the gap's standard error.
+
+    ``band`` is the consequence band (above / similar / below, ``""`` without one);
+    ``highlight`` draws the point larger, in red, with its label in bold.
+    """
+
+    label: str
+    gap: float
+    se: float
+    band: str = ""
+    highlight: bool = False
+
+    @property
+    def precision(self) -> float:
+        """``1 / se``: the funnel's horizontal axis."""
+        return 1.0 / self.se
+
+
+@dataclass(frozen=True, slots=True)
 class Letterhead:
     """The red header of an official document (版头).
 
@@ -64,9 +84,20 @@ class NoticeItem:
     street_ci: tuple[float, float] | None = None
 
 
+NOTICE = "notice"
+LETTER = "letter"
+
+
 @dataclass(frozen=True, slots=True)
 class NoticeData:
-    """Everything a rectification notice (整改通知书) shows, for one street."""
+    """Everything a street's results document shows.
+
+    ``kind`` is ``notice`` (整改通知书: items and a ``deadline``) or ``letter``
+    (测评结果告知书: no item, so no deadline; also every 数据不全 street).
+    ``district_reference`` names the district mean compared with;
+    ``funnel_points`` are every complete street on the funnel plot, this one
+    highlighted, and ``funnel_tau`` widens the limits for overdispersion.
+    """
 
     letterhead: Letterhead
     title: str
@@ -74,7 +105,7 @@ class NoticeData:
     street: str
     wave_name: str
     issue_date: dt.date
-    deadline: Deadline
+    deadline: Deadline | None
     deadline_days: int
     reply_address: str
     street_scores: ScoreMap
@@ -85,6 +116,35 @@ class NoticeData:
     indicator_names: Mapping[str, str]
     contact: str = ""
     min_n: int = 30
+    kind: str = NOTICE
+    district_reference: str = "全区平均"
+    band_rule_words: str = ""
+    complete: bool = True
+    incomplete_reason: str = ""
+    gap: float | None = None
+    funnel_points: tuple[FunnelPoint, ...] = ()
+    funnel_tau: float = 0.0
+
+    @property
+    def is_letter(self) -> bool:
+        """Whether this is a results letter (测评结果告知书) without a deadline."""
+        return self.kind == LETTER
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedDocument:
+    """One street's document as listed in the ranking report (通报).
+
+    ``kind`` is ``notice`` (整改通知书 with ``deadline``) or ``letter`` (测评结果告知书).
+    """
+
+    street: str
+    kind: str
+    doc_number: str
+    items: int = 0
+    deadline: dt.date | None = None
+    deadline_provisional: bool = False
+    incomplete: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +161,23 @@ class RankingData:
     streets: tuple[ScoreMap, ...]
     dimension_names: Mapping[str, str]
     indicator_names: Mapping[str, str] = field(default_factory=dict)
+    documents: tuple[IssuedDocument, ...] = ()
+    district_reference: str = "全区平均"
+    band_rule_words: str = ""
+    expected_false_flags: float | None = None
+    funnel_points: tuple[FunnelPoint, ...] = ()
+    funnel_tau: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class PublicationItem:
     """One item of a public rectification list (整改公示).
 
-    ``status`` is a plain word such as ``已完成`` / ``整改中``; ``result`` says what
-    changed (may be empty while in progress).
+    ``status`` is a plain word such as ``待制定方案`` / ``整改中`` / ``已完成``;
+    ``result`` says what changed (may be empty while in progress).  ``comments``
+    are residents' own words on the indicator in this street (redacted excerpts,
+    no identities), shown as 居民反映的问题; without any, the scores are shown.
+    ``problem`` is the bureau's requirement.
     """
 
     indicator: str
@@ -117,6 +186,10 @@ class PublicationItem:
     status: str
     result: str = ""
     deadline: dt.date | None = None
+    deadline_provisional: bool = False
+    comments: tuple[str, ...] = ()
+    street_score: float | None = None
+    district_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,17 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports import charts, formatting
+from reports import charts, formatting, verdicts
 from reports.calendar import OfficialCalendar, add_working_days
 from reports.layout import official_context
-from reports.models import Letterhead, NoticeData, NoticeItem
+from reports.models import LETTER, NOTICE, Letterhead, NoticeData, NoticeItem
 from reports.pdf import GENERATED, create_pdf
 from reports.requirements import check_templates, requirement_text
 from reports.tables import dimension_rows, number
 from reports.templating import render
 
 STYLESHEETS = ("official.css",)
-CHART_NAMES = ("radar", "indicators")
+CHART_NAMES = ("radar", "indicators", "funnel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,8 @@ class NoticeSettings:
         Agency code of the 发文字号: ``鼓民整`` gives ``鼓民整〔2026〕3号``.
     wave_name
         e.g. ``2026年度居民满意度测评``; the title reads
-        关于{street}{wave_name}结果及整改要求的通知.
+        关于{street}{wave_name}结果及整改要求的通知 (a results letter:
+        关于{street}{wave_name}结果的告知书).
     issue_date, deadline_days, calendar
         The deadline is ``deadline_days`` working days after ``issue_date`` on ``calendar``.
     requirement_templates
@@ -59,6 +60,13 @@ class NoticeSettings:
         return f"{self.doc_prefix}〔{self.issue_date.year}〕{seq}号"
 
 
+def notice_title(street: str, wave_name: str, kind: str) -> str:
+    """Title of a street's notice (整改通知书) or results letter (测评结果告知书)."""
+    if kind == LETTER:
+        return f"关于{street}{wave_name}结果的告知书"
+    return f"关于{street}{wave_name}结果及整改要求的通知"
+
+
 def addressee_for(street: str) -> str:
     """主送机关 for a street: 街道办事处, or 人民政府 for a town (镇)."""
     return f"{street}人民政府：" if street.endswith("镇") else f"{street}办事处："
@@ -75,6 +83,10 @@ def build_notice_data(
     comments: Mapping[str, Sequence[str]] | None = None,
 ) -> NoticeData:
     """Build one street's notice data from a scores-JSON dict.
+
+    A street with at least one rectification item gets a notice (整改通知书) with
+    a deadline; a street without one, and every 数据不全 street (``complete``
+    false), gets a results letter (测评结果告知书) with no deadline and no items.
 
     Parameters
     ----------
@@ -99,8 +111,10 @@ def build_notice_data(
         raise ValueError(f"street {street!r} is not in the scores")
     row = rows[street]
     district = scores["district"]
+    is_complete = verdicts.complete(row)
     items = []
-    for code in list(row.get("priorities") or [])[: settings.max_items]:
+    codes = list(row.get("priorities") or []) if is_complete else []
+    for code in codes[: settings.max_items]:
         ind = row["indicators"].get(code, {})
         ref = district["indicators"].get(code, {})
         own, other = number(ind.get("score")), number(ref.get("score"))
@@ -123,6 +137,7 @@ def build_notice_data(
                 street_ci=(low, high) if low is not None and high is not None else None,
             )
         )
+    kind = NOTICE if items else LETTER
     return NoticeData(
         letterhead=Letterhead(
             authority=settings.authority,
@@ -131,12 +146,16 @@ def build_notice_data(
             copy_to=settings.copy_to,
             printed_by=settings.printed_by,
         ),
-        title=f"关于{street}{settings.wave_name}结果及整改要求的通知",
+        title=notice_title(street, settings.wave_name, kind),
         addressee=addressee_for(street),
         street=street,
         wave_name=settings.wave_name,
         issue_date=settings.issue_date,
-        deadline=add_working_days(settings.issue_date, settings.deadline_days, settings.calendar),
+        deadline=(
+            add_working_days(settings.issue_date, settings.deadline_days, settings.calendar)
+            if kind == NOTICE
+            else None
+        ),
         deadline_days=settings.deadline_days,
         reply_address=settings.reply_address,
         street_scores=row,
@@ -147,11 +166,19 @@ def build_notice_data(
         indicator_names=dict(indicator_names),
         contact=settings.contact,
         min_n=int(scores.get("method", {}).get("min_n", 30)),
+        kind=kind,
+        district_reference=formatting.district_reference(district.get("reference")),
+        band_rule_words=verdicts.band_rule_words(scores),
+        complete=is_complete,
+        incomplete_reason=verdicts.incomplete_reason(row),
+        gap=verdicts.gap(row, district),
+        funnel_points=verdicts.funnel_points(scores, street),
+        funnel_tau=verdicts.overdispersion_tau(scores),
     )
 
 
 def notice_charts(data: NoticeData) -> dict[str, str]:
-    """Return the attachment charts (radar, indicator intervals) as inline SVG."""
+    """Return the attachment charts (radar, indicator intervals, funnel) as SVG."""
     street_dims = data.street_scores.get("dimensions", {})
     district_dims = data.district_scores.get("dimensions", {})
     axes, own, ref = [], [], []
@@ -182,6 +209,15 @@ def notice_charts(data: NoticeData) -> dict[str, str]:
         )
     out = {"radar": charts.radar(axes, own, ref, data.street) if len(axes) >= 3 else charts.empty()}
     out["indicators"] = charts.interval_chart(rows, row_cm=0.62) if rows else charts.empty()
+    out["funnel"] = (
+        charts.funnel(
+            data.funnel_points,
+            tau=data.funnel_tau,
+            labels=charts.FunnelLabels(reference=data.district_reference),
+        )
+        if data.funnel_points
+        else charts.empty()
+    )
     return out
 
 

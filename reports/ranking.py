@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reports import charts
+from reports import charts, formatting, verdicts
 from reports.layout import official_context
-from reports.models import Letterhead, RankingData
+from reports.models import IssuedDocument, Letterhead, RankingData
 from reports.pdf import GENERATED, create_pdf
 from reports.tables import number, score_row
 from reports.templating import render
@@ -41,13 +41,24 @@ def build_ranking_data(
     *,
     dimension_names: Mapping[str, str],
     indicator_names: Mapping[str, str] | None = None,
+    documents: Sequence[IssuedDocument] = (),
 ) -> RankingData:
-    """Build the ranking report's data from a scores-JSON dict (streets ordered by rank)."""
+    """Build the ranking report's data from a scores-JSON dict.
 
-    def order(s: Mapping[str, Any]) -> tuple[float, float, str]:
+    Streets are ordered by rank, 数据不全 streets (no rank) last.  ``documents``
+    lists what each street received (整改通知书 or 测评结果告知书), in the
+    order issued.
+    """
+
+    def order(s: Mapping[str, Any]) -> tuple[bool, float, float, str]:
         rank = number(s.get("rank"))
         score = number(s.get("score"))
-        return (rank if rank is not None else math.inf, -(score or 0.0), str(s["street"]))
+        return (
+            not verdicts.complete(s),
+            rank if rank is not None else math.inf,
+            -(score or 0.0),
+            str(s["street"]),
+        )
 
     streets = tuple(sorted(scores["streets"], key=order))
     method = dict(scores.get("method", {}))
@@ -70,6 +81,12 @@ def build_ranking_data(
         streets=streets,
         dimension_names=dict(dimension_names),
         indicator_names=dict(indicator_names or {}),
+        documents=tuple(documents),
+        district_reference=formatting.district_reference(scores["district"].get("reference")),
+        band_rule_words=verdicts.band_rule_words(scores),
+        expected_false_flags=verdicts.expected_false_flags(scores),
+        funnel_points=verdicts.funnel_points(scores),
+        funnel_tau=verdicts.overdispersion_tau(scores),
     )
 
 
@@ -102,6 +119,8 @@ def caterpillar_charts(data: RankingData) -> list[str]:
         score, low, high = (float(v or 0.0) for v in values)
         rank = s.get("rank")
         label = f"{s['street']} {rank}" if rank is not None else str(s["street"])
+        if not verdicts.complete(s):
+            label = f"{s['street']}（数据不全）"
         rows.append(charts.Interval(label, score, low, high, band=s.get("band") or ""))
     if not rows:
         return [charts.empty()]
@@ -123,12 +142,32 @@ def caterpillar_charts(data: RankingData) -> list[str]:
 
 
 def band_counts(streets: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Number of streets per band (``none`` for streets without a band)."""
-    counts = {"above": 0, "similar": 0, "below": 0, "none": 0}
+    """Number of streets per band (``incomplete``: 数据不全; ``none``: other unbanded)."""
+    counts = {"above": 0, "similar": 0, "below": 0, "none": 0, "incomplete": 0}
     for s in streets:
         band = s.get("band")
-        counts[band if band in counts else "none"] += 1
+        if not verdicts.complete(s):
+            counts["incomplete"] += 1
+        else:
+            counts[band if band in counts else "none"] += 1
     return counts
+
+
+def has_simultaneous_ranks(streets: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the run holds simultaneous rank intervals (``rank_low_sim``)."""
+    return any(s.get("rank_low_sim") is not None for s in streets)
+
+
+def funnel_chart(data: RankingData) -> str:
+    """The funnel plot of every complete street's gap to the district, as SVG."""
+    if not data.funnel_points:
+        return charts.empty()
+    return charts.funnel(
+        data.funnel_points,
+        tau=data.funnel_tau,
+        labels=charts.FunnelLabels(reference=data.district_reference),
+        height_cm=13.0,
+    )
 
 
 def render_ranking_html(data: RankingData, chart_urls: Sequence[str] | None = None) -> str:
@@ -138,12 +177,21 @@ def render_ranking_html(data: RankingData, chart_urls: Sequence[str] | None = No
         (s, score_row(str(s["street"]), s, data.district), s.get("dimensions", {}))
         for s in data.streets
     ]
+    notices = [d for d in data.documents if d.kind == "notice"]
+    letters = [d for d in data.documents if d.kind != "notice"]
     context.update(
         data=data,
         rows=rows,
         counts=band_counts(data.streets),
         chart_urls=list(chart_urls or []),
         district_dims=data.district.get("dimensions", {}),
+        simultaneous=has_simultaneous_ranks(data.streets),
+        gaps={str(s["street"]): verdicts.gap(s, data.district) for s in data.streets},
+        complete={str(s["street"]): verdicts.complete(s) for s in data.streets},
+        incomplete=verdicts.incomplete_streets(data.streets),
+        notices=notices,
+        letters=letters,
+        funnel_url=f"{GENERATED}funnel.svg",
     )
     return render("ranking.html", context)
 
@@ -153,5 +201,6 @@ def render_ranking_pdf(data: RankingData) -> bytes:
     svgs = caterpillar_charts(data)
     resources = {f"caterpillar-{i}.svg": svg.encode() for i, svg in enumerate(svgs)}
     urls = [f"{GENERATED}{name}" for name in resources]
+    resources["funnel.svg"] = funnel_chart(data).encode()
     html = render_ranking_html(data, urls)
     return create_pdf(html, stylesheets=STYLESHEETS, resources=resources)

@@ -41,6 +41,8 @@ def environment() -> jinja2.Environment:
         signed=formatting.signed,
         percent=formatting.percent,
         band_words=formatting.band_words,
+        expected_count=formatting.expected_count,
+        cn_date_provisional=formatting.cn_date_provisional,
     )
     env.globals["rank_interval"] = formatting.rank_interval
     return env

@@ -1,19 +1,27 @@
 """minping scoring: pure statistics over numpy arrays (no web, no database).
 
 Entry points: :func:`score` (a wave's street scores with intervals, ranks,
-bands and priorities), :func:`to_json` (the DESIGN.md §5 document) and
+bands and priorities), :func:`to_json` (the scores JSON of docs/scores-json.md) and
 :func:`score_file` (the offline scorer).  Also framework loading, the
 responses exchange format, weights, response quality checks, wave-over-wave
 change and simulation.
 """
 
-from .change import Change, TargetedChange, compare_waves, targeted_change
+from .change import Change, TargetedChange, compare_waves, targeted_change, wave_seed
 from .dataset import ResponseData, from_points, from_records
 from .engine import data_digest, score, subset
 from .exchange import ExchangeError, read_responses, write_csv
 from .framework import Framework, FrameworkError, load_default_framework, load_framework
 from .offline import score_file
-from .quality import QualityFlags, burst_flags, duplicate_flags, speeder_flags, straightline_flags
+from .quality import (
+    QualityFlags,
+    burst_flags,
+    duplicate_flags,
+    exclusion_rule,
+    flagged_sensitivity,
+    speeder_flags,
+    straightline_flags,
+)
 from .result import (
     DistrictResult,
     Estimate,
@@ -50,6 +58,8 @@ __all__ = [
     "direct_weights",
     "duplicate_flags",
     "entropy_weights",
+    "exclusion_rule",
+    "flagged_sensitivity",
     "from_points",
     "from_records",
     "load_default_framework",
@@ -64,5 +74,6 @@ __all__ = [
     "targeted_change",
     "to_dict",
     "to_json",
+    "wave_seed",
     "write_csv",
 ]

@@ -1,29 +1,42 @@
-"""Respondent-level bootstrap within street x group cells, vectorised.
+"""Rescaled respondent-level bootstrap within street x group cells, vectorised.
 
-Each replicate resamples every cell's respondents with replacement (n_c out
-of n_c draws), which is the same as giving respondent r a multinomial
-resampling count k_rb.  The replicate cell totals are then one matrix product
-per cell, ``K_c (B x n_c) @ X_c (n_c x F)``, with ``X`` the respondent features
+Each replicate resamples every cell's respondents with replacement, which is
+the same as giving respondent r a multinomial resampling count k_rb.  The
+replicate cell totals are then one matrix product per cell,
+``K_c (B x m_c) @ X_c (n_c x F)``, with ``X`` the respondent features
 ``[w m x, w m]``; every score is a smooth function of these totals
 (:mod:`scoring.estimators`), so street, dimension, overall and district
 replicates all come from the same draws.
 
-Counts are exact multinomial draws (indices drawn uniformly with
-``Generator.integers`` and tallied with ``np.bincount``), not a Poisson
-approximation.  Each cell has its own generator spawned from
-``SeedSequence(seed)``, so results do not depend on chunk sizes.  Replicates
-are processed in chunks, keeping memory bounded at any sample size.
+**Rescaling (Rao-Wu).**  The naive bootstrap (n_c draws out of n_c) estimates a
+cell mean's variance as ``(n_c − 1)/n_c`` of the unbiased value: 8% too small
+for a cell of 12, which is what made 95% intervals cover 0.89 at n = 30 per
+street.  Each cell of ``n_c ≥ TINY_CELL`` respondents instead draws
+``m_c = n_c − 1`` respondents and scales their weights by ``n_c / m_c``: the Rao-Wu
+rescaled bootstrap with ``m_c = n_c − 1``, whose variance of a cell mean equals
+the unbiased with-replacement variance ``s_c² / n_c``.  Cells below
+:data:`~scoring.variance.TINY_CELL` cannot estimate their own variance; they are
+held at their observed totals here and their (borrowed) variance is added by
+the engine (see :mod:`scoring.variance`).
 
-Reference: Rao, J. N. K. and Wu, C. F. J. (1988), "Resampling inference with
-complex survey data", *JASA* 83, 231-241 (the naive within-stratum bootstrap);
-Efron, B. and Tibshirani, R. (1993), *An Introduction to the Bootstrap*, ch. 13
-(percentile intervals).
+Counts are exact multinomial draws (indices drawn uniformly with
+``Generator.integers`` and tallied with ``np.bincount``).  Each cell has its own
+generator spawned from ``SeedSequence(seed)``, so results do not depend on
+chunk sizes.  Replicates are processed in chunks, keeping memory bounded.
+
+References: Rao, J. N. K. and Wu, C. F. J. (1988), "Resampling inference with
+complex survey data", *JASA* 83, 231-241; Rao, J. N. K., Wu, C. F. J. and Yue,
+K. (1992), "Some recent work on resampling methods for complex surveys",
+*Survey Methodology* 18, 209-217; Hesterberg, T. (2015), "What teachers should
+know about the bootstrap", *Am. Stat.* 69, 371-386 (expanded percentile
+interval, :func:`expanded_interval`).
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -33,11 +46,20 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import ndtr
+from scipy.stats import t as t_dist
 
-from .dataset import FloatArray
+from .dataset import BoolArray, FloatArray
 from .estimators import CellLayout, Weights, composite
+from .variance import TINY_CELL
 
-__all__ = ["MIN_REPLICATES", "Replicates", "bootstrap_replicates", "replicate_cell_totals"]
+__all__ = [
+    "MIN_REPLICATES",
+    "Replicates",
+    "bootstrap_replicates",
+    "expanded_interval",
+    "replicate_cell_totals",
+]
 
 MIN_REPLICATES = 100
 _COUNT_BUDGET = 4_000_000  # resampling counts held at once per cell (x 8 bytes)
@@ -99,16 +121,26 @@ def _cell_totals(
     x: npt.NDArray[np.float32],
     out: npt.NDArray[np.float32],
 ) -> None:
-    """Fill ``out`` (Bc, F) with Bc resampled totals of the rows of ``x``."""
+    """Fill ``out`` (Bc, F) with Bc Rao-Wu resampled totals of the rows of ``x``.
+
+    ``n_c − 1`` draws out of ``n_c``, weights scaled by ``n_c / (n_c − 1)``; cells
+    below :data:`TINY_CELL` keep their observed totals.
+    """
     nc = x.shape[0]
     bc = out.shape[0]
+    if nc < TINY_CELL:
+        out[:] = x.sum(axis=0, dtype=np.float64).astype(np.float32)
+        return
+    draws = nc - 1
+    scale = np.float32(nc / draws)
     step = max(1, _COUNT_BUDGET // nc)
     for s0 in range(0, bc, step):
         sc = min(step, bc - s0)
-        idx = gen.integers(0, nc, size=(sc, nc))
+        idx = gen.integers(0, nc, size=(sc, draws))
         idx += (np.arange(sc) * nc)[:, None]
         counts = np.bincount(idx.ravel(), minlength=sc * nc).reshape(sc, nc)
         np.matmul(counts.astype(np.float32), x, out=out[s0 : s0 + sc])
+        out[s0 : s0 + sc] *= scale
 
 
 def replicate_cell_totals(
@@ -158,15 +190,27 @@ def bootstrap_replicates(
     weights: Weights,
     boot: int,
     seed: int,
+    *,
+    reference_streets: BoolArray | None = None,
+    population_coef: FloatArray | None = None,
+    point_means: FloatArray | None = None,
 ) -> Replicates:
-    """Bootstrap replicates of indicator, dimension and overall scores.
+    """Bootstrap replicates of street and district scores.
 
     :param features: (n, 2J) sorted features ``[w m x, w m]``.
     :param boot: number of replicates B (at least 100).
+    :param reference_streets: streets in the district reference (default all).
+    :param population_coef: (S, G, J) coefficients of the cell means in the
+        population-weighted district indicator scores
+        (:func:`scoring.reference.district_reference`); None: the reference is
+        the plain mean of the reference streets.
+    :param point_means: (S, G, J) observed cell means, used where a replicate
+        cell has no answer to an indicator (population reference only).
     """
     if boot < MIN_REPLICATES:
         raise ValueError(f"boot must be at least {MIN_REPLICATES} replicates, not {boot}")
     J = features.shape[1] // 2
+    use = np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
     parts: dict[str, list[FloatArray]] = {
         k: [] for k in ("ind", "dim", "ovr", "dind", "ddim", "dovr")
     }
@@ -174,10 +218,18 @@ def bootstrap_replicates(
         num, den = tot[..., :J], tot[..., J:]
         ind = _group_combine(num, den, weights.shares).transpose(1, 0, 2).astype(np.float64)
         dim, ovr = composite(ind, weights)
-        dnum = num.sum(axis=0, dtype=np.float64)[None]
-        dden = den.sum(axis=0, dtype=np.float64)[None]
-        dind = _group_combine(dnum, dden, weights.shares)[0]
-        ddim, dovr = composite(dind, weights)
+        if population_coef is not None and point_means is not None:
+            ok = den > 0
+            ratio = np.divide(num, den, out=np.zeros_like(num), where=ok).astype(np.float64)
+            ratio = np.where(ok, ratio, point_means[:, :, None, :])
+            dind = np.einsum("sgbj,sgj->bj", ratio, population_coef)
+            ddim, dovr = composite(dind, weights)
+        else:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                dind = np.nanmean(ind[:, use], axis=1)
+                ddim = np.nanmean(dim[:, use], axis=1)
+                dovr = np.nanmean(ovr[:, use], axis=1)
         for key, arr in zip(parts, (ind, dim, ovr, dind, ddim, dovr), strict=True):
             parts[key].append(arr)
     cat = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
@@ -189,6 +241,43 @@ def bootstrap_replicates(
         district_dimension=cat["ddim"],
         district_overall=cat["dovr"],
     )
+
+
+def expanded_interval(
+    reps: FloatArray, df: FloatArray, level: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Expanded percentile interval over the leading (replicate) axis.
+
+    The quantiles are taken at ``Φ(∓t_{ν, 1−α/2})`` instead of ``α/2``, so that a
+    normal bootstrap distribution gives ``θ̂ ± t_ν SE``: Hesterberg's (2015) fix
+    for the narrowness of percentile intervals in small samples, with ν the
+    Satterthwaite df of the figure (inf: the plain percentile interval).  NaN
+    replicates are ignored; columns with fewer than 2 finite replicates give NaN.
+    """
+    alpha = (1.0 - level) / 2.0
+    B = reps.shape[0]
+    flat = reps.reshape(B, -1)
+    dfl = np.broadcast_to(np.asarray(df, dtype=np.float64), reps.shape[1:]).reshape(-1)
+    tq = np.where(
+        np.isfinite(dfl), t_dist.ppf(1 - alpha, np.where(np.isfinite(dfl), dfl, 1.0)), np.inf
+    )
+    p_lo = np.where(np.isfinite(tq), ndtr(-tq), alpha)
+    srt = np.sort(flat, axis=0)  # NaN last
+    k = (~np.isnan(flat)).sum(axis=0)
+
+    def at(p: FloatArray) -> FloatArray:
+        pos = p * np.maximum(k - 1, 0)
+        i0 = np.floor(pos).astype(np.int64)
+        i1 = np.minimum(i0 + 1, np.maximum(k - 1, 0))
+        frac = pos - i0
+        v0 = np.take_along_axis(srt, i0[None], axis=0)[0]
+        v1 = np.take_along_axis(srt, i1[None], axis=0)[0]
+        out: FloatArray = np.where(k >= 2, v0 + frac * (v1 - v0), np.nan)
+        return out
+
+    low, high = at(p_lo), at(1.0 - p_lo)
+    shape = reps.shape[1:]
+    return low.reshape(shape), high.reshape(shape)
 
 
 def percentile_interval(reps: FloatArray, level: float = 0.95) -> tuple[FloatArray, FloatArray]:

@@ -1,4 +1,4 @@
-"""The scoring entry point: :func:`score` (DESIGN.md section 6).
+"""The scoring entry point: :func:`score` (the method is described in docs/method.md).
 
 Choices recorded in ``ScoreResult.method``:
 
@@ -6,36 +6,52 @@ Choices recorded in ``ScoreResult.method``:
   the same group-share estimator ``Σ_g π_g r_sg / Σ_g π_g`` over groups with a
   denominator, so they describe the same population mix;
 * missing indicators drop out of their dimension and missing dimensions out of
-  the overall score, with weights renormalised over what is present;
-* a street listed in ``data.streets`` without responses is reported with
-  ``n = 0`` and null scores, rank and band (it is not ranked);
-* a one-respondent cell contributes zero variance (delta method and
-  bootstrap alike) and is flagged with every other cell below ``min_n``.
+  the overall score, with weights renormalised over what is present; a street
+  resting on too little of the design is 数据不全 (:mod:`scoring.completeness`):
+  scored, not ranked, banded, given items or used in the district reference;
+* variances come from the cell covariances of :mod:`scoring.variance` (jackknife
+  within cells, pooled with the district's within-group covariance; cells
+  below 5 respondents use the pooled covariance alone);
+  intervals are expanded percentile intervals of the Rao-Wu rescaled bootstrap
+  (:mod:`scoring.bootstrap`), with t quantiles at Satterthwaite df;
+* the district reference is population-weighted or the plain mean of streets
+  (:mod:`scoring.reference`); bands are funnel verdicts (:mod:`scoring.funnel`);
+  rank sets follow csranks (:mod:`scoring.ranking`); rectification items need
+  FDR control and a minimum gap (:mod:`scoring.priorities`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import t as t_dist
 
-from .bootstrap import (
-    MIN_REPLICATES,
-    bootstrap_replicates,
-    percentile_interval,
-)
+from .bootstrap import MIN_REPLICATES, Replicates, bootstrap_replicates, expanded_interval
+from .completeness import completeness
 from .dataset import FloatArray, ResponseData
 from .estimators import Weights, cell_layout, cell_sums, combine_groups, composite
 from .framework import Framework
-from .linearization import linearized_se
+from .funnel import ALARM_Z, ALERT_Z, BAND_RULES, FDR_LEVEL, expected_false_flags, funnel
 from .priorities import overall_correlation, select_priorities
-from .ranking import band_of, rank_intervals, ranks
+from .ranking import rank_sets
+from .reference import district_reference, street_coefficients
 from .result import DistrictResult, Estimate, ScoreResult, Shrunk, SmallCell, StreetResult
 from .shrinkage import fay_herriot
+from .variance import (
+    PRIOR_DF,
+    TINY_CELL,
+    LevelVariance,
+    cell_covariance,
+    form_contributions,
+    item_contributions,
+    level_variance,
+)
 
 __all__ = ["data_digest", "score", "subset"]
 
@@ -44,14 +60,30 @@ ESTIMATORS = {
     "indicator": "group-share combination Σ π_g ȳ_g / Σ π_g over groups with answers",
     "dimension": "Σ a_j S_j / Σ a_j over indicators with answers",
     "overall": "Σ b_k D_k / Σ b_k over dimensions with answers (weights renormalised)",
-    "district": "same estimators over all respondents, one street with the same group shares",
-    "interval": "percentile bootstrap, respondents resampled within street x group cells",
-    "rank_interval": "2.5%/97.5% quantiles of bootstrap ranks (1 = best)",
-    "band": "bootstrap percentile CI of street - district excludes 0",
-    "se": "Taylor linearisation, cells as strata, with replacement (n/(n-1))",
-    "shrinkage": "Fay-Herriot intercept-only, REML, Prasad-Rao/Datta-Lahiri MSE",
-    "priorities": "I-S = importance x (1 - satisfaction rate) among indicators "
-    "significantly below the district with n >= min_n",
+    "complete": "数据不全 when a group or dimension has no answers or answered cells carry "
+    "< 90% of the intended weight: scored, not ranked, banded or given items",
+    "district_population": "population-weighted: each group's mean over streets weighted by "
+    "street x group population counts, then scored like one street",
+    "district_street_mean": "plain mean of the complete streets' scores (each street once)",
+    "se": "delete-one jackknife of each street x group cell's ratio means (item covariance "
+    "carried), mixed with the district's pooled within-group covariance with weight "
+    "(n_c - 1)/(n_c - 1 + 20); cells < 5 respondents use the pooled covariance alone",
+    "df": "Satterthwaite over cells: (Σ v_c)² / Σ v_c²/(n_c - 1)",
+    "interval": "expanded percentile interval (quantiles at Φ(∓t_df)) of the Rao-Wu "
+    "rescaled bootstrap (n_c - 1 draws per cell, weights x n_c/(n_c - 1)), replicates "
+    "centred on the estimate and scaled to its SE, less the jackknife ratio-bias estimate",
+    "gap_interval": "gap ± t_df SE(gap), SE carrying the street's share in the reference",
+    "band": "funnel: z = normal equivalent of gap / sqrt(SE² + τ²); alert |z| > 1.960, "
+    "alarm |z| > 3.090; τ² by DerSimonian-Laird on z winsorised at 10%/90% when >= 20 "
+    "ranked streets; fdr: Benjamini-Hochberg q < 0.05 across ranked streets",
+    "rank_interval": "marginal csranks rank set: bootstrap max-|t| over one street's "
+    "pairwise differences (Mogstad et al. 2024)",
+    "rank_interval_sim": "simultaneous csranks rank sets: bootstrap max-|t| over all pairs",
+    "shrinkage": "Fay-Herriot intercept-only, REML, Prasad-Rao/Datta-Lahiri MSE "
+    "(a model estimate, never used for ranks, bands or items)",
+    "priorities": "candidates: below the district with Benjamini-Hochberg q <= 0.05 across "
+    "the street's indicators and gap <= -min_gap; importance = district attention; "
+    "top k by I x (1 - satisfaction rate)",
 }
 
 
@@ -114,6 +146,53 @@ def _opt(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
+def _adjust(reps: FloatArray, point: FloatArray, final: FloatArray, own: FloatArray) -> FloatArray:
+    """Replicates centred on the point estimate, deviations scaled by sqrt(final / own).
+
+    Centring on the replicates' own mean keeps the bootstrap's shape but not its
+    bias: a ratio mean of 8-16 respondents with informative weights is biased
+    by O(1/n), and an uncentred percentile interval shifts by that bias again.
+    The scale factor brings the spread to the published variance (pooled
+    small-cell rule, domain correction; :mod:`scoring.variance`).
+    """
+    f = np.sqrt(np.divide(final, own, out=np.ones_like(final), where=own > 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        centre = np.nanmean(reps, axis=0)
+    out: FloatArray = point + f * (reps - centre)
+    return out
+
+
+def _interval(
+    reps: FloatArray,
+    point: FloatArray,
+    var: FloatArray,
+    df: FloatArray,
+    level: float,
+    bias: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Expanded percentile interval, less the jackknife bias estimate.
+
+    ``point ± t SE`` where the replicates do not vary.
+    """
+    lo, hi = expanded_interval(reps, df, level)
+    se = np.sqrt(var)
+    dff = np.broadcast_to(df, se.shape)
+    tq = t_dist.ppf(0.5 + level / 2, np.where(np.isfinite(dff), dff, 1e6))
+    flat = ~(hi - lo > 1e-9) & (se > 0) & np.isfinite(point)
+    lo = np.where(flat, point - tq * se, lo) - bias
+    hi = np.where(flat, point + tq * se, hi) - bias
+    return lo, hi
+
+
+def _squeeze(v: LevelVariance) -> LevelVariance:
+    """Drop the trailing figure axis of a one-figure (overall) level."""
+    return LevelVariance(*(np.asarray(a)[..., 0] for a in (
+        v.street, v.street_own, v.street_df, v.district, v.district_own, v.district_df,
+        v.gap, v.gap_df,
+    )))  # fmt: skip
+
+
 def score(
     framework: Framework,
     data: ResponseData,
@@ -126,8 +205,12 @@ def score(
     level: float = 0.95,
     shrink: bool = True,
     data_sha256: str | None = None,
+    population_totals: npt.ArrayLike | None = None,
+    band_rule: str = "alarm",
+    min_gap: float = 3.0,
+    fdr: float = FDR_LEVEL,
 ) -> ScoreResult:
-    """Score every street and the district, with intervals, ranks and priorities.
+    """Score every street and the district, with intervals, bands, ranks and items.
 
     Parameters
     ----------
@@ -138,14 +221,15 @@ def score(
     boot : int
         Bootstrap replicates B (≥ 100).
     seed : int
-        Seed of the bootstrap; same input and seed → identical result.
+        Seed of the bootstrap; same input and seed → identical result.  Give
+        independent waves different seeds (:func:`scoring.change.wave_seed`).
     min_n : int
-        Cells below this many respondents are flagged; priorities need at
-        least this many answers.
+        Street x group cells below this many respondents are listed in
+        ``small_cells`` (a fieldwork warning; intervals handle small cells).
     top_k : int
-        Number of priorities per street.
+        Number of rectification items per street.
     exclude : bool mask (n,) or row indices, optional
-        Responses to leave out (e.g. quality flags).
+        Responses to leave out (e.g. quality exclusions).
     level : float
         Confidence level of every interval.
     shrink : bool
@@ -153,6 +237,16 @@ def score(
     data_sha256 : str, optional
         Digest recorded in ``method`` (the offline scorer passes the file's);
         default :func:`data_digest`.
+    population_totals : (streets, groups) array, optional
+        Population counts per street x group: the district reference becomes
+        population-weighted (:mod:`scoring.reference`); default the plain mean
+        of streets.
+    band_rule : {"alarm", "alert", "fdr"}
+        Which funnel verdict is ``band`` (:mod:`scoring.funnel`).
+    min_gap : float
+        Points an indicator must fall below the district to become an item.
+    fdr : float
+        False discovery rate of the item selection across a street's indicators.
 
     Returns
     -------
@@ -162,9 +256,17 @@ def score(
     ------
     ValueError
         Framework/response mismatch, NaN or non-positive weights, ``boot`` < 100,
-        or no responses left.
+        bad settings, or no responses left.
     """
     _check(framework, data, boot, min_n, top_k)
+    if band_rule not in BAND_RULES:
+        raise ValueError(f"band_rule must be one of {', '.join(BAND_RULES)}, not {band_rule!r}")
+    if not (np.isfinite(min_gap) and min_gap >= 0):
+        raise ValueError(f"min_gap must be a number of points >= 0, not {min_gap}")
+    if not 0 < fdr < 1:
+        raise ValueError(f"fdr must be between 0 and 1, not {fdr}")
+    if not 0.5 <= level < 1:
+        raise ValueError(f"level must be in [0.5, 1), not {level}")
     digest = data_sha256 or data_digest(data)
     n_in = data.n
     if exclude is not None:
@@ -179,6 +281,7 @@ def score(
         data = subset(data, keep)
     if data.n == 0:
         raise ValueError("there are no responses to score")
+    population = None if population_totals is None else np.asarray(population_totals, float)
 
     W = Weights.of(framework)
     lay = cell_layout(data)
@@ -202,12 +305,9 @@ def score(
         lambda: m.astype(np.float64),
     ]
     blocks = [cell_sums(make(), lay) for make in makers]  # each (S, G, J)
-    num, den, satn, dkn, askn, conn, cond, cnt = blocks
     member = W.member
 
-    def figures(
-        tb: list[FloatArray],
-    ) -> dict[str, FloatArray]:
+    def figures(tb: list[FloatArray]) -> dict[str, FloatArray]:
         num, den, satn, dkn, askn, conn, cond, cnt = tb
         ind = combine_groups(num, den, W.shares)
         dim, ovr = composite(ind, W)
@@ -225,40 +325,107 @@ def score(
 
     st = figures(blocks)
     di = figures([b.sum(axis=0, keepdims=True) for b in blocks])
-    # respondents answering at least one indicator of a dimension
     dim_any = (m.astype(np.float64) @ member) > 0
     n_dim = np.zeros((S, K), dtype=np.int64)
     np.add.at(n_dim, data.street, dim_any.astype(np.int64))
     n_street = np.bincount(data.street, minlength=S)
 
-    lse = linearized_se(data, lay, W)
+    # variances, completeness, the district reference
+    scores_ = np.asarray(framework.scale.scores, dtype=np.float64)
+    cov = cell_covariance(data, lay, span=float(scores_.max() - scores_.min()))
+    comp = completeness(framework, lay.size.reshape(S, G), cov.answered)
+    scoreable = np.isfinite(st["ovr"])
+    ranked = comp.complete & scoreable
+    use = ranked if ranked.sum() >= 2 else scoreable
+    sc = street_coefficients(cov.answered, W)
+    ref = district_reference(
+        cov.means, cov.answered, sc, st["ind"], st["dim"], st["ovr"], use, W, population
+    )
+    v_ind = level_variance(cov, sc.indicator, ref.coef.indicator, item_contributions)
+    v_dim = level_variance(cov, sc.dimension, ref.coef.dimension, form_contributions)
+    v_ovr = _squeeze(
+        level_variance(cov, sc.overall[..., None], ref.coef.overall[..., None], form_contributions)
+    )
+
+    # rescaled bootstrap, deviations scaled to the variance with the tiny-cell rule
     feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)
     feat_boot[:, :J] = (wm * x)[lay.order]
     feat_boot[:, J:] = wm[lay.order]
-    rep = bootstrap_replicates(feat_boot, lay, W, boot, seed)
-    ind_lo, ind_hi = percentile_interval(rep.indicator, level)
-    dim_lo, dim_hi = percentile_interval(rep.dimension, level)
-    ovr_lo, ovr_hi = percentile_interval(rep.overall, level)
-    d_ind_lo, d_ind_hi = percentile_interval(rep.district_indicator, level)
-    d_dim_lo, d_dim_hi = percentile_interval(rep.district_dimension, level)
-    d_ovr_lo, d_ovr_hi = percentile_interval(rep.district_overall[:, None], level)
-    gap_lo, gap_hi = percentile_interval(rep.indicator - rep.district_indicator[:, None, :], level)
-    ogap_lo, ogap_hi = percentile_interval(rep.overall - rep.district_overall[:, None], level)
-    point_rank = ranks(st["ovr"])
-    rank_lo, rank_hi = rank_intervals(rep.overall, level)
+    raw = bootstrap_replicates(
+        feat_boot,
+        lay,
+        W,
+        boot,
+        seed,
+        reference_streets=use,
+        population_coef=ref.coef.indicator if population is not None else None,
+        point_means=cov.means,
+    )
+    d_ovr_pt = np.asarray(ref.overall)
+    rep = Replicates(
+        indicator=_adjust(raw.indicator, st["ind"], v_ind.street, v_ind.street_own),
+        dimension=_adjust(raw.dimension, st["dim"], v_dim.street, v_dim.street_own),
+        overall=_adjust(raw.overall, st["ovr"], v_ovr.street, v_ovr.street_own),
+        district_indicator=_adjust(
+            raw.district_indicator, ref.indicator, v_ind.district, v_ind.district_own
+        ),
+        district_dimension=_adjust(
+            raw.district_dimension, ref.dimension, v_dim.district, v_dim.district_own
+        ),
+        district_overall=_adjust(
+            raw.district_overall, d_ovr_pt, v_ovr.district, v_ovr.district_own
+        ),
+    )
+    # jackknife ratio-bias estimates of every figure (linear in the cell biases)
+    b = cov.bias
+    b_ind = np.einsum("sgj,sgj->sj", sc.indicator, b)
+    b_dim = np.einsum("sgjk,sgj->sk", sc.dimension, b)
+    b_ovr = np.einsum("sgj,sgj->s", sc.overall, b)
+    bd_ind = np.einsum("sgj,sgj->j", ref.coef.indicator, b)
+    bd_dim = np.einsum("sgjk,sgj->k", ref.coef.dimension, b)
+    bd_ovr = np.einsum("sgj,sgj->", ref.coef.overall, b)
+    ind_lo, ind_hi = _interval(
+        rep.indicator, st["ind"], v_ind.street, v_ind.street_df, level, b_ind
+    )
+    dim_lo, dim_hi = _interval(
+        rep.dimension, st["dim"], v_dim.street, v_dim.street_df, level, b_dim
+    )
+    ovr_lo, ovr_hi = _interval(rep.overall, st["ovr"], v_ovr.street, v_ovr.street_df, level, b_ovr)
+    d_ind_lo, d_ind_hi = _interval(
+        rep.district_indicator, ref.indicator, v_ind.district, v_ind.district_df, level, bd_ind
+    )
+    d_dim_lo, d_dim_hi = _interval(
+        rep.district_dimension, ref.dimension, v_dim.district, v_dim.district_df, level, bd_dim
+    )
+    d_ovr_lo, d_ovr_hi = _interval(
+        rep.district_overall[:, None],
+        d_ovr_pt[None],
+        np.asarray(v_ovr.district)[None],
+        np.asarray(v_ovr.district_df)[None],
+        level,
+        np.asarray(bd_ovr)[None],
+    )
+
+    # gaps, funnel bands, rank sets
+    gap_ind = st["ind"] - ref.indicator[None, :]
+    gse_ind = np.sqrt(v_ind.gap)
+    tq_ind = t_dist.ppf(0.5 + level / 2, np.where(np.isfinite(v_ind.gap_df), v_ind.gap_df, 1e6))
+    gap_o = st["ovr"] - ref.overall
+    gse_o = np.sqrt(v_ovr.gap)
+    fun = funnel(gap_o, gse_o, v_ovr.gap_df, ranked, band_rule)
+    rs = rank_sets(st["ovr"], rep.overall, v_ovr.street, ranked, level)
 
     has_concerns = bool(data.concerns.any())
-    importance = st["att"] if has_concerns else np.broadcast_to(overall_correlation(data), (S, J))
-    shrunk = fay_herriot(st["ovr"], lse.overall**2) if shrink else None
+    importance = di["att"][0] if has_concerns else overall_correlation(data)
+    shrunk = fay_herriot(st["ovr"], v_ovr.street) if shrink else None
 
     codes, dcodes = framework.indicator_codes, framework.dimension_codes
-    d_ind, d_ovr = di["ind"][0], float(di["ovr"][0])
 
     def est(
         score: float,
         lo: float,
         hi: float,
-        se: float,
+        var: float,
         n: int,
         dk: float,
         sat: float,
@@ -269,7 +436,7 @@ def score(
             score=_opt(score),
             ci_low=_opt(lo) if ok else None,
             ci_high=_opt(hi) if ok else None,
-            se=_opt(se) if ok else None,
+            se=_opt(np.sqrt(var)) if ok else None,
             n=int(n),
             dk_rate=_opt(dk),
             satisfaction_rate=_opt(sat),
@@ -278,19 +445,35 @@ def score(
 
     streets = []
     for s, label in enumerate(data.streets):
+        pri, q_below = select_priorities(
+            codes,
+            st["ind"][s],
+            ref.indicator,
+            gse_ind[s],
+            v_ind.gap_df[s],
+            importance,
+            st["sat"][s],
+            min_gap=min_gap,
+            fdr=fdr,
+            top_k=top_k,
+        )
+        if not ranked[s]:
+            pri = ()
         inds = {
             c: est(
                 st["ind"][s, j],
                 ind_lo[s, j],
                 ind_hi[s, j],
-                lse.indicator[s, j],
+                v_ind.street[s, j],
                 st["n_ind"][s, j],
                 st["dk"][s, j],
                 st["sat"][s, j],
                 attention=_opt(st["att"][s, j]),
-                district_gap=_opt(st["ind"][s, j] - d_ind[j]),
-                gap_ci_low=_opt(gap_lo[s, j]),
-                gap_ci_high=_opt(gap_hi[s, j]),
+                district_gap=_opt(gap_ind[s, j]),
+                gap_se=_opt(gse_ind[s, j]),
+                gap_ci_low=_opt(gap_ind[s, j] - tq_ind[s, j] * gse_ind[s, j]),
+                gap_ci_high=_opt(gap_ind[s, j] + tq_ind[s, j] * gse_ind[s, j]),
+                q_below=_opt(q_below[j]),
             )
             for j, c in enumerate(codes)
         }
@@ -299,26 +482,16 @@ def score(
                 st["dim"][s, k],
                 dim_lo[s, k],
                 dim_hi[s, k],
-                lse.dimension[s, k],
+                v_dim.street[s, k],
                 n_dim[s, k],
                 st["ddk"][s, k],
                 st["dsat"][s, k],
             )
             for k, c in enumerate(dcodes)
         }
-        pri = select_priorities(
-            codes,
-            st["ind"][s],
-            d_ind,
-            gap_hi[s],
-            st["n_ind"][s].astype(np.int64),
-            importance[s],
-            st["sat"][s],
-            min_n=min_n,
-            top_k=top_k,
-        )
         o = st["ovr"][s]
         ok = bool(np.isfinite(o))
+        rk = bool(ranked[s])
         streets.append(
             StreetResult(
                 street=label,
@@ -326,12 +499,12 @@ def score(
                 score=_opt(o),
                 ci_low=_opt(ovr_lo[s]) if ok else None,
                 ci_high=_opt(ovr_hi[s]) if ok else None,
-                se=_opt(lse.overall[s]) if ok else None,
-                rank=int(point_rank[s]) if ok else None,
-                rank_low=int(rank_lo[s]) if ok and rank_lo[s] else None,
-                rank_high=int(rank_hi[s]) if ok and rank_hi[s] else None,
-                band=band_of(ogap_lo[s], ogap_hi[s]) if ok else None,
-                district_gap=_opt(o - d_ovr) if ok else None,
+                se=_opt(np.sqrt(v_ovr.street[s])) if ok else None,
+                rank=int(rs.rank[s]) if rk else None,
+                rank_low=int(rs.low[s]) if rk else None,
+                rank_high=int(rs.high[s]) if rk else None,
+                band=fun.band[s] if rk else None,
+                district_gap=_opt(gap_o[s]) if ok else None,
                 dimensions=dims,
                 indicators=inds,
                 priorities=tuple(p.indicator for p in pri),
@@ -340,20 +513,32 @@ def score(
                     score=_opt(shrunk.estimate[s]) if shrunk else None,
                     mse=_opt(shrunk.mse[s]) if shrunk else None,
                 ),
+                complete=bool(comp.complete[s]),
+                incomplete_reason=comp.reasons[s],
+                coverage=_opt(comp.coverage[s]),
+                df=_opt(v_ovr.street_df[s]) if ok else None,
+                gap=_opt(gap_o[s]) if ok else None,
+                gap_se=_opt(gse_o[s]) if ok else None,
+                z=_opt(fun.z[s]) if rk else None,
+                alert=fun.alert[s] if rk else None,
+                alarm=fun.alarm[s] if rk else None,
+                fdr_q=_opt(fun.q[s]) if rk else None,
+                rank_low_sim=int(rs.low_sim[s]) if rk else None,
+                rank_high_sim=int(rs.high_sim[s]) if rk else None,
             )
         )
     district = DistrictResult(
-        score=_opt(d_ovr),
+        score=_opt(ref.overall),
         ci_low=_opt(d_ovr_lo[0]),
         ci_high=_opt(d_ovr_hi[0]),
-        se=_opt(lse.district_overall),
+        se=_opt(np.sqrt(v_ovr.district)),
         n=data.n,
         dimensions={
             c: est(
-                di["dim"][0, k],
+                ref.dimension[k],
                 d_dim_lo[k],
                 d_dim_hi[k],
-                lse.district_dimension[k],
+                v_dim.district[k],
                 int(dim_any[:, k].sum()),
                 di["ddk"][0, k],
                 di["dsat"][0, k],
@@ -362,10 +547,10 @@ def score(
         },
         indicators={
             c: est(
-                d_ind[j],
+                ref.indicator[j],
                 d_ind_lo[j],
                 d_ind_hi[j],
-                lse.district_indicator[j],
+                v_ind.district[j],
                 di["n_ind"][0, j],
                 di["dk"][0, j],
                 di["sat"][0, j],
@@ -373,6 +558,8 @@ def score(
             )
             for j, c in enumerate(codes)
         },
+        reference=ref.kind,
+        n_streets=int(use.sum()),
     )
     small = tuple(
         SmallCell(street=data.streets[s], group=data.groups[g], n=int(lay.size[s * G + g]))
@@ -380,6 +567,7 @@ def score(
         for g in range(G)
         if lay.size[s * G + g] < min_n
     )
+    n_ranked = int(ranked.sum())
     method = {
         "boot": boot,
         "seed": seed,
@@ -395,9 +583,28 @@ def score(
         "data_sha256": digest,
         "n_responses": n_in,
         "n_excluded": n_in - data.n,
-        "importance": "attention" if has_concerns else "overall_correlation",
+        "importance": "district_attention" if has_concerns else "overall_correlation",
         "shrinkage": shrink,
         "estimators": ESTIMATORS,
+        "district_reference": ref.kind,
+        "tiny_cell": TINY_CELL,
+        "prior_df": PRIOR_DF,
+        "n_streets_ranked": n_ranked,
+        "n_streets_incomplete": int((~comp.complete).sum()),
+        "band_rule": band_rule,
+        "expected_false_flags": expected_false_flags(band_rule, n_ranked),
+        "funnel": {
+            "alert_z": ALERT_Z,
+            "alarm_z": ALARM_Z,
+            "fdr_level": FDR_LEVEL,
+            "phi": fun.phi,
+            "tau2": fun.tau2,
+            "overdispersion": bool(fun.tau2 > 0),
+        },
+        "rank_interval": "marginal",
+        "rank_critical_sim": _opt(rs.critical_sim),
+        "priority_min_gap": float(min_gap),
+        "priority_fdr": float(fdr),
     }
     return ScoreResult(
         method=method,
@@ -405,4 +612,7 @@ def score(
         streets=tuple(streets),
         small_cells=small,
         replicates=rep,
+        indicator_cov=np.einsum(
+            "sgj,sgjk,sgk->sjk", sc.indicator, cov.final, sc.indicator, optimize=True
+        ),
     )

@@ -27,9 +27,8 @@ from statistics import NormalDist
 import numpy as np
 
 from .dataset import BoolArray, FloatArray, IntArray, ResponseData
-from .estimators import Weights, cell_layout, cell_sums, combine_groups, composite
+from .estimators import CellLayout, Weights, cell_layout, cell_sums, combine_groups, composite
 from .framework import Framework
-from .linearization import linearized_se
 
 __all__ = ["InfluenceTable", "SourceInfluence", "source_influence"]
 
@@ -63,6 +62,44 @@ class InfluenceTable:
     half_width: FloatArray  # (S,)
     street_n: IntArray  # (S,)
     sources: tuple[SourceInfluence, ...]
+
+
+def _overall_se(data: ResponseData, layout: CellLayout, weights: Weights) -> FloatArray:
+    """Delta-method SE of every street's overall score (S,), carrying item covariances.
+
+    ``O_s = Σ_g Σ_j c_sgj ȳ_sgj`` with ``c`` from the group shares and the
+    indicator and dimension weights over the answered cells; the linearised
+    value of respondent r is ``z_r = Σ_j c_sgj w_r m_rj (x_rj − ȳ_sgj) / Σ w m``
+    and ``V(O_s) = Σ_g n_c/(n_c − 1) Σ_{r∈c} (z_r − z̄_c)²`` (Woodruff 1971).
+    """
+    m = data.points > 0
+    wm = data.weight[:, None] * m
+    x = np.where(m, data.values, 0.0)
+    totals = cell_sums(np.concatenate([wm * x, wm], axis=1), layout)
+    J = x.shape[1]
+    num, den = totals[..., :J], totals[..., J:]
+    ok = den > 0
+    ybar = np.divide(num, den, out=np.zeros_like(num), where=ok)
+    pi = weights.shares[:, None] * ok  # (S, G, J)
+    tot = pi.sum(axis=1, keepdims=True)
+    alpha = np.divide(pi, tot, out=np.zeros_like(pi), where=tot > 0)
+    a = weights.indicator * (tot[:, 0, :] > 0)  # (S, J) answered indicators
+    dim_tot = a @ weights.member  # (S, K)
+    dim_of = (weights.member @ np.arange(weights.member.shape[1])).astype(np.int64)
+    dim_tot_j = dim_tot[:, dim_of]
+    c_dim = np.divide(a, dim_tot_j, out=np.zeros_like(a), where=dim_tot_j > 0)
+    b = weights.dimension * (dim_tot > 0)
+    beta = b / np.maximum(b.sum(axis=1, keepdims=True), 1e-300)
+    c_ovr = c_dim * beta[:, dim_of]  # (S, J)
+    s, g = data.street, data.group
+    u = np.divide(wm * (x - ybar[s, g]), den[s, g], out=np.zeros_like(x), where=den[s, g] > 0)
+    z = (alpha[s, g] * c_ovr[s] * u).sum(axis=1, keepdims=True)
+    s1, s2 = cell_sums(z, layout), cell_sums(z * z, layout)
+    n = layout.size.reshape(layout.n_streets, layout.n_groups, 1).astype(np.float64)
+    ss = s2 - np.divide(s1 * s1, n, out=np.zeros_like(s1), where=n > 0)
+    f = np.divide(n, n - 1, out=np.zeros_like(n), where=n > 1)
+    var: FloatArray = (f * np.maximum(ss, 0.0)).sum(axis=(1, 2))
+    return np.sqrt(var)
 
 
 def _overall(num: FloatArray, den: FloatArray, weights: Weights) -> FloatArray:
@@ -106,7 +143,7 @@ def source_influence(
     totals = cell_sums(block, layout)
     score = _overall(totals[..., :J], totals[..., J:], weights)
     z = NormalDist().inv_cdf(0.5 + level / 2)
-    half = z * linearized_se(data, layout, weights).overall
+    half = z * _overall_se(data, layout, weights)
     S = len(data.streets)
     street_n = np.bincount(data.street, minlength=S).astype(np.int64)
     out = []

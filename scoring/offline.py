@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .dataset import from_records
 from .engine import score
@@ -25,11 +28,18 @@ def score_file(
     seed: int = 20260101,
     min_n: int = 30,
     top_k: int = 3,
+    population_totals: Mapping[str, Mapping[str, float]] | None = None,
+    band_rule: str = "alarm",
+    min_gap: float = 3.0,
 ) -> dict[str, Any]:
-    """Score a responses file and write the JSON of DESIGN.md section 5.
+    """Score a responses file and write the scores JSON (docs/scores-json.md).
 
     The recorded data sha256 is that of the responses file's bytes.  Streets
     are those found in the file, in sorted order.
+
+    :param population_totals: street → group → population count, for the
+        population-weighted district reference (streets or groups not given
+        count 0).
 
     :returns: the JSON document as a dict (as written, rounded).
     :raises FrameworkError: the framework file is unusable (every problem listed).
@@ -45,6 +55,14 @@ def score_file(
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     records = read_responses(raw, framework, fmt=fmt)
     data = from_records(records, framework)
+    population = None
+    if population_totals is not None:
+        population = np.array(
+            [
+                [float(population_totals.get(s, {}).get(g, 0.0)) for g in data.groups]
+                for s in data.streets
+            ]
+        )
     result = score(
         framework,
         data,
@@ -53,6 +71,9 @@ def score_file(
         min_n=min_n,
         top_k=top_k,
         data_sha256=hashlib.sha256(raw).hexdigest(),
+        population_totals=population,
+        band_rule=band_rule,
+        min_gap=min_gap,
     )
     text = to_json(result)
     Path(out_path).write_text(text, encoding="utf-8")

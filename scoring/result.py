@@ -1,4 +1,4 @@
-"""Scoring results as frozen dataclasses, and their canonical JSON (DESIGN.md §5).
+"""Scoring results as frozen dataclasses, and their canonical JSON (docs/scores-json.md).
 
 :func:`to_json` is byte-identical for equal results: keys sorted, floats
 rounded to :data:`DECIMALS` places (``-0.0`` written as ``0.0``), NaN and
@@ -44,8 +44,10 @@ class Estimate:
     satisfaction_rate: float | None
     attention: float | None = None
     district_gap: float | None = None
+    gap_se: float | None = None
     gap_ci_low: float | None = None
     gap_ci_high: float | None = None
+    q_below: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,13 @@ class Shrunk:
 
 @dataclass(frozen=True, slots=True)
 class StreetResult:
-    """Everything scored for one street; ``rank``/``band`` None without data."""
+    """Everything scored for one street.
+
+    ``rank``, rank sets, ``band``, ``alert``, ``alarm``, ``z`` and ``fdr_q`` are
+    None for a street that is not ranked (数据不全: ``complete`` False with
+    ``incomplete_reason``; or no data).  ``gap`` = ``district_gap`` = score −
+    district reference (points).
+    """
 
     street: str
     n: int
@@ -85,11 +93,27 @@ class StreetResult:
     priorities: tuple[str, ...]
     priority_details: tuple[Priority, ...]
     shrunk: Shrunk
+    complete: bool = True
+    incomplete_reason: str | None = None
+    coverage: float | None = None
+    df: float | None = None
+    gap: float | None = None
+    gap_se: float | None = None
+    z: float | None = None
+    alert: str | None = None
+    alarm: str | None = None
+    fdr_q: float | None = None
+    rank_low_sim: int | None = None
+    rank_high_sim: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DistrictResult:
-    """The district reference: the same estimators over all respondents."""
+    """The district reference (``population`` or ``street_mean``, see scoring.reference).
+
+    Scores, intervals and SEs are the reference's; ``dk_rate``,
+    ``satisfaction_rate`` and ``attention`` describe all respondents pooled.
+    """
 
     score: float | None
     ci_low: float | None
@@ -98,14 +122,19 @@ class DistrictResult:
     n: int
     dimensions: Mapping[str, Estimate]
     indicators: Mapping[str, Estimate]
+    reference: str = "street_mean"
+    n_streets: int = 0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ScoreResult:
     """A scoring run: settings, district reference, streets, flagged cells.
 
-    ``replicates`` keeps the bootstrap replicates (not written to JSON) for
-    wave-over-wave comparisons (:mod:`scoring.change`).
+    ``replicates`` keeps the bootstrap replicates and ``indicator_cov`` each
+    street's (J, J) covariance matrix of its indicator scores (neither written
+    to JSON) for wave-over-wave comparisons (:mod:`scoring.change`).  ``flagged_sensitivity``
+    (written when present) compares the scores with and without the responses
+    flagged by quality checks (:func:`scoring.quality.flagged_sensitivity`).
     """
 
     method: Mapping[str, Any]
@@ -113,6 +142,8 @@ class ScoreResult:
     streets: tuple[StreetResult, ...]
     small_cells: tuple[SmallCell, ...]
     replicates: Replicates | None = field(default=None, repr=False)
+    flagged_sensitivity: Mapping[str, Any] | None = None
+    indicator_cov: Any = field(default=None, repr=False)
 
 
 def _num(value: Any) -> Any:
@@ -142,6 +173,11 @@ def _estimate(e: Estimate, indicator: bool) -> dict[str, Any]:
         out["attention"] = e.attention
     if e.district_gap is not None or indicator:
         out["district_gap"] = e.district_gap
+    if e.gap_se is not None:
+        out["gap_se"] = e.gap_se
+        out["gap_ci_low"] = e.gap_ci_low
+        out["gap_ci_high"] = e.gap_ci_high
+        out["q_below"] = e.q_below
     return out
 
 
@@ -154,6 +190,8 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
         "ci_high": d.ci_high,
         "se": d.se,
         "n": d.n,
+        "reference": d.reference,
+        "n_streets": d.n_streets,
         "dimensions": {k: _estimate(v, False) for k, v in d.dimensions.items()},
         "indicators": {k: _estimate(v, True) for k, v in d.indicators.items()},
     }
@@ -172,6 +210,18 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
                 "rank_high": s.rank_high,
                 "band": s.band,
                 "district_gap": s.district_gap,
+                "complete": s.complete,
+                "incomplete_reason": s.incomplete_reason,
+                "coverage": s.coverage,
+                "df": s.df,
+                "gap": s.gap,
+                "gap_se": s.gap_se,
+                "z": s.z,
+                "alert": s.alert,
+                "alarm": s.alarm,
+                "fdr_q": s.fdr_q,
+                "rank_low_sim": s.rank_low_sim,
+                "rank_high_sim": s.rank_high_sim,
                 "dimensions": {k: _estimate(v, False) for k, v in s.dimensions.items()},
                 "indicators": {k: _estimate(v, True) for k, v in s.indicators.items()},
                 "priorities": list(s.priorities),
@@ -190,7 +240,7 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
                 "shrunk": {"score": s.shrunk.score, "mse": s.shrunk.mse},
             }
         )
-    return {
+    out: dict[str, Any] = {
         "method": dict(result.method),
         "district": district,
         "streets": streets,
@@ -198,8 +248,11 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
             {"street": c.street, "group": c.group, "n": c.n} for c in result.small_cells
         ],
     }
+    if result.flagged_sensitivity is not None:
+        out["flagged_sensitivity"] = dict(result.flagged_sensitivity)
+    return out
 
 
 def to_json(result: ScoreResult) -> str:
-    """Canonical JSON text of ``result`` (DESIGN.md §5); same result → same bytes."""
+    """Canonical JSON text of ``result`` (docs/scores-json.md); same result → same bytes."""
     return json.dumps(_num(to_dict(result)), sort_keys=True, ensure_ascii=False, indent=2) + "\n"

@@ -42,11 +42,16 @@ def score(
 @click.command("score-wave")
 @click.argument("code")
 @click.option("--boot", default=1000, show_default=True, type=int)
-@click.option("--seed", default=20260101, show_default=True, type=int)
+@click.option(
+    "--seed",
+    default=None,
+    type=click.IntRange(0, 2**31 - 1),
+    help="Default: derived from the district and wave codes (each wave its own).",
+)
 @click.option("--min-n", default=None, type=int, help="Default: the wave's setting.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
-def score_wave(code: str, boot: int, seed: int, min_n: int | None, out: Path | None) -> None:
+def score_wave(code: str, boot: int, seed: int | None, min_n: int | None, out: Path | None) -> None:
     """Score a closed wave and store the scoring run (excluded responses left out)."""
     from .extensions import db
     from .services.scoring_runs import score_wave as run_scoring
@@ -63,7 +68,8 @@ def score_wave(code: str, boot: int, seed: int, min_n: int | None, out: Path | N
         out.write_text(run.result_json, encoding="utf-8")
     click.echo(
         f"scoring run {run.id} for {wave.code}: {run.n_responses} responses "
-        f"({run.n_excluded} excluded), boot {boot}, seed {seed}" + (f"; wrote {out}" if out else "")
+        f"({run.n_excluded} excluded), boot {boot}, seed {run.seed}"
+        + (f"; wrote {out}" if out else "")
     )
 
 
@@ -119,4 +125,9 @@ def notices(wave_code: str, out: Path, issue_date: str | None, days: int | None)
     for notice in docs:
         name = notice.street.full_name if notice.street else f"{wave.name}通报"
         (out / f"{name}.pdf").write_bytes(notice.pdf)
-    click.echo(f"{len(docs)} PDFs for {wave.code} in {out}")
+    kinds = [n.kind for n in docs]
+    click.echo(
+        f"{len(docs)} PDFs for {wave.code} in {out}: {kinds.count('notice')} notices with a "
+        f"deadline, {kinds.count('letter')} results letters without, "
+        f"{kinds.count('ranking')} ranking report"
+    )

@@ -51,7 +51,7 @@ def notices(code: str):
     return render_template(
         "admin/notices/list.html",
         wave=wave,
-        docs=wave_notices(wave, kinds=("notice", "ranking", "escalation")),
+        docs=wave_notices(wave, kinds=("notice", "letter", "ranking", "escalation")),
         form=form,
         confirm=ConfirmForm(),
         run=current_run(wave),

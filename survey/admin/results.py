@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from flask import Response, abort, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
@@ -55,6 +56,9 @@ def results(code: str):
         run=run,
         doc=doc,
         rows=rows,
+        verdicts=res.verdict_summary(doc),
+        sensitivity=(run.settings or {}).get("flagged_sensitivity")
+        or doc.get("flagged_sensitivity"),
         sort=sort if sort in res.SORT_KEYS else "rank",
         desc=desc,
         spec=spec_of(wave.framework),
@@ -80,7 +84,7 @@ def _run(run_id: int) -> ScoringRun:
     return run
 
 
-@bp.get("/runs/<int(max=9223372036854775807):run_id>/<any(caterpillar, heatmap):name>.svg")
+@bp.get("/runs/<int(max=9223372036854775807):run_id>/<any(caterpillar, heatmap, funnel):name>.svg")
 @roles_required(*BUREAU)
 def run_chart(run_id: int, name: str):
     """Draw a district chart of a scoring run (cached per run)."""
@@ -89,6 +93,21 @@ def run_chart(run_id: int, name: str):
     spec = spec_of(run.wave.framework)
 
     def draw() -> bytes:
+        if name == "funnel":
+            from reports import charts as pdf_charts
+            from reports import verdicts
+
+            labels = pdf_charts.FunnelLabels(
+                xlabel=_("精确度（1 / 与全区之差的标准误）"),
+                ylabel=_("与全区平均之差（分）"),
+                reference=res.district_reference_label(doc["district"].get("reference")),
+                alert=_("95% 预警线"),
+                alarm=_("99.8% 警戒线"),
+                adjusted=_("（已按街道间离散度调整）"),
+            )
+            return pdf_charts.funnel(
+                verdicts.funnel_points(doc), tau=verdicts.overdispersion_tau(doc), labels=labels
+            ).encode()
         if name == "caterpillar":
             return charts.caterpillar(
                 doc["streets"],
@@ -111,7 +130,7 @@ def run_chart(run_id: int, name: str):
             cbar_label=_("与全区之差"),
         )
 
-    return _cached_svg((run.id, run.data_sha256, name, request.accept_languages.best), draw)
+    return _cached_svg((run.id, run.data_sha256, name, str(get_locale())), draw)
 
 
 def _street(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]

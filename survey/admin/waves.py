@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import District, Framework, ScoringRun, Wave
 from ..services import console, waves
 from ..services.quality_review import run_is_stale
-from ..services.scoring_runs import current_run
+from ..services.scoring_runs import current_run, default_seed
 from . import bp
 from .forms import ConfirmForm, ScoreForm, WaveForm, quota_form
 
@@ -78,6 +78,7 @@ def _score_form(wave: Wave, run: ScoringRun | None) -> ScoreForm:
     form = ScoreForm()
     if not form.is_submitted():
         form.min_n.data = wave.min_n
+        form.seed.data = default_seed(wave)
         form.include_open_channel.data = wave.include_open_channel
         if run is not None:
             form.boot.data, form.seed.data, form.min_n.data = run.boot, run.seed, run.min_n

@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Street, Wave
 from ..services import publication
 from ..services.rectification import PUBLIC_STATUS
+from ..services.results import district_reference_label
 from ..street.downloads import evidence_response, pdf_response
 from . import bp
 
@@ -56,6 +57,8 @@ def wave(code: str):
         wave=found,
         rows=rows,
         district=doc.get("district", {}),
+        district_reference=district_reference_label(doc.get("district", {}).get("reference")),
+        rank_kind=publication.rank_kind(doc),
         min_n=_min_n(),
     )
 
@@ -66,11 +69,13 @@ def street(code: str, key: str):
     found = _published(code)
     target = _street(found, key)
     min_n = _min_n()
+    view = publication.street_view(found, target, min_n=min_n)
     return render_template(
         "public/street.html",
         wave=found,
         street=target,
-        view=publication.street_view(found, target, min_n=min_n),
+        view=view,
+        rank_kind=view["rank_kind"] if view else "marginal",
         items=publication.public_items(found, target),
         status=PUBLIC_STATUS,
         verify=publication.page_verification(found, [target], published_only=True, min_n=min_n),

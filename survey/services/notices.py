@@ -2,8 +2,12 @@
 
 The service loads plain data (the stored scores JSON, residents' comments,
 bureau settings, the official calendar), hands it to :mod:`reports`, and stores
-each PDF with its sha256 on an immutable :class:`Notice`.  Issuing also creates
-the streets' :class:`RectificationItem` rows with their deadlines.
+each PDF with its sha256 on an immutable :class:`Notice`.  A street with
+rectification items gets a notice (kind ``notice``, 整改通知书, with a deadline);
+a street without any, or with incomplete data, gets a results letter (kind
+``letter``, 测评结果告知书, no deadline).  Issuing also creates the notices'
+:class:`RectificationItem` rows with their deadlines.  Every document of a wave,
+the ranking report last, takes the next number of one 发文字号 sequence.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from reports.bulk import NoticeResult, generate_notices
-from reports.calendar import Deadline, add_working_days
+from reports.calendar import Deadline
+from reports.models import LETTER, NOTICE, IssuedDocument
 from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
 
@@ -34,6 +39,7 @@ from .waves import check_transition, transition
 
 Progress = Callable[[int, int, str], None]
 SMALL_BATCH = 4  # render this many or fewer in-process: a pool costs more than it saves
+STREET_DOCUMENT_KINDS = (NOTICE, LETTER)
 
 
 def default_issue_date() -> dt.date:
@@ -143,7 +149,8 @@ def issue_notices(
     """Issue every street's notice and the ranking report of a scored wave (not committed).
 
     Assigns consecutive doc numbers, stores each PDF and its sha256, creates a
-    RectificationItem per priority with the deadline, moves the wave to
+    RectificationItem per item of each notice with the deadline (a results
+    letter has neither items nor deadline), moves the wave to
     ``notices_issued``, and audit-logs each notice.  PDFs are rendered in
     ``processes`` worker processes (default: one per core; in-process for a
     handful).  A street whose PDF fails is reported in the raised error, and
@@ -161,7 +168,6 @@ def issue_notices(
     scored_names = {r["street"] for r in scores["streets"]}
     scored = [s for s in wave.district.streets if s.name in scored_names]
     seq = next_sequence(settings.doc_prefix, issue_date.year)
-    deadline = add_working_days(issue_date, settings.deadline_days, settings.calendar)
     datas = []
     for street in scored:
         row = next(r for r in scores["streets"] if r["street"] == street.name)
@@ -197,11 +203,13 @@ def issue_notices(
             seq,
             data.title,
             issue_date,
-            deadline,
+            data.deadline,
             result.pdf,
             user_id,
+            kind=data.kind,
         )
-        for item in data.items:
+        deadline = data.deadline
+        for item in data.items if deadline is not None else ():
             db.session.add(
                 RectificationItem(
                     notice=notice,
@@ -222,6 +230,18 @@ def issue_notices(
         seq += 1
     if failures:
         raise ValueError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
+    documents = [
+        IssuedDocument(
+            street=data.street,
+            kind=data.kind,
+            doc_number=data.letterhead.doc_number,
+            items=len(data.items),
+            deadline=data.deadline.date if data.deadline else None,
+            deadline_provisional=bool(data.deadline and data.deadline.provisional),
+            incomplete=not data.complete,
+        )
+        for data in datas
+    ]
     ranking = build_ranking_data(
         scores,
         RankingSettings(
@@ -234,6 +254,7 @@ def issue_notices(
         ),
         dimension_names=dims,
         indicator_names=inds,
+        documents=documents,
     )
     pdf = render_ranking_pdf(ranking)
     title = f"关于{wave.name}结果的通报"
@@ -316,8 +337,8 @@ def correct_notice(
 
     The old notice is never modified.  Not committed.
     """
-    if old.kind != "notice" or old.street is None:
-        raise ValueError("只能更正街道整改通知书。")
+    if old.kind not in STREET_DOCUMENT_KINDS or old.street is None:
+        raise ValueError("只能更正街道整改通知书或测评结果告知书。")
     issue_date = issue_date or default_issue_date()
     pdf, data = render_street_notice(old.wave, old.street, issue_date, days)
     return _store(
@@ -331,11 +352,12 @@ def correct_notice(
         data.deadline,
         pdf,
         user_id,
+        kind=data.kind,
         replaces=old,
     )
 
 
-def wave_notices(wave: Wave, kinds: Sequence[str] = ("notice", "ranking")) -> list[Notice]:
+def wave_notices(wave: Wave, kinds: Sequence[str] = (NOTICE, LETTER, "ranking")) -> list[Notice]:
     """The wave's issued documents, in doc-number order."""
     return list(
         db.session.scalars(

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import select
 
 import scoring
+from reports import verdicts
 from reports.followup import render_publication_pdf
-from reports.formatting import redact
+from reports.formatting import excerpt, redact
 from reports.models import PublicationData, PublicationItem
 
 from ..extensions import db
@@ -27,6 +28,7 @@ from ..models import Answer, Evidence, RectificationItem, Response, ScoringRun, 
 from .frameworks import spec_of
 from .rectification import PUBLIC_STATUS
 from .responses import wave_records
+from .results import district_reference_label
 from .scoring_runs import current_run
 
 SCORED_STATES = ("scored", "notices_issued", "published")
@@ -60,6 +62,18 @@ def _figure(est: dict[str, Any] | None, min_n: int) -> dict[str, Any] | None:
         "satisfaction_rate": est.get("satisfaction_rate"),
         "dk_rate": est.get("dk_rate"),
     }
+
+
+def rank_kind(doc: dict[str, Any]) -> str:
+    """``simultaneous`` when the run holds simultaneous rank intervals, else ``marginal``."""
+    has = any(s.get("rank_low_sim") is not None for s in doc.get("streets", []))
+    return "simultaneous" if has else "marginal"
+
+
+def _rank(entry: dict[str, Any], key: str) -> Any:
+    """The simultaneous rank bound when the run has it, else the marginal one."""
+    sim = entry.get(f"{key}_sim")
+    return sim if sim is not None else entry.get(key)
 
 
 def street_view(wave: Wave, street: Street, *, min_n: int = 0) -> dict[str, Any] | None:
@@ -103,11 +117,16 @@ def street_view(wave: Wave, street: Street, *, min_n: int = 0) -> dict[str, Any]
         "score": row.get("score") if shown else None,
         "ci_low": row.get("ci_low") if shown else None,
         "ci_high": row.get("ci_high") if shown else None,
-        "rank_low": row.get("rank_low") if shown else None,
-        "rank_high": row.get("rank_high") if shown else None,
+        "rank_low": _rank(row, "rank_low") if shown else None,
+        "rank_high": _rank(row, "rank_high") if shown else None,
+        "rank_kind": rank_kind(doc),
         "band": row.get("band") if shown else None,
         "n_streets": len(doc["streets"]),
         "district": {k: district.get(k) for k in ("score", "ci_low", "ci_high", "n")},
+        "district_reference": district_reference_label(district.get("reference")),
+        "complete": verdicts.complete(row),
+        "incomplete_reason": verdicts.incomplete_reason(row),
+        "gap": verdicts.gap(row, district) if shown else None,
         "dimensions": dimension_rows,
         "indicators": indicator_rows,
         "priorities": [(c, inds.get(c, c)) for c in row.get("priorities", [])] if shown else [],
@@ -132,9 +151,11 @@ def wave_table(wave: Wave, *, min_n: int = 0) -> list[dict[str, Any]]:
                 "score": entry["score"] if shown else None,
                 "ci_low": entry["ci_low"] if shown else None,
                 "ci_high": entry["ci_high"] if shown else None,
-                "rank_low": entry["rank_low"] if shown else None,
-                "rank_high": entry["rank_high"] if shown else None,
+                "rank_low": _rank(entry, "rank_low") if shown else None,
+                "rank_high": _rank(entry, "rank_high") if shown else None,
                 "band": entry["band"] if shown else None,
+                "complete": verdicts.complete(entry),
+                "gap": verdicts.gap(entry, doc["district"]) if shown else None,
             }
         )
     rows.sort(key=lambda r: (not r["shown"], -(r["score"] or 0), r["street"].position))
@@ -199,9 +220,56 @@ _PDF_CACHE: OrderedDict[str, bytes] = OrderedDict()
 _PDF_CACHE_SIZE = 32
 
 
+MAX_PUBLIC_COMMENTS = 3
+
+
+def _residents_words(
+    wave: Wave, street: Street, items: list[RectificationItem]
+) -> dict[int, tuple[str, ...]]:
+    """A few of residents' own comments per item: those quoted in the notice, else the
+    lowest-rated comments on that indicator in that street (redacted, shortened)."""
+    out: dict[int, tuple[str, ...]] = {}
+    missing = []
+    for item in items:
+        kept = [c for c in (item.evidence_comments or "").split("\n") if c.strip()]
+        if kept:
+            out[item.id] = tuple(excerpt(c) for c in kept[:MAX_PUBLIC_COMMENTS])
+        else:
+            missing.append(item)
+    if missing:
+        rows = db.session.execute(
+            select(Answer.indicator_code, Answer.comment)
+            .join(Response, Response.id == Answer.response_id)
+            .where(
+                Response.wave_id == wave.id,
+                Response.street_id == street.id,
+                Response.excluded.is_(False),
+                Answer.indicator_code.in_([i.indicator_code for i in missing]),
+                Answer.comment != "",
+            )
+            .order_by(Answer.point, Response.id)
+        )
+        found: dict[str, list[str]] = {}
+        for code, comment in rows:
+            words = found.setdefault(code, [])
+            clean = excerpt(comment)
+            if clean and clean not in words and len(words) < MAX_PUBLIC_COMMENTS:
+                words.append(clean)
+        for item in missing:
+            out[item.id] = tuple(found.get(item.indicator_code, ()))
+    return out
+
+
 def publication_pdf(wave: Wave, street: Street) -> bytes:
-    """The street's 整改公示 PDF, rendered once per distinct content (in-process cache)."""
+    """The street's 整改公示 PDF, rendered once per distinct content (in-process cache).
+
+    居民反映的问题 quotes residents (redacted, no identities); provisional
+    deadlines say 暂定; the contact line gives the bureau's reply address
+    (document settings) for the 公示 period.
+    """
     issue = (wave.published_at or wave.created_at).date()
+    items = public_items(wave, street)
+    words = _residents_words(wave, street, items)
     data = PublicationData(
         street=street.full_name,
         publisher=f"{street.full_name}办事处",
@@ -215,9 +283,14 @@ def publication_pdf(wave: Wave, street: Street) -> bytes:
                 status=PUBLIC_STATUS[item.state],
                 result=item.result if item.state == "accepted" else "",
                 deadline=item.deadline if item.state != "accepted" else None,
+                deadline_provisional=item.deadline_provisional and item.state != "accepted",
+                comments=words.get(item.id, ()),
+                street_score=item.street_score,
+                district_score=item.district_score,
             )
-            for item in public_items(wave, street)
+            for item in items
         ),
+        contact=wave.district.reply_address or "",
     )
     key = hashlib.sha256(repr(data).encode()).hexdigest()
     if key in _PDF_CACHE:

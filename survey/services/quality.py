@@ -1,10 +1,13 @@
-"""Response quality flags (DESIGN 6), computed with :mod:`scoring.quality` and stored.
+"""Response quality flags, computed with :mod:`scoring.quality` and stored (docs/method.md).
 
-A flagged response gets its reasons in ``Response.quality_flags`` and is
-excluded from scoring by default (``excluded=True`` with
-``exclusion_reason=AUTO_REASON``); the bureau reviews and may restore it.  A
-later run of :func:`flag_wave` never re-excludes a response that already had
-flags (a restore stands) and lifts only automatic exclusions whose flags went away.
+A flagged response gets its reasons in ``Response.quality_flags`` for review.
+It is excluded from scoring by default (``excluded=True`` with
+``exclusion_reason=AUTO_REASON``) only where independent signals agree
+(:func:`scoring.quality.exclusion_rule`: duplicate device, coached burst, or
+too fast *and* uniform); uniform answers alone never exclude.  The bureau
+reviews and may exclude or restore.  A later run of :func:`flag_wave` never
+re-excludes a response that already had flags (a restore stands) and lifts
+only automatic exclusions whose excluding signals went away.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from scoring.quality import (
     burst_flags,
     combine_flags,
     duplicate_flags,
+    exclusion_rule,
     speeder_flags,
     straightline_flags,
 )
@@ -107,8 +111,11 @@ def _community_names(wave: Wave) -> dict[int, str]:
     }
 
 
-def flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]) -> str:
-    """Return the quality flags of a response about to be stored ('' if none).
+def flag_submission(
+    spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
+) -> tuple[str, bool]:
+    """Return the quality flags of a response about to be stored ('' if none)
+    and whether they exclude it by default (:func:`scoring.quality.exclusion_rule`).
 
     ``row`` holds the new response's columns (``wave_id``, ``device_hash``,
     ``community_id``, ``submitted_at``, ``duration_s``), ``points`` its answers.
@@ -116,7 +123,7 @@ def flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
     in the last 24 hours and from the same community in the last 30 minutes
     (at most ``SUBMIT_DEVICE_NEIGHBOURS`` and ``SUBMIT_COMMUNITY_NEIGHBOURS``),
     read in one indexed query with their answers.  Reads only; if the check
-    fails it is logged and '' returned, so the response is still stored.
+    fails it is logged and ('', False) returned, so the response is still stored.
     :func:`flag_wave` (the agency's 重新检查答卷质量) checks the whole wave.
     """
     try:
@@ -124,7 +131,7 @@ def flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
     except Exception:  # noqa: BLE001 - never lose a response over its flags
         log.exception("quality flags at submit failed; response stored unflagged")
         db.session.rollback()
-        return ""
+        return "", False
 
 
 def _near_query(device: bool, community: bool):  # type: ignore[no-untyped-def]
@@ -169,7 +176,9 @@ def _near_query(device: bool, community: bool):  # type: ignore[no-untyped-def]
 _NEAR = {key: _near_query(*key) for key in ((True, True), (True, False), (False, True))}
 
 
-def _flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]) -> str:
+def _flag_submission(
+    spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
+) -> tuple[str, bool]:
     submitted = row["submitted_at"]
     device, community = row.get("device_hash"), row.get("community_id")
     rows: list[tuple] = []
@@ -198,7 +207,7 @@ def _flag_submission(spec: FrameworkSpec, row: Mapping, points: Mapping[str, int
     answers[0] = dict(points)
     names = {community: str(community)} if community else {}
     checks = _check_all(spec.indicator_codes, rows, answers, names)
-    return combine_flags(*checks.values()).reasons[-1]
+    return combine_flags(*checks.values()).reasons[-1], bool(exclusion_rule(checks)[-1])
 
 
 def record_exclusion(response_id: int, reason: str) -> None:
@@ -237,16 +246,19 @@ def flag_wave(wave: Wave) -> dict[str, int]:
     for name, flags in checks.items():
         counts[name] = flags.count
     combined = combine_flags(*checks.values())
+    excluding = exclusion_rule(checks)
     bursts = wave_bursts(wave)  # open-link starts clustered by network address
     counts["open_burst"] = len(bursts)
     changes = []
-    for row, reason in zip(rows, combined.reasons, strict=True):
+    for row, reason, exclude in zip(rows, combined.reasons, excluding, strict=True):
         rid, old_flags, excluded, why = row[0], row[5] or "", row[6], row[7]
-        if rid in bursts:
+        if rid in bursts:  # excluded by default, like a burst in one community
             reason = "; ".join(r for r in (reason, bursts[rid]) if r)
+            exclude = True
         change: dict[str, object] = {}
         if reason:
             counts["flagged"] += 1
+        if exclude:
             if not old_flags and not excluded:
                 change = {"excluded": True, "exclusion_reason": AUTO_REASON}
                 counts["newly_excluded"] += 1

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import func, or_, select
 
 from scoring.exchange import write_csv
-from scoring.quality import combine_flags, speeder_flags, straightline_flags
+from scoring.quality import combine_flags, exclusion_rule, speeder_flags, straightline_flags
 
 from .. import i18n
 from ..extensions import db
@@ -89,8 +89,9 @@ def set_exclusion(
 def run_quality_checks(wave: Wave, *, user_id: int | None = None) -> int:
     """Flag speeders and straight-liners among the wave's responses (not committed).
 
-    Newly flagged responses get their reasons in ``quality_flags`` and are
-    excluded unless a reviewer has decided on them.  Returns how many were
+    Newly flagged responses get their reasons in ``quality_flags``; those where
+    both signals agree (too fast *and* uniform, :func:`scoring.quality.exclusion_rule`)
+    are excluded unless a reviewer has decided on them.  Returns how many were
     newly flagged; one audit entry lists them.
     """
     check_reviewable(wave)
@@ -115,15 +116,23 @@ def run_quality_checks(wave: Wave, *, user_id: int | None = None) -> int:
         if code in col:
             points[index[rid], col[code]] = point
     durations = np.array([np.nan if d is None else d for _, d, _ in rows], dtype=float)
-    flags = combine_flags(speeder_flags(durations, points), straightline_flags(points))
+    checks = {
+        "speeder": speeder_flags(durations, points),
+        "straightline": straightline_flags(points),
+    }
+    flags = combine_flags(*checks.values())
+    excluding = exclusion_rule(checks)
     newly = []
     by_id = defaultdict(str)
+    exclude_ids = set()
     for k, (rid, _, old) in enumerate(rows):
         if flags.flagged[k] and not old:
             by_id[rid] = flags.reasons[k]
+            if excluding[k]:
+                exclude_ids.add(rid)
     for response in db.session.scalars(select(Response).where(Response.id.in_(list(by_id)))):
         response.quality_flags = by_id[response.id]
-        if not response.exclusion_reason.startswith(REVIEW_PREFIX):
+        if response.id in exclude_ids and not response.exclusion_reason.startswith(REVIEW_PREFIX):
             response.excluded = True
             response.exclusion_reason = AUTO_PREFIX + response.quality_flags
         newly.append(response.public_id)

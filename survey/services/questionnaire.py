@@ -558,7 +558,8 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
     computed first from one bounded query (:func:`.quality.flag_submission`);
     if that check fails the response is stored unflagged (a failure never loses
     a response; ``flag_wave`` recomputes).  A flagged response is excluded by
-    default (DESIGN 6).  Returns the new response's id.
+    default only where independent signals agree
+    (:func:`scoring.quality.exclusion_rule`).  Returns the new response's id.
 
     :raises AlreadySubmitted: the invitation already has a response (also when
         a concurrent request won the race: the database's unique key decides).
@@ -579,10 +580,16 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
         if missing_by_page(spec, place["group_code"], draft):
             raise ValueError(_("还有题目没有回答。"))
         row, answers = _rows_from(place, data)
-        reason = flag_submission(spec, row, {a["indicator_code"]: a["point"] for a in answers})
-        reason = "; ".join(r for r in (reason, data.get("flags") or "") if r)
+        reason, exclude = flag_submission(
+            spec, row, {a["indicator_code"]: a["point"] for a in answers}
+        )
+        if data.get("flags"):  # an open-link burst, flagged when it started
+            reason = "; ".join(r for r in (reason, data["flags"]) if r)
+            exclude = True
         if reason:
-            row.update(quality_flags=reason, excluded=True, exclusion_reason=AUTO_REASON)
+            row.update(quality_flags=reason)
+        if exclude:
+            row.update(excluded=True, exclusion_reason=AUTO_REASON)
         try:
             response_id = db.session.execute(_INSERT_RESPONSE, row).scalar_one()
             if answers:  # one executemany (psycopg pipelines it: one round trip)
@@ -592,7 +599,7 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
             gone = db.session.execute(_DELETE_DRAFT, {"draft_id": draft_id})
             if gone.rowcount != 1:
                 raise _DraftGone()
-            if reason:
+            if exclude:
                 record_exclusion(response_id, reason)
             db.session.commit()
             return response_id

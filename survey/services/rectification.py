@@ -38,7 +38,7 @@ STATE_NAMES = {
     "returned": _("已退回"),
 }
 PUBLIC_STATUS = {
-    "issued": "整改中",
+    "issued": _("待制定方案"),
     "planned": "整改中",
     "in_progress": "整改中",
     "submitted": _("整改中（待验收）"),

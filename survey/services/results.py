@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from reports import verdicts
 from scoring.change import Change, compare_waves
 from scoring.framework import Framework as FrameworkSpec
 
 from ..extensions import db
+from ..i18n import _
 from ..models import Answer, Framework, Response, ScoringRun, Street, Wave
 from .frameworks import spec_of
 
@@ -68,6 +70,11 @@ def ranking_rows(
                 "band": s["band"],
                 "dk": dk_rate(s),
                 "priorities": s.get("priorities", []),
+                "complete": s.get("complete", True) is not False,
+                "incomplete_reason": s.get("incomplete_reason"),
+                "gap": verdicts.gap(s, doc["district"]),
+                "rank_low_sim": s.get("rank_low_sim"),
+                "rank_high_sim": s.get("rank_high_sim"),
             }
         )
     if sort not in SORT_KEYS:
@@ -81,6 +88,29 @@ def ranking_rows(
         known.reverse()
     rows = known + sorted((r for r in rows if value(r) is None), key=lambda r: r["street"])
     return rows
+
+
+def district_reference_label(reference: str | None) -> str:
+    """The district reference in the user's language (see ``reports.formatting``)."""
+    if reference == "population":
+        return _("全区平均（按各街道人口加权）")
+    if reference == "street_mean":
+        return _("全区平均（各街道简单平均）")
+    return _("全区平均（全部受访者合并计算）")
+
+
+def verdict_summary(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """What the results page says about the verdicts: reference, rule, false flags, ranks."""
+    method = doc.get("method", {})
+    streets = doc.get("streets", [])
+    return {
+        "reference": district_reference_label(doc["district"].get("reference")),
+        "band_rule": method.get("band_rule"),
+        "expected_false_flags": verdicts.expected_false_flags(doc),
+        "simultaneous": any(s.get("rank_low_sim") is not None for s in streets),
+        "incomplete": verdicts.incomplete_streets(streets),
+        "tau": verdicts.overdispersion_tau(doc),
+    }
 
 
 def street_entry(doc: Mapping[str, Any], name: str) -> dict[str, Any] | None:

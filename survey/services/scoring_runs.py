@@ -9,25 +9,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from typing import Any
 
 from sqlalchemy import func, select, update
 
 import scoring
+from scoring.change import wave_seed
+from scoring.dataset import ResponseRecord
 from scoring.exchange import write_csv
 
 from ..extensions import db
 from ..models import Response, ScoringRun, StreetResult, Wave
 from .audit import record
 from .frameworks import spec_of
+from .quality_review import REVIEW_PREFIX
 from .responses import wave_records
 from .waves import check_transition, transition
+
+
+def default_seed(wave: Wave) -> int:
+    """The seed a wave is scored with unless the user gives one.
+
+    Derived from the wave code (:func:`scoring.change.wave_seed`): two waves
+    scored with their defaults draw independent replicates, so a change between
+    them gets its full variance (one seed for both would pair replicate b with
+    replicate b and halve the change's interval).  The same wave always gets
+    the same seed.
+    """
+    return wave_seed(wave.code)
 
 
 def score_wave(
     wave: Wave,
     *,
     boot: int = 1000,
-    seed: int = 20260101,
+    seed: int | None = None,
     min_n: int | None = None,
     top_k: int | None = None,
     user_id: int | None = None,
@@ -35,12 +52,14 @@ def score_wave(
     """Score ``wave`` and store a :class:`ScoringRun` marked current (not committed).
 
     Excluded responses (quality flags, and the open channel when the wave
-    leaves it out) are not scored.  Moves the wave to ``scored``.
+    leaves it out) are not scored.  Moves the wave to ``scored``.  ``seed``
+    defaults to the wave's own seed (:func:`default_seed`); it is stored in the run.
 
     :raises WaveStateError: the wave is not closed or scored.
     :raises ValueError: bad settings or nothing to score.
     """
     check_transition(wave, "score")
+    seed = default_seed(wave) if seed is None else seed
     min_n = wave.min_n if min_n is None else min_n
     top_k = wave.district.top_k if top_k is None else top_k
     spec = spec_of(wave.framework)
@@ -60,6 +79,9 @@ def score_wave(
     )
     text = scoring.to_json(result)
     doc = json.loads(text)
+    sensitivity = flagged_comparison(
+        wave, records, result, boot=boot, seed=seed, min_n=min_n, top_k=top_k
+    )
     total = db.session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave.id))
     db.session.execute(
         update(ScoringRun).where(ScoringRun.wave_id == wave.id).values(is_current=False)
@@ -69,7 +91,7 @@ def score_wave(
         boot=boot,
         seed=seed,
         min_n=min_n,
-        settings=doc["method"],
+        settings={**doc["method"], "flagged_sensitivity": sensitivity},
         framework_sha256=spec.sha256,
         data_sha256=hashlib.sha256(csv_bytes).hexdigest(),
         n_responses=len(records),
@@ -90,7 +112,7 @@ def score_wave(
                 rank=entry["rank"],
                 rank_low=entry["rank_low"],
                 rank_high=entry["rank_high"],
-                band=entry["band"] or "similar",
+                band=entry["band"] or "",
                 priorities=";".join(entry.get("priorities", [])),
             )
         )
@@ -104,6 +126,82 @@ def score_wave(
         after={"boot": boot, "seed": seed, "min_n": min_n, "data_sha256": run.data_sha256},
     )
     return run
+
+
+def flagged_comparison(
+    wave: Wave,
+    scored: list[ResponseRecord],
+    result: scoring.ScoreResult,
+    *,
+    boot: int,
+    seed: int,
+    min_n: int,
+    top_k: int,
+) -> dict[str, Any] | None:
+    """Scores with and without the quality-flagged responses, side by side.
+
+    Flagged responses are those carrying quality flags that no reviewer has
+    decided on; the exclusion rule leaves most of them in (only where several
+    signals agree is one excluded).  "With" scores every flagged response
+    (the run's data plus the flagged ones it excluded), "without" leaves every
+    flagged one out; each side that differs from the run's data is scored with
+    the run's settings and seed.  Returns :func:`scoring.flagged_sensitivity`
+    (``n_flagged``, ``ranks_moved``, ``bands_moved``, per-street scores, ranks
+    and bands) plus ``n_excluded_by_rule``, or ``None`` when nothing is flagged.
+    """
+    rows = db.session.execute(
+        select(Response.public_id, Response.excluded).where(
+            Response.wave_id == wave.id,
+            Response.quality_flags != "",
+            Response.exclusion_reason.not_like(REVIEW_PREFIX + "%"),
+        )
+    ).all()
+    if not rows:
+        return None
+    flagged_in = {pid for pid, excluded in rows if not excluded}
+    flagged_out = {pid for pid, excluded in rows if excluded}
+    spec = spec_of(wave.framework)
+
+    def rescore(records: list[ResponseRecord]) -> scoring.ScoreResult:
+        return scoring.score(
+            spec,
+            scoring.from_records(records, spec),
+            boot=boot,
+            seed=seed,
+            min_n=min_n,
+            top_k=top_k,
+        )
+
+    with_flagged = result
+    if flagged_out:
+        extra = [r for r in wave_records(wave) if r.response_id in flagged_out]
+        if not wave.include_open_channel:
+            extra = [r for r in extra if r.channel != "open"]
+        with_flagged = rescore([*scored, *extra])
+    without_flagged = result
+    if flagged_in:
+        kept = [r for r in scored if r.response_id not in flagged_in]
+        if not kept:
+            return None
+        without_flagged = rescore(kept)
+    out = scoring.flagged_sensitivity(with_flagged, without_flagged, n_flagged=len(rows))
+    out["n_excluded_by_rule"] = len(flagged_out)
+    return _plain(out)  # type: ignore[no-any-return]
+
+
+def _plain(value: Any) -> Any:
+    """``value`` for a JSON column: NaN and infinities as null, NumPy scalars as floats."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return round(number, 4) if math.isfinite(number) else None
 
 
 def current_run(wave: Wave) -> ScoringRun | None:

@@ -11,6 +11,7 @@ from ..models import Evidence, Notice
 
 KIND_FILE_NAMES = {
     "notice": "整改通知书",
+    "letter": "测评结果告知书",
     "escalation": "督办通知",
     "publication": "整改公示",
     "ranking": "测评结果通报",

@@ -80,14 +80,17 @@ def test_publication(tmp_path: Path, read_text: Any) -> None:
         issue_date=dt.date(2026, 6, 1),
         items=(
             PublicationItem("电动车停放充电", "楼道充电", "新建充电桩12处", "已完成", "投诉减少"),
-            PublicationItem("停车秩序", "乱停车 <b>&</b>", "施划泊位", "整改中"),
+            PublicationItem(
+                "停车秩序", "请加强停车管理", "施划泊位", "整改中", comments=("乱停车 <b>&</b>",)
+            ),
         ),
     )
     text = read_text(write(tmp_path, "pub.pdf", render_publication_pdf(data)))
     assert "宁海路街道2026年度居民满意度测评整改情况公示" in text
     assert "新建充电桩12处" in text and "已完成" in text and "整改中" in text
     assert "&lt;b&gt;&amp;&lt;/b&gt;" in render_publication_html(data)
-    assert "乱停车<b>&</" in text  # shown as text (the cell wraps after "</")
+    assert "乱停车<b>&</b>" in text  # residents' words shown as text
+    assert "请加强停车管理" not in text  # the bureau's requirement is not passed off as theirs
     assert "2026年6月1日" in text
 
 

@@ -361,7 +361,8 @@ def test_quality_checks_flag_straight_liners(client, admin, make_wave):
     db.session.flush()
     assert post(client, f"/admin/waves/{wave.code}/quality/check").status_code == 302
     row = db.session.get(Response, row.id)
-    assert "the same answer (4)" in row.quality_flags and row.excluded
+    # uniform answers alone are flagged for review, never excluded by default
+    assert "the same answer (4)" in row.quality_flags and not row.excluded
     assert audit_count("responses.quality_checks") == 1
 
 

@@ -193,18 +193,23 @@ def test_flag_wave_keeps_restores(agency, make_wave, district):
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     counts = flag_wave(wave)
+    # straight-lining alone (no duration, no device): flagged for review, not excluded
     assert (
-        counts["responses"] == 2 and counts["straightline"] == 1 and counts["newly_excluded"] == 1
+        counts["responses"] == 2 and counts["straightline"] == 1 and counts["newly_excluded"] == 0
     )
     flagged = db.session.scalar(select(Response).where(Response.public_id == "p1"))
-    assert flagged.excluded and flagged.exclusion_reason == AUTO_REASON
-    flagged.excluded = False  # the bureau restores it
-    flagged.exclusion_reason = "reviewed"
+    assert "same answer" in flagged.quality_flags and not flagged.excluded
+    # an automatic exclusion whose excluding signals are gone is lifted; a
+    # reviewer's own decision stands
+    flagged.excluded, flagged.exclusion_reason = True, AUTO_REASON
+    db.session.flush()
+    assert flag_wave(wave)["restored"] == 1
+    flagged.excluded, flagged.exclusion_reason = True, "reviewed"
     db.session.flush()
     again = agency.post(f"/agency/waves/{wave.code}/quality", follow_redirects=True)
     assert "1 份有质量标记" in again.get_data(as_text=True)
     db.session.expire_all()
-    assert not db.session.scalar(select(Response).where(Response.public_id == "p1")).excluded
+    assert db.session.scalar(select(Response).where(Response.public_id == "p1")).excluded
 
 
 def test_import_lists_every_problem_and_writes_nothing(agency, make_wave):

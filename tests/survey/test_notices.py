@@ -54,11 +54,32 @@ def pdf_text(data: bytes) -> str:
         return "\n".join(page.extract_text() or "" for page in pdf.pages)
 
 
+def set_verdicts(wave, priorities):
+    """Rewrite the current run's priorities per street (``None``: mark it 数据不全)."""
+    import json
+
+    from survey.services.scoring_runs import current_run
+
+    run = current_run(wave)
+    doc = json.loads(run.result_json)
+    for row in doc["streets"]:
+        codes = priorities.get(row["street"], [])
+        if codes is None:
+            row.update(complete=False, incomplete_reason="缺少驻区单位受访群体", priorities=[])
+            row.update(rank=None, rank_low=None, rank_high=None, band=None)
+        else:
+            row["priorities"] = codes
+    run.result_json = json.dumps(doc, ensure_ascii=False)
+    db.session.flush()
+
+
 def test_issue_notices_stores_readable_pdfs(scored, tmp_path):
+    first_street = scored.district.streets[0].name
+    set_verdicts(scored, {first_street: ["I07", "I08"]})
     notices = issue_notices(scored, issue_date=dt.date(2026, 3, 31), days=30)
     assert scored.state == "notices_issued"
     kinds = [n.kind for n in notices]
-    assert kinds == ["notice"] * 3 + ["ranking"]
+    assert kinds == ["notice", "letter", "letter", "ranking"]
     assert [n.doc_number for n in notices] == [f"测民整〔2026〕{k}号" for k in (1, 2, 3, 4)]
     first = notices[0]
     # 30 working days after 2026-03-31, counted by hand on the 2026 official calendar:
@@ -98,6 +119,7 @@ def test_issuing_twice_is_refused(scored):
 
 
 def test_deadline_into_unknown_year_is_provisional_until_entered(scored):
+    set_verdicts(scored, {scored.district.streets[0].name: ["I07"]})
     last = max(official_calendar().known_years)
     day = dt.date(last, 12, 15)
     notices = issue_notices(scored, issue_date=day, days=30)
@@ -140,12 +162,17 @@ def test_correction_is_a_new_notice(scored):
 
 
 def test_notices_cli_writes_street_named_files(runner, scored, tmp_path):
+    set_verdicts(scored, {scored.district.streets[0].name: ["I07"]})
+    db.session.commit()
     result = runner.invoke(
         args=["notices", "--wave", "nw", "--out", str(tmp_path), "--issue-date", "2026-03-31"]
     )
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in tmp_path.glob("*.pdf"))
     assert "宁海路街道.pdf" in names and any("通报" in n for n in names)
+    assert "1 notices with a deadline, 2 results letters without, 1 ranking report" in (
+        result.output
+    )
     bad = runner.invoke(
         args=["notices", "--wave", "nw", "--out", str(tmp_path), "--issue-date", "31/03/2026"]
     )

@@ -90,3 +90,24 @@ def test_offline_scorer_bad_input_one_line(runner, tmp_path):
     )
     assert result.exit_code == 1
     assert "f.toml: framework.code: is missing" in result.output
+
+
+def test_score_wave_reports_scores_without_flagged_responses(runner, make_wave, framework_spec):
+    wave = make_wave("sw3")
+    fill(wave, framework_spec, n=40)
+    # flagged for review but kept (uniform answers alone never exclude)
+    kept = db.session.scalars(
+        select(Response).where(Response.wave_id == wave.id).order_by(Response.id).limit(5)
+    ).all()
+    for response in kept:
+        response.quality_flags = "the same answer (5) on all 17 items"
+    transition(wave, "close")
+    result = runner.invoke(args=["score-wave", "sw3", "--boot", "120", "--seed", "9"])
+    assert result.exit_code == 0, result.output
+    run = db.session.scalars(select(ScoringRun).where(ScoringRun.wave_id == wave.id)).one()
+    doc = json.loads(run.result_json)
+    sens = doc["flagged_sensitivity"]
+    assert sens["n_flagged"] == 5 and doc["method"]["n_excluded"] == 0
+    assert len(sens["streets"]) == len(doc["streets"])
+    assert sens["ranks_moved"] == sum(r["rank_with"] != r["rank_without"] for r in sens["streets"])
+    assert sens["max_abs_change"] > 0
