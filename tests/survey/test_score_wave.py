@@ -106,7 +106,8 @@ def test_score_wave_reports_scores_without_flagged_responses(runner, make_wave, 
     assert result.exit_code == 0, result.output
     run = db.session.scalars(select(ScoringRun).where(ScoringRun.wave_id == wave.id)).one()
     doc = json.loads(run.result_json)
-    sens = doc["flagged_sensitivity"]
+    assert "flagged_sensitivity" not in doc  # the JSON stays the offline scorer's
+    sens = run.settings["flagged_sensitivity"]
     assert sens["n_flagged"] == 5 and doc["method"]["n_excluded"] == 0
     assert len(sens["streets"]) == len(doc["streets"])
     assert sens["ranks_moved"] == sum(r["rank_with"] != r["rank_without"] for r in sens["streets"])
