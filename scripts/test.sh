@@ -15,6 +15,11 @@ for target in ${MINPING_TEST_DATABASES:-sqlite postgresql}; do
   else
     echo "== test suite on SQLite"
     .venv/bin/pytest "$@" || status=$?
+    # the browser walks (Chromium + axe-core, several minutes) run once, on this pass
+    if [ "$status" = 0 ] && [ -z "${MINPING_SKIP_BROWSER:-}" ]; then
+      echo "== browser walks (Chromium, axe-core)"
+      .venv/bin/pytest -m browser tests/browser "$@" || status=$?
+    fi
   fi
   [ "$status" = 0 ] || break
 done

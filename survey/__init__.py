@@ -31,7 +31,7 @@ def create_app(config: type[Config] | object = Config) -> Flask:
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
 
-    from . import cli, extensions, web
+    from . import cli, extensions, filters, web
     from . import logging as request_logs
 
     extensions.db.init_app(app)
@@ -45,6 +45,7 @@ def create_app(config: type[Config] | object = Config) -> Flask:
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     web.init_app(app)
+    filters.init_app(app)
     cli.init_app(app)
     request_logs.init_app(app)  # issue 8: JSON request logs with request ids
 

@@ -80,14 +80,17 @@ def demo(seed: int, no_serve: bool, host: str, port: int, force: bool) -> None:
         fail(str(exc))
     click.echo(
         f"Demo district 鼓楼区 created (seed {seed}): {summary.responses} responses "
-        "in wave demo-2026 (closed), wave demo-open in fieldwork."
+        "in wave demo-2026 (scored, notices issued, rectification under way, published), "
+        "wave demo-open in fieldwork."
     )
+    from .services.invitations import typed_code
+
     click.echo("Accounts (username / role / password):")
     for username, role, password in summary.accounts:
         click.echo(f"  {username:12s} {role:12s} {password}")
-    click.echo("Invitation links (wave demo-open):")
+    click.echo("Invitation links and typed codes (wave demo-open; codes go in at /s/):")
     for street, group, url in summary.links:
-        click.echo(f"  {street} / {group}: {url}")
+        click.echo(f"  {street} / {group}: {url}  code {typed_code(url.rsplit('/', 1)[-1])}")
     if not no_serve:
         click.echo(f"minping serving on http://{host}:{port}/  (Ctrl+C to stop)")
         run_dev_server(current_app, host, port)
@@ -212,14 +215,14 @@ def export_responses(wave_code: str, out: Path, included_only: bool) -> None:
 def invitations(
     wave_code: str, street: str, group_code: str, community: str | None, count: int, out: Path
 ) -> None:
-    """Create invitations and write their links once to a CSV (token,url)."""
+    """Create invitations and write their links once to a CSV (token,url,code)."""
     import csv
 
     from scoring.spreadsheet import csv_row
 
     from .extensions import db
     from .services.districts import find_street
-    from .services.invitations import create_batch, invitation_url
+    from .services.invitations import create_batch, invitation_url, typed_code
 
     wave = _wave(wave_code)
     try:
@@ -241,9 +244,9 @@ def invitations(
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["token", "url"])
+        writer.writerow(["token", "url", "code"])
         for token in tokens:
-            writer.writerow(csv_row([token, invitation_url(token)]))
+            writer.writerow(csv_row([token, invitation_url(token), typed_code(token)]))
     db.session.commit()
     click.echo(f"created {count} invitations for {street_row.name}/{group_code}; links in {out}")
 

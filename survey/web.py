@@ -84,7 +84,9 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/"):
             return {"error": exc.name, "message": exc.description}, exc.code
-        return render_template("errors/error.html", error=exc), exc.code
+        # werkzeug's default descriptions are English: show only our own (translated) ones
+        own = exc.description if exc.description != type(exc).description else None
+        return render_template("errors/error.html", error=exc, message=own), exc.code
 
     @app.errorhandler(Exception)
     def _server_error(exc: Exception):  # type: ignore[no-untyped-def]

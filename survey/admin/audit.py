@@ -9,6 +9,7 @@ from ..auth.decorators import BUREAU, roles_required
 from ..edges import bounded_int
 from ..extensions import db
 from ..models import AuditLog, User
+from ..services.audit_words import action_label, describe, type_label
 from . import bp
 
 PER_PAGE = 50
@@ -44,7 +45,9 @@ def audit():
     ).all()
     return render_template(
         "admin/audit.html",
-        rows=rows,
+        rows=describe(list(rows)),
+        action_label=action_label,
+        type_label=type_label,
         total=total,
         page=page,
         per_page=PER_PAGE,

@@ -73,16 +73,47 @@ class WaveForm(FlaskForm):
 
 class ScoreForm(FlaskForm):
     boot = IntegerField(
-        _l("自助抽样次数 B"), default=1000, validators=[InputRequired(), NumberRange(100, 10000)]
+        _l("重复抽样次数（默认1000，一般无需修改）"),
+        default=1000,
+        validators=[
+            InputRequired(_l("请填写重复抽样次数。")),
+            NumberRange(100, 10000, _l("重复抽样次数须在 100 到 10000 之间。")),
+        ],
     )
     seed = IntegerField(
-        _l("随机种子"), default=20260101, validators=[InputRequired(), NumberRange(0, 2**31 - 1)]
+        _l("随机数起点（记录下来可以重算出完全相同的结果，一般无需修改）"),
+        default=20260101,
+        validators=[
+            InputRequired(_l("请填写随机数起点。")),
+            NumberRange(0, 2**31 - 1, _l("随机数起点须是 0 到 2147483647 之间的整数。")),
+        ],
     )
     min_n = IntegerField(
-        _l("每格最小样本量 min_n"), default=30, validators=[InputRequired(), NumberRange(1, 10000)]
+        _l("每个街道每类人群至少几份答卷才单独计算（默认30）"),
+        default=30,
+        validators=[
+            InputRequired(_l("请填写最少答卷数。")),
+            NumberRange(1, 10000, _l("最少答卷数须在 1 到 10000 之间。")),
+        ],
     )
     exclude_flagged = BooleanField(_l("排除质量标记的答卷（未经复核的）"), default=True)
     include_open_channel = BooleanField(_l("计入公开二维码渠道的答卷"), default=True)
+
+
+class ContactForm(FlaskForm):
+    """Who residents can call to check an invitation is genuine (shown to them and on cards)."""
+
+    agency_name = StringField(
+        _l("调查机构名称"), validators=[Optional(), Length(max=120, message=_l("最多120个字。"))]
+    )
+    hotline = StringField(
+        _l("核实电话"),
+        validators=[
+            Optional(),
+            Length(max=40, message=_l("最多40个字符。")),
+            Regexp(r"^[0-9 +()\-－转]*$", message=_l("只能填写数字、空格、横线、括号和“转”。")),
+        ],
+    )
 
 
 class ExclusionForm(FlaskForm):

@@ -14,6 +14,7 @@ from ..downloads import content_disposition
 from ..extensions import db
 from ..models import Framework, Wave
 from ..services import framework_edit
+from ..services.framework_words import problems_words
 from ..services.frameworks import spec_of
 from . import bp
 from .forms import FrameworkImportForm, ahp_form, framework_form
@@ -69,7 +70,7 @@ def import_framework():
         return _frameworks_page(form, [_("文件不是 UTF-8 文本。")], 400)
     except FrameworkError as exc:
         db.session.rollback()
-        return _frameworks_page(form, exc.problems, 400)
+        return _frameworks_page(form, problems_words(exc.problems), 400)
     db.session.commit()
     flash(_("已导入指标体系 %(label)s。", label=row.label), "success")
     return redirect(url_for("admin.framework", fid=row.id))
@@ -125,7 +126,7 @@ def edit_framework(fid: int):
         stored = framework_edit.edit_framework(row, edit, user_id=current_user.id)
     except FrameworkError as exc:
         db.session.rollback()
-        return _framework_page(row, form, exc.problems, 400)
+        return _framework_page(row, form, problems_words(exc.problems), 400)
     db.session.commit()
     if stored.id == row.id:
         flash(_("已保存。") if stored.sha256 != row.sha256 else _("没有改动。"), "success")
@@ -149,7 +150,8 @@ def _ahp_page(row: Framework, form, result=None, error=None, status=200):  # typ
 def ahp(fid: int):
     """Show the AHP pairwise-comparison editor for dimension weights."""
     row = _framework(fid)
-    return _ahp_page(row, ahp_form(len(spec_of(row).dimensions)))
+    weights = [d.weight for d in spec_of(row).dimensions]
+    return _ahp_page(row, ahp_form(len(weights), framework_edit.ahp_defaults(weights)))
 
 
 @bp.post("/frameworks/<int(max=9223372036854775807):fid>/ahp")
@@ -170,7 +172,10 @@ def ahp_post(fid: int):
             labels = [f"{d.code} {d.name}" for d in spec_of(row).dimensions]
             result = framework_edit.ahp_for(matrix, labels)
             stored = None
-    except (ValueError, FrameworkError) as exc:
+    except FrameworkError as exc:
+        db.session.rollback()
+        return _ahp_page(row, form, error="；".join(problems_words(exc.problems)), status=400)
+    except ValueError as exc:
         db.session.rollback()
         return _ahp_page(row, form, error=str(exc), status=400)
     if stored is None:

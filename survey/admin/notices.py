@@ -18,6 +18,7 @@ from ..downloads import content_disposition
 from ..edges import bounded_int
 from ..extensions import db
 from ..models import DocumentJob, Notice, Street
+from ..services.console_preview import issue_preview
 from ..services.jobs import job_progress, start_notice_job
 from ..services.notices import (
     correct_notice,
@@ -44,7 +45,13 @@ def pdf_response(data: bytes, filename: str, inline: bool = False) -> Response:
 def notices(code: str):
     """List the wave's documents; offer preview and issuing when the wave is scored."""
     wave = get_wave_or_404(code)
-    form = IssueForm(issue_date=default_issue_date(), days=wave.district.deadline_days)
+    form = IssueForm(
+        formdata=None, issue_date=default_issue_date(), days=wave.district.deadline_days
+    )
+    return _notices_page(wave, form)
+
+
+def _notices_page(wave, form: IssueForm, status: int = 200):  # type: ignore[no-untyped-def]
     jobs = db.session.scalars(
         select(DocumentJob).where(DocumentJob.wave_id == wave.id).order_by(DocumentJob.id.desc())
     ).all()
@@ -57,7 +64,27 @@ def notices(code: str):
         run=current_run(wave),
         jobs=jobs[:3],
         progress=job_progress,
-    )
+    ), status
+
+
+@bp.get("/waves/<code>/notices/issue")
+@roles_required(*ADMIN)
+def issue_confirm(code: str):
+    """Show what issuing would create (how many documents, which numbers) before doing it."""
+    wave = get_wave_or_404(code)
+    form = IssueForm(request.args, meta={"csrf": False})
+    if not form.validate():
+        return _notices_page(wave, form, status=400)
+    if wave.state != "scored":
+        flash(_("只有“已计分”的测评批次可以下发通知书。"), "error")
+        return redirect(url_for("admin.notices", code=code)), 303
+    try:
+        preview = issue_preview(wave, form.issue_date.data, form.days.data)
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.notices", code=code)), 303
+    post = IssueForm(formdata=None, issue_date=form.issue_date.data, days=form.days.data)
+    return render_template("admin/notices/confirm.html", wave=wave, preview=preview, form=post)
 
 
 @bp.post("/waves/<code>/notices/issue")
@@ -109,7 +136,7 @@ def _preview_pages(
     """Render a notice and its page images once per (run, street, date, days)."""
     wave = get_wave_or_404(wave_code)
     street = db.session.get(Street, street_id)
-    pdf, _data = render_street_notice(wave, street, day, days)
+    pdf, _data = render_street_notice(wave, street, day, days, preview=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "n.pdf"
         path.write_bytes(pdf)

@@ -23,6 +23,7 @@ from ..street.downloads import evidence_response, notice_filename, pdf_response
 from . import bp
 
 BUREAU_ROLES = ("admin", "viewer")
+PER_PAGE = 50
 
 
 class AcceptForm(FlaskForm):
@@ -76,6 +77,9 @@ def rectification():
         state = None
     items: list[RectificationItem] = []
     overdue: dict[int, int] = {}
+    overdue_all: dict[int, int] = {}
+    counts: dict[str, int] = {}
+    total_items, page = 0, 1
     verify = None
     streets: list[Street] = []
     if wave is not None:
@@ -88,10 +92,29 @@ def rectification():
         items = list(db.session.scalars(query.order_by(RectificationItem.id)))
         today, calendar = default_issue_date(), official_calendar()
         overdue = {i.id: rect.days_overdue(i, today, calendar) for i in items}
-        items.sort(key=lambda i: (-overdue[i.id], i.street.position, i.id))
+        # what needs the bureau first: reports waiting for acceptance, then overdue
+        items.sort(key=lambda i: (i.state != "submitted", -overdue[i.id], i.street.position, i.id))
+        counts = {code: 0 for code in rect.STATE_NAMES}
+        for i in db.session.scalars(
+            select(RectificationItem).where(RectificationItem.wave_id == wave.id)
+        ):
+            counts[i.state] = counts.get(i.state, 0) + 1
+        total_items = len(items)
+        pages = max(1, -(-total_items // PER_PAGE))
+        page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+        overdue_all = overdue
+        items = items[(page - 1) * PER_PAGE : page * PER_PAGE]
         verify = publication.verification(wave, streets)
     overdue_streets = sorted(
-        {i.street for i in items if overdue.get(i.id)}, key=lambda s: s.position
+        {
+            i.street
+            for i in db.session.scalars(
+                select(RectificationItem).where(
+                    RectificationItem.id.in_([k for k, v in overdue_all.items() if v])
+                )
+            )
+        },
+        key=lambda s: s.position,
     )
     escalations = (
         db.session.scalars(
@@ -111,6 +134,10 @@ def rectification():
         state=state,
         items=items,
         overdue=overdue,
+        counts=counts,
+        total_items=total_items,
+        page=page,
+        per_page=PER_PAGE,
         overdue_streets=overdue_streets,
         escalations=escalations,
         verify=verify,

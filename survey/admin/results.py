@@ -197,7 +197,13 @@ def street(code: str, street_id: int):
     if indicator not in spec.indicator_codes:
         indicator = None
     page = max(request.args.get("page", 1, type=bounded_int) or 1, 1)
-    notes, total = res.comments(wave, street, indicator, page=page, per_page=30)
+    group = request.args.get("group") or None
+    if group not in spec.group_codes:
+        group = None
+    search = (request.args.get("q") or "").strip()[:50]
+    notes, total = res.comments(
+        wave, street, indicator, page=page, per_page=30, group=group, search=search
+    )
     earlier = res.earlier_run(wave)
     change = []
     if earlier is not None:
@@ -216,6 +222,9 @@ def street(code: str, street_id: int):
         comments=notes,
         comment_total=total,
         indicator=indicator,
+        group=group,
+        search=search,
+        group_names={g.code: g.name for g in spec.groups},
         page=page,
         earlier=earlier[0] if earlier else None,
         change=change,

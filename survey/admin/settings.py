@@ -80,3 +80,53 @@ def save_document_settings():
     db.session.commit()
     flash(_("文书设置已保存。"), "success")
     return redirect(url_for("admin.document_settings")), 303
+
+
+def _phones_page(district: District, values: dict, errors: dict, status: int = 200):  # type: ignore[type-arg,no-untyped-def]
+    return render_template(
+        "admin/communities.html",
+        district=district,
+        values=values,
+        errors=errors,
+        page_error=bool(errors),
+    ), status
+
+
+@bp.get("/settings/communities")
+@roles_required(*BUREAU)
+def community_phones():
+    """Show the residents' committee (居委会) phone of each community."""
+    district, _indicators = _context()
+    values = {c.id: c.phone for s in district.streets for c in s.communities}
+    return _phones_page(district, values, {})
+
+
+@bp.post("/settings/communities")
+@roles_required(*ADMIN)
+def save_community_phones():
+    """Save the communities' phones (shown to their residents; audit-logged)."""
+    import re
+
+    from ..services.audit import record
+    from .forms import ConfirmForm
+
+    district, _indicators = _context()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    communities = [c for s in district.streets for c in s.communities]
+    values = {c.id: (request.form.get(f"phone_{c.id}") or c.phone).strip() for c in communities}
+    errors = {
+        c.id: _("只能填写数字、空格、横线、括号和“转”，最多40个字符。")
+        for c in communities
+        if len(values[c.id]) > 40 or not re.fullmatch(r"[0-9 +()\-－转]*", values[c.id])
+    }
+    if errors:
+        return _phones_page(district, values, errors, 400)
+    changed = {c.name: values[c.id] for c in communities if c.phone != values[c.id]}
+    for c in communities:
+        c.phone = values[c.id]
+    if changed:
+        record("district.community_phones", district, user_id=current_user.id, after=changed)
+    db.session.commit()
+    flash(_("已保存 %(n)s 个社区的电话。", n=len(changed)), "success")
+    return redirect(url_for("admin.community_phones")), 303

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from ..services import console, waves
 from ..services.quality_review import run_is_stale
 from ..services.scoring_runs import current_run, default_seed
 from . import bp
-from .forms import ConfirmForm, ScoreForm, WaveForm, quota_form
+from .forms import ConfirmForm, ContactForm, ScoreForm, WaveForm, quota_form
 
 # Transitions the console offers; issuing notices belongs to the notices pages.
 CONSOLE_ACTIONS = ("open", "close", "publish")
@@ -85,7 +85,13 @@ def _score_form(wave: Wave, run: ScoringRun | None) -> ScoreForm:
     return form
 
 
-def wave_page(wave: Wave, *, score_form: ScoreForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def wave_page(  # type: ignore[no-untyped-def]
+    wave: Wave,
+    *,
+    score_form: ScoreForm | None = None,
+    contact_form: ContactForm | None = None,
+    status: int = 200,
+):
     run = current_run(wave)
     runs = db.session.scalars(
         select(ScoringRun).where(ScoringRun.wave_id == wave.id).order_by(ScoringRun.id.desc())
@@ -102,6 +108,7 @@ def wave_page(wave: Wave, *, score_form: ScoreForm | None = None, status: int = 
         actions=[a for a in CONSOLE_ACTIONS if wave.state in waves.TRANSITIONS[a][0]],
         score_form=score_form or _score_form(wave, run),
         confirm=ConfirmForm(),
+        contact_form=contact_form or ContactForm(obj=wave, formdata=None),
     ), status
 
 
@@ -110,6 +117,47 @@ def wave_page(wave: Wave, *, score_form: ScoreForm | None = None, status: int = 
 def wave(code: str):
     """Show a wave: state, actions, scoring form and runs."""
     return wave_page(get_wave_or_404(code))
+
+
+@bp.post("/waves/<code>/contacts")
+@roles_required(*ADMIN)
+def save_contacts(code: str):
+    """Save the survey agency and hotline residents see and can call to check an invitation."""
+    wave = get_wave_or_404(code)
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return wave_page(wave, contact_form=form, status=400)
+    waves.set_contacts(
+        wave, form.agency_name.data or "", form.hotline.data or "", user_id=current_user.id
+    )
+    db.session.commit()
+    flash(_("已保存居民核实信息。"), "success")
+    return redirect(url_for("admin.wave", code=wave.code))
+
+
+@bp.get("/waves/<code>/publish")
+@roles_required(*ADMIN)
+def publish_confirm(code: str):
+    """Show what the public will see, then ask before publishing."""
+    from ..services import publication
+    from ..services.rectification import PUBLIC_STATUS
+
+    wave = get_wave_or_404(code)
+    if wave.state != "notices_issued":
+        flash(_("只有“已下发通知书”的测评批次可以公布。"), "error")
+        return redirect(url_for("admin.wave", code=wave.code))
+    min_n = int(current_app.config.get("MIN_PUBLIC_N", 10))
+    rows = publication.wave_table(wave, min_n=min_n)
+    items = {r["street"].id: publication.public_items(wave, r["street"]) for r in rows}
+    return render_template(
+        "admin/publish_confirm.html",
+        wave=wave,
+        rows=rows,
+        items=items,
+        status=PUBLIC_STATUS,
+        min_n=min_n,
+        confirm=ConfirmForm(),
+    )
 
 
 @bp.post("/waves/<code>/transition/<action>")
@@ -129,6 +177,8 @@ def transition(code: str, action: str):
         return wave_page(wave, status=409)
     db.session.commit()
     flash(_("测评批次现在的状态：%(state)s。", state=waves.STATE_NAMES[wave.state]), "success")
+    if wave.state == "published":
+        flash(_("结果已公布，公众现在可以在公示页面看到。"), "success")
     return redirect(url_for("admin.wave", code=wave.code))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
-from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice as C
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -18,10 +18,21 @@ class ActionForm(FlaskForm):
     """A button that changes something: CSRF only."""
 
 
+class StreetPickForm(FlaskForm):
+    """Step 1 of 发放邀请码: the street (GET), so step 2 lists only its communities."""
+
+    class Meta:
+        csrf = False
+
+    street = SelectField(_l("街道"), coerce=int, validators=[InputRequired()])
+
+
 class BatchForm(FlaskForm):
+    request_key = HiddenField()
     street = SelectField(_l("街道"), coerce=int, validators=[InputRequired()])
     group = SelectField(_l("受访群体"), validators=[InputRequired()])
-    community = SelectField(_l("社区（可不选）"), coerce=int, default=0)
+    # checked in the view against the chosen street, with a message in the reader's language
+    community = SelectField(_l("社区（可不选）"), coerce=int, default=0, validate_choice=False)
     count = IntegerField(
         _l("数量"),
         default=50,
@@ -35,7 +46,7 @@ class BatchForm(FlaskForm):
         _l("链接只显示这一次，请选择保存方式"),
         choices=[
             C("pdf", _l("A4 二维码打印页（PDF）")),
-            C("csv", _l("CSV 表格（token,url）")),
+            C("csv", _l("CSV 表格（token,url,code）")),
             C("screen", _l("在页面上显示")),
         ],
         default="pdf",

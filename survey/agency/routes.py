@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+import base64
+import secrets
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,18 +14,19 @@ from wtforms.fields.choices import SelectChoice as C
 from scoring.exchange import ExchangeError
 
 from ..auth.decorators import AGENCY, FIELDWORK_VIEWERS, roles_required
-from ..downloads import content_disposition
+from ..downloads import clean_filename, content_disposition
+from ..edges import DB_INT_MAX, bounded_int
 from ..extensions import db
 from ..models import Community, InvitationBatch, Street, Wave
 from ..services import fieldwork
 from ..services.frameworks import spec_of
-from ..services.invitations import create_batch, invitation_url
+from ..services.invitations import batch_for_request, create_batch, invitation_url, typed_code
 from ..services.qr_sheets import qr_sheet_pdf
 from ..services.quality import flag_wave
 from ..services.source_influence import channel_names, kind_names, wave_source_summary
 from ..services.waves import STATE_NAMES
 from . import bp
-from .forms import ActionForm, BatchForm, ImportForm, OutputForm, TokenForm
+from .forms import ActionForm, BatchForm, ImportForm, OutputForm, StreetPickForm, TokenForm
 
 
 def _wave(code: str) -> Wave:
@@ -38,31 +42,55 @@ def _no_store(response):  # type: ignore[no-untyped-def]
 
 
 def _deliver(wave: Wave, batch: InvitationBatch, tokens: list[str], output: str, is_open: bool):  # type: ignore[no-untyped-def]
-    """Send freshly created links once: a PDF of QR codes, a CSV, or a page."""
+    """Answer a freshly created batch with a page that says what was made.
+
+    The links exist only in this answer: the QR sheet (PDF) or CSV is offered on
+    the page as a one-time download (a ``data:`` link: nothing is kept on the
+    server), or the links are listed on the page.
+    """
     spec = spec_of(wave.framework)
     group = spec.group(batch.group_code).name
     stem = f"{wave.code}-{batch.street.code}-{batch.group_code}-batch{batch.id}"
     links = [(t, invitation_url(t)) for t in tokens]
+    download = None
     if output == "csv":
-        response = make_response(fieldwork.links_csv(tokens))
-        response.headers["Content-Type"] = "text/csv; charset=utf-8"
-        response.headers["Content-Disposition"] = content_disposition(f"{stem}.csv")
+        data, mimetype, filename = fieldwork.links_csv(tokens), "text/csv", f"{stem}.csv"
+        label = _("下载 CSV 表格（%(n)s 个链接和邀请码）", n=len(tokens))
     elif output == "pdf":
-        pdf = qr_sheet_pdf(
+        data = qr_sheet_pdf(
             links,
             title=wave.name,
             street=batch.street.full_name,
             group=group,
             community=batch.community.name if batch.community else "",
             poster=is_open,
+            agency=wave.agency_name,
+            hotline=wave.hotline,
+            closes_on=wave.ends_on,
+            entry_url=invitation_url("").rstrip("/") + "/",
         )
-        response = make_response(pdf)
-        response.headers["Content-Type"] = "application/pdf"
-        response.headers["Content-Disposition"] = content_disposition(f"{stem}.pdf")
-    else:
-        response = make_response(
-            render_template("agency/links.html", wave=wave, batch=batch, links=links, group=group)
+        mimetype, filename = "application/pdf", f"{stem}.pdf"
+        label = _("下载二维码打印页（PDF，%(n)s 张卡片）", n=len(tokens))
+    if output in ("csv", "pdf"):
+        encoded = base64.b64encode(data).decode("ascii")
+        download = {
+            "href": f"data:{mimetype};base64,{encoded}",
+            "filename": clean_filename(filename),  # the same cleaning as every download
+            "label": label,
+            "kb": max(1, len(data) // 1024),
+        }
+    coded = [(t, url, typed_code(t)) for t, url in links]
+    response = make_response(
+        render_template(
+            "agency/links.html",
+            wave=wave,
+            batch=batch,
+            links=coded,
+            group=group,
+            download=download,
+            show_links=output == "screen",
         )
+    )
     return _no_store(response)
 
 
@@ -128,59 +156,119 @@ def quality(code: str):
     return redirect(url_for("agency.dashboard", code=code))
 
 
-def _batch_form(wave: Wave) -> BatchForm:
+def _batch_form(wave: Wave, street: Street | None) -> BatchForm:
     form = BatchForm()
     spec = spec_of(wave.framework)
     form.street.choices = [C(s.id, s.full_name) for s in wave.district.streets]
     form.group.choices = [C(g.code, g.name) for g in spec.groups]
-    form.community.choices = [C(0, _("不指定社区"))] + [
-        C(c.id, c.name, optgroup=s.full_name) for s in wave.district.streets for c in s.communities
-    ]
+    communities = street.communities if street is not None else []
+    form.community.choices = [C(0, _("不指定社区"))] + [C(c.id, c.name) for c in communities]
+    if not form.request_key.data:
+        form.request_key.data = secrets.token_urlsafe(16)
     return form
+
+
+def _chosen_street(wave: Wave) -> Street | None:
+    """The street picked in step 1 (``?street=``) or posted, if in the wave's district."""
+    raw = request.form.get("street") or request.args.get("street")
+    try:
+        street = db.session.get(Street, bounded_int(raw)) if raw else None
+    except (TypeError, ValueError):
+        street = None
+    return street if street is not None and street.district_id == wave.district_id else None
 
 
 @bp.route("/waves/<code>/invitations", methods=["GET", "POST"])
 @roles_required(*AGENCY)
 def invitations(code: str):
-    """Create invitation batches (links delivered once) and list the batches."""
+    """Issue invitations in two steps (street, then the rest) and list what was issued."""
     wave = _wave(code)
-    form = _batch_form(wave)
+    street = _chosen_street(wave)
+    form = _batch_form(wave, street)
+    pick = StreetPickForm(formdata=None)
+    pick.street.choices = [C(s.id, s.full_name) for s in wave.district.streets]
+    if street is not None:
+        pick.street.data = street.id
+        form.street.data = street.id
     status = 200
-    if form.validate_on_submit():
-        street = db.session.get(Street, form.street.data)
-        community = db.session.get(Community, form.community.data) if form.community.data else None
-        count = 1 if form.is_open.data else form.count.data
-        try:
-            batch, tokens = create_batch(
-                wave,
-                street,
-                form.group.data,
-                count,
-                community=community,
-                user_id=current_user.id,
-                is_open=form.is_open.data,
+    notice = None
+    if request.method == "POST" and form.validate_on_submit():
+        done = batch_for_request(form.request_key.data or "")
+        if done is not None:
+            # a second press (or a reload) of the same form: nothing new is created
+            notice = _(
+                "这次发放已经创建过了（发放号 %(id)s，%(n)s 个邀请码），没有再创建。"
+                "链接只给出一次：如果没有保存到文件，请在下面的发放记录里“作废并补发”。",
+                id=done.id,
+                n=done.count,
             )
-            response = _deliver(wave, batch, tokens, form.output.data, form.is_open.data)
-        except ValueError as exc:
-            db.session.rollback()
-            form.count.errors.append(str(exc))
-            status = 400
+            status = 409
         else:
-            db.session.commit()
-            return response
-    elif form.errors:
+            chosen = form.community.data or 0
+            community = db.session.get(Community, chosen) if 0 < chosen <= DB_INT_MAX else None
+            if (community is None and chosen) or (
+                community is not None and community.street_id != street.id
+            ):
+                form.community.errors.append(_("该社区不属于所选街道。"))
+                status = 400
+            else:
+                count = 1 if form.is_open.data else form.count.data
+                try:
+                    batch, tokens = create_batch(
+                        wave,
+                        street,
+                        form.group.data,
+                        count,
+                        community=community,
+                        user_id=current_user.id,
+                        is_open=form.is_open.data,
+                        request_key=form.request_key.data or None,
+                    )
+                    response = _deliver(wave, batch, tokens, form.output.data, form.is_open.data)
+                except ValueError as exc:
+                    db.session.rollback()
+                    target = form.is_open if "公开二维码" in str(exc) else form.count
+                    target.errors.append(str(exc))
+                    status = 400
+                else:
+                    db.session.commit()
+                    return response
+    elif request.method == "POST":
         status = 400
+    if request.method == "POST" and status != 409:
+        form.request_key.data = form.request_key.data or secrets.token_urlsafe(16)
     return (
         render_template(
             "agency/invitations.html",
             wave=wave,
             form=form,
+            pick=pick,
+            street=street,
+            notice=notice,
             token_form=TokenForm(formdata=None),
             output_form=OutputForm(formdata=None),
             batches=fieldwork.batches(wave),
             spec=spec_of(wave.framework),
         ),
         status,
+    )
+
+
+@bp.get("/waves/<code>/batches/<int:batch_id>/revoke")
+@roles_required(*AGENCY)
+def confirm_revoke_batch(code: str, batch_id: int):
+    """Ask before revoking every unused invitation of a batch: say how many and what stays."""
+    wave = _wave(code)
+    batch = db.session.get(InvitationBatch, batch_id)
+    if batch is None or batch.wave_id != wave.id:
+        abort(404)
+    row = next((r for r in fieldwork.batches(wave) if r.batch.id == batch.id), None)
+    return render_template(
+        "agency/revoke_confirm.html",
+        wave=wave,
+        row=row,
+        spec=spec_of(wave.framework),
+        form=ActionForm(),
     )
 
 

@@ -56,5 +56,7 @@ class Community(db.Model):
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(80))
+    # the residents' committee (居委会) phone residents can call to check an invitation
+    phone: Mapped[str] = mapped_column(String(40), default="")
 
     street: Mapped[Street] = relationship(back_populates="communities")

@@ -100,6 +100,7 @@ class Evidence(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
+    caption: Mapped[str] = mapped_column(String(200), default="")  # what the photo shows
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -30,6 +30,8 @@ class InvitationBatch(db.Model):
     count: Mapped[int]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the one-time key of the form that created it: a second press creates nothing
+    request_key: Mapped[str | None] = mapped_column(String(40), unique=True)
 
     wave: Mapped[Wave] = relationship()
     street: Mapped[Street] = relationship()
@@ -41,6 +43,8 @@ class Invitation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # keyed digest of the short typed code printed on the card (docs/typed-codes.md)
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("invitation_batch.id"), index=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"))

@@ -33,6 +33,9 @@ class Wave(db.Model):
     include_open_channel: Mapped[bool] = mapped_column(default=True)
     min_n: Mapped[int] = mapped_column(default=30)
     description: Mapped[str] = mapped_column(Text, default="")
+    # shown to residents in "is this genuine?" and printed on invitation cards
+    agency_name: Mapped[str] = mapped_column(String(120), default="")
+    hotline: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]

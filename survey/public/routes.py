@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, render_template, request
 from sqlalchemy import or_, select
 
 from ..extensions import db
@@ -52,10 +52,21 @@ def wave(code: str):
     found = _published(code)
     rows = publication.wave_table(found, min_n=_min_n())
     doc = publication.scores_doc(found) or {}
+    query = (request.args.get("q") or "").strip()[:40]
+    band = request.args.get("band") or ""
+    shown = [
+        r
+        for r in rows
+        if (not query or query in r["street"].name)
+        and (band not in ("above", "similar", "below") or r["band"] == band)
+    ]
     return render_template(
         "public/wave.html",
         wave=found,
-        rows=rows,
+        rows=shown,
+        total=len(rows),
+        query=query,
+        band=band,
         district=doc.get("district", {}),
         district_reference=district_reference_label(doc.get("district", {}).get("reference")),
         rank_kind=publication.rank_kind(doc),

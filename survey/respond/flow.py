@@ -202,6 +202,9 @@ def page(flow: Flow, token: str, n: int):  # type: ignore[no-untyped-def]
         abort(404)
     current = pages[n]
     errors: list[str] = []
+    invalid: dict[str, str] = {}
+    shown_data = draft.data
+    to_review = request.values.get("return") == "review"
     if request.method == "POST":
         _csrf_or_400()
         nav = request.form.get("nav", "next")
@@ -211,26 +214,35 @@ def page(flow: Flow, token: str, n: int):  # type: ignore[no-untyped-def]
             values = q.parse_page(ctx["spec"], inv.group_code, current, request.form)
         except q.BadAnswers as exc:
             return bad_answers_page(exc)
-        shown = pop_shown(inv.id, n)
-        if nav == "next" and values.missing:
-            errors = values.missing
-            q.save_page(draft, current, values, goto=n, shown=shown)
-            db.session.commit()
+        if values.invalid:
+            # nothing saved: the page comes back with what was typed and the error in place
+            invalid = values.invalid
+            errors = values.missing if nav == "next" else []
+            shown_data = q.merged_data(draft.data, current, values)
         else:
-            goto = {"next": n + 1, "back": n - 1, "save": n}[nav]
-            q.save_page(draft, current, values, goto=max(goto, 1), shown=shown)
-            db.session.commit()
-            if nav == "save":
-                return redirect(flow.url("saved", token=token))
-            if nav == "back" and n == 1:
-                return redirect(flow.url("start", token=token))
-            if goto >= len(pages):
-                return redirect(flow.url("review", token=token))
-            return redirect(flow.url("page", token=token, n=goto))
+            shown = pop_shown(inv.id, n)
+            if nav == "next" and values.missing:
+                errors = values.missing
+                q.save_page(draft, current, values, goto=n, shown=shown)
+                db.session.commit()
+                shown_data = draft.data
+            else:
+                goto = {"next": n + 1, "back": n - 1, "save": n}[nav]
+                if to_review and nav == "next":
+                    goto = len(pages)
+                q.save_page(draft, current, values, goto=max(goto, 1), shown=shown)
+                db.session.commit()
+                if nav == "save":
+                    return redirect(flow.url("saved", token=token))
+                if nav == "back" and n == 1:
+                    return redirect(flow.url("start", token=token))
+                if goto >= len(pages):
+                    return redirect(flow.url("review", token=token))
+                return redirect(flow.url("page", token=token, n=goto))
     remember_shown(inv.id, n)
-    ctx.update(page=current, errors=errors, data=draft.data)
+    ctx.update(page=current, errors=errors, invalid=invalid, data=shown_data, to_review=to_review)
     template = "respond/final.html" if current.kind == "final" else "respond/page.html"
-    return render_template(template, **ctx), 400 if errors else 200
+    return render_template(template, **ctx), 400 if errors or invalid else 200
 
 
 def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]

@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import limiter
+from ..services.invitations import normalise_code
 from ..services.open_links import network_of
-from ..services.questionnaire import device_hash
+from ..services.questionnaire import TOKEN_RE, device_hash
 from . import bp, flow
 from .forms import CodeForm
 
@@ -49,8 +50,19 @@ def enter():
     """Let a resident type the code printed on a paper invitation."""
     form = CodeForm()
     if form.validate_on_submit():
-        code = form.code.data.strip().rstrip("/").rsplit("/", 1)[-1].replace(" ", "")
-        return redirect(url_for("respond.start", token=code))
+        text = form.code.data.strip().rstrip("/")
+        typed = normalise_code(text)
+        if typed is not None:
+            return redirect(url_for("respond.start", token=typed))
+        token = text.rsplit("/", 1)[-1].replace(" ", "")
+        if "/" in text or (TOKEN_RE.fullmatch(token) and len(token) > 12):
+            return redirect(url_for("respond.start", token=token))
+        form.code.errors.append(
+            _(
+                "邀请码是10位字母和数字，例如 7KQ2M-XH4TB（不分大小写，空格和横线可不输）。"
+                "请核对后重新输入。"
+            )
+        )
     return render_template("respond/enter.html", form=form), 400 if form.errors else 200
 
 

@@ -140,11 +140,26 @@ def heatmap(
         fig = _figure(max(5.0, 1.15 * k + 2.8), height)
         ax = fig.add_axes((0.34, 0.35 / height, 0.5, 1 - 1.0 / height))
         masked = np.ma.masked_invalid(gap)
-        image = ax.imshow(masked, cmap="RdYlGn", vmin=-span, vmax=span, aspect="auto")
+        # blue (above the district) to orange (below): readable with red-green colour blindness
+        from matplotlib.colors import LinearSegmentedColormap
+
+        cmap = LinearSegmentedColormap.from_list(
+            "orange_blue", ["#b35806", "#f1a340", "#f7f7f7", "#67a9cf", "#2166ac"]
+        )
+        image = ax.imshow(masked, cmap=cmap, vmin=-span, vmax=span, aspect="auto")
         for i in range(n):
             for j in range(k):
                 if math.isfinite(values[i, j]):
-                    ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", fontsize=8.5)
+                    strong = abs(gap[i, j]) > 0.6 * span  # white on the darkest cells
+                    ax.text(
+                        j,
+                        i,
+                        f"{values[i, j]:.1f}",
+                        ha="center",
+                        va="center",
+                        fontsize=8.5,
+                        color="white" if strong else "black",
+                    )
         ax.set_xticks(range(k))
         ax.set_xticklabels(list(columns), fontsize=9.5)
         ax.xaxis.tick_top()
@@ -181,9 +196,8 @@ def radar(
         fig = _figure(4.6, 4.4)
         ax = fig.add_subplot(111, polar=True)
         s, d = closed(street), closed(district)
-        finite = [v for v in s + d if math.isfinite(v)]
-        low = max(0.0, math.floor(((min(finite) if finite else 0) - 8) / 5) * 5)
-        high = min(100.0, math.ceil(((max(finite) if finite else 100) + 4) / 5) * 5)
+        # the axis starts at 0, so areas compare honestly (a cut axis makes gaps look huge)
+        low, high = 0.0, 100.0
         ax.plot(angles, d, color=DISTRICT_COLOR, lw=1.6, ls="--", label=district_label)
         ax.plot(angles, s, color="#b3121b", lw=2.2, label=street_label)
         ax.fill(angles, s, color="#b3121b", alpha=0.12)

@@ -20,7 +20,7 @@ from scoring.framework import load_default_framework
 from scoring.simulate import simulate
 
 from ..extensions import db
-from ..models import District, Wave
+from ..models import District, Quota, Wave
 from . import demo_data as content
 from .accounts import create_user
 from .districts import create_district
@@ -101,10 +101,24 @@ def build_demo(seed: int = 7, force: bool = False, links: int = 3) -> DemoSummar
         starts_on=date(2026, 3, 1),
         ends_on=date(2026, 3, 20),
         year=2026,
+        agency_name=content.AGENCY,
+        hotline=content.HOTLINE,
     )
+    for street in district.streets:
+        for k, community in enumerate(street.communities):
+            community.phone = f"025-84{street.position:02d} {k:02d}{k + 1:02d}"
     transition(wave, "open")
     summary.responses = _simulate_wave(wave, district, spec, rng, seed)
     transition(wave, "close")
+    streets = {s.name: s for s in district.streets}
+    users = {}
+    for username, role, street_name, password in content.ACCOUNTS:
+        users[username] = create_user(
+            username, password, role, streets.get(street_name) if street_name else None
+        )
+        summary.accounts.append((username, role, password))
+    db.session.flush()
+    _rectification_story(wave, users, seed)
 
     fieldwork = create_wave(
         district,
@@ -115,27 +129,131 @@ def build_demo(seed: int = 7, force: bool = False, links: int = 3) -> DemoSummar
         ends_on=date(2026, 12, 15),
         year=2026,
         allow_open_links=True,
+        agency_name=content.AGENCY,
+        hotline=content.HOTLINE,
     )
+    for street in district.streets:
+        for group, target in content.QUOTAS.items():
+            db.session.add(
+                Quota(wave_id=fieldwork.id, street_id=street.id, group_code=group, target=target)
+            )
     transition(fieldwork, "open")
+    # part-way through fieldwork: some streets well on, some just started
+    _simulate_wave(
+        fieldwork,
+        district,
+        spec,
+        rng,
+        seed + 1,
+        sizes=[int(x) for x in rng.integers(8, 60, len(district.streets))],
+        start=datetime(2026, 11, 2, 8, 0),
+    )
     for street in district.streets[:2]:
         for group in spec.group_codes:
             _, tokens = create_batch(fieldwork, street, group, 20)
             if group != "unit" and len(summary.links) < links:
                 summary.links.append((street.name, group, invitation_url(tokens[0])))
-    streets = {s.name: s for s in district.streets}
-    for username, role, street_name, password in content.ACCOUNTS:
-        create_user(username, password, role, streets.get(street_name) if street_name else None)
-        summary.accounts.append((username, role, password))
     db.session.commit()
     return summary
 
 
-def _simulate_wave(wave: Wave, district: District, spec, rng, seed: int) -> int:  # type: ignore[no-untyped-def]
+def _demo_photo(color: tuple[int, int, int]) -> bytes:
+    """A small drawn photo (a shelter over a pavement) for demo evidence."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (480, 360), (205, 225, 240))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([0, 250, 480, 360], fill=(150, 150, 145))
+    draw.rectangle([48, 110, 432, 138], fill=color)
+    for k in range(6):
+        x = 66 + 62 * k
+        draw.rectangle([x, 138, x + 6, 250], fill=(90, 90, 90))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _rectification_story(wave: Wave, users: dict, seed: int) -> None:  # type: ignore[type-arg]
+    """Score the closed wave, issue its notices, move items through every state, publish.
+
+    宁海路街道 (the demo street officer's) gets one item of each kind the officer
+    meets: accepted with photos, returned with the bureau's reason, waiting for
+    acceptance, in progress; other streets have plans or nothing yet.
+    """
+    from datetime import timedelta as days
+
+    from . import rectification as rect
+    from .evidence import check_upload
+    from .notices import default_issue_date, issue_notices
+    from .scoring_runs import score_wave
+
+    score_wave(wave, seed=seed)
+    # issued three weeks ago: deadlines still ahead, so the screens show working days left
+    notices = issue_notices(wave, issue_date=default_issue_date() - days(days=21))
+    admin = users["admin"].id
+    officer = users["ninghailu"].id
+    steps = content.RECTIFICATION_STEPS
+    for notice in notices:
+        if notice.street is None:
+            continue
+        own = notice.street.name == "宁海路街道"
+        for k, item in enumerate(notice.items):
+            plan = {
+                key: (
+                    value.format(name=item.indicator_name)
+                    if isinstance(value, str)
+                    else tuple(v.format(name=item.indicator_name) for v in value)
+                )
+                for key, value in steps[k % len(steps)].items()
+            }
+            if own:
+                stage = ("accepted", "returned", "submitted", "in_progress")[k % 4]
+            else:
+                stage = ("planned", "issued", "in_progress")[(notice.street.position + k) % 3]
+            if stage == "issued":
+                continue
+            rect.plan_item(
+                item,
+                measures=plan["measures"],
+                responsible_unit=plan["unit"],
+                responsible_person=plan["person"],
+                planned_date=item.deadline - days(days=7),
+                user_id=officer if own else None,
+            )
+            if stage == "planned":
+                continue
+            rect.record_progress(item, note=plan["progress"], user_id=officer if own else None)
+            if stage == "in_progress":
+                continue
+            for n, color in enumerate(((40, 140, 60), (10, 90, 200))):
+                checked = check_upload(f"现场{n + 1}.jpg", _demo_photo(color))
+                rect.add_evidence(item, checked, user_id=officer, caption=plan["captions"][n])
+            rect.submit_item(item, result=plan["result"], user_id=officer)
+            if stage == "accepted":
+                rect.accept_item(item, user_id=admin, note="现场核实，同意验收。")
+            elif stage == "returned":
+                rect.return_item(item, reason=content.RETURN_REASON, user_id=admin)
+    db.session.flush()
+    transition(wave, "publish")
+
+
+def _simulate_wave(  # type: ignore[no-untyped-def]
+    wave: Wave,
+    district: District,
+    spec,
+    rng,
+    seed: int,
+    sizes: list[int] | None = None,
+    start: datetime | None = None,
+) -> int:
     """Insert simulated responses with comments and paradata into ``wave``."""
     streets = [s.name for s in district.streets]
-    sizes = [
-        int(rng.integers(300, 501)) if name != content.SMALL_STREET else 70 for name in streets
-    ]
+    if sizes is None:
+        sizes = [
+            int(rng.integers(300, 501)) if name != content.SMALL_STREET else 70 for name in streets
+        ]
     sim = simulate(
         spec,
         streets,
@@ -159,7 +277,7 @@ def _simulate_wave(wave: Wave, district: District, spec, rng, seed: int) -> int:
         points[r, asked] = int(rng.integers(4, 6))
     durations = rng.gamma(6.0, 45.0, n) + 120.0
     durations[speeder] = rng.uniform(25, 60, speeder.sum())
-    start = datetime(2026, 3, 1, 8, 0)
+    start = start or datetime(2026, 3, 1, 8, 0)
     offsets = np.sort(rng.uniform(0, 19 * 86400, n))
     order = rng.permutation(n)  # interleave streets in time, as fieldwork does
     communities = {s.name: s.communities for s in district.streets}

@@ -21,6 +21,13 @@ STREETS: tuple[tuple[str, str], ...] = (
 
 COMMUNITY_STEMS = ("东苑", "西园", "南村", "北街", "新村", "和园", "银杏", "梧桐")
 
+# The survey agency residents see on the privacy notice and on their invitation cards.
+AGENCY = "南京民意调查中心（演示）"
+HOTLINE = "025-8888 1234"
+
+# Fieldwork targets per street of the wave in fieldwork (elderly, younger adults, units).
+QUOTAS = {"elderly": 60, "adult": 60, "unit": 20}
+
 # Street with a deliberately small sample (flagged cells, wide intervals).
 SMALL_STREET = "小市街道"
 
@@ -79,3 +86,36 @@ ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
     ("ninghailu", "street", "宁海路街道", "Demo-Street-2026"),
     ("viewer", "viewer", None, "Demo-Viewer-2026"),
 )
+
+# What the demo streets did about their rectification items (measures, results, photo captions).
+RECTIFICATION_STEPS: tuple[dict, ...] = (
+    {
+        "measures": (
+            "围绕“{name}”逐个社区走访，列出居民反映的问题清单，逐项明确措施、责任人和完成时间。"
+        ),
+        "unit": "街道社区治理办",
+        "person": "王科长",
+        "progress": "已走访全部社区，问题清单共18条，已完成11条。",
+        "result": "问题清单18条全部办结，并在各社区公示栏公布办理结果。",
+        "captions": ("“{name}”整改后的现场", "社区公示栏公布的办理结果"),
+    },
+    {
+        "measures": "针对“{name}”召开居民议事会，按居民意见制定改进办法，每月回访一次。",
+        "unit": "街道党政办",
+        "person": "李主任",
+        "progress": "议事会已召开3场，改进办法已在社区试行。",
+        "result": "改进办法在全街道推行，回访居民满意。",
+        "captions": ("居民议事会现场", "“{name}”改进后的情况"),
+    },
+    {
+        "measures": "成立“{name}”专项小组，联合物业和社区网格员定期巡查，发现问题当日处理。",
+        "unit": "街道城市管理科",
+        "person": "张科长",
+        "progress": "专项小组已成立，巡查台账已建立。",
+        "result": "巡查发现的问题均在当日处理，台账可查。",
+        "captions": ("专项小组巡查", "巡查台账"),
+    },
+)
+
+# The bureau's reason when it returns the demo's returned item.
+RETURN_REASON = "照片只拍到车棚外观，未能反映充电口已投入使用，请补充使用中的照片和居民反馈。"

@@ -19,7 +19,7 @@ from ..models import Invitation, InvitationBatch, Quota, Response, User, Wave
 from ..models._base import utcnow
 from .audit import record
 from .frameworks import spec_of
-from .invitations import create_batch, hash_token, invitation_url
+from .invitations import create_batch, hash_token, invitation_url, typed_code
 from .responses import import_records, parse_file
 
 
@@ -142,13 +142,16 @@ def progress_csv(wave: Wave) -> bytes:
 
 
 def links_csv(tokens: Iterable[str]) -> bytes:
-    """Return ``token,url`` CSV for freshly created tokens (the only copy)."""
+    """Return ``token,url,code`` CSV for freshly created tokens (the only copy).
+
+    ``code`` is the short typed code printed on cards (``docs/typed-codes.md``).
+    """
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["token", "url"])
+    writer.writerow(["token", "url", "code"])
     for token in tokens:
         # a token may start with "-": neutralised like every exported cell
-        writer.writerow(csv_row([token, invitation_url(token)]))
+        writer.writerow(csv_row([token, invitation_url(token), typed_code(token)]))
     return out.getvalue().encode("utf-8")
 
 
@@ -271,7 +274,7 @@ def reissue_invitation(inv: Invitation, user_id: int | None = None) -> tuple[Inv
     :raises ValueError: as :func:`revoke_invitation`, or an open link.
     """
     if inv.batch is None or inv.is_open:
-        raise ValueError(_("只能补发批次中的普通邀请码。"))
+        raise ValueError(_("只能补发发放记录中的普通邀请码。"))
     revoke_invitation(inv, user_id)
     batch, tokens = _replacements(inv.batch, 1, user_id)
     return batch, tokens[0]
@@ -287,7 +290,7 @@ def reissue_batch(
     """
     count = revoke_batch(batch, user_id)
     if count == 0:
-        raise ValueError(_("这个批次没有未使用的邀请码可以补发。"))
+        raise ValueError(_("这次发放没有未使用的邀请码可以补发。"))
     return _replacements(batch, count, user_id)
 
 

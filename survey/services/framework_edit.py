@@ -208,6 +208,24 @@ def ahp_matrix(upper: Mapping[tuple[int, int], str], n: int) -> list[list[float]
     return matrix
 
 
+def ahp_defaults(weights: Sequence[float]) -> dict[tuple[int, int], str]:
+    """Upper-triangle judgements that reproduce ``weights`` (w_i / w_j on the 1/9..9 scale).
+
+    The AHP editor starts from the current weights instead of all 1s; a
+    consistent matrix of these ratios gives back the same weights (CR = 0 up
+    to the rounding to ninths).
+    """
+    out = {}
+    for i, wi in enumerate(weights):
+        for j in range(i + 1, len(weights)):
+            ratio = (
+                Fraction(wi / weights[j]).limit_denominator(9) if weights[j] > 0 else Fraction(1)
+            )
+            ratio = min(max(ratio, Fraction(1, 9)), Fraction(9))
+            out[(i, j)] = str(ratio)
+    return out
+
+
 def ahp_for(matrix: Sequence[Sequence[float]], labels: Sequence[str]) -> AHPResult:
     """AHP weights of a full pairwise matrix (refuses non-positive, non-reciprocal, CR ≥ 0.1).
 

@@ -12,6 +12,7 @@ the ranking report last, takes the next number of one 发文字号 sequence.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -112,9 +113,17 @@ def _scores(wave: Wave) -> dict[str, Any]:
 
 
 def render_street_notice(
-    wave: Wave, street: Street, issue_date: dt.date, days: int | None = None, seq: int = 0
+    wave: Wave,
+    street: Street,
+    issue_date: dt.date,
+    days: int | None = None,
+    seq: int = 0,
+    *,
+    preview: bool = False,
 ) -> tuple[bytes, Any]:
     """Render one street's notice PDF without storing anything (used for previews).
+
+    :param preview: print 下发时编号 in place of the number (a preview takes none).
 
     :returns: ``(pdf bytes, NoticeData)``.
     """
@@ -134,6 +143,11 @@ def render_street_notice(
         indicator_names=inds,
         comments=comments,
     )
+    if preview:
+        number = f"{settings.doc_prefix}〔{issue_date.year}〕号（预览，下发时编号）"
+        data = dataclasses.replace(
+            data, letterhead=dataclasses.replace(data.letterhead, doc_number=number)
+        )
     return render_notice_pdf(data), data
 
 

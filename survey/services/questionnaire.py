@@ -38,7 +38,7 @@ from ..i18n import _
 from ..models import DK_POINT, Answer, Framework, Invitation, Response, ResponseDraft, Wave
 from ..models._base import utcnow
 from .frameworks import spec_of
-from .invitations import hash_token, new_token
+from .invitations import hash_code, hash_token, new_token, normalise_code
 
 MAX_ANSWER_COMMENT = 500
 MAX_COMMENT = 2000
@@ -105,6 +105,7 @@ class PageAnswers:
     comments: dict[str, str] = field(default_factory=dict)
     final: dict[str, object] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    invalid: dict[str, str] = field(default_factory=dict)  # field -> message to fix
 
 
 @dataclass(slots=True)
@@ -139,7 +140,10 @@ def unknown_token() -> InvitationProblem:
 def find_invitation(token: str) -> Invitation:
     """Return the invitation of ``token``.  :raises InvitationProblem: 404 if unknown."""
     inv = None
-    if TOKEN_RE.fullmatch(token or ""):
+    code = normalise_code(token or "")
+    if code is not None:
+        inv = db.session.scalar(select(Invitation).where(Invitation.code_hash == hash_code(code)))
+    elif TOKEN_RE.fullmatch(token or ""):
         inv = db.session.scalar(
             select(Invitation).where(Invitation.token_hash == hash_token(token))
         )
@@ -185,8 +189,9 @@ _VISIT = (
         contains_eager(Invitation.street),
         contains_eager(Invitation.community),
     )
-    .where(Invitation.token_hash == bindparam("token_hash"))
 )
+_VISIT_TOKEN = _VISIT.where(Invitation.token_hash == bindparam("digest"))
+_VISIT_CODE = _VISIT.where(Invitation.code_hash == bindparam("digest"))
 
 
 def visit(token: str) -> Visit:
@@ -195,11 +200,17 @@ def visit(token: str) -> Visit:
     Invitation with its wave, street and community, the draft, whether a
     response exists, and the framework's digest (the parsed framework is cached).
 
+    ``token`` may also be a card's short typed code (any case, spaces and hyphens ignored).
+
     :raises InvitationProblem: 404 if the token is unknown.
     """
-    if not TOKEN_RE.fullmatch(token or ""):
+    code = normalise_code(token or "")
+    if code is not None:
+        row = db.session.execute(_VISIT_CODE, {"digest": hash_code(code)}).one_or_none()
+    elif TOKEN_RE.fullmatch(token or ""):
+        row = db.session.execute(_VISIT_TOKEN, {"digest": hash_token(token)}).one_or_none()
+    else:
         raise unknown_token()
-    row = db.session.execute(_VISIT, {"token_hash": hash_token(token)}).one_or_none()
     if row is None:
         raise unknown_token()
     inv, draft, sha256, is_done = row
@@ -412,66 +423,80 @@ def allowed_points(spec: FrameworkSpec) -> tuple[str, ...]:
 def _single(form: MultiDict, key: str, problems: list[str]) -> str:
     values = form.getlist(key)
     if len(values) > 1:
-        problems.append(f"{key}: 只能有一个答案")
+        problems.append(_("%(key)s：只能有一个答案", key=key))
     return values[0] if values else ""
 
 
-def _text(value: str, limit: int, name: str, problems: list[str]) -> str:
+def _text(value: str, limit: int, key: str, invalid: dict[str, str]) -> str:
     value = value.replace("\x00", "").replace("\r\n", "\n").strip()
     if len(value) > limit:
-        problems.append(f"{name}: 意见不能超过 {limit} 个字（收到 {len(value)} 个字）")
+        invalid[key] = _(
+            "意见最多%(limit)s个字，现在有%(n)s个字，请删短一些。", limit=limit, n=len(value)
+        )
+        value = value[: 2 * limit]  # shown again for editing, never stored
     return value
 
 
 def parse_page(spec: FrameworkSpec, group: str, page: Page, form: MultiDict) -> PageAnswers:
     """Validate one posted page.
 
-    :raises BadAnswers: unknown or other-group indicator codes, answers outside
-        1..K/DK, more than three concerns, over-long comments, bad choices.
+    Problems a resident can make and fix (more than three concerns, an over-long
+    comment) are returned in ``invalid`` (field name -> message) with the values
+    kept, so the page can be shown again with the answers and the error in place.
+
+    :raises BadAnswers: what no honest browser sends: unknown or other-group
+        indicator codes, answers outside 1..K/DK, repeated fields, bad choices.
     """
     problems: list[str] = []
     out = PageAnswers()
     on_page = {i.code for i in page.indicators}
     asked = {i.code for i in spec.indicators_for(group)}
     for key in form:
-        prefix, _, code = key.partition("_")
+        prefix, _sep, code = key.partition("_")
         if prefix in ("a", "c") and code and code not in on_page:
             if code in asked:
-                problems.append(f"{code}: 这道题不在本页")
+                problems.append(_("%(code)s：这道题不在本页", code=code))
             elif code in spec.indicator_codes:
-                problems.append(f"{code}: 这道题不属于您的问卷")
+                problems.append(_("%(code)s：这道题不属于您的问卷", code=code))
             else:
-                problems.append(f"{code}: 未知的题目")
+                problems.append(_("%(code)s：未知的题目", code=code[:20]))
     points = allowed_points(spec)
     for ind in page.indicators:
         value = _single(form, f"a_{ind.code}", problems)
         if value == "":
             out.missing.append(ind.code)
         elif value not in points:
-            problems.append(f"{ind.code}: 无效的答案 {value[:20]!r}")
+            problems.append(_("%(code)s：无效的答案 %(value)s", code=ind.code, value=value[:20]))
         else:
             out.answers[ind.code] = value
-        note = _text(form.get(f"c_{ind.code}", ""), MAX_ANSWER_COMMENT, ind.code, problems)
+        note = _text(
+            form.get(f"c_{ind.code}", ""), MAX_ANSWER_COMMENT, f"c_{ind.code}", out.invalid
+        )
         if note:
             out.comments[ind.code] = note
     if page.kind == "final":
         concerns = form.getlist("concerns")
-        if len(concerns) > MAX_CONCERNS:
-            problems.append(f"最关注的问题最多选 {MAX_CONCERNS} 项（收到 {len(concerns)} 项）")
         for code in concerns:
             if code not in asked:
-                problems.append(f"concerns: 未知的题目 {code[:20]!r}")
+                problems.append(_("最关注的问题：未知的题目 %(code)s", code=code[:20]))
         if len(set(concerns)) != len(concerns):
-            problems.append("concerns: 重复的选项")
+            problems.append(_("最关注的问题：重复的选项"))
+        if len(concerns) > MAX_CONCERNS:
+            out.invalid["concerns"] = _(
+                "最关注的问题最多选%(max)s项，您选了%(n)s项。请取消%(extra)s项后再继续。",
+                max=MAX_CONCERNS,
+                n=len(concerns),
+                extra=len(concerns) - MAX_CONCERNS,
+            )
         overall = _single(form, "overall", problems)
         if overall and overall not in points:
-            problems.append(f"overall: 无效的答案 {overall[:20]!r}")
+            problems.append(_("总体满意度：无效的答案 %(value)s", value=overall[:20]))
         if not overall:
             out.missing.append("overall")
         final: dict[str, object] = {
             "concerns": [c for c in spec.indicator_codes if c in concerns],
             "overall": overall,
-            "comment": _text(form.get("comment", ""), MAX_COMMENT, "comment", problems),
+            "comment": _text(form.get("comment", ""), MAX_COMMENT, "comment", out.invalid),
         }
         for name, choices in (
             ("age_band", AGE_BANDS),
@@ -479,13 +504,28 @@ def parse_page(spec: FrameworkSpec, group: str, page: Page, form: MultiDict) -> 
             ("residence_years", RESIDENCE),
         ):
             value = _single(form, name, problems)
-            if value and value not in {c for c, _ in choices}:
-                problems.append(f"{name}: 无效的选项 {value[:20]!r}")
+            if value and value not in {c for c, _label in choices}:
+                problems.append(_("%(name)s：无效的选项 %(value)s", name=name, value=value[:20]))
             final[name] = value
         out.final = final
     if problems:
         raise BadAnswers(problems)
     return out
+
+
+def merged_data(data: Mapping, page: Page, values: PageAnswers) -> dict:
+    """Return a copy of draft ``data`` with ``page``'s answers replaced by ``values``."""
+    merged = copy.deepcopy(dict(data))
+    merged.setdefault("answers", {})
+    merged.setdefault("comments", {})
+    for ind in page.indicators:
+        merged["answers"].pop(ind.code, None)
+        merged["comments"].pop(ind.code, None)
+    merged["answers"].update(values.answers)
+    merged["comments"].update(values.comments)
+    if page.kind == "final":
+        merged["final"] = values.final
+    return merged
 
 
 def save_page(
@@ -504,14 +544,7 @@ def save_page(
         session cookie, so showing a page writes nothing).  Drafts saved before
         that change may still hold it in ``data["shown"]``.
     """
-    data = copy.deepcopy(draft.data)
-    for ind in page.indicators:
-        data["answers"].pop(ind.code, None)
-        data["comments"].pop(ind.code, None)
-    data["answers"].update(values.answers)
-    data["comments"].update(values.comments)
-    if page.kind == "final":
-        data["final"] = values.final
+    data = merged_data(draft.data, page, values)
     stored = data.get("shown", {}).pop(str(page.number), None)
     if shown is None and stored:
         shown = datetime.fromisoformat(stored)

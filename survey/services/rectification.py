@@ -129,10 +129,14 @@ def record_progress(
     return item
 
 
-def add_evidence(item: RectificationItem, checked: CheckedFile, *, user_id: int | None) -> Evidence:
+def add_evidence(
+    item: RectificationItem, checked: CheckedFile, *, user_id: int | None, caption: str = ""
+) -> Evidence:
     """Store a checked evidence file (see :mod:`.evidence`) on an item being worked on.
 
     The state is unchanged; the upload is noted in the item's history.
+
+    :param caption: what the photo or file shows (at most 200 characters).
     """
     _require(item, EDITABLE, _("上传佐证材料"))
     if len(item.evidence) >= MAX_EVIDENCE:
@@ -144,6 +148,7 @@ def add_evidence(item: RectificationItem, checked: CheckedFile, *, user_id: int 
         data=checked.data,
         thumbnail=checked.thumbnail,
         sha256=checked.sha256,
+        caption=caption.strip()[:200],
         uploaded_by_id=user_id,
         uploaded_at=utcnow(),
     )
@@ -161,11 +166,12 @@ def remove_evidence(evidence: Evidence, *, user_id: int | None) -> None:
 
 
 def submit_item(item: RectificationItem, *, result: str, user_id: int | None) -> RectificationItem:
-    """Report completion: set ``result`` and move an in-progress item to ``submitted``.
+    """Report completion: set ``result`` and move an in-progress or returned item to ``submitted``.
 
     At least one evidence file (photo or PDF) is required.
     """
-    _require(item, ("in_progress",), _("报送验收"))
+    # a returned item may go straight back once fixed: a progress note is not required
+    _require(item, ("in_progress", "returned"), _("报送验收"))
     text = _text(result, _("整改成效"))
     if not item.evidence:
         raise ValueError(_("请至少上传一份佐证材料（照片或PDF）后再报送验收。"))
@@ -221,9 +227,14 @@ def acknowledge_notice(notice: Notice, *, user_id: int | None) -> Notice:
 
 
 def last_return_reason(item: RectificationItem) -> str:
-    """The reason of the latest return, '' if never returned."""
+    """The bureau's reason of the latest return, '' if never returned.
+
+    Only the move from ``submitted`` to ``returned`` carries the reason; later
+    notes on the returned item (an upload, a comment) keep ``to_state`` and are
+    not reasons.
+    """
     for event in reversed(item.events):
-        if event.to_state == "returned":
+        if event.to_state == "returned" and event.from_state == "submitted":
             return event.note
     return ""
 
@@ -236,6 +247,15 @@ def days_overdue(
         return 0
     calendar = calendar or official_calendar()
     return max(0, working_days_between(item.deadline, today, calendar))
+
+
+def working_days_left(
+    item: RectificationItem, today: dt.date, calendar: OfficialCalendar | None = None
+) -> int | None:
+    """Working days from ``today`` to the deadline (None once accepted; 0 or less when due)."""
+    if item.state == "accepted":
+        return None
+    return working_days_between(today, item.deadline, calendar or official_calendar())
 
 
 def is_overdue(

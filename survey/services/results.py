@@ -148,11 +148,21 @@ def indicator_rows(
 
 
 def comments(
-    wave: Wave, street: Street, indicator: str | None = None, *, page: int = 1, per_page: int = 50
+    wave: Wave,
+    street: Street,
+    indicator: str | None = None,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    group: str | None = None,
+    search: str = "",
 ) -> tuple[list[tuple[str, str, str]], int]:
     """Residents' comments on the street's indicators: ``(indicator, group, text)``, and count.
 
     Excluded responses are left out.  Newest first.
+
+    :param group: only this respondent group's comments.
+    :param search: only comments containing this text (case-insensitive, at most 50 characters).
     """
     query = (
         select(Answer.indicator_code, Response.group_code, Answer.comment)
@@ -166,6 +176,10 @@ def comments(
     )
     if indicator:
         query = query.where(Answer.indicator_code == indicator)
+    if group:
+        query = query.where(Response.group_code == group)
+    if search.strip():
+        query = query.where(Answer.comment.icontains(search.strip()[:50], autoescape=True))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.execute(
         query.order_by(Response.id.desc(), Answer.indicator_code)

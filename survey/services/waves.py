@@ -97,9 +97,15 @@ def create_wave(
     ends_on: date | None = None,
     allow_open_links: bool = False,
     min_n: int = 30,
+    agency_name: str = "",
+    hotline: str = "",
     user_id: int | None = None,
 ) -> Wave:
-    """Add a draft wave (not committed).  :raises ValueError: on a taken code."""
+    """Add a draft wave (not committed).  :raises ValueError: on a taken code.
+
+    :param agency_name: the survey agency residents see on the privacy notice and cards.
+    :param hotline: the phone number residents can call to check an invitation is genuine.
+    """
     if not code or len(code) > 60:
         raise ValueError(_("测评批次代码不能为空，且不超过60个字符。"))
     if not WAVE_CODE.fullmatch(code):
@@ -118,6 +124,8 @@ def create_wave(
         ends_on=ends_on,
         allow_open_links=allow_open_links,
         min_n=min_n,
+        agency_name=agency_name.strip()[:120],
+        hotline=hotline.strip()[:40],
         state="draft",
     )
     db.session.add(wave)
@@ -139,3 +147,17 @@ def get_wave(code: str) -> Wave:
         known = ", ".join(db.session.scalars(select(Wave.code).order_by(Wave.code))) or "none"
         raise LookupError(f"no wave with code {code!r} (known: {known})")
     return wave
+
+
+def set_contacts(wave: Wave, agency_name: str, hotline: str, *, user_id: int | None = None) -> None:
+    """Set the agency name and hotline residents see (not committed; audit-logged)."""
+    before = {"agency_name": wave.agency_name, "hotline": wave.hotline}
+    wave.agency_name = agency_name.strip()[:120]
+    wave.hotline = hotline.strip()[:40]
+    record(
+        "wave.contacts",
+        wave,
+        user_id=user_id,
+        before=before,
+        after={"agency_name": wave.agency_name, "hotline": wave.hotline},
+    )

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 REQUIRED = _l("请填写此项。")
 
@@ -33,7 +33,23 @@ class ProgressForm(FlaskForm):
 
 
 class EvidenceForm(FlaskForm):
-    file = FileField(_l("佐证材料"), validators=[FileRequired(_l("请选择要上传的文件。"))])
+    """Up to three files at once, each with what it shows."""
+
+    file = FileField(_l("文件 1"), validators=[FileRequired(_l("请选择要上传的文件。"))])
+    caption = StringField(_l("文件 1 的说明（可不填）"), validators=[Optional(), Length(max=200)])
+    file2 = FileField(_l("文件 2（可不选）"))
+    caption2 = StringField(_l("文件 2 的说明（可不填）"), validators=[Optional(), Length(max=200)])
+    file3 = FileField(_l("文件 3（可不选）"))
+    caption3 = StringField(_l("文件 3 的说明（可不填）"), validators=[Optional(), Length(max=200)])
+
+    def pairs(self):  # type: ignore[no-untyped-def]
+        """``(file field, caption)`` of every slot with a file chosen."""
+        slots = (
+            (self.file, self.caption),
+            (self.file2, self.caption2),
+            (self.file3, self.caption3),
+        )
+        return [(f, c.data or "") for f, c in slots if f.data and getattr(f.data, "filename", "")]
 
 
 class SubmitForm(FlaskForm):

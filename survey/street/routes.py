@@ -140,11 +140,13 @@ def items():
     today = default_issue_date()
     calendar = official_calendar()
     overdue = {i.id: rect.days_overdue(i, today, calendar) for i in rows}
+    left = {i.id: rect.working_days_left(i, today, calendar) for i in rows}
     return render_template(
         "street/items.html",
         street=street,
         items=rows,
         overdue=overdue,
+        left=left,
         state_names=rect.STATE_NAMES,
     )
 
@@ -182,15 +184,23 @@ def item(item_id: int):
     return _render_item(own_item(item_id))
 
 
-def _apply(item: RectificationItem, form, name: str, action, success: str):  # type: ignore[no-untyped-def]
-    """Validate ``form``, run ``action()``, commit and redirect; re-render on errors."""
+def _apply(item: RectificationItem, form, name: str, action, success: str, field=None):  # type: ignore[no-untyped-def]
+    """Validate ``form``, run ``action()``, commit and redirect; re-render on errors.
+
+    :param field: the form field (or a function of the error) that a refusal belongs
+        under; without one the refusal is shown above the page.
+    """
     if not form.validate_on_submit():
         return _render_item(item, 400, **{name: form})
     try:
         action()
     except (TransitionError, EvidenceRejected, ValueError) as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        target = field(exc) if callable(field) else field
+        if target is not None and not isinstance(exc, TransitionError):
+            target.errors = [*target.errors, str(exc)]
+        else:
+            flash(str(exc), "error")
         return _render_item(item, 400, **{name: form})
     db.session.commit()
     flash(success, "success")
@@ -216,6 +226,7 @@ def plan(item_id: int):
             user_id=current_user.id,
         ),
         _("已保存整改方案。"),
+        field=lambda exc: form.planned_date if "日期" in str(exc) else form.measures,
     )
 
 
@@ -241,12 +252,25 @@ def upload(item_id: int):
     item = own_item(item_id)
     form = EvidenceForm()
 
-    def store() -> None:
-        file = form.file.data
-        checked = check_upload(file.filename or "", file.read())
-        rect.add_evidence(item, checked, user_id=current_user.id)
+    failed: list = []
 
-    return _apply(item, form, "upload", store, _("已上传佐证材料。"))
+    def store() -> None:
+        for slot, caption in form.pairs():
+            failed[:] = [slot]
+            file = slot.data
+            checked = check_upload(file.filename or "", file.read())
+            rect.add_evidence(item, checked, user_id=current_user.id, caption=caption)
+        failed.clear()
+
+    n = len(form.pairs()) if form.is_submitted() else 0
+    return _apply(
+        item,
+        form,
+        "upload",
+        store,
+        _("已上传 %(n)s 份佐证材料。", n=n),
+        field=lambda exc: failed[0] if failed else form.file,
+    )
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -258,6 +282,23 @@ def too_large(exc):  # type: ignore[no-untyped-def]
     )
     target = request.referrer or url_for("street.items")
     return redirect(target if target.startswith(request.host_url) else url_for("street.items"))
+
+
+@bp.get("/evidence/<int:evidence_id>/delete")
+@roles_required("street")
+def confirm_delete_evidence(evidence_id: int):
+    """Ask before deleting an evidence file: show which one."""
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        abort(404)
+    item = own_item(evidence.item_id)
+    return render_template(
+        "street/evidence_delete.html",
+        item=item,
+        evidence=evidence,
+        editable=item.state in rect.EDITABLE,
+        form=ConfirmForm(),
+    )
 
 
 @bp.post("/evidence/<int:evidence_id>/delete")

@@ -137,7 +137,9 @@ def test_negative_or_unbalanced_weights_are_refused_and_change_nothing(client, a
     assert "权重必须是正数" in bad.get_data(as_text=True)
     unbalanced = post(client, f"/admin/frameworks/{fid}", {**data, "dim_w_D1": "0.5"})
     assert unbalanced.status_code == 400
-    assert "must add up to 1" in unbalanced.get_data(as_text=True)
+    # the scoring library's English problem, shown in the console's language
+    text = unbalanced.get_data(as_text=True)
+    assert "维度：权重合计为 1.3，必须正好等于 1。" in text and "must add up" not in text
     assert db.session.get(Framework, fid).toml == before
     assert db.session.scalar(select(func.count(Framework.id))) == 1
     assert audit_count("framework.weights") == 0
@@ -251,7 +253,7 @@ def test_toml_import_lists_problems_and_export_round_trips(client, admin, make_w
         content_type="multipart/form-data",
     )
     assert page.status_code == 400
-    assert "bad.toml: dimensions[0].weight: must be positive" in page.get_data(as_text=True)
+    assert "维度 第1项 · 权重：必须大于 0（现为 -0.2）。" in page.get_data(as_text=True)
     good = toml.replace(b"version = 1", b"version = 2")
     ok = post(
         client,
@@ -469,8 +471,11 @@ def test_spreadsheet_cells_are_formula_safe():
 def test_audit_log_filters(client, admin, make_wave):
     make_wave("w-audit", state="fieldwork")
     page = get(client, "/admin/audit?action=wave.open").get_data(as_text=True)
-    assert "wave.open" in page and "fieldwork" in page and "wave.create</code>" not in page
-    assert "wave.create</code>" in get(client, "/admin/audit?object_type=Wave").get_data(
+    # plain words: the action, the wave by name, the states, Beijing time; no raw codes or JSON
+    assert "<td>开始调查</td>" in page and "测试批次 w-audit" in page
+    assert "状态：草稿 → 调查中" in page and "北京时间" in page
+    assert "<td>新建测评批次</td>" not in page and "fieldwork" not in page and "{" not in page
+    assert "<td>新建测评批次</td>" in get(client, "/admin/audit?object_type=Wave").get_data(
         as_text=True
     )
 

@@ -27,7 +27,7 @@ def scored(make_wave, framework_spec):
 def test_issue_from_console(client, login, make_user, scored):
     login(make_user("admin"))
     page = client.get(f"/admin/waves/{scored.code}/notices")
-    assert page.status_code == 200 and "生成并下发全部通知书" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "核对将要下发的文件" in page.get_data(as_text=True)
     street = scored.district.streets[0]
     preview = client.get(f"/admin/waves/{scored.code}/notices/preview/{street.id}?date=2026-03-31")
     assert preview.status_code == 200
@@ -89,3 +89,45 @@ def test_calendar_page_validates_and_saves(client, login, make_user):
         "/admin/calendar", data={"year": year, "holidays": f"{year}-10-01..{year}-10-07"}
     )
     assert ok.status_code == 303
+
+
+def test_issuing_asks_first_with_counts_and_numbers(client, login, make_user, scored):
+    login(make_user("admin"))
+    url = f"/admin/waves/{scored.code}/notices/issue?issue_date=2026-03-31&days=30"
+    page = client.get(url).get_data(as_text=True)
+    n = len(scored.district.streets)
+    assert f"共 {n + 1} 份正式文件" in page
+    assert "〔2026〕1号" in page and f"〔2026〕{n + 1}号" in page
+    assert f"确认下发 {n + 1} 份文件" in page and "不能修改或撤回" in page
+    assert db.session.scalar(select(Notice)) is None and scored.state == "scored"
+    bad = client.get(f"/admin/waves/{scored.code}/notices/issue?issue_date=2026-03-31&days=0")
+    assert bad.status_code == 400 and db.session.scalar(select(DocumentJob)) is None
+
+
+def test_preview_prints_no_number(client, login, make_user, scored):
+    from survey.services.notices import render_street_notice
+
+    pdfplumber = pytest.importorskip("pdfplumber")
+    import datetime as dt
+    import io
+
+    pdf, _data = render_street_notice(
+        scored, scored.district.streets[0], dt.date(2026, 3, 31), preview=True
+    )
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        text = "".join(doc.pages[0].extract_text().split())
+    assert "下发时编号" in text and "〔2026〕1号" not in text
+
+
+def test_publishing_shows_what_the_public_will_see(client, login, make_user, scored):
+    from survey.services.notices import issue_notices
+
+    issue_notices(scored)
+    login(make_user("admin"))
+    page = client.get(f"/admin/waves/{scored.code}/publish").get_data(as_text=True)
+    assert "公众将看到什么" in page and "确认公布" in page
+    assert scored.district.streets[0].full_name in page and "待制定方案" in page
+    assert scored.state == "notices_issued"
+    done = client.post(f"/admin/waves/{scored.code}/transition/publish", follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert scored.state == "published" and f'href="/public/{scored.code}/"' in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -32,6 +33,17 @@ def _batch_form(wave, district, **extra):  # type: ignore[no-untyped-def]
     }
     data.update(extra)
     return data
+
+
+def download(response) -> bytes:  # type: ignore[no-untyped-def]
+    """The one-time file offered on the batch result page (a ``data:`` link)."""
+    import base64
+    import re
+
+    page = response.get_data(as_text=True)
+    found = re.search(r'href="data:[^;]+;base64,([^"]+)" download="([^"]+)"', page)
+    assert found, page[:2000]
+    return base64.b64decode(found.group(1))
 
 
 def test_roles(client, make_wave, make_user, login):
@@ -64,9 +76,9 @@ def test_create_batch_csv_once(agency, make_wave, district):
         f"/agency/waves/{wave.code}/invitations", data=_batch_form(wave, district)
     )
     assert response.status_code == 200
-    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "已创建 3 个邀请码" in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(download(response).decode("utf-8"))))
     assert len(rows) == 3 and rows[0]["url"].endswith("/s/" + rows[0]["token"])
     # the plain token is nowhere in the database, and the link works
     assert db.session.scalar(select(func.count(Invitation.id))) == 3
@@ -81,8 +93,7 @@ def test_create_batch_qr_pdf(agency, make_wave, district):
     data = _batch_form(wave, district, output="pdf", count=9)
     response = agency.post(f"/agency/waves/{wave.code}/invitations", data=data)
     assert response.status_code == 200
-    assert response.headers["Content-Type"] == "application/pdf"
-    with pdfplumber.open(io.BytesIO(response.data)) as pdf:
+    with pdfplumber.open(io.BytesIO(download(response))) as pdf:
         assert len(pdf.pages) == 2  # 8 slips a page
         text = "".join(pdf.pages[0].extract_text().split())
         width, height = pdf.pages[0].width, pdf.pages[0].height
@@ -117,7 +128,7 @@ def test_revoke_and_reissue_one_token(agency, make_wave, district):
     assert "已经作废" in again.get_data(as_text=True)
     reissued = agency.post(url, data={"token": f"http://x/s/{tokens[1]}", "action": "reissue"})
     page = reissued.get_data(as_text=True)
-    assert reissued.status_code == 200 and "只显示这一次" in page
+    assert reissued.status_code == 200 and "只在这一页提供这一次" in page
     assert agency.get(f"/s/{tokens[1]}").status_code == 410
     new = db.session.scalars(select(Invitation).where(Invitation.revoked_at.is_(None))).all()
     assert len(new) == 1
@@ -129,7 +140,7 @@ def test_revoke_and_reissue_batch(agency, make_wave, district):
     db.session.flush()
     base = f"/agency/waves/{wave.code}/batches/{batch.id}"
     response = agency.post(f"{base}/reissue", data={"output": "csv"})
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(download(response).decode("utf-8"))))
     assert len(rows) == 4 and not set(r["token"] for r in rows) & set(tokens)
     assert agency.get(f"/s/{tokens[0]}").status_code == 410
     assert agency.get(f"/s/{rows[0]['token']}").status_code == 200
@@ -321,8 +332,7 @@ def test_open_poster_pdf_and_scoring_switch(agency, make_wave, district):
     wave = make_wave(allow_open_links=True)
     data = _batch_form(wave, district, output="pdf", is_open="y", count=50)
     response = agency.post(f"/agency/waves/{wave.code}/invitations", data=data)
-    assert response.headers["Content-Type"] == "application/pdf"
-    with pdfplumber.open(io.BytesIO(response.data)) as pdf:
+    with pdfplumber.open(io.BytesIO(download(response))) as pdf:
         assert len(pdf.pages) == 1
         assert "不收集姓名和电话" in "".join(pdf.pages[0].extract_text().split())
     poster = db.session.scalar(select(Invitation).where(Invitation.is_open.is_(True)))
@@ -349,3 +359,70 @@ def test_open_links_refused_when_wave_does_not_allow_them(agency, make_wave, dis
     data = _batch_form(wave, district, is_open="y")
     response = agency.post(f"/agency/waves/{wave.code}/invitations", data=data)
     assert response.status_code == 400 and "未开放公开二维码" in response.get_data(as_text=True)
+
+
+def test_second_press_of_the_same_form_creates_nothing(agency, make_wave, district):
+    from survey.models import InvitationBatch
+
+    wave = make_wave()
+    data = _batch_form(wave, district, request_key="press-once-123")
+    first = agency.post(f"/agency/waves/{wave.code}/invitations", data=data)
+    assert first.status_code == 200 and "发放号" in first.get_data(as_text=True)
+    second = agency.post(f"/agency/waves/{wave.code}/invitations", data=data)
+    page = second.get_data(as_text=True)
+    assert second.status_code == 409 and "已经创建过了" in page and "作废并补发" in page
+    assert db.session.scalar(select(func.count(InvitationBatch.id))) == 1
+    assert db.session.scalar(select(func.count(Invitation.id))) == 3
+
+
+def test_step_two_lists_only_the_chosen_streets_communities(agency, make_wave, district):
+    wave = make_wave()
+    first, second = district.streets[0], district.streets[1]
+    step1 = agency.get(f"/agency/waves/{wave.code}/invitations").get_data(as_text=True)
+    assert "第一步：选择街道" in step1 and 'name="community"' not in step1
+    page = agency.get(f"/agency/waves/{wave.code}/invitations?street={second.id}")
+    text = page.get_data(as_text=True)
+    assert all(c.name in text for c in second.communities)
+    assert not any(f">{c.name}<" in text for c in first.communities)
+    # a community of another street: the error sits under 社区, not under 数量
+    bad = agency.post(
+        f"/agency/waves/{wave.code}/invitations",
+        data=_batch_form(wave, district, street=second.id),
+    )
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert 'id="community-error"' in body and "不属于所选街道" in body
+    assert 'id="count-error"' not in body
+
+
+def test_bulk_revoke_asks_first(agency, make_wave, district):
+    wave = make_wave()
+    batch, tokens = create_batch(wave, district.streets[0], "adult", 4)
+    db.session.flush()
+    base = f"/agency/waves/{wave.code}/batches/{batch.id}/revoke"
+    confirm = agency.get(base).get_data(as_text=True)
+    assert "4 个未使用的邀请码" in confirm and "不能撤销" in confirm
+    assert agency.get(f"/s/{tokens[0]}").status_code == 200  # nothing revoked by looking
+    done = agency.post(base, follow_redirects=True)
+    assert "已作废 4 个" in done.get_data(as_text=True)
+
+
+def test_qr_cards_print_the_typed_code_and_contacts(agency, make_wave, district):
+    pdfplumber = pytest.importorskip("pdfplumber")
+    from datetime import date
+
+    wave = make_wave(agency_name="南京民意调查中心", hotline="025-8888 1234")
+    wave.ends_on = date(2026, 12, 15)
+    data = _batch_form(wave, district, output="pdf", count=2)
+    response = agency.post(f"/agency/waves/{wave.code}/invitations", data=data)
+    with pdfplumber.open(io.BytesIO(download(response))) as pdf:
+        page = pdf.pages[0]
+        text = "".join(page.extract_text().split())
+        codes = [
+            w for w in page.extract_words() if re.fullmatch(r"[0-9A-Z]{5}-[0-9A-Z]{5}", w["text"])
+        ]
+    assert "南京民意调查中心" in text and "025-88881234" in text and "2026年12月15日截止" in text
+    assert wave.name.replace(" ", "") in text
+    assert len(codes) == 2 and all(w["bottom"] - w["top"] >= 12 for w in codes)  # >= 12 pt
+    for word in codes:  # each printed code opens its questionnaire
+        assert agency.get(f"/s/{word['text'].lower()}").status_code == 200

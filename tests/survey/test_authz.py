@@ -66,6 +66,8 @@ EXPECTED: dict[str, set[str]] = {
     "admin.create_wave": ADMIN,
     "admin.wave": BUREAU,
     "admin.transition": ADMIN,
+    "admin.publish_confirm": ADMIN,
+    "admin.save_contacts": ADMIN,
     "admin.score": ADMIN,
     "admin.quotas": BUREAU,
     "admin.save_quotas": ADMIN,

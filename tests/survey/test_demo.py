@@ -22,15 +22,31 @@ def test_demo_twice_gives_identical_exports(scratch_app, tmp_path):
         streets = db.session.scalars(select(Street.name).order_by(Street.position)).all()
         assert len(streets) == 13 and streets[0] == "宁海路街道" and streets[-1] == "小市街道"
         states = dict(db.session.execute(select(Wave.code, Wave.state)).all())
-        assert states == {"demo-2026": "closed", "demo-open": "fieldwork"}
+        assert states == {"demo-2026": "published", "demo-open": "fieldwork"}
+        # every rectification state is on show, the returned item with the bureau's reason
+        from survey.models import RectificationItem
+
+        kinds = set(db.session.scalars(select(RectificationItem.state)))
+        assert kinds == {"issued", "planned", "in_progress", "submitted", "accepted", "returned"}
         per_street = dict(
             db.session.execute(
                 select(Street.name, func.count(Response.id))
                 .join(Response, Response.street_id == Street.id)
+                .join(Wave, Wave.id == Response.wave_id)
+                .where(Wave.code == "demo-2026")
                 .group_by(Street.name)
             ).all()
         )
         assert per_street["小市街道"] < 100
+        # the wave in fieldwork has quotas and some answers, so its dashboard shows progress
+        fieldwork = db.session.scalar(select(Wave).where(Wave.code == "demo-open"))
+        assert len(fieldwork.quotas) == 13 * 3 and all(q.target > 0 for q in fieldwork.quotas)
+        assert (
+            db.session.scalar(
+                select(func.count(Response.id)).where(Response.wave_id == fieldwork.id)
+            )
+            > 13 * 8 - 1
+        )
         assert all(300 <= n <= 500 for name, n in per_street.items() if name != "小市街道")
         assert {u.role for u in db.session.scalars(select(User))} == {
             "admin",
