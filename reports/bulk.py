@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -53,9 +55,29 @@ def file_name(street: str) -> str:
     return f"{name}.pdf"
 
 
-def _prepare_worker() -> None:
+def die_with_parent(parent: int) -> None:
+    """Make this process die when ``parent`` does (Linux ``PR_SET_PDEATHSIG``).
+
+    Renderer processes must never outlive the job process that started them: a
+    SIGKILLed worker would otherwise leave them running, holding inherited
+    sockets (a database session then stays open) and hundreds of MB.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _prepare_worker(parent: int | None = None) -> None:
     """Pool initializer: load fonts, templates and charts once per process."""
     from reports import charts, pdf, templating
+
+    if parent is not None:
+        die_with_parent(parent)
 
     charts.setup()
     templating.environment()
@@ -150,7 +172,10 @@ def generate_notices(
         for i, (data, target) in enumerate(zip(notices, targets, strict=True)):
             finish(i, _render_one(data, target))
     else:
-        with ProcessPoolExecutor(min(workers, total), initializer=_prepare_worker) as pool:
+        pool = ProcessPoolExecutor(
+            min(workers, total), initializer=_prepare_worker, initargs=(os.getpid(),)
+        )
+        try:
             futures: dict[Future[NoticeResult], int] = {
                 pool.submit(_render_one, data, target): i
                 for i, (data, target) in enumerate(zip(notices, targets, strict=True))
@@ -162,4 +187,19 @@ def generate_notices(
                 except Exception as exc:  # the worker died (e.g. out of memory)
                     result = NoticeResult(notices[i].street, error=f"{type(exc).__name__}: {exc}")
                 finish(i, result)
+        except BaseException:
+            _abandon(pool)  # e.g. the caller's progress callback stops the job
+            raise
+        pool.shutdown()
     return [r for r in results if r is not None]
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: drop queued work and kill its processes (not wait for them)."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public accessor
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=5)

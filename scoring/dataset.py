@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from .exchange import DK, ResponseRecord
 from .framework import Framework
+from .ingest import Table
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -131,6 +132,30 @@ def from_records(
         concerns,
         overall_points,
         asked=asked_by_group[group],
+    )
+
+
+def from_table(table: Table, framework: Framework) -> ResponseData:
+    """:class:`ResponseData` straight from validated columns (no records).
+
+    The same arrays as ``from_records(table_records(table), framework)``:
+    streets in sorted order of their labels.
+    """
+    labels = np.array(table.street_values, dtype=object)
+    used = np.unique(table.street)
+    names = sorted({str(labels[u]) for u in used})
+    position = {name: i for i, name in enumerate(names)}
+    code_of = np.array([position.get(str(v), -1) for v in table.street_values], dtype=np.int64)
+    return from_points(
+        framework,
+        names,
+        code_of[table.street],
+        table.group,
+        table.weight,
+        table.points,
+        table.dont_know,
+        table.concerns,
+        table.overall,
     )
 
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import t as t_dist
 
+from . import tdist as t_dist
 from .bootstrap import MIN_REPLICATES, Replicates, bootstrap_replicates, expanded_interval
 from .completeness import completeness
 from .dataset import FloatArray, ResponseData
@@ -598,7 +598,7 @@ def score(
             "alarm_z": ALARM_Z,
             "fdr_level": FDR_LEVEL,
             "phi": fun.phi,
-            "tau2": fun.tau2,
+            "tau2": float(fun.tau2),
             "overdispersion": bool(fun.tau2 > 0),
         },
         "rank_interval": "marginal",

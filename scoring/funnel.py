@@ -44,8 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from scipy.stats import t as t_dist
 
+from . import tdist as t_dist
 from .dataset import BoolArray, FloatArray
 
 __all__ = [

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .dataset import from_records
+from .dataset import from_table
 from .engine import score
-from .exchange import ExchangeError, read_responses
+from .exchange import ExchangeError, read_table
 from .framework import load_framework
 from .result import to_json
 
@@ -53,8 +53,9 @@ def score_file(
     except OSError as exc:
         raise ExchangeError([f"{path.name}: cannot read the file ({exc.strerror})"]) from None
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
-    records = read_responses(raw, framework, fmt=fmt)
-    data = from_records(records, framework)
+    digest = hashlib.sha256(raw).hexdigest()
+    data = from_table(read_table(raw, framework, fmt=fmt), framework)
+    del raw  # the file's bytes are not needed while scoring
     population = None
     if population_totals is not None:
         population = np.array(
@@ -70,7 +71,7 @@ def score_file(
         seed=seed,
         min_n=min_n,
         top_k=top_k,
-        data_sha256=hashlib.sha256(raw).hexdigest(),
+        data_sha256=digest,
         population_totals=population,
         band_rule=band_rule,
         min_gap=min_gap,

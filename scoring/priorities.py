@@ -33,8 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import t as t_dist
 
+from . import tdist as t_dist
 from .dataset import FloatArray, ResponseData
 from .funnel import bh_qvalues
 

@@ -28,7 +28,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 from .dataset import FloatArray, IntArray, ResponseData, from_points
 from .framework import Framework
@@ -76,6 +75,8 @@ def _expected_score(
     mean: FloatArray, sd: float, cuts: FloatArray, scores: FloatArray
 ) -> FloatArray:
     """E[score(point)] for a latent N(mean, sd²) answer cut at ``cuts``."""
+    from scipy.special import ndtr  # local: keeps scipy out of the offline scorer's start
+
     cdf: FloatArray = np.asarray(ndtr((cuts[None, :] - mean.reshape(-1, 1)) / sd), float)
     lower = np.concatenate([np.zeros((cdf.shape[0], 1)), cdf], axis=1)
     upper = np.concatenate([cdf, np.ones((cdf.shape[0], 1))], axis=1)

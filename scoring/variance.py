@@ -169,39 +169,46 @@ def cell_covariance(
     w = data.weight
     x = np.where(m, data.values, 0.0)
     wm = w[:, None] * m
-    tot = cell_sums(np.concatenate([wm * x, wm, m], axis=1), layout)
+    # one (n, J) block at a time, and the per-respondent terms cell by cell:
+    # memory stays a few n x J arrays at a million respondents
+    tot = np.concatenate(
+        [cell_sums(wm * x, layout), cell_sums(wm, layout), cell_sums(m.astype(np.float64), layout)],
+        axis=-1,
+    )
+    del wm
     num, den, cnt = (tot[..., i * J : (i + 1) * J] for i in range(3))
     answered = den > 0
     means = np.divide(num, den, out=np.zeros_like(num), where=answered)
     order = layout.order
-    ms = m[order]
-    cell = layout.cell[order]
-    flat_den = den.reshape(S * G, J)[cell]
-    resid = np.where(ms, x[order] - means.reshape(S * G, J)[cell], 0.0)
-    wr = w[order][:, None] * resid
-    u = np.divide(wr, flat_den, out=np.zeros_like(resid), where=flat_den > 0)
-    # delete-one jackknife values: leaving r out moves ȳ_cj by w_r e_rj / (den_cj - w_r)
-    left = flat_den - w[order][:, None] * ms
-    uj = np.divide(wr, left, out=np.zeros_like(wr), where=left > 0)
     size = layout.size
     C = S * G
+    flat_means = means.reshape(C, J)
+    flat_dens = den.reshape(C, J)
     uu = np.zeros((C, J, J))
     jj = np.zeros((C, J, J))
     mm = np.zeros((C, J, J))
     bias = np.zeros((C, J))
-    msf = ms.astype(np.float64)
     for c in range(C):
         lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
         if hi == lo:
             continue
-        mc = msf[lo:hi]
+        rows = order[lo:hi]
+        ms = m[rows]
+        mc = ms.astype(np.float64)
         mm[c] = mc.T @ mc
         if hi - lo >= tiny:
             k = hi - lo
-            uc = u[lo:hi]
+            d = flat_dens[c]
+            wc = w[rows][:, None]
+            resid = np.where(ms, x[rows] - flat_means[c], 0.0)
+            wr = wc * resid
+            uc = np.divide(wr, d, out=np.zeros_like(resid), where=d > 0)
+            # delete-one jackknife values: leaving r out moves ȳ_cj by w_r e_rj / (den_cj - w_r)
+            left = d - wc * ms
+            ujc = np.divide(wr, left, out=np.zeros_like(wr), where=left > 0)
             uu[c] = uc.T @ uc * (k / (k - 1))
-            mean_j = uj[lo:hi].mean(axis=0)
-            dj = uj[lo:hi] - mean_j
+            mean_j = ujc.mean(axis=0)
+            dj = ujc - mean_j
             jj[c] = dj.T @ dj * ((k - 1) / k)
             bias[c] = -(k - 1) * mean_j
     tiny_cell = (size < tiny).reshape(S, G)

@@ -12,6 +12,7 @@ packages=(python3 python3-venv python3-dev gcc libpango-1.0-0 libpangoft2-1.0-0
           libharfbuzz-subset0 fonts-noto-cjk fonts-arphic-ukai poppler-utils)
 if [ "$want_test" = 1 ]; then
   packages+=(postgresql chromium)
+  packages+=(redis-server nginx openssl)  # shared rate limits and task-queue tests, reverse-proxy test
 fi
 
 missing=()

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from .config import Config
+
+if TYPE_CHECKING:  # Flask is imported by create_app: the offline CLI never needs it
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: type[Config] | object = Config) -> Flask:
     """Create and configure the minping Flask application."""
+    from flask import Flask
+
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),

@@ -2,19 +2,55 @@
 
 Every command honours ``DATABASE_URL`` (default: SQLite in the instance folder)
 and exits non-zero with a one-line reason on bad input.
+
+The front (:data:`main`) imports only click: a command's module is imported
+when that command runs, and the Flask app is created only for commands that
+need it, so ``minping --help`` and the offline ``minping score`` never load the
+web or document stack (docs/cli.md).  A new command is registered in
+:data:`COMMANDS`; :func:`init_app` adds the same table to ``app.cli``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from click.core import ParameterSource
 
-from . import create_app
+from .cli_context import with_appcontext
+
+#: name -> "module:attribute" of every minping command.
+COMMANDS: dict[str, str] = {
+    "backup": "survey.cli_backup:backup",
+    "calendar": "survey.cli_calendar:calendar",
+    "demo": "survey.cli:demo",
+    "export-responses": "survey.cli:export_responses",
+    "import-responses": "survey.cli:import_responses",
+    "invitations": "survey.cli:invitations",
+    "notices": "survey.cli_scoring:notices",
+    "restore": "survey.cli_backup:restore",
+    "retention": "survey.cli_retention:retention",
+    "score": "survey.cli_scoring:score",
+    "score-wave": "survey.cli_scoring:score_wave",
+    "serve": "survey.cli_serve:serve",
+    "users": "survey.cli:users",
+    "waves": "survey.cli:waves",
+    "worker": "survey.cli_worker:worker",
+}
+#: Commands that never touch the database: run without creating the app.
+OFFLINE = frozenset({"score"})
+#: Commands other packages register (Flask-Migrate on ``app.cli``, Flask-Limiter
+#: through Flask's ``flask.commands`` entry point), with their help line, so the
+#: command list is shown without importing them.
+EXTERNAL: dict[str, str] = {
+    "db": "Perform database migrations.",
+    "limiter": "Flask-Limiter maintenance & utility commands",
+}
 
 
 def fail(message: str) -> None:
@@ -22,12 +58,150 @@ def fail(message: str) -> None:
     raise click.ClickException(message)
 
 
-@click.group(
-    cls=FlaskGroup,
-    create_app=lambda: create_app(),
-    add_default_commands=False,
-    add_version_option=False,
+def load_command(target: str) -> click.Command:
+    """Import ``"module:attribute"`` and return the command it names."""
+    module, _, attr = target.partition(":")
+    command: click.Command = getattr(importlib.import_module(module), attr)
+    return command
+
+
+def _create_app():  # type: ignore[no-untyped-def]
+    from . import create_app
+
+    return create_app()
+
+
+def _script_info(ctx: click.Context) -> Any:
+    """The ``flask.cli.ScriptInfo`` that app commands load the app through (made once)."""
+    from flask.cli import ScriptInfo, load_dotenv
+
+    root = ctx.find_root()
+    info = root.meta.get("minping.script_info")
+    if info is None:
+        # What flask.cli.FlaskGroup does before running an app command.
+        os.environ["FLASK_RUN_FROM_CLI"] = "true"
+        load_dotenv(root.meta.get("minping.env_file"), load_defaults=True)
+        info = ScriptInfo(
+            app_import_path=root.meta.get("minping.app_import_path"),
+            create_app=_create_app,
+        )
+        root.meta["minping.script_info"] = info
+        root.obj = info
+    return info
+
+
+def _env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            import dotenv  # noqa: F401
+        except ImportError:
+            raise click.BadParameter(
+                "python-dotenv must be installed to load an env file.", ctx=ctx, param=param
+            ) from None
+    ctx.meta["minping.env_file"] = value
+    return value
+
+
+def _app_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    ctx.meta["minping.app_import_path"] = value
+    return value
+
+
+def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool | None:
+    source = ctx.get_parameter_source(param.name or "debug")
+    if source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return None
+    os.environ["FLASK_DEBUG"] = "1" if value else "0"  # read by the app factory
+    return value
+
+
+class MinpingGroup(click.Group):
+    """A group that imports a command only when it is run or listed.
+
+    Commands outside :data:`COMMANDS` are looked up as ``flask.cli.FlaskGroup``
+    does: Flask's ``flask.commands`` entry points, then the app's ``app.cli``.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *EXTERNAL})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is not None:
+            return load_command(target)
+        return self._app_command(ctx, cmd_name)
+
+    def _app_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="flask.commands"):
+            if ep.name == cmd_name:
+                command: click.Command = ep.load()
+                return command
+        try:
+            app = _script_info(ctx).load_app()
+        except Exception as exc:  # noqa: BLE001  (as FlaskGroup: report, list nothing)
+            click.secho(f"Error: {exc}\n", err=True, fg="red")
+            return None
+        with app.app_context():
+            found: click.Command | None = app.cli.get_command(ctx, cmd_name)
+            return found
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is not None and name not in OFFLINE:
+            _script_info(ctx)  # app commands find the app through ctx.obj
+        return name, command, rest
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            if name in COMMANDS:
+                command = load_command(COMMANDS[name])
+                if command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append(
+                    (name, click.Command(name, help=EXTERNAL[name]).get_short_help_str(limit))
+                )
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=MinpingGroup)
+@click.option(
+    "-e",
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help=(
+        "Load environment variables from this file, taking precedence over"
+        " those set by '.env' and '.flaskenv'. Variables set directly in the"
+        " environment take highest precedence. python-dotenv must be installed."
+    ),
+    is_eager=True,
+    expose_value=False,
+    callback=_env_file,
 )
+@click.option(
+    "-A",
+    "--app",
+    metavar="IMPORT",
+    help=(
+        "The Flask application or factory function to load, in the form 'module:name'."
+        " Module can be a dotted import or file path. Name is not required if it is"
+        " 'app', 'application', 'create_app', or 'make_app', and can be 'name(args)' to"
+        " pass arguments."
+    ),
+    is_eager=True,
+    expose_value=False,
+    callback=_app_path,
+)
+@click.option("--debug/--no-debug", help="Set debug mode.", expose_value=False, callback=_debug)
 def main() -> None:
     """minping (民评): resident satisfaction survey and street scoring."""
 
@@ -49,6 +223,9 @@ def run_dev_server(app, host: str, port: int) -> None:  # type: ignore[no-untype
     """Serve with Werkzeug (``app.run`` refuses to run inside the flask CLI)."""
     from werkzeug.serving import run_simple
 
+    from .queue import start_embedded_worker
+
+    start_embedded_worker(app._get_current_object())
     run_simple(host, port, app._get_current_object(), threaded=True, use_reloader=False)
 
 
@@ -81,7 +258,8 @@ def demo(seed: int, no_serve: bool, host: str, port: int, force: bool) -> None:
     click.echo(
         f"Demo district 鼓楼区 created (seed {seed}): {summary.responses} responses "
         "in wave demo-2026 (scored, notices issued, rectification under way, published), "
-        "wave demo-open in fieldwork."
+        "wave demo-open in fieldwork; second district 玄武区: "
+        f"{summary.responses_second} responses in wave xuanwu-2026 (scored)."
     )
     from .services.invitations import typed_code
 
@@ -170,8 +348,8 @@ def import_responses(wave_code: str, file: Path) -> None:
         click.echo(f"{file.name}: rejected, nothing imported:", err=True)
         for problem in exc.problems[:200]:
             click.echo(f"  {problem}", err=True)
-        if len(exc.problems) > 200:
-            click.echo(f"  ... and {len(exc.problems) - 200} more", err=True)
+        if exc.total > 200:
+            click.echo(f"  ... and {exc.total - 200} more", err=True)
         sys.exit(1)
     click.echo(f"imported {count} responses into {wave.code}")
 
@@ -257,19 +435,32 @@ users = click.Group("users", help="Manage staff accounts.")
 @users.command("create")
 @click.option("--role", required=True, help="admin, agency, interviewer, street or viewer.")
 @click.option("--street", default=None, help="Street name or code (street officers).")
+@click.option(
+    "--district",
+    default=None,
+    help="District code or name the account works for; omit for every district (city level).",
+)
 @click.option("--password", default=None, help="Password (prompted if omitted).")
 @click.argument("username")
 @with_appcontext
-def users_create(role: str, street: str | None, password: str | None, username: str) -> None:
-    """Create a staff account."""
+def users_create(
+    role: str, street: str | None, district: str | None, password: str | None, username: str
+) -> None:
+    """Create a staff account (scoped to one district with --district)."""
     from .extensions import db
     from .services.accounts import create_user
-    from .services.districts import find_street
+    from .services.districts import find_district, find_street
 
+    district_row = None
+    if district:
+        try:
+            district_row = find_district(district)
+        except LookupError as exc:
+            fail(str(exc))
     street_row = None
     if street:
         try:
-            street_row = find_street(street)
+            street_row = find_street(street, district_row)
         except LookupError as exc:
             fail(str(exc))
     if password is None:
@@ -278,38 +469,20 @@ def users_create(role: str, street: str | None, password: str | None, username: 
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        create_user(username, password, role, street_row)
+        create_user(username, password, role, street_row, district_row)
     except ValueError as exc:
         db.session.rollback()
         fail(str(exc))
     db.session.commit()
-    click.echo(f"created {role} account {username}")
+    scope = district_row.name if district_row else (street_row.district.name if street_row else "")
+    click.echo(f"created {role} account {username} ({scope or 'all districts'})")
 
 
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
-    """Attach every minping command to ``app.cli`` (so ``minping`` and tests see them)."""
-    from .cli_calendar import calendar
-    from .cli_scoring import notices, score, score_wave
+    """Attach every minping command to ``app.cli`` (so tests and ``flask`` see them)."""
+    for name, target in COMMANDS.items():
+        app.cli.add_command(load_command(target), name)
 
-    for command in (
-        serve,
-        demo,
-        waves,
-        import_responses,
-        export_responses,
-        invitations,
-        users,
-        score,
-        score_wave,
-        notices,
-        calendar,
-    ):
-        app.cli.add_command(command)
+    from .cli_db import install as guard_downgrade
 
-    # -- reliability (issue 8): `serve` gains --prod (gunicorn); backup and restore.
-    from .cli_backup import backup, restore
-    from .cli_retention import retention
-    from .cli_serve import serve as serve_dev_or_prod
-
-    for command in (serve_dev_or_prod, backup, restore, retention):
-        app.cli.add_command(command)
+    guard_downgrade(app)  # `db downgrade` lists what it drops and needs --yes

@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
+
+from .cli_context import with_appcontext
 
 
 @click.command("backup")

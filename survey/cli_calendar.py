@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask.cli import with_appcontext
+
+from .cli_context import with_appcontext
 
 
 @click.group("calendar")
@@ -40,14 +41,19 @@ def show(year: int) -> None:
 @click.option("--workdays", default="", help="Make-up working days (weekends), same format.")
 @with_appcontext
 def set_year_command(year: int, holidays: str, workdays: str) -> None:
-    """Enter a year from the State Council's holiday notice (replaces that year)."""
+    """Enter a year from the State Council's holiday notice (replaces that year).
+
+    Provisional deadlines counted into the year are re-determined: each street
+    gets a dated supplement (补充说明) and each item an event.
+    """
     from reports.calendar import CalendarError
 
     from .extensions import db
-    from .services.official_days import parse_days, set_year
+    from .services.deadlines import enter_year
+    from .services.official_days import parse_days
 
     try:
-        table = set_year(year, parse_days(holidays), parse_days(workdays))
+        table, changes = enter_year(year, parse_days(holidays), parse_days(workdays))
     except CalendarError as exc:
         db.session.rollback()
         raise click.ClickException("; ".join(exc.problems)) from None
@@ -56,3 +62,10 @@ def set_year_command(year: int, holidays: str, workdays: str) -> None:
     click.echo(
         f"{year}: {len(entry.holidays)} holidays, {len(entry.workdays)} make-up working days"
     )
+    click.echo(f"re-determined {len(changes)} provisional deadlines")
+    for c in changes:
+        mark = " (still provisional)" if c.still_provisional else ""
+        click.echo(
+            f"  {c.street} {c.indicator}: {c.old.isoformat()} -> {c.new.isoformat()}{mark} "
+            f"[{c.document}; supplement {c.supplement}]"
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import click
-from flask.cli import with_appcontext
+
+from .cli_context import with_appcontext
 
 
 @click.command("retention")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
+
+from .cli_context import with_appcontext
 
 
 @click.command("score")
@@ -109,7 +110,10 @@ def notices(wave_code: str, out: Path, issue_date: str | None, days: int | None)
             bar.set_postfix_str(name)
 
         try:
-            issue_notices(wave, issue_date=day, days=days, progress=progress)
+            # commit the reads before rendering: no transaction stays open meanwhile
+            issue_notices(
+                wave, issue_date=day, days=days, progress=progress, before_render=db.session.commit
+            )
         except (WaveStateError, ValueError) as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None

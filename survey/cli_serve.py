@@ -26,11 +26,17 @@ def production_app():  # type: ignore[no-untyped-def]
 def gunicorn_options(
     host: str, port: int, workers: int, threads: int, timeout: int
 ) -> dict[str, object]:
-    """Return gunicorn settings: sync workers (nginx buffers slow clients) or gthread."""
+    """Return gunicorn settings: threaded workers with a read timeout, or sync (``--threads 1``).
+
+    Threads limit what slow clients can do without a reverse proxy (each holds
+    one thread, not a worker, and is dropped after ``MINPING_READ_TIMEOUT``
+    seconds of silence); behind nginx, which buffers whole requests, sync
+    workers are fine too (docs/deploy.md).
+    """
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_class": "survey.gunicorn_worker.BoundedThreadWorker" if threads > 1 else "sync",
         "threads": threads,
         "timeout": timeout,
         "graceful_timeout": 20,
@@ -40,6 +46,7 @@ def gunicorn_options(
         "max_requests_jitter": 2000,
         "accesslog": None,  # the app writes one JSON line per request itself
         "errorlog": "-",
+        "logger_class": "survey.gunicorn_logging.JsonLogger",  # JSON, request ids, no tokens
         "loglevel": "warning",
         "forwarded_allow_ips": "127.0.0.1",
         "proc_name": "minping",
@@ -53,10 +60,13 @@ def gunicorn_options(
 
 def _post_fork(server, worker) -> None:  # type: ignore[no-untyped-def]
     from .extensions import db
+    from .queue import start_embedded_worker
 
     app = worker.app.wsgi()
     with app.app_context():
         db.engine.dispose(close=False)
+    # Without Redis (one host), each web worker also runs queued jobs in a thread.
+    start_embedded_worker(app)
 
 
 def run_gunicorn(options: dict[str, object]) -> None:
@@ -106,10 +116,10 @@ def prepare(workers: int, migrate: bool) -> None:
 )
 @click.option(
     "--threads",
-    default=1,
+    default=4,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Threads per worker; more than 1 uses gthread workers (--prod).",
+    help="Threads per worker (--prod); 1 uses sync workers (only behind nginx).",
 )
 @click.option("--timeout", default=30, show_default=True, type=int, help="Worker timeout, s.")
 @click.option("--no-migrate", is_flag=True, help="Do not upgrade the schema at start.")
@@ -135,4 +145,10 @@ def serve(
         f"minping (gunicorn, {workers} workers x {threads} threads) on http://{host}:{port}/",
         err=True,
     )
+    from .config import ProductionConfig
+
+    if ProductionConfig.REDIS_URL and not ProductionConfig.EMBEDDED_WORKER:
+        click.echo("background jobs: Redis queue; run `minping worker` processes", err=True)
+    else:
+        click.echo("background jobs: run in each web worker (no REDIS_URL)", err=True)
     run_gunicorn(gunicorn_options(host, port, workers, threads, timeout))

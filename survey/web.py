@@ -34,9 +34,9 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):  # type: ignore[no-untyped-def]
-        from .models import User
+        from .auth.sessions import load_user as load_session_user
 
-        return db.session.get(User, int(user_id))
+        return load_session_user(user_id)
 
     from .admin import bp as admin_bp
     from .agency import bp as agency_bp
@@ -82,22 +82,52 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        request_id = g.get("request_id")
         if request.path.startswith("/api/"):
-            return {"error": exc.name, "message": exc.description}, exc.code
+            body = {"error": exc.name, "message": exc.description, "request_id": request_id}
+            return body, exc.code
         # werkzeug's default descriptions are English: show only our own (translated) ones
         own = exc.description if exc.description != type(exc).description else None
-        return render_template("errors/error.html", error=exc, message=own), exc.code
+        page = render_template("errors/error.html", error=exc, message=own, request_id=request_id)
+        return page, exc.code
 
     @app.errorhandler(Exception)
     def _server_error(exc: Exception):  # type: ignore[no-untyped-def]
-        db.session.rollback()
-        app.logger.exception("unhandled error on %s", request.path)
+        from .logging import is_database_down, plain_error
+
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; the pool drops it
+            pass
+        request_id = g.get("request_id") or "-"
+        down = is_database_down(exc)
+        app.logger.error(
+            "database unavailable on %s" if down else "unhandled error on %s",
+            request.path,
+            exc_info=exc,
+            extra={"status": 503 if down else 500},
+        )
         if app.config.get("TESTING") and app.config.get("PROPAGATE_EXCEPTIONS", True):
             raise exc
+        if down:
+            # A plain page: the usual layout would ask the database for the signed-in user.
+            if request.path.startswith("/api/"):
+                body = {
+                    "error": "Service Unavailable",
+                    "message": "database unavailable, nothing was saved; retry later",
+                    "request_id": request_id,
+                }
+                return body, 503, {"Retry-After": "30"}
+            status, headers, page = plain_error(request_id, unavailable=True)
+            return page, 503, headers
         message = _("系统出现了问题，您的操作没有保存。请稍后再试。")
         if request.path.startswith("/api/"):
-            return {"error": "Internal Server Error", "message": message}, 500
-        return render_template("errors/error.html", error=None, message=message), 500
+            body = {"error": "Internal Server Error", "message": message, "request_id": request_id}
+            return body, 500
+        page = render_template(
+            "errors/error.html", error=None, message=message, request_id=request_id
+        )
+        return page, 500
 
 
 def _proxy_fix(app: Flask) -> None:

@@ -223,3 +223,17 @@ def scratch_app(scratch_database_url: str) -> Iterator[Flask]:
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis server (Debian's redis-server) on a free loopback port, for this session."""
+    from .redis_server import RedisServer
+
+    if not RedisServer.available():
+        pytest.skip("redis-server is not installed (scripts/setup.sh --test installs it)")
+    server = RedisServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

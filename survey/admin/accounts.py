@@ -9,11 +9,19 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice as C
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import (
+    current_district,
+    home_district_id,
+    in_current,
+    is_multi_district,
+    visible_district_ids,
+    visible_districts,
+)
 from ..extensions import db
 from ..models import ROLES, District, Street, User
 from ..services import accounts, api_tokens, staff
 from . import bp
-from .forms import ConfirmForm, PasswordForm, TokenForm, UserForm
+from .forms import ConfirmForm, OwnPasswordForm, PasswordForm, RoleForm, TokenForm, UserForm
 
 TOKEN_ROLES = ROLES  # every staff role may hold a token; the API checks what it may do
 
@@ -25,28 +33,69 @@ def index():
     from ..models import Wave
     from ..services.waves import STATE_NAMES, response_count
 
-    waves = db.session.scalars(select(Wave).order_by(Wave.created_at.desc(), Wave.id.desc())).all()
+    waves = db.session.scalars(
+        in_current(select(Wave), Wave.district_id).order_by(Wave.created_at.desc(), Wave.id.desc())
+    ).all()
     counts = {w.id: response_count(w) for w in waves}
-    district = db.session.scalars(select(District).limit(1)).first()
+    district = current_district()
     return render_template(
         "admin/index.html", waves=waves, counts=counts, states=STATE_NAMES, district=district
     )
 
 
+def _street_choices() -> list[C]:
+    """Streets of the districts the current admin may see (district names when several)."""
+    streets = db.session.scalars(
+        select(Street)
+        .where(Street.district_id.in_(visible_district_ids()))
+        .order_by(Street.district_id, Street.position)
+    )
+    several = is_multi_district()
+    return [C("0", _("（不适用）"))] + [
+        C(str(s.id), f"{s.district.name} {s.name}" if several else s.name) for s in streets
+    ]
+
+
 def _user_form() -> UserForm:
     form = UserForm()
-    streets = db.session.scalars(select(Street).order_by(Street.district_id, Street.position))
-    form.street.choices = [C("0", _("（不适用）"))] + [C(str(s.id), s.name) for s in streets]
+    form.street.choices = _street_choices()
+    # A district's admin creates accounts of that district only; a city-level
+    # admin may also create city-level (every district) accounts.
+    choices = [C(str(d.id), d.name) for d in visible_districts()]
+    if home_district_id(current_user) is None:
+        choices.insert(0, C("0", _("全部区（市级）")))
+    form.district.choices = choices
+    if not form.is_submitted():
+        current = current_district()
+        # Least privilege by default: the current district, not every district.
+        form.district.data = current.id if current is not None else 0
     return form
 
 
+def _role_form() -> RoleForm:
+    form = RoleForm()
+    form.street.choices = _street_choices()
+    return form
+
+
+def _visible_users():  # type: ignore[no-untyped-def]
+    """Accounts the current admin manages: all for a city-level admin, else the district's."""
+    query = select(User)
+    home = home_district_id(current_user)
+    if home is not None:
+        in_district = select(Street.id).where(Street.district_id == home)
+        query = query.where((User.district_id == home) | User.street_id.in_(in_district))
+    return query
+
+
 def _users_page(form: UserForm, status: int = 200):  # type: ignore[no-untyped-def]
-    users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    users = db.session.scalars(_visible_users().order_by(User.role, User.username)).all()
     return render_template(
         "admin/users.html",
         users=users,
         form=form,
         password_form=PasswordForm(),
+        role_form=_role_form(),
         confirm=ConfirmForm(),
     ), status
 
@@ -66,9 +115,18 @@ def create_user():
     if not form.validate_on_submit():
         return _users_page(form, 400)
     street = db.session.get(Street, form.street.data) if form.street.data else None
+    home = home_district_id(current_user)
+    district_id = form.district.data or home
+    if home is not None and district_id != home:
+        abort(404)  # a district's admin creates accounts of that district only
+    if district_id is not None and district_id not in visible_district_ids():
+        abort(404)
+    district = db.session.get(District, district_id) if district_id else None
+    if street is not None and street.district_id not in visible_district_ids():
+        abort(404)
     try:
         user = accounts.create_user(
-            form.username.data.strip(), form.password.data, form.role.data, street
+            form.username.data.strip(), form.password.data, form.role.data, street, district
         )
         db.session.flush()
         from ..services.audit import record
@@ -76,7 +134,12 @@ def create_user():
         record(
             "user.create",
             user,
-            after={"username": user.username, "role": user.role, "street": street and street.name},
+            after={
+                "username": user.username,
+                "role": user.role,
+                "street": street and street.name,
+                "district": user.district.name if user.district else None,
+            },
         )
     except ValueError as exc:
         db.session.rollback()
@@ -91,7 +154,7 @@ def create_user():
 
 
 def _target(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = db.session.scalar(_visible_users().where(User.id == user_id))
     if user is None:
         abort(404)
     return user
@@ -140,6 +203,27 @@ def reset_password(user_id: int):
     return redirect(url_for("admin.users"))
 
 
+@bp.post("/users/<int(max=9223372036854775807):user_id>/role")
+@roles_required(*ADMIN)
+def set_role(user_id: int):
+    """Change an account's role (and street); its sessions end."""
+    user = _target(user_id)
+    form = _role_form()
+    if not form.validate_on_submit():
+        flash(_("请选择角色。"), "error")
+        return _users_page(_user_form(), 400)
+    street = db.session.get(Street, form.street.data) if form.street.data else None
+    try:
+        staff.set_role(user, form.role.data, street, by_user_id=current_user.id)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(_("%(name)s 的角色未修改：%(why)s", name=user.username, why=str(exc)), "error")
+        return _users_page(_user_form(), 400)
+    db.session.commit()
+    flash(_("已更改 %(name)s 的角色，该账号需重新登录。", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @roles_required(*TOKEN_ROLES)
 def account():
@@ -150,11 +234,46 @@ def account():
             token = api_tokens.issue_token(current_user, by_user_id=current_user.id)
             db.session.commit()
             # Rendered in the POST response only, never stored in the session.
-            response = make_response(render_template("admin/account.html", form=form, token=token))
+            response = make_response(
+                render_template(
+                    "admin/account.html", form=form, token=token, password_form=OwnPasswordForm()
+                )
+            )
             response.headers["Cache-Control"] = "no-store"
             return response
         api_tokens.revoke_token(current_user, by_user_id=current_user.id)
         db.session.commit()
         flash(_("API 令牌已撤销。"), "success")
         return redirect(url_for("admin.account"))
-    return render_template("admin/account.html", form=form, token=None)
+    return render_template(
+        "admin/account.html", form=form, token=None, password_form=OwnPasswordForm()
+    )
+
+
+@bp.post("/account/password")
+@roles_required(*TOKEN_ROLES)
+def change_password():
+    """Change my own password; my other sessions end, this one continues."""
+    from ..auth import sessions
+
+    form = OwnPasswordForm()
+    user = current_user._get_current_object()
+    problem = None
+    if not form.validate_on_submit():
+        problem = _("请填写当前密码和新密码。")
+    else:
+        try:
+            staff.change_own_password(user, form.current.data, form.password.data)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        db.session.rollback()
+        form.password.errors = [problem]
+        page = render_template(
+            "admin/account.html", form=TokenForm(), token=None, password_form=form
+        )
+        return page, 400
+    db.session.commit()
+    sessions.sign_in(user)  # this browser continues with the new session version
+    flash(_("密码已修改，其他设备上的登录已失效。"), "success")
+    return redirect(url_for("admin.account"))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..auth.decorators import BUREAU, roles_required
+from ..auth.scope import current_district, home_district_id
 from ..edges import bounded_int
 from ..extensions import db
 from ..models import AuditLog, User
+from ..services.audit import INSTALLATION_WIDE
 from ..services.audit_words import action_label, describe, type_label
 from . import bp
 
@@ -25,6 +28,15 @@ def audit():
     username = request.args.get("user", "").strip()[:60]
     page = max(request.args.get("page", 1, type=bounded_int) or 1, 1)
     query = select(AuditLog).outerjoin(User, User.id == AuditLog.user_id)
+    # The current district's entries and the shared ones (frameworks, calendar);
+    # a city-level account also sees entries of no district (city accounts).
+    shared = (
+        AuditLog.district_id.is_(None)
+        if home_district_id(current_user) is None
+        else AuditLog.object_type.in_(INSTALLATION_WIDE)
+    )
+    district = current_district()
+    query = query.where((AuditLog.district_id == (district.id if district else None)) | shared)
     if action:
         query = query.where(AuditLog.action.startswith(action, autoescape=True))
     if object_type:

@@ -38,10 +38,24 @@ class UserForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(min=2, max=60)])
     role = SelectField(_l("角色"), choices=[C(k, _l(v)) for k, v in ROLE_NAMES.items()])
     street = SelectField(_l("所属街道（街道工作人员必填）"), coerce=int, choices=[])
+    # Checked in the view against the districts the admin may see (0 = every district).
+    district = SelectField(
+        _l("所属区（市级账号可见全部区）"), coerce=int, choices=[], default=0, validate_choice=False
+    )
     password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(max=200)])
 
 
+class RoleForm(FlaskForm):
+    role = SelectField(_l("角色"), choices=[C(k, _l(v)) for k, v in ROLE_NAMES.items()])
+    street = SelectField(_l("所属街道（街道工作人员必填）"), coerce=int, choices=[])
+
+
 class PasswordForm(FlaskForm):
+    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
+
+
+class OwnPasswordForm(FlaskForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(), Length(max=200)])
     password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from scoring.framework import FrameworkError
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import in_visible
 from ..downloads import content_disposition
 from ..extensions import db
 from ..models import Framework, Wave
@@ -32,7 +33,9 @@ def _framework(fid: int) -> Framework:
 def _frameworks_page(import_form=None, problems=None, status=200):  # type: ignore[no-untyped-def]
     rows = db.session.scalars(select(Framework).order_by(Framework.code, Framework.version)).all()
     used: dict[int, list[str]] = {}
-    for code, fid in db.session.execute(select(Wave.code, Wave.framework_id).order_by(Wave.id)):
+    for code, fid in db.session.execute(
+        in_visible(select(Wave.code, Wave.framework_id), Wave.district_id).order_by(Wave.id)
+    ):
         used.setdefault(fid, []).append(code)
     return render_template(
         "admin/frameworks.html",
@@ -90,7 +93,9 @@ def export_framework(fid: int):
 
 def _framework_page(row: Framework, form, problems=(), status=200):  # type: ignore[no-untyped-def]
     spec = spec_of(row)
-    waves = db.session.scalars(select(Wave).where(Wave.framework_id == row.id)).all()
+    waves = db.session.scalars(
+        in_visible(select(Wave).where(Wave.framework_id == row.id), Wave.district_id)
+    ).all()
     return render_template(
         "admin/framework.html", row=row, spec=spec, form=form, problems=list(problems), waves=waves
     ), status

@@ -14,12 +14,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import require_wave
 from ..downloads import content_disposition
 from ..edges import bounded_int
 from ..extensions import db
 from ..models import DocumentJob, Notice, Street
 from ..services.console_preview import issue_preview
-from ..services.jobs import job_progress, start_notice_job
+from ..services.jobs import JobBusy, job_progress, reap, start_notice_job
 from ..services.notices import (
     correct_notice,
     default_issue_date,
@@ -52,13 +53,14 @@ def notices(code: str):
 
 
 def _notices_page(wave, form: IssueForm, status: int = 200):  # type: ignore[no-untyped-def]
+    reap()  # a job whose worker died shows as re-queued or failed, never "running" forever
     jobs = db.session.scalars(
         select(DocumentJob).where(DocumentJob.wave_id == wave.id).order_by(DocumentJob.id.desc())
     ).all()
     return render_template(
         "admin/notices/list.html",
         wave=wave,
-        docs=wave_notices(wave, kinds=("notice", "letter", "ranking", "escalation")),
+        docs=wave_notices(wave, kinds=("notice", "letter", "ranking", "escalation", "supplement")),
         form=form,
         confirm=ConfirmForm(),
         run=current_run(wave),
@@ -103,6 +105,11 @@ def issue(code: str):
     except WaveStateError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.notices", code=code)), 303
+    except JobBusy as busy:
+        flash(_("本批次已有一项任务正在进行，请等它完成；无需再次下发。"), "error")
+        if busy.job is not None:
+            return redirect(url_for("admin.notice_job", code=code, job_id=busy.job.id)), 303
+        return redirect(url_for("admin.notices", code=code)), 303
     return redirect(url_for("admin.notice_job", code=code, job_id=job.id)), 303
 
 
@@ -111,6 +118,7 @@ def issue(code: str):
 def notice_job(code: str, job_id: int):
     """Show a job's progress (the page refreshes itself while the job runs)."""
     wave = get_wave_or_404(code)
+    reap()
     job = db.session.get(DocumentJob, job_id)
     if job is None or job.wave_id != wave.id:
         abort(404)
@@ -203,6 +211,7 @@ def notice_pdf(notice_id: int):
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)
+    require_wave(notice.wave_id)
     name = notice.street.full_name if notice.street else notice.title
     return pdf_response(notice.pdf, f"{notice.doc_number or notice.id} {name}.pdf")
 
@@ -214,6 +223,7 @@ def correct(notice_id: int):
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)
+    require_wave(notice.wave_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -12,6 +12,7 @@ from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..auth.decorators import roles_required
+from ..auth.scope import in_current, require_visible, require_wave
 from ..edges import DB_INT_MAX, bounded_int
 from ..extensions import db
 from ..models import Evidence, Notice, RectificationItem, Street, User, Wave
@@ -50,13 +51,14 @@ def _item(item_id: int) -> RectificationItem:
     item = db.session.get(RectificationItem, item_id)
     if item is None:
         abort(404)
+    require_wave(item.wave_id)
     return item
 
 
 def _waves_with_items() -> list[Wave]:
     return list(
         db.session.scalars(
-            select(Wave)
+            in_current(select(Wave), Wave.district_id)
             .join(RectificationItem, RectificationItem.wave_id == Wave.id)
             .distinct()
             .order_by(Wave.created_at.desc(), Wave.id.desc())
@@ -221,6 +223,7 @@ def escalate(code: str):
     wave = db.session.scalar(select(Wave).where(Wave.code == code))
     if wave is None:
         abort(404)
+    require_visible(wave.district_id)
     form = EscalateForm()
     street_id = form.street_id.data or 0
     street = db.session.get(Street, street_id) if 0 < street_id <= DB_INT_MAX else None
@@ -248,6 +251,7 @@ def rectification_notice_pdf(notice_id: int):
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)
+    require_wave(notice.wave_id)
     return pdf_response(notice.pdf, notice_filename(notice))
 
 
@@ -263,4 +267,5 @@ def rectification_evidence(evidence_id: int, thumb: bool = False):
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
         abort(404)
+    require_wave(_item(evidence.item_id).wave_id)
     return evidence_response(evidence, thumbnail=thumb)

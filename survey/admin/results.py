@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import require_wave
 from ..downloads import content_disposition
 from ..edges import bounded_int
 from ..extensions import db
 from ..models import ScoringRun, Street
-from ..services import charts, exports
+from ..services import charts, exports, jobs
 from ..services import results as res
 from ..services.frameworks import spec_of
 from ..services.scoring_runs import current_run
@@ -81,6 +83,7 @@ def _run(run_id: int) -> ScoringRun:
     run = db.session.get(ScoringRun, run_id)
     if run is None:
         abort(404)
+    require_wave(run.wave_id)
     return run
 
 
@@ -247,9 +250,18 @@ def export_responses(code: str, fmt: str):
     """Download the wave's responses (exchange format, or SPSS .sav with value labels)."""
     wave = get_wave_or_404(code)
     included = request.args.get("scope") == "included"
-    data = exports.responses_export(wave, fmt, included_only=included)
     suffix = "-included" if included else ""
-    return _download(data, fmt, f"{wave.code}-responses{suffix}.{fmt}")
+    name = f"{wave.code}-responses{suffix}.{fmt}"
+    if jobs.is_large(wave):  # written by a background job, downloaded from its page
+        try:
+            job = jobs.start_export_job(wave, fmt, included, name, current_user.id)
+        except jobs.JobBusy as busy:
+            if busy.job is None:
+                abort(409)
+            job = busy.job
+        return redirect(url_for("admin.job", code=wave.code, job_id=job.id)), 303
+    data = exports.responses_export(wave, fmt, included_only=included)
+    return _download(data, fmt, name)
 
 
 def _download(data: bytes, fmt: str, filename: str) -> Response:

@@ -11,6 +11,7 @@ from reports.requirements import DEFAULT_REQUIREMENT
 from scoring.framework import load_default_framework
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import current_district
 from ..extensions import db
 from ..models import District, Framework
 from ..services.document_settings import update_document_settings
@@ -20,7 +21,7 @@ from .forms import DocumentSettingsForm
 
 
 def _context() -> tuple[District, list]:
-    district = db.session.scalars(select(District).order_by(District.id).limit(1)).first()
+    district = current_district()
     if district is None:
         abort(409, _("还没有区县数据。"))
     latest = db.session.scalars(select(Framework).order_by(Framework.id.desc()).limit(1)).first()

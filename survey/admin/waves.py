@@ -9,9 +9,10 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice as C
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..auth.scope import current_district, require_visible
 from ..extensions import db
-from ..models import District, Framework, ScoringRun, Wave
-from ..services import console, waves
+from ..models import Framework, ScoringRun, Wave
+from ..services import console, jobs, waves
 from ..services.quality_review import run_is_stale
 from ..services.scoring_runs import current_run, default_seed
 from . import bp
@@ -25,6 +26,7 @@ def get_wave_or_404(code: str) -> Wave:
     wave = db.session.scalar(select(Wave).where(Wave.code == code))
     if wave is None:
         abort(404)
+    require_visible(wave.district_id)
     return wave
 
 
@@ -47,7 +49,7 @@ def new_wave():
 def create_wave():
     """Create a draft wave."""
     form = _wave_form()
-    district = db.session.scalars(select(District).order_by(District.id).limit(1)).first()
+    district = current_district()
     if district is None:
         abort(409, _("还没有区县数据。"))
     if not form.validate_on_submit():
@@ -190,6 +192,25 @@ def score(code: str):
     form = ScoreForm()
     if not form.validate_on_submit():
         return wave_page(wave, score_form=form, status=400)
+    if jobs.is_large(wave):  # minutes of work: a background job, progress on its page
+        settings = {
+            "boot": form.boot.data,
+            "seed": form.seed.data,
+            "min_n": form.min_n.data,
+            "exclude_flagged": form.exclude_flagged.data,
+            "include_open_channel": form.include_open_channel.data,
+        }
+        try:
+            job = jobs.start_score_job(wave, settings, current_user.id)
+        except waves.WaveStateError as exc:
+            flash(str(exc), "error")
+            return wave_page(wave, score_form=form, status=409)
+        except jobs.JobBusy as busy:
+            flash(_("本批次已有一项任务正在进行，请等它完成；无需再次下发。"), "error")
+            job = busy.job
+            if job is None:
+                return redirect(url_for("admin.wave", code=wave.code)), 303
+        return redirect(url_for("admin.job", code=wave.code, job_id=job.id)), 303
     try:
         run = console.score_from_console(
             wave,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice as C
 
 from ..auth.decorators import FIELDWORK, roles_required
+from ..auth.scope import in_current
 from ..extensions import db
 from ..models import Community, Street, Wave
 from ..respond import flow
@@ -21,7 +22,9 @@ from .forms import InterviewForm
 def _interview_form() -> InterviewForm:
     form = InterviewForm()
     waves = db.session.scalars(
-        select(Wave).where(Wave.state == "fieldwork").order_by(Wave.created_at.desc())
+        in_current(select(Wave), Wave.district_id)
+        .where(Wave.state == "fieldwork")
+        .order_by(Wave.created_at.desc())
     ).all()
     form.wave.choices = [C(w.id, w.name) for w in waves]
     streets = [s for w in waves[:1] for s in w.district.streets]

@@ -11,9 +11,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice as C
 
-from scoring.exchange import ExchangeError
+from scoring.exchange import MAX_PROBLEMS, ExchangeError
 
 from ..auth.decorators import AGENCY, FIELDWORK_VIEWERS, roles_required
+from ..auth.scope import in_current, require_visible
 from ..downloads import clean_filename, content_disposition
 from ..edges import DB_INT_MAX, bounded_int
 from ..extensions import db
@@ -33,6 +34,7 @@ def _wave(code: str) -> Wave:
     wave = db.session.scalar(select(Wave).where(Wave.code == code))
     if wave is None:
         abort(404)
+    require_visible(wave.district_id)
     return wave
 
 
@@ -100,7 +102,9 @@ def index():
     """List the waves with links to their fieldwork pages."""
     if current_user.role == "interviewer":
         return redirect(url_for("agency.interview_new"))
-    waves = db.session.scalars(select(Wave).order_by(Wave.created_at.desc())).all()
+    waves = db.session.scalars(
+        in_current(select(Wave), Wave.district_id).order_by(Wave.created_at.desc())
+    ).all()
     return render_template("agency/index.html", waves=waves, state_names=STATE_NAMES)
 
 
@@ -342,6 +346,7 @@ def import_responses(code: str):
     wave = _wave(code)
     form = ImportForm()
     problems: list[str] = []
+    problem_count = 0
     status = 200
     if form.validate_on_submit():
         upload = form.file.data
@@ -351,11 +356,21 @@ def import_responses(code: str):
             )
         except ExchangeError as exc:
             db.session.rollback()
-            problems = exc.problems
+            problems = exc.problems[:MAX_PROBLEMS]  # a 60k-row bad file: a small page
+            problem_count = exc.total
             status = 400
         else:
             flash(_("已导入 %(n)s 份答卷。", n=n), "success")
             return redirect(url_for("agency.dashboard", code=code))
     elif form.errors:
         status = 400
-    return render_template("agency/import.html", wave=wave, form=form, problems=problems), status
+    return (
+        render_template(
+            "agency/import.html",
+            wave=wave,
+            form=form,
+            problems=problems,
+            problem_count=problem_count,
+        ),
+        status,
+    )

@@ -63,7 +63,9 @@ OPENAPI: dict[str, Any] = {
             "Authenticate with `Authorization: Bearer <token>`; a token is issued once on "
             "/admin/account and stored only as SHA-256. Roles: admin and viewer (bureau) read "
             "everything; agency reads waves and scores and posts responses; interviewer posts "
-            "responses; street officers read only their own street."
+            "responses; street officers read only their own street. An account scoped to one "
+            "district sees only that district's waves, notices and items; another district's "
+            "resources answer 404."
         ),
     },
     "servers": [{"url": "/api/v1"}],
@@ -78,6 +80,7 @@ OPENAPI: dict[str, Any] = {
                 "required": ["code", "name", "state"],
                 "properties": {
                     "code": {"type": "string"},
+                    "district": {"type": "string"},
                     "name": {"type": "string"},
                     "state": {
                         "type": "string",
@@ -223,6 +226,7 @@ OPENAPI: dict[str, Any] = {
                                 "username": {"type": "string"},
                                 "role": {"type": "string"},
                                 "street": {"type": ["string", "null"]},
+                                "districts": {"type": "array", "items": {"type": "string"}},
                             },
                         },
                     ),

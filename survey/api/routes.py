@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from scoring.exchange import ExchangeError, columns, parse_rows
 
+from ..auth.scope import in_visible, may_see, visible_districts
 from ..edges import JSONBodyError, json_body
 from ..extensions import csrf, db
 from ..models import Notice, RectificationItem, Street, Wave
@@ -37,14 +38,24 @@ def openapi():
 
 def _wave(code: str) -> Wave:
     wave = db.session.scalar(select(Wave).where(Wave.code == code))
-    if wave is None:
+    if wave is None or not may_see(wave.district_id):
         abort(json_response(404, {"error": "Not Found", "message": f"no wave with code {code!r}"}))
     return wave
+
+
+def _not_found(what: str):  # type: ignore[no-untyped-def]
+    abort(json_response(404, {"error": "Not Found", "message": f"no such {what}"}))
+
+
+def _visible_wave_ids():  # type: ignore[no-untyped-def]
+    """Subquery of the waves in the token user's districts."""
+    return in_visible(select(Wave.id), Wave.district_id)
 
 
 def _wave_json(wave: Wave) -> dict[str, Any]:
     return {
         "code": wave.code,
+        "district": wave.district.code,
         "name": wave.name,
         "state": wave.state,
         "year": wave.year,
@@ -66,6 +77,7 @@ def me():
         "username": user.username,
         "role": user.role,
         "street": user.street.code if user.street else None,
+        "districts": [d.code for d in visible_districts(user)],
     }
 
 
@@ -73,7 +85,9 @@ def me():
 @token_required(*READ, "interviewer")
 def waves():
     """List waves with their state and response counts."""
-    rows = db.session.scalars(select(Wave).order_by(Wave.created_at.desc(), Wave.id.desc()))
+    rows = db.session.scalars(
+        in_visible(select(Wave), Wave.district_id).order_by(Wave.created_at.desc(), Wave.id.desc())
+    )
     return {"waves": [{**_wave_json(w), "responses": response_count(w)} for w in rows]}
 
 
@@ -236,7 +250,9 @@ def _street_filter() -> int | None:
     code = request.args.get("street")
     if code:
         street = db.session.scalar(
-            select(Street).where((Street.code == code) | (Street.name == code))
+            in_visible(select(Street), Street.district_id).where(
+                (Street.code == code) | (Street.name == code)
+            )
         )
         if street is None:
             abort(json_response(404, {"error": "Not Found", "message": f"no street {code!r}"}))
@@ -290,7 +306,11 @@ def _item_json(i: RectificationItem) -> dict[str, Any]:
 @token_required(*DOCUMENTS)
 def notices():
     """Notices (metadata and digest, not the PDF), filtered by ``wave`` and ``street``."""
-    query = select(Notice).order_by(Notice.issued_at.desc(), Notice.id.desc())
+    query = (
+        select(Notice)
+        .where(Notice.wave_id.in_(_visible_wave_ids()))
+        .order_by(Notice.issued_at.desc(), Notice.id.desc())
+    )
     if request.args.get("wave"):
         query = query.where(Notice.wave_id == _wave(request.args["wave"]).id)
     street_id = _street_filter()
@@ -304,8 +324,8 @@ def notices():
 def notice(notice_id: int):
     """One notice."""
     n = db.session.get(Notice, notice_id)
-    if n is None:
-        abort(json_response(404, {"error": "Not Found", "message": "no such notice"}))
+    if n is None or not may_see(n.wave.district_id):
+        _not_found("notice")
     _own_street_only(n.street_id)
     return _notice_json(n)
 
@@ -314,7 +334,11 @@ def notice(notice_id: int):
 @token_required(*DOCUMENTS)
 def items():
     """Rectification items, filtered by ``wave``, ``street`` and ``state``."""
-    query = select(RectificationItem).order_by(RectificationItem.id)
+    query = (
+        select(RectificationItem)
+        .where(RectificationItem.wave_id.in_(_visible_wave_ids()))
+        .order_by(RectificationItem.id)
+    )
     if request.args.get("wave"):
         query = query.where(RectificationItem.wave_id == _wave(request.args["wave"]).id)
     street_id = _street_filter()
@@ -330,8 +354,8 @@ def items():
 def item(item_id: int):
     """One rectification item."""
     i = db.session.get(RectificationItem, item_id)
-    if i is None:
-        abort(json_response(404, {"error": "Not Found", "message": "no such item"}))
+    if i is None or not may_see(i.notice.wave.district_id):
+        _not_found("item")
     _own_street_only(i.street_id)
     return _item_json(i)
 

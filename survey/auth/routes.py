@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from ..extensions import limiter
 from ..main.routes import _safe_next
 from ..services import accounts
-from . import bp
+from . import bp, sessions
 from .forms import LoginForm
 
 HOME_BY_ROLE = {
@@ -41,7 +41,7 @@ def login():
         if user is None:
             form.password.errors.append(error)
         else:
-            login_user(user)
+            sessions.sign_in(user)
             return redirect(
                 _safe_next(request.args.get("next"))
                 if request.args.get("next")
@@ -53,7 +53,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out."""
-    logout_user()
+    """Sign out here and everywhere else this account is signed in."""
+    sessions.sign_out(current_user._get_current_object())
     flash(_("您已退出登录。"))
     return redirect(url_for("main.index"))

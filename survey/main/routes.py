@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from sqlalchemy import select, text
 
 from ..extensions import db
@@ -23,7 +24,7 @@ def _safe_next(target: str | None) -> str:
 @bp.get("/")
 def index():
     """Explain minping and link each audience's entry point."""
-    district = db.session.scalars(select(District).limit(1)).first()
+    districts = db.session.scalars(select(District).order_by(District.id)).all()
     published = db.session.scalars(
         select(Wave).where(Wave.state == "published").order_by(Wave.created_at.desc())
     ).all()
@@ -31,8 +32,36 @@ def index():
 
     staff_home = home_url(current_user.role) if current_user.is_authenticated else None
     return render_template(
-        "main/index.html", district=district, published=published, staff_home=staff_home
+        "main/index.html", districts=districts, published=published, staff_home=staff_home
     )
+
+
+@bp.app_context_processor
+def _district_switch() -> dict[str, object]:
+    """``district_switch()`` for the header: (current, visible) for multi-district accounts."""
+
+    def district_switch():  # type: ignore[no-untyped-def]
+        from ..auth.scope import current_district, is_multi_district, visible_districts
+
+        if not current_user.is_authenticated or not is_multi_district():
+            return None
+        return current_district(), visible_districts()
+
+    return {"district_switch": district_switch}
+
+
+@bp.post("/district")
+@login_required
+def switch_district():
+    """Choose the district a multi-district account works in (kept in the session)."""
+    from ..auth.scope import choose_district
+
+    district_id = request.form.get("district_id", type=int)
+    if district_id is None or not choose_district(district_id):
+        abort(404)
+    district = db.session.get(District, district_id)
+    flash(_("已切换到%(name)s。", name=district.name if district else ""), "success")
+    return redirect(_safe_next(request.form.get("next"))), 303
 
 
 @bp.get("/lang/<code>")

@@ -17,7 +17,7 @@ from .district import Street
 from .wave import Wave
 
 ITEM_STATES = ("issued", "planned", "in_progress", "submitted", "accepted", "returned")
-NOTICE_KINDS = ("notice", "escalation", "publication", "ranking")
+NOTICE_KINDS = ("notice", "letter", "escalation", "publication", "ranking", "supplement")
 
 
 class Notice(db.Model):
@@ -37,6 +37,9 @@ class Notice(db.Model):
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
+    # A 补充说明 (kind "supplement") re-determining this earlier document's
+    # provisional deadline; the earlier document itself is never edited.
+    supplement_to_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None]
@@ -61,6 +64,10 @@ class RectificationItem(db.Model):
     state: Mapped[str] = mapped_column(String(20), default="issued")
     deadline: Mapped[date]
     deadline_provisional: Mapped[bool] = mapped_column(default=False)
+    # What the deadline counts from: the issue date and working days of the
+    # document that set it (kept once a provisional deadline is re-determined).
+    deadline_start: Mapped[date | None]
+    deadline_days: Mapped[int | None]
     measures: Mapped[str] = mapped_column(Text, default="")
     responsible_unit: Mapped[str] = mapped_column(String(120), default="")
     responsible_person: Mapped[str] = mapped_column(String(60), default="")

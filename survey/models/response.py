@@ -103,7 +103,7 @@ class Response(db.Model):
     concerns: Mapped[str] = mapped_column(String(120), default="")  # "I07;I08"
     comment: Mapped[str] = mapped_column(Text, default="")
     age_band: Mapped[str | None] = mapped_column(String(20))
-    gender: Mapped[str | None] = mapped_column(String(10))
+    gender: Mapped[str | None] = mapped_column(String(20))  # "undisclosed" is 11
     residence_years: Mapped[str | None] = mapped_column(String(20))
     quality_flags: Mapped[str] = mapped_column(Text, default="")  # "speeder: 95 s for 17 items"
     excluded: Mapped[bool] = mapped_column(default=False)

@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..i18n import _
 from ._base import utcnow
-from .district import Street
+from .district import District, Street
 
 ROLES = ("admin", "agency", "interviewer", "street", "viewer")
 ROLE_NAMES = {
@@ -30,16 +30,35 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(20))
     street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"))
+    # The district this account works for; None = every district (a city bureau,
+    # an agency serving several).  A street officer's district is their street's.
+    # See docs/districts.md.
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Bumped on logout, password change, role change and deactivation: sessions
+    # signed with an older version are refused (survey/auth/sessions.py).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     street: Mapped[Street | None] = relationship()
+    district: Mapped[District | None] = relationship()
 
     def set_password(self, password: str) -> None:
+        """Set a new password; every existing session of this user ends."""
         self.password_hash = generate_password_hash(password)
+        self.revoke_sessions()
+
+    def revoke_sessions(self) -> None:
+        """End every session of this user (at the next flush; not committed)."""
+        if self.session_version is None:  # not yet inserted: the default applies
+            return
+        self.session_version = User.session_version + 1  # type: ignore[assignment]
+
+    def get_id(self) -> str:  # Flask-Login: the id stored in the session
+        return f"{self.id}:{self.session_version}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -63,5 +82,7 @@ class AuditLog(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The district the change belongs to (None: installation-wide, e.g. a framework).
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
 
     user: Mapped[User | None] = relationship()

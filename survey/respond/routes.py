@@ -10,16 +10,12 @@ from ..extensions import limiter
 from ..services.invitations import normalise_code
 from ..services.open_links import network_of
 from ..services.questionnaire import TOKEN_RE, device_hash
-from . import bp, flow
+from . import bp, flow, guessing
 from .forms import CodeForm
 
-# Token guessing: only requests that end in "not found" use up the allowance,
-# so residents paging through a real questionnaire are never slowed down.
-token_limit = limiter.shared_limit(
-    "20 per minute;200 per day",
-    scope="invitation-token",
-    deduct_when=lambda response: response.status_code == 404,
-)
+# Token guessing: only requests that end in "not found" use up the allowance
+# (counted atomically, shared by every worker: see guessing.py).
+token_limit = guessing.token_limit
 
 
 def _device_key() -> str:

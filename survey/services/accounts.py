@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..i18n import _
-from ..models import ROLES, Street, User
+from ..models import ROLES, District, Street, User
 from ..models._base import utcnow
 
 MAX_FAILED = 5
@@ -27,11 +30,21 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-def create_user(username: str, password: str, role: str, street: Street | None = None) -> User:
+def create_user(
+    username: str,
+    password: str,
+    role: str,
+    street: Street | None = None,
+    district: District | None = None,
+) -> User:
     """Add a staff account (not committed).
 
-    :raises ValueError: unknown role, missing street for a street officer,
-        a taken username, or a weak password.
+    ``district`` scopes the account to one district; None means every district
+    (a city bureau, an agency serving several).  A street officer always works
+    for their street's district.
+
+    :raises ValueError: unknown role, missing street for a street officer, a
+        street outside ``district``, a taken username, or a weak password.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
@@ -39,6 +52,12 @@ def create_user(username: str, password: str, role: str, street: Street | None =
         raise ValueError("a street officer needs --street")
     if role != "street" and street is not None:
         street = None
+    if street is not None:
+        if district is not None and street.district_id != district.id:
+            raise ValueError(f"street {street.name} is not in district {district.name}")
+        district_id: int | None = street.district_id
+    else:
+        district_id = district.id if district is not None else None
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{2,60}", username):
         raise ValueError("username: 2-60 letters, digits, '_', '.', '-'")
     if db.session.scalar(select(User).where(User.username == username)):
@@ -46,35 +65,79 @@ def create_user(username: str, password: str, role: str, street: Street | None =
     problem = password_problem(password)
     if problem:
         raise ValueError(problem)
-    user = User(username=username, role=role, street=street)
+    user = User(username=username, role=role, street=street, district_id=district_id)
     user.set_password(password)
     db.session.add(user)
     return user
 
 
-def authenticate(username: str, password: str) -> tuple[User | None, str]:
-    """Check credentials, counting failures and locking the account after 5.
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown usernames against, so every refusal costs one hash."""
+    return generate_password_hash(secrets.token_hex(16))
 
-    Commits the failure counter.  Returns ``(user, "")`` or ``(None, message)``.
+
+def login_refused() -> str:
+    """The one message for every refused login (unknown, wrong, deactivated, locked)."""
+    return _(
+        "登录失败：用户名或密码不正确，或该账号暂时不能登录（连续输错 %(n)s 次将锁定 %(minutes)s 分钟）。",  # noqa: E501
+        n=MAX_FAILED,
+        minutes=int(LOCKOUT.total_seconds() // 60),
+    )
+
+
+def authenticate(username: str, password: str) -> tuple[User | None, str]:
+    """Check credentials; count failures atomically and lock the account after 5.
+
+    The failure counter is changed by one conditional ``UPDATE ... SET
+    failed_logins = failed_logins + 1`` in the database, never read and written
+    back, so concurrent wrong passwords (several workers) are all counted; the
+    fifth locks the account for :data:`LOCKOUT`.  A right password signs in only
+    through an ``UPDATE`` that requires the account to be unlocked at that
+    moment, so a login racing the locking failure cannot lift the lock.
+
+    Unknown usernames, wrong passwords, deactivated and locked accounts all get
+    the same message, and each costs one password hash, so neither the answer
+    nor its timing tells whether an account exists.  Commits.  Returns
+    ``(user, "")`` or ``(None, message)``.
     """
-    generic = _("用户名或密码不正确。")
+    refused = login_refused()
     user = db.session.scalar(select(User).where(User.username == username))
-    now = utcnow()
     if user is None:
-        return None, generic
-    if user.locked_until and user.locked_until > now:
-        minutes = int((user.locked_until - now).total_seconds() // 60) + 1
-        return None, _("登录失败次数过多，账号已暂时锁定，请 %(n)s 分钟后再试。", n=minutes)
-    if not user.active:
-        return None, _("该账号已停用。")
-    if not user.check_password(password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
+        check_password_hash(_dummy_hash(), password)
+        return None, refused
+    user_id = user.id
+    right = check_password_hash(user.password_hash, password)
+    now = utcnow()
+    unlocked = or_(User.locked_until.is_(None), User.locked_until <= now)
+    if not right:
+        count = db.session.execute(
+            update(User)
+            .where(User.id == user_id, unlocked)
+            .values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins),
+            execution_options={"synchronize_session": False},
+        ).scalar_one_or_none()
+        if count is not None and count >= MAX_FAILED:
+            db.session.execute(
+                update(User)
+                .where(User.id == user_id, User.failed_logins >= MAX_FAILED)
+                .values(failed_logins=0, locked_until=now + LOCKOUT),
+                execution_options={"synchronize_session": False},
+            )
         db.session.commit()
-        return None, generic
-    user.failed_logins = 0
-    user.locked_until = None
+        return None, refused
+    if not user.active:
+        db.session.rollback()
+        return None, refused
+    signed_in = db.session.execute(
+        update(User)
+        .where(User.id == user_id, User.active.is_(True), unlocked)
+        .values(failed_logins=0, locked_until=None),
+        execution_options={"synchronize_session": False},
+    ).rowcount
     db.session.commit()
+    if signed_in != 1:
+        return None, refused
+    db.session.refresh(user)
     return user, ""

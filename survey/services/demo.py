@@ -41,6 +41,7 @@ class DemoRefused(RuntimeError):
 @dataclass
 class DemoSummary:
     responses: int = 0
+    responses_second: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     links: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -56,7 +57,7 @@ def reset_database(force: bool = False) -> None:
     inspector = inspect(db.engine)
     if not force and inspector.has_table("district"):
         codes = set(db.session.scalars(select(District.code)))
-        if codes - {"gulou-demo"}:
+        if codes - {"gulou-demo", "xuanwu-demo"}:
             raise DemoRefused(
                 "this database holds a real district; use another DATABASE_URL or --force"
             )
@@ -113,8 +114,11 @@ def build_demo(seed: int = 7, force: bool = False, links: int = 3) -> DemoSummar
     streets = {s.name: s for s in district.streets}
     users = {}
     for username, role, street_name, password in content.ACCOUNTS:
+        # The agency (and its interviewers) serve both demo districts; the
+        # bureau accounts work for 鼓楼区 only (docs/districts.md).
+        scope = None if street_name or role in ("agency", "interviewer") else district
         users[username] = create_user(
-            username, password, role, streets.get(street_name) if street_name else None
+            username, password, role, streets.get(street_name) if street_name else None, scope
         )
         summary.accounts.append((username, role, password))
     db.session.flush()
@@ -153,6 +157,13 @@ def build_demo(seed: int = 7, force: bool = False, links: int = 3) -> DemoSummar
             _, tokens = create_batch(fieldwork, street, group, 20)
             if group != "unit" and len(summary.links) < links:
                 summary.links.append((street.name, group, invitation_url(tokens[0])))
+    from .demo_xuanwu import build_xuanwu
+
+    _xuanwu, xw_responses, xw_accounts = build_xuanwu(framework, spec, seed, _simulate_wave)
+    summary.responses_second = xw_responses
+    summary.accounts.extend(xw_accounts)
+    create_user("city", content.CITY_PASSWORD, "admin")  # every district: the city view
+    summary.accounts.append(("city", "admin", content.CITY_PASSWORD))
     db.session.commit()
     return summary
 

@@ -86,6 +86,8 @@ ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
     ("ninghailu", "street", "宁海路街道", "Demo-Street-2026"),
     ("viewer", "viewer", None, "Demo-Viewer-2026"),
 )
+# A city-level account (no district): sees 鼓楼区 and 玄武区.
+CITY_PASSWORD = "Demo-City-2026"
 
 # What the demo streets did about their rectification items (measures, results, photo captions).
 RECTIFICATION_STEPS: tuple[dict, ...] = (

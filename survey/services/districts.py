@@ -30,12 +30,31 @@ def create_district(
     return district
 
 
+def find_district(name_or_code: str) -> District:
+    """Return the district coded or named ``name_or_code``.  :raises LookupError."""
+    for district in db.session.scalars(select(District).order_by(District.id)):
+        if name_or_code in (district.code, district.name):
+            return district
+    known = ", ".join(db.session.scalars(select(District.code).order_by(District.id))) or "none"
+    raise LookupError(f"unknown district {name_or_code!r} (known: {known})")
+
+
 def find_street(name_or_code: str, district: District | None = None) -> Street:
-    """Return the street named or coded ``name_or_code``.  :raises LookupError."""
-    query = select(Street)
+    """Return the street named or coded ``name_or_code`` (in ``district`` if given).
+
+    :raises LookupError: no such street, or (without ``district``) streets of
+        that name in several districts.
+    """
+    query = select(Street).order_by(Street.district_id, Street.position)
     if district is not None:
         query = query.where(Street.district_id == district.id)
-    for street in db.session.scalars(query):
-        if name_or_code in (street.name, street.code, street.full_name):
-            return street
+    found = [
+        street
+        for street in db.session.scalars(query)
+        if name_or_code in (street.name, street.code, street.full_name)
+    ]
+    if len(found) > 1:
+        raise LookupError(f"street {name_or_code!r} exists in several districts; give --district")
+    if found:
+        return found[0]
     raise LookupError(f"unknown street {name_or_code!r}")

@@ -98,6 +98,17 @@ def apply_edit(spec: FrameworkSpec, edit: FrameworkEdit) -> FrameworkSpec:
     return parse_framework(dump_framework(new), source="编辑后的指标体系")
 
 
+def _editor_may_see(district_id: int) -> bool:
+    """True outside a request (CLI) or when the signed-in editor may see ``district_id``."""
+    from flask import has_request_context
+
+    if not has_request_context():
+        return True
+    from ..auth.scope import may_see
+
+    return may_see(district_id)
+
+
 def store_version(
     row: Framework,
     new: FrameworkSpec,
@@ -123,7 +134,9 @@ def store_version(
         new = parse_framework(dump_framework(new), source="编辑后的指标体系")
     stored = save_framework(new, user_id=user_id)
     for wave in drafts:
-        if wave.state == "draft":
+        # Draft waves move to the edited version -- only those of the editor's
+        # districts; other districts keep theirs (frameworks are shared).
+        if wave.state == "draft" and _editor_may_see(wave.district_id):
             wave.framework = stored
             record(
                 "wave.framework",

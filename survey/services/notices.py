@@ -30,7 +30,7 @@ from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
 
 from ..extensions import db
-from ..models import Answer, Notice, RectificationItem, Response, Street, Wave
+from ..models import Answer, District, Notice, RectificationItem, Response, Street, Wave
 from ..models._base import utcnow
 from .audit import record
 from .frameworks import spec_of
@@ -159,6 +159,7 @@ def issue_notices(
     user_id: int | None = None,
     progress: Progress | None = None,
     processes: int | None = None,
+    before_render: Callable[[], None] | None = None,
 ) -> list[Notice]:
     """Issue every street's notice and the ranking report of a scored wave (not committed).
 
@@ -170,7 +171,15 @@ def issue_notices(
     handful).  A street whose PDF fails is reported in the raised error, and
     then nothing is stored.
 
-    :raises WaveStateError: the wave is not scored.
+    Reading, rendering and storing are three phases: ``before_render`` is
+    called between the first two (a background job ends its read transaction
+    there, so no locks are held while PDFs render), and the storing phase
+    locks the district's row and checks again that the wave is still scored
+    and that no other document took the reserved numbers meanwhile.
+
+    :raises WaveStateError: the wave is not scored (also: issued meanwhile).
+    :raises NumbersTaken: another document took one of the reserved numbers while
+        these rendered; issuing again renders them with fresh numbers.
     :raises ValueError: no scoring run, or a document failed to render.
     """
     check_transition(wave, "issue")
@@ -197,6 +206,36 @@ def issue_notices(
             )
         )
     total = len(datas) + 1
+    documents = [
+        IssuedDocument(
+            street=data.street,
+            kind=data.kind,
+            doc_number=data.letterhead.doc_number,
+            items=len(data.items),
+            deadline=data.deadline.date if data.deadline else None,
+            deadline_provisional=bool(data.deadline and data.deadline.provisional),
+            incomplete=not data.complete,
+        )
+        for data in datas
+    ]
+    ranking = build_ranking_data(
+        scores,
+        RankingSettings(
+            authority=settings.authority,
+            mark=settings.mark,
+            doc_number=settings.doc_number(seq + len(datas)),
+            wave_name=wave.name,
+            issue_date=issue_date,
+            framework_name=wave.framework.name,
+        ),
+        dimension_names=dims,
+        indicator_names=inds,
+        documents=documents,
+    )
+    first_seq, wave_id, district_id, run_id = seq, wave.id, wave.district_id, run.id
+    street_ids = [s.id for s in scored]
+    if before_render:
+        before_render()
 
     def report(result: NoticeResult, done: int, _total: int) -> None:
         if progress:
@@ -205,6 +244,14 @@ def issue_notices(
     workers = processes or (1 if len(datas) <= SMALL_BATCH else None)
     results = generate_notices(datas, processes=workers, progress=report)
     failures = [f"{r.street}: {r.error}" for r in results if not r.ok]
+    if failures:
+        raise ValueError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
+    ranking_pdf = render_ranking_pdf(ranking)
+    if progress:
+        progress(total, total, "通报")
+    wave, scored, run = _lock_for_storing(
+        wave_id, district_id, run_id, street_ids, settings.doc_prefix, issue_date.year, first_seq
+    )
     notices: list[Notice] = []
     for street, data, result in zip(scored, datas, results, strict=True):
         if not result.ok or result.pdf is None:
@@ -242,35 +289,7 @@ def issue_notices(
             )
         notices.append(notice)
         seq += 1
-    if failures:
-        raise ValueError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
-    documents = [
-        IssuedDocument(
-            street=data.street,
-            kind=data.kind,
-            doc_number=data.letterhead.doc_number,
-            items=len(data.items),
-            deadline=data.deadline.date if data.deadline else None,
-            deadline_provisional=bool(data.deadline and data.deadline.provisional),
-            incomplete=not data.complete,
-        )
-        for data in datas
-    ]
-    ranking = build_ranking_data(
-        scores,
-        RankingSettings(
-            authority=settings.authority,
-            mark=settings.mark,
-            doc_number=settings.doc_number(seq),
-            wave_name=wave.name,
-            issue_date=issue_date,
-            framework_name=wave.framework.name,
-        ),
-        dimension_names=dims,
-        indicator_names=inds,
-        documents=documents,
-    )
-    pdf = render_ranking_pdf(ranking)
+    pdf = ranking_pdf
     title = f"关于{wave.name}结果的通报"
     notices.append(
         _store(
@@ -287,10 +306,39 @@ def issue_notices(
             kind="ranking",
         )
     )
-    if progress:
-        progress(total, total, "通报")
     transition(wave, "issue", user_id=user_id)
     return notices
+
+
+class NumbersTaken(ValueError):
+    """Doc numbers reserved for a batch were taken by another document meanwhile."""
+
+
+def _lock_for_storing(
+    wave_id: int,
+    district_id: int,
+    run_id: int,
+    street_ids: Sequence[int],
+    prefix: str,
+    year: int,
+    first_seq: int,
+) -> tuple[Wave, list[Street], Any]:
+    """Start the storing transaction: lock the district, re-check state and numbers.
+
+    Issuing in one district is serialised on its row (``SELECT ... FOR UPDATE``
+    on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock),
+    so two batches can never both take the same 发文字号.
+    """
+    db.session.execute(select(District.id).where(District.id == district_id).with_for_update())
+    wave = db.session.get(Wave, wave_id, populate_existing=True)
+    check_transition(wave, "issue")
+    run = current_run(wave)
+    if run is None or run.id != run_id:
+        raise ValueError("计分结果在生成期间发生了变化，未下发任何文件，请重新下发。")
+    if next_sequence(prefix, year) != first_seq:
+        raise NumbersTaken("生成期间另有文件占用了预留的发文字号，将重新编号生成。")
+    streets = {s.id: s for s in wave.district.streets}
+    return wave, [streets[i] for i in street_ids], run
 
 
 def _store(

@@ -28,10 +28,21 @@ def street_lookup(wave: Wave) -> dict[str, str]:
 def parse_file(wave: Wave, data: bytes, filename: str = "") -> list[ResponseRecord]:
     """Validate a CSV/XLSX file against the wave's framework and streets.
 
-    :raises ExchangeError: with every problem, as ``line N, column C (NAME): reason``.
+    Files with more rows than ``IMPORT_MAX_ROWS`` (setting) are refused.
+
+    :raises ExchangeError: with every problem, as ``line N, column C (NAME): reason``
+        (the first 200 as text, all counted in ``total``).
     """
+    from flask import current_app
+
     fmt = "xlsx" if filename.lower().endswith(".xlsx") or data[:2] == b"PK" else "csv"
-    return read_responses(data, spec_of(wave.framework), streets=street_lookup(wave), fmt=fmt)
+    return read_responses(
+        data,
+        spec_of(wave.framework),
+        streets=street_lookup(wave),
+        fmt=fmt,
+        max_rows=current_app.config.get("IMPORT_MAX_ROWS", 200_000),
+    )
 
 
 def import_records(

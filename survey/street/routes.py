@@ -21,7 +21,7 @@ from . import bp
 from .downloads import evidence_response, notice_filename, pdf_response
 from .forms import ConfirmForm, EvidenceForm, PlanForm, ProgressForm, SubmitForm
 
-STREET_KINDS = ("notice", "letter", "escalation")
+STREET_KINDS = ("notice", "letter", "escalation", "supplement")
 
 
 def own_street() -> Street:

@@ -1,122 +1,252 @@
-"""Scoring benchmark (DESIGN.md §10): run ``python tests/benchmarks/bench_scoring.py``.
+"""Scoring benchmark, measured as a user runs it: ``python tests/benchmarks/bench_scoring.py``.
 
-1. 100,000 responses x 17 indicators x 300 streets, B = 1000: everything that
-   ``scoring.score`` computes (delta SEs, bootstrap CIs, rank intervals, bands,
-   priorities, Fay-Herriot) → seconds and peak RSS, measured in a subprocess.
-2. Side by side: svy's replication (bootstrap) estimate of the 17 item means by
-   street on the same data and B.  svy builds B replicate-weight columns and
-   estimates per item; at full size it is slow, so it runs on a subset of
-   streets (``--svy-streets``, default 30, i.e. 1/10 of the data) and its time
-   is scaled linearly by the number of respondents (stated in the output).
-3. 1,000,000 responses, same settings → seconds and peak RSS (subprocess).
+1. ``minping score --framework F --responses R.csv --out S.json --boot 1000``, the
+   whole process (subprocess, wall clock, peak RSS from ``/usr/bin/time -v``),
+   on 100,000 responses x 17 indicators x 300 streets x 3 groups: everything
+   (intervals, rank sets, funnel bands, items, shrinkage, JSON);
+2. against svy's replication (bootstrap) estimate of the 17 item means by
+   street on the *same CSV* and B, in svy's own virtualenv (``--svy-python``,
+   default ``/tmp/svy-venv/bin/python``: ``python3 -m venv /tmp/svy-venv &&
+   /tmp/svy-venv/bin/pip install svy``), whole process too;
+   the two are run interleaved ``--repeats`` times and medians reported;
+3. a phase breakdown of the minping run (start-up, read, engine, JSON), in process;
+4. the same seed twice gives byte-identical output;
+5. 1,000,000 responses (wall clock and peak RSS of the CLI);
+6. console scoring of the demo wave (``score_wave``, 5,087 responses, B = 1000)
+   on a demo database made with ``minping demo --no-serve`` if missing.
 
-Never asserts times; prints ratios.
+Never asserts times; prints ratios and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import resource
+import os
+import re
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-import numpy as np
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+MINPING = str(Path(PY).with_name("minping"))
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+SVY_SCRIPT = r"""
+import sys, time
+t0 = time.perf_counter()
+import polars as pl
+import svy
+path, boot = sys.argv[1], int(sys.argv[2])
+codes = [f"I{k:02d}" for k in range(1, 18)]
+df = pl.read_csv(path, infer_schema=False)
+df = df.with_columns(
+    [pl.col(c).cast(pl.Float64, strict=False) for c in codes]
+    + [pl.col("weight").cast(pl.Float64, strict=False).fill_null(1.0)]
+).with_row_index("rid")
+t1 = time.perf_counter()
+sample = svy.Sample(df, svy.Design(stratum="street", psu="rid", wgt="weight"))
+sample = sample.weighting.create_bs_wgts(n_reps=boot, rep_prefix="bw", rstate=7)
+t2 = time.perf_counter()
+for code in codes:
+    sample.estimation.mean(code, by="street", method="replication", drop_nulls=True)
+t3 = time.perf_counter()
+print(f"PHASES read={t1 - t0:.3f} replicate_weights={t2 - t1:.3f} estimates={t3 - t2:.3f}")
+"""
+
+PHASES_SCRIPT = r"""
+import sys, time
+t0 = time.perf_counter()
+from survey.cli import main  # noqa: F401  (the CLI front, as minping starts)
+from scoring.dataset import from_table
+from scoring.engine import score
+from scoring.exchange import read_table
+from scoring.framework import load_framework
+from scoring.result import to_json
+import hashlib
+t1 = time.perf_counter()
+fw_path, path, boot = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fw = load_framework(fw_path)
+raw = open(path, "rb").read()
+data = from_table(read_table(raw, fw), fw)
+t2 = time.perf_counter()
+res = score(fw, data, boot=boot, data_sha256=hashlib.sha256(raw).hexdigest())
+t3 = time.perf_counter()
+text = to_json(res)
+open("/dev/null", "w").write(text)
+t4 = time.perf_counter()
+print(f"PHASES startup={t1 - t0:.3f} read={t2 - t1:.3f} engine={t3 - t2:.3f} json={t4 - t3:.3f}")
+"""
 
 
-def _run_scoring(n: int, streets: int, boot: int) -> dict[str, float]:
-    from scoring import load_default_framework, score, simulate, to_json
+def write_responses_csv(path: Path, n: int, streets: int, seed: int = 1) -> None:
+    """A simulated wave in the exchange format (weights with CV 0.3, DK, concerns)."""
+    import numpy as np
+
+    from scoring import load_default_framework, simulate
+    from scoring.exchange import columns
 
     fw = load_default_framework()
     per = [n // streets + (1 if i < n % streets else 0) for i in range(streets)]
-    sim = simulate(fw, [f"街道{i:04d}" for i in range(streets)], per, seed=1, weight_cv=0.3)
-    t0 = time.perf_counter()
-    res = score(fw, sim.data, boot=boot, seed=20260101)
-    t1 = time.perf_counter()
-    text = to_json(res)
-    t2 = time.perf_counter()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sim = simulate(fw, [f"街道{i:04d}" for i in range(streets)], per, seed=seed, weight_cv=0.3)
+    d = sim.data
+    cells = np.where(d.dont_know, "DK", np.where(d.points > 0, d.points.astype(str), ""))
+    codes = np.array(d.indicators)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(",".join(columns(fw)) + "\n")
+        for r in range(d.n):
+            concerns = ";".join(codes[d.concerns[r]])
+            fh.write(
+                f"r{r + 1:07d},{d.streets[d.street[r]]},{d.groups[d.group[r]]},,paper,"
+                f"{float(d.weight[r])!r},{','.join(cells[r])},{concerns},,\n"
+            )
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, object]:
+    """Run ``cmd`` under /usr/bin/time -v: wall seconds, peak RSS (MB), output."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        ["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env or ENV
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    cpu = sum(
+        float(m.group(1))
+        for m in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", done.stderr)
+    )
     return {
-        "n": sim.data.n,
-        "score_s": t1 - t0,
-        "json_s": t2 - t1,
-        "peak_rss_mb": rss,
-        "json_bytes": len(text.encode()),
+        "wall": wall,
+        "cpu": cpu,
+        "rss_mb": int(rss.group(1)) / 1024 if rss else float("nan"),
+        "out": done.stdout,
     }
 
 
-def _run_svy(n: int, streets: int, boot: int, svy_streets: int) -> dict[str, float]:
-    import polars as pl
-    import svy
-
-    from scoring import load_default_framework, simulate
-
-    fw = load_default_framework()
-    per = n // streets
-    sim = simulate(fw, [f"S{i}" for i in range(svy_streets)], per, seed=1, weight_cv=0.3)
-    d = sim.data
-    cols = {"street": d.street, "w": d.weight, "id": np.arange(d.n)}
-    for j, code in enumerate(d.indicators):
-        cols[code] = np.where(d.points[:, j] > 0, d.values[:, j], np.nan)
-    df = pl.DataFrame(cols)
-    t0 = time.perf_counter()
-    sample = svy.Sample(df, svy.Design(stratum="street", psu="id", wgt="w"))
-    sample = sample.weighting.create_bs_wgts(n_reps=boot, rep_prefix="bw", rstate=7)
-    t1 = time.perf_counter()
-    for code in d.indicators:
-        sample.estimation.mean(code, by="street", method="replication", drop_nulls=True)
-    t2 = time.perf_counter()
-    return {"n": d.n, "replicate_weights_s": t1 - t0, "estimate_s": t2 - t1, "total_s": t2 - t0}
+def phases(text: str) -> dict[str, float]:
+    line = next(x for x in text.splitlines() if x.startswith("PHASES"))
+    return {k: float(v) for k, v in (p.split("=") for p in line.split()[1:])}
 
 
-def _sub(kind: str, *args: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, *map(str, args)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def demo_console(boot: int, workdir: Path) -> float | None:
+    """Seconds of ``score_wave`` on the demo wave (in process, as the console runs it)."""
+    db = workdir / "demo.sqlite"
+    env = {**ENV, "DATABASE_URL": f"sqlite:///{db}"}
+    if not db.exists():
+        subprocess.run([MINPING, "demo", "--no-serve"], env=env, check=True, capture_output=True)
+    script = f"""
+import time
+from survey import create_app
+from survey.extensions import db
+from survey.services.scoring_runs import score_wave
+from survey.services.waves import get_wave
+app = create_app()
+with app.app_context():
+    wave = get_wave("demo-2026")
+    wave.state = "closed"
+    best = []
+    for _ in range(3):
+        t = time.perf_counter()
+        score_wave(wave, boot={boot})
+        best.append(time.perf_counter() - t)
+        db.session.rollback()
+        wave = get_wave("demo-2026")
+        wave.state = "closed"
+print("CONSOLE", min(best), sorted(best)[1])
+"""
+    done = subprocess.run([PY, "-c", script], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stderr[-2000:])
+        return None
+    line = next(x for x in done.stdout.splitlines() if x.startswith("CONSOLE"))
+    return float(line.split()[2])  # the median of three
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--streets", type=int, default=300)
     ap.add_argument("--boot", type=int, default=1000)
-    ap.add_argument("--svy-streets", type=int, default=30)
-    ap.add_argument("--skip-million", action="store_true")
-    ap.add_argument("--child", nargs="+")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--svy-python", default="/tmp/svy-venv/bin/python")
+    ap.add_argument("--big", type=int, default=1_000_000)
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--skip-svy", action="store_true")
+    ap.add_argument("--skip-demo", action="store_true")
+    ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "minping-bench"))
     args = ap.parse_args()
-    if args.child:
-        kind, *rest = args.child
-        nums = [int(x) for x in rest]
-        res = _run_scoring(*nums) if kind == "score" else _run_svy(*nums)
-        print(json.dumps(res))
-        return
-    B = args.boot
-    small = _sub("score", 100_000, 300, B)
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    fw = work / "framework.toml"
+    shutil.copy(ROOT / "scoring" / "data" / "gulou-default.toml", fw)
+    csv_path = work / f"responses-{args.n}-{args.streets}.csv"
+    if not csv_path.exists():
+        write_responses_csv(csv_path, args.n, args.streets)
+    B = str(args.boot)
+    print(f"load average before: {load()}  (2 cores shared)")
+    cli = [MINPING, "score", "--framework", str(fw), "--responses", str(csv_path)]
+    ours, theirs, rss, ours_cpu, theirs_cpu = [], [], [], [], []
+    for r in range(args.repeats):
+        run = timed([*cli, "--out", str(work / f"s{r}.json"), "--boot", B])
+        ours.append(run["wall"])
+        ours_cpu.append(run["cpu"])
+        rss.append(run["rss_mb"])
+        if not args.skip_svy:
+            sv = timed([args.svy_python, "-c", SVY_SCRIPT, str(csv_path), B], env=dict(os.environ))
+            theirs.append(sv["wall"])
+            theirs_cpu.append(sv["cpu"])
+            svy_phases = phases(str(sv["out"]))
+    same = (work / "s0.json").read_bytes() == (work / f"s{args.repeats - 1}.json").read_bytes()
+    m_ours = statistics.median(ours)
     print(
-        f"minping 100k x 17 x 300 streets, B={B}: {small['score_s']:.2f} s scoring "
-        f"(+ {small['json_s']:.2f} s JSON), peak RSS {small['peak_rss_mb']:.0f} MB"
+        f"minping score, {args.n:,} x 17 x {args.streets} streets x 3 groups, B={B}: "
+        f"median {m_ours:.2f} s wall (runs {', '.join(f'{x:.2f}' for x in ours)}), "
+        f"peak RSS {max(rss):.0f} MB, CPU (user+sys) median {statistics.median(ours_cpu):.2f} s; "
+        f"same seed, same bytes: {same}"
     )
-    sv = _sub("svy", 100_000, 300, B, args.svy_streets)
-    scale = 100_000 / sv["n"]
-    svy_full = sv["total_s"] * scale
-    print(
-        f"svy replication means, {args.svy_streets} streets ({sv['n']} responses), B={B}: "
-        f"{sv['total_s']:.2f} s (replicate weights {sv['replicate_weights_s']:.2f} s, "
-        f"17 estimates {sv['estimate_s']:.2f} s); scaled x{scale:.1f} to 100k: {svy_full:.1f} s"
-    )
-    print(
-        f"ratio svy / minping (item means only vs everything): {svy_full / small['score_s']:.1f}x"
-    )
-    if not args.skip_million:
-        big = _sub("score", 1_000_000, 300, B)
+    ph = phases(subprocess.run(
+        [PY, "-c", PHASES_SCRIPT, str(fw), str(csv_path), B],
+        capture_output=True, text=True, env=ENV, check=True,
+    ).stdout)  # fmt: skip
+    print("  phases (in process): " + ", ".join(f"{k} {v:.2f} s" for k, v in ph.items()))
+    if theirs:
+        m_svy = statistics.median(theirs)
         print(
-            f"minping 1M x 17 x 300 streets, B={B}: {big['score_s']:.2f} s scoring "
-            f"(+ {big['json_s']:.2f} s JSON), peak RSS {big['peak_rss_mb']:.0f} MB"
+            f"svy replication means of 17 items by street, same CSV and B: median {m_svy:.2f} s "
+            f"wall (runs {', '.join(f'{x:.2f}' for x in theirs)}; last: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in svy_phases.items())
+            + ")"
         )
+        c_svy, c_ours = statistics.median(theirs_cpu), statistics.median(ours_cpu)
+        print(f"  svy CPU (user+sys) median {c_svy:.2f} s")
+        print(
+            f"ratio svy / minping (whole processes): wall {m_svy / m_ours:.1f}x, "
+            f"CPU {c_svy / c_ours:.1f}x"
+        )
+    if not args.skip_big:
+        big_csv = work / f"responses-{args.big}-{args.streets}.csv"
+        if not big_csv.exists():
+            write_responses_csv(big_csv, args.big, args.streets)
+        big = timed([MINPING, "score", "--framework", str(fw), "--responses", str(big_csv),
+                     "--out", str(work / "big.json"), "--boot", B])  # fmt: skip
+        print(
+            f"minping score, {args.big:,} responses, B={B}: {big['wall']:.2f} s wall, "
+            f"CPU {big['cpu']:.2f} s, peak RSS {big['rss_mb']:.0f} MB"
+        )
+    if not args.skip_demo:
+        console = demo_console(args.boot, work)
+        if console is not None:
+            print(f"console scoring of the demo wave (5,087 responses, B={B}): {console:.2f} s")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

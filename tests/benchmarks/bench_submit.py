@@ -672,6 +672,13 @@ def main() -> None:
     )
     url = start_postgres(args.pg_port, args.pg_dir)
     server = None
+    redis = None
+    if not os.environ.get("REDIS_URL") and args.workers > 1:
+        # several workers share their rate limits in Redis (serve --prod insists)
+        sys.path.insert(0, str(ROOT / "tests"))
+        from redis_server import RedisServer  # type: ignore[import-not-found]
+
+        redis = RedisServer().start()
     try:
         env = {
             **os.environ,
@@ -681,6 +688,8 @@ def main() -> None:
             "MINPING_SECURE_COOKIES": "0",
             "MINPING_LOG_LEVEL": "INFO" if args.access_log else "WARNING",
         }
+        if redis is not None:
+            env["REDIS_URL"] = redis.url
         gunicorn_flags = ["-w", str(args.workers), "--threads", str(args.threads)]
         results = []
         if "bare" in phases:
@@ -784,6 +793,8 @@ def main() -> None:
         if server is not None:
             stop_server(server)
         stop_postgres(args.pg_port, args.pg_dir)
+        if redis is not None:
+            redis.stop()
 
 
 if __name__ == "__main__":

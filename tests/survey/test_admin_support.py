@@ -68,8 +68,9 @@ def sign_in(client, user):  # type: ignore[no-untyped-def]
     with client.session_transaction() as session:
         session.clear()
         if user is not None:
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
+            from survey.auth.sessions import session_values
+
+            session.update(session_values(user))
     return client
 
 

@@ -51,10 +51,12 @@ EXPECTED: dict[str, set[str]] = {
     # bureau console: read pages for admin and viewer, writes for admin only
     "admin.index": BUREAU,
     "admin.account": STAFF,
+    "admin.change_password": STAFF,
     "admin.users": ADMIN,
     "admin.create_user": ADMIN,
     "admin.set_active": ADMIN,
     "admin.reset_password": ADMIN,
+    "admin.set_role": ADMIN,
     "admin.frameworks": BUREAU,
     "admin.framework": BUREAU,
     "admin.edit_framework": ADMIN,
@@ -97,9 +99,13 @@ EXPECTED: dict[str, set[str]] = {
 NAME_ARG = {"admin.run_chart": "caterpillar", "admin.street_chart": "radar"}
 
 
-@pytest.fixture
-def world(app, make_wave, district):  # type: ignore[no-untyped-def]
-    """A scored wave, a notice with an item for each street, one user per role with a token."""
+@pytest.fixture(params=["city", "district"])
+def world(request, app, make_wave, district):  # type: ignore[no-untyped-def]
+    """A scored wave, a notice with an item for each street, one user per role with a token.
+
+    Run twice: with city-level accounts (no district, docs/districts.md) and
+    with accounts scoped to the district; the matrix must hold for both.
+    """
     wave = support.scored_wave(make_wave, code="w-authz", per_street=35)
     own, other = district.streets[0], district.streets[1]
     notices, items = {}, {}
@@ -127,6 +133,9 @@ def world(app, make_wave, district):  # type: ignore[no-untyped-def]
         db.session.flush()
         notices[street.id], items[street.id] = notice, item
     users = {role: support.quick_user(role, own if role == "street" else None) for role in ROLES}
+    if request.param == "district":
+        for user in users.values():
+            user.district_id = district.id
     tokens = {role: issue_token(user) for role, user in users.items()}
     target = support.quick_user("viewer", username="target-user")
     db.session.flush()

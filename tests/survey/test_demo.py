@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import Response, Street, User, Wave
+from survey.models import District, Response, Street, User, Wave
 
 
 def test_demo_twice_gives_identical_exports(scratch_app, tmp_path):
@@ -13,16 +13,30 @@ def test_demo_twice_gives_identical_exports(scratch_app, tmp_path):
         result = runner.invoke(args=["demo", "--no-serve", "--seed", "7"])
         assert result.exit_code == 0, result.output
         assert "admin" in result.output and "/s/" in result.output
+        assert "xw-admin" in result.output and "玄武区" in result.output
         out = tmp_path / f"export-{n}.csv"
         result = runner.invoke(args=["export-responses", "--wave", "demo-2026", "--out", str(out)])
         assert result.exit_code == 0, result.output
         exports.append(out.read_bytes())
     assert exports[0] == exports[1]
     with scratch_app.app_context():
-        streets = db.session.scalars(select(Street.name).order_by(Street.position)).all()
+        gulou = db.session.scalar(select(District).where(District.code == "gulou-demo"))
+        streets = db.session.scalars(
+            select(Street.name).where(Street.district_id == gulou.id).order_by(Street.position)
+        ).all()
         assert len(streets) == 13 and streets[0] == "宁海路街道" and streets[-1] == "小市街道"
         states = dict(db.session.execute(select(Wave.code, Wave.state)).all())
-        assert states == {"demo-2026": "published", "demo-open": "fieldwork"}
+        assert states == {
+            "demo-2026": "published",
+            "demo-open": "fieldwork",
+            "xuanwu-2026": "scored",
+        }
+        # Two districts (docs/districts.md): bureau accounts scoped, agency and city not.
+        xuanwu = db.session.scalar(select(District).where(District.code == "xuanwu-demo"))
+        assert xuanwu.doc_prefix != gulou.doc_prefix and len(xuanwu.streets) == 4
+        scope = dict(db.session.execute(select(User.username, User.district_id)).all())
+        assert scope["admin"] == gulou.id and scope["xw-admin"] == xuanwu.id
+        assert scope["agency"] is None and scope["city"] is None
         # every rectification state is on show, the returned item with the bureau's reason
         from survey.models import RectificationItem
 

@@ -79,8 +79,8 @@ def _free_port() -> int:
 class Server:
     """``minping serve --prod`` in its own process group."""
 
-    def __init__(self, url: str, port: int, log: Path) -> None:
-        self.url, self.port, self.log = url, port, log
+    def __init__(self, url: str, port: int, log: Path, redis_url: str) -> None:
+        self.url, self.port, self.log, self.redis_url = url, port, log, redis_url
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -90,6 +90,7 @@ class Server:
             "SECRET_KEY": "no-loss-" + "k" * 40,
             "MINPING_SECURE_COOKIES": "0",
             "MINPING_LOG_LEVEL": "WARNING",
+            "REDIS_URL": self.redis_url,  # several workers share their rate limits
         }
         with self.log.open("ab") as fh:
             self.proc = subprocess.Popen(
@@ -188,7 +189,7 @@ def _load(port: int, tokens: list[str], threads: int, outcome: dict[str, str]) -
 
 
 @pytest.mark.slow
-def test_sigkill_during_submissions_loses_nothing(scratch_database_url, tmp_path):
+def test_sigkill_during_submissions_loses_nothing(scratch_database_url, tmp_path, redis_url):
     from survey.models import Answer, Invitation, Response, ResponseDraft
     from survey.services.invitations import hash_token
 
@@ -200,7 +201,7 @@ def test_sigkill_during_submissions_loses_nothing(scratch_database_url, tmp_path
         tokens, n_items = _wave_with_drafts(300)
         db.session.remove()
         db.engine.dispose()
-    server = Server(scratch_database_url, _free_port(), tmp_path / "server.log")
+    server = Server(scratch_database_url, _free_port(), tmp_path / "server.log", redis_url)
     outcome: dict[str, str] = {}
     try:
         server.start()

@@ -91,7 +91,7 @@ def test_config_check_refuses_default_secret_and_warns(app):
     assert not result.ok and "SECRET_KEY" in result.errors[0]
     assert any("SQLite" in w for w in result.warnings)
     assert any("Secure flag" in w for w in result.warnings)
-    assert any("each of the 4 workers" in w for w in result.warnings)
+    assert any("each of the 4 workers counts separately" in e for e in result.errors)
     fake.config.update(SECRET_KEY="short")
     assert "too short" in check_config(fake).errors[0]
     fake.config.update(
@@ -103,12 +103,13 @@ def test_config_check_refuses_default_secret_and_warns(app):
     assert check_config(fake, workers=1).ok and check_config(fake, workers=1).warnings == []
 
 
-def _production_like(monkeypatch, secret: str) -> None:
+def _production_like(monkeypatch, secret: str, storage: str = "memory://") -> None:
     """Let ``serve --prod`` build a testing app (no stderr log handlers) with ``secret``."""
 
     class Prod(TestConfig):
         SECRET_KEY = secret
         SESSION_COOKIE_SECURE = True
+        RATELIMIT_STORAGE_URI = storage
 
     monkeypatch.setattr("survey.cli_serve.production_app", lambda: create_app(Prod))
 
@@ -123,14 +124,17 @@ def test_serve_prod_exits_with_one_line_reason_on_default_secret(runner, monkeyp
     assert len(errors) == 1 and "SECRET_KEY is the development default" in errors[0]
 
 
-def test_serve_prod_starts_gunicorn_with_a_good_secret(runner, monkeypatch):
-    _production_like(monkeypatch, "k" * 64)
+def test_serve_prod_starts_gunicorn_with_a_good_secret(runner, monkeypatch, redis_url):
+    _production_like(monkeypatch, "k" * 64, storage=redis_url)
     started = []
     monkeypatch.setattr("survey.cli_serve.run_gunicorn", lambda options: started.append(options))
     result = runner.invoke(args=["serve", "--prod", "--no-migrate", "--workers", "3"])
     assert result.exit_code == 0, result.output
     (options,) = started
-    assert options["workers"] == 3 and options["worker_class"] == "sync"
+    # threads with a read timeout by default: slow clients hold a thread, not a worker
+    assert options["workers"] == 3 and options["threads"] == 4
+    assert options["worker_class"] == "survey.gunicorn_worker.BoundedThreadWorker"
+    assert options["logger_class"] == "survey.gunicorn_logging.JsonLogger"
     assert options["bind"] == "127.0.0.1:5000" and options["preload_app"] is True
 
 

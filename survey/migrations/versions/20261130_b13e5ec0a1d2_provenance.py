@@ -3,7 +3,7 @@
 (keyed hash of the network address that started an open-link questionnaire)
 
 Revision ID: b13e5ec0a1d2
-Revises: 5c1f0e7a9b21
+Revises: 5b1e0c7d9a42
 Create Date: 2026-11-30 11:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b13e5ec0a1d2"
-down_revision = "5c1f0e7a9b21"
+down_revision = "5b1e0c7d9a42"
 branch_labels = None
 depends_on = None
 

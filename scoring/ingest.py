@@ -1,0 +1,787 @@
+"""Columnar reading and validation of the responses exchange format.
+
+The reader of :mod:`scoring.exchange` in column form: a CSV file is split into
+cells with NumPy (quotes handled by quote parity), each column is dictionary
+encoded (``inverse`` into the column's distinct values), and every check runs
+once per *distinct* value and is spread back to the rows.  A 100,000-row file
+has a few hundred distinct values in most columns, so validation costs little
+more than reading the bytes.
+
+Files the fast splitter cannot read exactly as Python's :mod:`csv` module does
+(a NUL byte, a lone carriage return, a quote inside an unquoted cell, a cell
+longer than the csv module's limit) are split by the csv module instead; XLSX
+workbooks and rows given as lists (the API) take the same validation path.
+Messages, their order and the line numbers are those of the row-by-row reader
+they replace (``line N, column C (NAME): reason``, header = line 1, one line
+per CSV record).  Only the first ``MAX_PROBLEMS`` messages are formatted; the
+total is counted.
+
+See docs/exchange-ingest.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from .framework import Framework
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+CHANNELS = ("online", "open", "phone", "face", "paper")
+DK = "DK"
+BASE_COLUMNS = ("response_id", "street", "group", "submitted_at", "channel", "weight")
+TAIL_COLUMNS = ("concerns", "overall", "comment")
+MAX_CONCERNS = 3
+MAX_COMMENT = 2000
+MAX_PROBLEMS = 200
+CSV_FIELD_LIMIT = 131072  # csv.field_size_limit() default: longer cells are a csv.Error
+
+Answer = int | str | None
+
+
+class ExchangeError(ValueError):
+    """A responses file rejected whole.
+
+    ``problems`` lists the reasons in file order (at most the first
+    ``MAX_PROBLEMS`` of a long list are kept as text); ``total`` counts them all.
+    """
+
+    def __init__(self, problems: Sequence[str], total: int | None = None) -> None:
+        self.problems = list(problems)
+        self.total = max(total or 0, len(self.problems))
+        shown = self.problems[:MAX_PROBLEMS]
+        more = self.total - len(shown)
+        super().__init__("\n".join(shown + ([f"... and {more} more"] if more > 0 else [])))
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A dictionary-encoded column: row i holds ``uniques[inverse[i]]`` (raw, unstripped)."""
+
+    inverse: IntArray
+    uniques: list[str]
+
+    def map(self, fn: Callable[[str], object]) -> list[object]:
+        """``fn`` applied once per distinct value (index with ``inverse``)."""
+        return [fn(u) for u in self.uniques]
+
+
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """A table of raw cells: the header row and dictionary-encoded data columns.
+
+    ``width[i]`` is the number of cells of data record i; cells a short record
+    lacks read as ``""``.  ``extra_blank[i]`` says whether the cells beyond the
+    header (if any) are all blank.
+    """
+
+    header: list[str]
+    width: IntArray
+    columns: list[Column]
+    extra_blank: BoolArray
+
+    @property
+    def n(self) -> int:
+        return int(self.width.shape[0])
+
+
+# -- splitting ----------------------------------------------------------------
+
+
+def _encode_column(
+    buf: npt.NDArray[np.uint8],
+    starts: IntArray,
+    lens: IntArray,
+    patches: Mapping[int, bytes],
+) -> Column:
+    """Dictionary-encode the byte ranges ``buf[starts:starts + lens]`` (one per row)."""
+    n = starts.shape[0]
+    width = int(lens.max()) if n else 0
+    if width == 0:
+        return Column(np.zeros(n, dtype=np.int64), [""])
+    if width <= 2 and not patches:  # answer codes: two bytes are the key
+        last = buf.shape[0] - 1
+        b0 = np.where(lens > 0, buf[np.minimum(starts, last)], np.uint8(0)).astype(np.int64)
+        b1 = np.where(lens > 1, buf[np.minimum(starts + 1, last)], np.uint8(0)).astype(np.int64)
+        key = b0 | (b1 << 8)
+        present = np.flatnonzero(np.bincount(key, minlength=1))
+        remap = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+        remap[present] = np.arange(present.size)
+        texts = [bytes((k & 255, k >> 8)).rstrip(b"\0").decode("utf-8") for k in present.tolist()]
+        return Column(remap[key], texts)
+    if width > 256:  # long free text (comments): Python slices, then a dict
+        raw = buf.tobytes()
+        seen: dict[str, int] = {}
+        inv = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            s = int(starts[i])
+            text = patches[i] if i in patches else raw[s : s + int(lens[i])]
+            inv[i] = seen.setdefault(text.decode("utf-8"), len(seen))
+        return Column(inv, list(seen))
+    pad = 8 * ((width + 7) // 8)
+    offsets = np.arange(pad, dtype=np.int64)
+    last = buf.shape[0] - 1
+    mat = np.empty((n, pad), dtype=np.uint8)
+    for r0 in range(0, n, 1 << 16):  # gather in blocks: the index array stays small
+        st, ln = starts[r0 : r0 + (1 << 16)], lens[r0 : r0 + (1 << 16)]
+        idx = np.minimum(st[:, None] + offsets, last)
+        mat[r0 : r0 + st.shape[0]] = np.where(offsets < ln[:, None], buf[idx], np.uint8(0))
+    for i, value in patches.items():
+        mat[i] = 0
+        mat[i, : len(value)] = np.frombuffer(value, dtype=np.uint8)
+    words = mat.view(np.uint64)
+    if pad == 8:
+        keys = words.ravel()
+    else:  # hash the 8-byte words, then check that equal hashes mean equal cells
+        keys = words[:, 0].copy()
+        for k in range(1, words.shape[1]):
+            keys ^= words[:, k] + np.uint64(0x9E3779B97F4A7C15) + (keys << np.uint64(6))
+        keys ^= keys >> np.uint64(33)
+        keys *= np.uint64(0xFF51AFD7ED558CCD)
+        keys ^= keys >> np.uint64(33)
+    uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    if pad > 8 and not (words == words[first[inv]]).all():  # a hash collision: exact dict
+        seen_b: dict[bytes, int] = {}
+        inv = np.fromiter(
+            (seen_b.setdefault(v, len(seen_b)) for v in mat.view(f"S{pad}").ravel().tolist()),
+            dtype=np.int64,
+            count=n,
+        )
+        texts = [u.decode("utf-8") for u in seen_b]
+    else:
+        texts = [u.decode("utf-8") for u in mat[first].view(f"S{pad}").ravel().tolist()]
+    return Column(inv.astype(np.int64).ravel(), texts)
+
+
+CHUNK_BYTES = 8 << 20  # the splitter's working set: a few arrays of this many entries
+
+
+def _chunk_bounds(data: bytes) -> list[tuple[int, int]]:
+    """Cut ``data`` after newlines outside quotes into pieces of about CHUNK_BYTES."""
+    size = len(data)
+    out = []
+    a = 0
+    while a < size:
+        e = min(a + CHUNK_BYTES, size)
+        if e < size:
+            j = data.find(b"\n", e - 1)
+            while True:
+                if j == -1:
+                    e = size
+                    break
+                e = j + 1
+                if data.count(b'"', a, e) % 2 == 0:
+                    break
+                j = data.find(b"\n", e)
+        out.append((a, e))
+        a = e
+    return out
+
+
+def _split_chunk(
+    data: bytes, buf: npt.NDArray[np.uint8], a: int, e: int
+) -> tuple[IntArray, IntArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None:
+    """Fields of the records in ``buf[a:e]``: starts (global), lengths, first field
+    of each record, record widths and unquoted cells; None: leave it to csv."""
+    part = buf[a:e]
+    # Every byte that matters (NUL, LF, CR, quote, comma) is <= 0x2C: one pass
+    # over the bytes, then work on those positions only.  UTF-8 continuation
+    # bytes are >= 0x80, so no multi-byte character is cut.
+    pos = np.flatnonzero(part <= ord(","))
+    ch = part[pos]
+    if (ch == 0).any():
+        return None
+    is_quote = ch == ord('"')
+    has_quotes = bool(is_quote.any())
+    if has_quotes:
+        parity = np.cumsum(is_quote) & 1
+        if parity[-1]:
+            return None  # an unterminated quote: the csv module decides
+        outside = parity == 0
+        nl_c = (ch == ord("\n")) & outside
+        cr_c = (ch == ord("\r")) & outside
+        sep_c = (ch == ord(",")) & outside
+    else:
+        nl_c, cr_c, sep_c = ch == ord("\n"), ch == ord("\r"), ch == ord(",")
+    if cr_c.any():
+        after = pos[cr_c] + 1
+        if after[-1] >= part.size or (part[after] != ord("\n")).any():
+            return None  # a lone carriage return ends a record for the csv module
+    is_bound = sep_c | nl_c
+    bounds = pos[is_bound]
+    is_nl = nl_c[is_bound]
+    del pos, ch, is_bound, nl_c, cr_c, sep_c
+    if part[-1] != ord("\n"):
+        bounds = np.append(bounds, part.size)
+        is_nl = np.append(is_nl, True)
+    starts = np.empty(bounds.size, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = bounds[:-1] + 1
+    lens = bounds - starts
+    trim = np.flatnonzero(is_nl & (lens > 0))
+    trim = trim[part[bounds[trim] - 1] == ord("\r")]
+    lens[trim] -= 1
+    del bounds
+    if lens.max() > CSV_FIELD_LIMIT:
+        return None
+    nl_at = np.flatnonzero(is_nl)
+    first = np.empty(nl_at.size, dtype=np.int64)
+    first[0] = 0
+    first[1:] = nl_at[:-1] + 1
+    width = nl_at + 1 - first
+    patches: dict[tuple[int, int], bytes] = {}
+    if has_quotes:
+        record = np.cumsum(is_nl) - is_nl  # record of each field
+        q_at = np.flatnonzero(part == ord('"'))
+        quoted = np.unique(np.searchsorted(starts + lens, q_at))
+        for f in quoted.tolist():
+            s0 = a + int(starts[f])
+            raw = data[s0 : s0 + int(lens[f])]
+            inner = raw[1:-1]
+            bare = inner.replace(b'""', b"")
+            if len(raw) < 2 or raw[:1] != b'"' or raw[-1:] != b'"' or b'"' in bare:
+                return None  # a quote the csv module reads literally
+            rec = int(record[f])
+            patches[(rec, f - int(first[rec]))] = inner.replace(b'""', b'"')
+    starts += a
+    return starts, lens, first, width, patches
+
+
+def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
+    """Split UTF-8 CSV bytes (BOM removed, already known to decode) into cells.
+
+    The bytes are handled in pieces of about ``CHUNK_BYTES`` cut after a
+    newline outside quotes, so memory stays a few times the file size.
+    Returns None when the bytes need Python's csv module to be split exactly.
+    :param max_records: stop after this many records (header included).
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if buf.size == 0:
+        return Cells([], np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=bool))
+    header: list[str] = []
+    col_starts: list[list[IntArray]] = []
+    col_lens: list[list[IntArray]] = []
+    widths: list[IntArray] = []
+    patches: dict[tuple[int, int], bytes] = {}  # (data record, column) -> cell
+    extra: dict[int, bool] = {}  # data record -> cells beyond the header all blank
+    n = 0  # data records so far
+    h = 0
+    for a, e in _chunk_bounds(data):
+        got = _split_chunk(data, buf, a, e)
+        if got is None:
+            return None
+        starts, lens, first, width, local = got
+        base = 0
+        if not header and n == 0 and not widths:
+            h = int(width[0])
+            header = [
+                (
+                    local[(0, c)]
+                    if (0, c) in local
+                    else data[int(starts[c]) : int(starts[c] + lens[c])]
+                ).decode("utf-8")
+                for c in range(h)
+            ]
+            col_starts = [[] for _ in range(h)]
+            col_lens = [[] for _ in range(h)]
+            base = 1
+            widths.append(np.zeros(0, dtype=np.int64))
+        first, width = first[base:], width[base:]
+        if max_records is not None and n + first.size > max_records - 1:
+            keep = max(0, max_records - 1 - n)
+            first, width = first[:keep], width[:keep]
+        for c in range(h):
+            has = width > c
+            field = np.where(has, first + c, 0)
+            col_starts[c].append(np.where(has, starts[field], 0))
+            col_lens[c].append(np.where(has, lens[field], 0))
+        for (rec, c), value in local.items():
+            if rec >= base and rec - base < first.size:
+                patches[(n + rec - base, c)] = value
+        for i in np.flatnonzero(width > h).tolist():
+            f0 = int(first[i])
+            extra[n + i] = not any(
+                (local[(i + base, c)] if (i + base, c) in local else
+                 data[int(starts[f0 + c]) : int(starts[f0 + c] + lens[f0 + c])])
+                .decode("utf-8").strip()
+                for c in range(h, int(width[i]))
+            )  # fmt: skip
+        widths.append(width)
+        n += int(first.size)
+        if max_records is not None and n >= max_records - 1:
+            break
+    columns = []
+    for c in range(h):
+        col_patches = {rec: v for (rec, cc), v in patches.items() if cc == c}
+        columns.append(
+            _encode_column(buf, np.concatenate(col_starts[c]), np.concatenate(col_lens[c]),
+                           col_patches)
+        )  # fmt: skip
+        col_starts[c] = col_lens[c] = []
+    extra_blank = np.ones(n, dtype=bool)
+    for i, blank in extra.items():
+        extra_blank[i] = blank
+    data_width = np.concatenate(widths) if widths else np.zeros(0, dtype=np.int64)
+    return Cells(header, data_width.astype(np.int64), columns, extra_blank)
+
+
+def _cell_text(
+    data: bytes,
+    starts: IntArray,
+    lens: IntArray,
+    patches: Mapping[tuple[int, int], bytes],
+    rec: int,
+    c: int,
+    first: IntArray | None = None,
+) -> str:
+    if (rec, c) in patches:
+        return patches[(rec, c)].decode("utf-8")
+    f = c if first is None else int(first[rec]) + c
+    s = int(starts[f])
+    return data[s : s + int(lens[f])].decode("utf-8")
+
+
+def cells_from_rows(rows: Sequence[Sequence[str]]) -> Cells:
+    """Cells of a table given as rows of strings (header first)."""
+    if not rows:
+        return Cells([], np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=bool))
+    header = list(rows[0])
+    body = rows[1:]
+    h = len(header)
+    width = np.fromiter((len(r) for r in body), dtype=np.int64, count=len(body))
+    columns = []
+    for c in range(h):
+        seen: dict[str, int] = {}
+        inv = np.fromiter(
+            (seen.setdefault(r[c] if c < len(r) else "", len(seen)) for r in body),
+            dtype=np.int64,
+            count=len(body),
+        )
+        columns.append(Column(inv, list(seen) or [""]))
+    extra_blank = np.fromiter(
+        (len(r) <= h or not any(x.strip() for x in r[h:]) for r in body),
+        dtype=bool,
+        count=len(body),
+    )
+    return Cells(header, width, columns, extra_blank)
+
+
+# -- validation ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Table:
+    """Valid responses in column form (file order); see :func:`validate`.
+
+    ``street``/``submitted``/``channel``/``comment``/``concern_order`` are
+    indices into the ``*_values`` lists; ``points`` holds scale points 1..K
+    (0: no answer), ``dont_know`` and ``concerns`` are (n, J) masks.
+    """
+
+    lines: IntArray
+    rid: IntArray
+    rid_values: list[str]
+    street: IntArray
+    street_values: list[str]
+    group: IntArray
+    submitted: IntArray
+    submitted_values: list[datetime | None]
+    channel: IntArray
+    channel_values: list[str]
+    weight: npt.NDArray[np.float64]
+    points: IntArray
+    dont_know: BoolArray
+    concerns: BoolArray
+    concern_order: IntArray
+    concern_values: list[tuple[str, ...]]
+    overall: IntArray
+    comment: IntArray
+    comment_values: list[str]
+
+    @property
+    def n(self) -> int:
+        return int(self.lines.shape[0])
+
+    def response_ids(self) -> list[str]:
+        """Each row's response_id (``row-N`` where the cell is empty)."""
+        return [
+            self.rid_values[r] or f"row-{line}"
+            for r, line in zip(self.rid.tolist(), self.lines.tolist(), strict=True)
+        ]
+
+
+class _Problems:
+    """Problems as (line, order, formatter) arrays; only the first few become text."""
+
+    def __init__(self, n: int) -> None:
+        self.bad = np.zeros(n, dtype=bool)
+        self._rows: list[IntArray] = []
+        self._order: list[IntArray] = []
+        self._fmt: list[Callable[[int], str]] = []
+
+    def add(self, rows: IntArray, order: int | IntArray, fmt: Callable[[int], str]) -> None:
+        if rows.size == 0:
+            return
+        self.bad[rows] = True
+        self._rows.append(rows)
+        self._order.append(np.broadcast_to(np.asarray(order, dtype=np.int64), rows.shape))
+        self._fmt.append(fmt)
+
+    @property
+    def total(self) -> int:
+        return int(sum(r.size for r in self._rows))
+
+    def texts(self, limit: int) -> list[str]:
+        if not self._rows:
+            return []
+        rows = np.concatenate(self._rows)
+        order = np.concatenate(self._order)
+        which = np.concatenate([np.full(r.size, k) for k, r in enumerate(self._rows)])
+        pos = np.concatenate([np.arange(r.size) for r in self._rows])
+        top = np.lexsort((pos, order, rows))[:limit]
+        return [self._fmt[int(which[t])](int(pos[t])) for t in top]
+
+
+def _point(value: str, k: int, allow_dk: bool) -> tuple[Answer, str | None]:
+    """A scale answer and the reason it is refused (stripped cell text)."""
+    if value == "":
+        return None, None
+    if value.upper() == DK:
+        if allow_dk:
+            return DK, None
+        return None, f"'{value}' is not allowed here; give 1..{k} or leave empty"
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= k or str(number) != value.lstrip("+"):
+        extra = ", DK" if allow_dk else ""
+        return None, f"value '{value}' is not one of 1..{k}{extra} or empty"
+    return number, None
+
+
+def _date(value: str) -> tuple[datetime | None, str | None]:
+    if not value:
+        return None, None
+    try:
+        return datetime.fromisoformat(value), None
+    except ValueError:
+        return None, f"'{value}' is not a date like 2026-03-01T09:30:00"
+
+
+def _weight(value: str) -> tuple[float, str | None]:
+    if not value:
+        return 1.0, None
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = math.nan
+    if not math.isfinite(weight) or weight <= 0:
+        return weight, f"weight '{value}' must be a positive number"
+    return weight, None
+
+
+def _concerns(value: str, codes: frozenset[str]) -> tuple[tuple[str, ...], list[str]]:
+    found: list[str] = []
+    reasons: list[str] = []
+    if value:
+        for part in value.replace("；", ";").split(";"):
+            code = part.strip()
+            if not code:
+                continue
+            if code not in codes:
+                reasons.append(f"unknown indicator '{code}' among concerns")
+            elif code in found:
+                reasons.append(f"indicator '{code}' named twice")
+            else:
+                found.append(code)
+        if len(found) > MAX_CONCERNS:
+            reasons.append(f"{len(found)} concerns; at most {MAX_CONCERNS}")
+    return tuple(found), reasons
+
+
+def _comment(value: str) -> tuple[str, str | None]:
+    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@":
+        value = value[1:]  # undo the formula guard that export adds
+    if len(value) > MAX_COMMENT:
+        return value, f"comment has {len(value)} characters; at most 2000"
+    return value, None
+
+
+def _duplicates(
+    rows: IntArray, inverse: IntArray, stripped: list[str], raw: list[str]
+) -> tuple[IntArray, IntArray]:
+    """Rows whose response_id repeats an earlier one, and that earlier row.
+
+    ``rows`` are the rows without problems (file order); an empty id stands
+    for ``row-N`` (N = line), as the records get it.
+    """
+    pairs = zip(stripped, raw, strict=True)
+    plain = all(a == b and a and not a.startswith("row-") for a, b in pairs)
+    if plain and rows.size:  # distinct cells are distinct ids: group rows by their cell
+        key = inverse[rows]
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        starts = np.concatenate(([True], k[1:] != k[:-1]))
+        first_row = rows[order][np.flatnonzero(starts)][np.cumsum(starts) - 1]
+        dup = ~starts
+        return rows[order][dup], first_row[dup]
+    seen: dict[str, int] = {}
+    dup_rows: list[int] = []
+    dup_first: list[int] = []
+    for i in rows.tolist():
+        rid = stripped[inverse[i]] or f"row-{i + 2}"
+        first = seen.setdefault(rid, i)
+        if first != i:
+            dup_rows.append(i)
+            dup_first.append(first)
+    return np.array(dup_rows, dtype=np.int64), np.array(dup_first, dtype=np.int64)
+
+
+def _header_problems(header: list[str], framework: Framework) -> list[str]:
+    problems: list[str] = []
+    expected = [*BASE_COLUMNS, *framework.indicator_codes, *TAIL_COLUMNS]
+    known = set(expected)
+    for n, name in enumerate(header, start=1):
+        if name not in known:
+            problems.append(f"line 1, column {n} ({name}): unknown column")
+    if len(set(header)) != len(header):
+        for n, name in enumerate(header, start=1):
+            if header.index(name) != n - 1:
+                problems.append(f"line 1, column {n} ({name}): duplicate column")
+    for name in (*BASE_COLUMNS[:3], *framework.indicator_codes):
+        if name not in header:
+            problems.append(f"line 1: missing column {name}")
+    return problems
+
+
+def validate(
+    cells: Cells,
+    framework: Framework,
+    *,
+    streets: Mapping[str, str] | None = None,
+    max_rows: int | None = None,
+) -> Table:
+    """Check every cell; return the valid responses or raise with every problem.
+
+    :param streets: accepted street names and codes → canonical name (None:
+        any non-empty street is accepted as is).
+    :param max_rows: refuse files with more data records than this.
+    :raises ExchangeError: ``line N, column C (NAME): reason`` for each problem.
+    """
+    if not cells.header or not any(c.strip() for c in cells.header):
+        raise ExchangeError(["line 1: the file is empty: it needs a header row and responses"])
+    header = [c.strip() for c in cells.header]
+    problems = _header_problems(header, framework)
+    if problems:
+        raise ExchangeError(problems)
+    n = cells.n
+    if n < 1:
+        raise ExchangeError(["line 2: the file has a header but no responses"])
+    if max_rows is not None and n > max_rows:
+        raise ExchangeError(
+            [
+                f"line {max_rows + 2}: the file has more than {max_rows} rows of responses; "
+                f"split it into files of at most {max_rows} rows"
+            ]
+        )
+    col = {name: i for i, name in enumerate(header)}
+    h = len(header)
+    empty = Column(np.zeros(n, dtype=np.int64), [""])
+
+    def column(name: str) -> tuple[Column, list[str]]:
+        i = col.get(name)
+        c = cells.columns[i] if i is not None else empty
+        return c, [u.strip() for u in c.uniques]
+
+    lines = np.arange(2, n + 2, dtype=np.int64)
+    blank = cells.extra_blank.copy()
+    for c in cells.columns:
+        blank &= np.array([not u.strip() for u in c.uniques], dtype=bool)[c.inverse]
+    too_wide = (cells.width > h) & ~blank
+    active = ~blank & ~too_wide
+    out = _Problems(n)
+    wide_rows = np.flatnonzero(too_wide)
+    out.add(
+        wide_rows,
+        0,
+        lambda k: (
+            f"line {lines[wide_rows[k]]}: has {cells.width[wide_rows[k]]} cells "
+            f"but the header has {h} columns"
+        ),
+    )
+
+    def check(name: str, order: int, inv: IntArray, reasons: Sequence[str | None]) -> None:
+        """Add a problem for every active row whose distinct value has a reason."""
+        has = np.array([r is not None for r in reasons], dtype=bool)
+        if not has.any():
+            return
+        rows = np.flatnonzero(has[inv] & active)
+        number = col[name] + 1
+        out.add(
+            rows,
+            order,
+            lambda k: f"line {lines[rows[k]]}, column {number} ({name}): {reasons[inv[rows[k]]]}",
+        )
+
+    # response_id, street, group, submitted_at, channel, weight
+    rid_col, rid_u = column("response_id")
+    st_col, st_u = column("street")
+    if streets is None:
+        st_canon = st_u
+        st_reason = ["street is empty" if not s else None for s in st_u]
+    else:
+        st_canon = [streets.get(s, s) for s in st_u]
+        st_reason = [
+            "street is empty" if not s else (None if s in streets else f"unknown street '{s}'")
+            for s in st_u
+        ]
+    check("street", 1, st_col.inverse, st_reason)
+    gr_col, gr_u = column("group")
+    group_index = {g: i for i, g in enumerate(framework.group_codes)}
+    allowed = ", ".join(sorted(group_index))
+    gi_u = np.array([group_index.get(g, -1) for g in gr_u], dtype=np.int64)
+    check(
+        "group",
+        2,
+        gr_col.inverse,
+        [None if g in group_index else f"unknown group '{g}' (use one of {allowed})" for g in gr_u],
+    )
+    group = gi_u[gr_col.inverse]
+    dt_col, dt_u = column("submitted_at")
+    dates = [_date(v) for v in dt_u]
+    check("submitted_at", 3, dt_col.inverse, [r for _, r in dates])
+    ch_col, ch_u = column("channel")
+    ch_vals = [v or "paper" for v in ch_u]
+    check(
+        "channel",
+        4,
+        ch_col.inverse,
+        [None if v in CHANNELS else f"unknown channel '{v}' (use {', '.join(CHANNELS)})"
+         for v in ch_vals],
+    )  # fmt: skip
+    wt_col, wt_u = column("weight")
+    try:  # the common case at C speed: every distinct weight is a number
+        weight_u = np.array([float(v) if v else 1.0 for v in wt_u], dtype=np.float64)
+        bad = ~np.isfinite(weight_u) | (weight_u <= 0)
+        w_reason = [_weight(v)[1] if b else None for v, b in zip(wt_u, bad.tolist(), strict=True)]
+    except ValueError:
+        weights = [_weight(v) for v in wt_u]
+        weight_u = np.array([w for w, _ in weights], dtype=np.float64)
+        w_reason = [r for _, r in weights]
+    check("weight", 5, wt_col.inverse, w_reason)
+
+    # indicators: value, then "not asked of the group"
+    codes = framework.indicator_codes
+    J, K = len(codes), framework.scale.points
+    asked = np.zeros((len(group_index) + 1, J), dtype=bool)  # last row: unknown group
+    for g, gi in group_index.items():
+        for ind in framework.indicators_for(g):
+            asked[gi, codes.index(ind.code)] = True
+    points = np.zeros((n, J), dtype=np.int64)
+    dont_know = np.zeros((n, J), dtype=bool)
+    known_group = group >= 0
+
+    def not_asked_text(rows: IntArray, code: str, number: int) -> Callable[[int], str]:
+        def text(k: int) -> str:
+            return (
+                f"line {lines[rows[k]]}, column {number} ({code}): indicator {code} "
+                f"is not asked of group '{gr_u[gr_col.inverse[rows[k]]]}'"
+            )
+
+        return text
+
+    for j, code in enumerate(codes):
+        c, u = column(code)
+        parsed = [_point(v, K, True) for v in u]
+        check(code, 10 + 2 * j, c.inverse, [r for _, r in parsed])
+        pts_u = np.array([v if isinstance(v, int) else 0 for v, _ in parsed], dtype=np.int64)
+        dk_u = np.array([v == DK for v, _ in parsed], dtype=bool)
+        points[:, j] = pts_u[c.inverse]
+        dont_know[:, j] = dk_u[c.inverse]
+        given = (points[:, j] > 0) | dont_know[:, j]
+        not_asked = given & known_group & ~asked[group, j] & active
+        rows = np.flatnonzero(not_asked)
+        if rows.size:
+            out.add(rows, 11 + 2 * j, not_asked_text(rows, code, col[code] + 1))
+
+    # concerns (several problems per cell), overall, comment
+    cn_col, cn_u = column("concerns")
+    code_set = frozenset(codes)
+    parsed_c = [_concerns(v, code_set) for v in cn_u]
+    n_reasons = np.array([len(r) for _, r in parsed_c], dtype=np.int64)
+    if n_reasons.any():
+        per_row = np.where(active, n_reasons[cn_col.inverse], 0)
+        rows = np.repeat(np.arange(n), per_row)
+        sub = np.arange(rows.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        c_rows, c_number = rows, col["concerns"] + 1
+
+        def concern_text(k: int) -> str:
+            reason = parsed_c[cn_col.inverse[c_rows[k]]][1][sub[k]]
+            return f"line {lines[c_rows[k]]}, column {c_number} (concerns): {reason}"
+
+        out.add(c_rows, 100 + sub, concern_text)
+    ov_col, ov_u = column("overall")
+    parsed_o = [_point(v, K, False) for v in ov_u]
+    check("overall", 200, ov_col.inverse, [r for _, r in parsed_o])
+    cm_col, cm_u = column("comment")
+    comments = [_comment(v) for v in cm_u]
+    check("comment", 201, cm_col.inverse, [r for _, r in comments])
+
+    # duplicate response ids among rows without problems (first valid row wins)
+    valid = active & ~out.bad
+    rows_ok = np.flatnonzero(valid)
+    rid_inv = rid_col.inverse
+    dup_rows, dup_first = _duplicates(rows_ok, rid_inv, rid_u, rid_col.uniques)
+    if dup_rows.size:
+        d_rows = dup_rows
+        d_number = col["response_id"] + 1
+
+        def duplicate_text(k: int) -> str:
+            rid = rid_u[rid_inv[d_rows[k]]] or f"row-{d_rows[k] + 2}"
+            return (
+                f"line {lines[d_rows[k]]}, column {d_number} (response_id): duplicate "
+                f"response_id {rid!r} (first on line {dup_first[k] + 2})"
+            )
+
+        out.add(d_rows, 300, duplicate_text)
+    if out.total:
+        raise ExchangeError(out.texts(MAX_PROBLEMS), total=out.total)
+    if rows_ok.size == 0:
+        raise ExchangeError(["line 2: the file has a header but no responses"])
+
+    concern_mask = np.zeros((len(cn_u), J), dtype=bool)
+    for i, (found, _) in enumerate(parsed_c):
+        for code in found:
+            concern_mask[i, codes.index(code)] = True
+    overall_u = np.array([v if isinstance(v, int) else 0 for v, _ in parsed_o], dtype=np.int64)
+    r = rows_ok
+    return Table(
+        lines=lines[r],
+        rid=rid_inv[r],
+        rid_values=rid_u,
+        street=st_col.inverse[r],
+        street_values=st_canon,
+        group=group[r],
+        submitted=dt_col.inverse[r],
+        submitted_values=[d for d, _ in dates],
+        channel=ch_col.inverse[r],
+        channel_values=ch_vals,
+        weight=weight_u[wt_col.inverse[r]],
+        points=points[r],
+        dont_know=dont_know[r],
+        concerns=concern_mask[cn_col.inverse[r]],
+        concern_order=cn_col.inverse[r],
+        concern_values=[found for found, _ in parsed_c],
+        overall=overall_u[ov_col.inverse[r]],
+        comment=cm_col.inverse[r],
+        comment_values=[c for c, _ in comments],
+    )

@@ -1,0 +1,156 @@
+"""Benchmark: issuing a wave's notices through the task queue with 1 and 2 ``minping worker``\\ s.
+
+Run explicitly (not part of the test suite)::
+
+    DATABASE_URL=postgresql://... .venv/bin/python tests/benchmarks/bench_queue.py \\
+        [--streets 300] [--workers 1 2] [--queue redis|sqlite]
+
+For each worker count it builds a fresh scored wave of ``--streets`` streets,
+starts that many ``minping worker`` processes, queues the notices job as the
+console does, and polls the job row from two separate database connections
+(standing in for two web workers) every 0.5 s.  It prints the seconds to the
+first visible progress, the seconds to done, notices per minute, and how many
+distinct progress values each poller saw (live progress, visible from both).
+Without ``DATABASE_URL`` it uses a SQLite file.  ``--queue redis`` starts a
+throwaway redis-server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from tests.survey.queue_support import (  # noqa: E402
+    app_for,
+    build_scored_wave,
+    process_env,
+    redis_server,
+    sqlalchemy_url,
+    start_worker,
+    stop,
+)
+
+
+def fresh_database(base: str | None, tmp: Path, tag: str) -> str:
+    if not base:
+        return f"sqlite:///{tmp / f'{tag}.sqlite'}"
+    from sqlalchemy.engine import make_url
+
+    url = make_url(sqlalchemy_url(base))
+    name = f"minping_bench_{tag}_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def run(streets: int, workers: int, base: str | None, queue: dict[str, str], tmp: Path) -> dict:
+    from sqlalchemy import select
+
+    from survey.extensions import db
+    from survey.models import Wave
+    from survey.services.jobs import start_notice_job
+
+    url = fresh_database(base, tmp, f"w{workers}")
+    settings = {"REDIS_URL": queue["REDIS_URL"]} if "REDIS_URL" in queue else {}
+    settings.setdefault("JOB_QUEUE_PATH", str(tmp / f"queue-{workers}.sqlite"))
+    app = app_for(url, **settings)
+    t0 = time.perf_counter()
+    code = build_scored_wave(app, streets, per_street=20)
+    print(f"  built and scored {streets} streets in {time.perf_counter() - t0:.0f} s", flush=True)
+    env = process_env(url, {k: v for k, v in queue.items()})
+    if "REDIS_URL" not in queue:
+        env["MINPING_JOB_QUEUE"] = settings["JOB_QUEUE_PATH"]
+    procs = [start_worker(env, tmp / f"worker-{workers}-{i}.log") for i in range(workers)]
+    pollers = [create_engine(sqlalchemy_url(url)) for _ in range(2)]
+    seen: list[set[int]] = [set(), set()]
+    try:
+        time.sleep(8)  # let the workers import and warm up before the clock starts
+        with app.app_context():
+            wave = db.session.scalar(select(Wave).where(Wave.code == code))
+            start = time.perf_counter()
+            job_id = start_notice_job(wave, dt.date(2026, 3, 31), 30, None).id
+            db.session.remove()
+        first_progress = None
+        while True:
+            states = []
+            for i, engine in enumerate(pollers):
+                with engine.connect() as conn:
+                    state, done = conn.execute(
+                        text("SELECT state, done FROM document_job WHERE id = :id"), {"id": job_id}
+                    ).one()
+                seen[i].add(done)
+                states.append(state)
+                if done and first_progress is None:
+                    first_progress = time.perf_counter() - start
+            if any(s in ("done", "failed") for s in states):
+                break
+            time.sleep(0.5)
+        elapsed = time.perf_counter() - start
+        with pollers[0].connect() as conn:
+            state, message = conn.execute(
+                text("SELECT state, message FROM document_job WHERE id = :id"), {"id": job_id}
+            ).one()
+    finally:
+        for proc in procs:
+            stop(proc)
+        for engine in pollers:
+            engine.dispose()
+        with app.app_context():
+            db.engine.dispose()
+    return {
+        "workers": workers,
+        "state": state,
+        "message": message,
+        "first_progress_s": first_progress,
+        "seconds": elapsed,
+        "per_minute": 60 * (streets + 1) / elapsed,
+        "progress_values_seen": [len(s) for s in seen],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streets", type=int, default=300)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--queue", choices=("sqlite", "redis"), default="redis")
+    args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL")
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        queue: dict[str, str] = {}
+        if args.queue == "redis":
+            queue["REDIS_URL"] = stack.enter_context(redis_server(tmp))
+        results = []
+        for workers in args.workers:
+            print(f"{workers} worker(s), {args.streets} streets:", flush=True)
+            result = run(args.streets, workers, base, queue, tmp)
+            results.append(result)
+            print(
+                f"  {result['state']} in {result['seconds']:.1f} s "
+                f"({result['per_minute']:.0f} notices/min); first progress after "
+                f"{result['first_progress_s']:.1f} s; progress values seen by the two pollers: "
+                f"{result['progress_values_seen']}",
+                flush=True,
+            )
+        if len(results) == 2:
+            ratio = results[1]["per_minute"] / results[0]["per_minute"]
+            workers = f"{results[1]['workers']} workers / {results[0]['workers']}"
+            print(f"rate with {workers}: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
