@@ -37,6 +37,7 @@ from .ingest import (
     split_csv,
     validate,
 )
+from .spreadsheet import csv_row, xlsx_row
 from .xlsx import xlsx_rows
 
 __all__ = [
@@ -240,36 +241,28 @@ def _row(record: ResponseRecord, framework: Framework) -> list[str]:
     ]
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """Neutralise cells a spreadsheet would run as a formula (CWE-1236)."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
 def write_csv(records: Iterable[ResponseRecord], framework: Framework) -> bytes:
-    """Return records as UTF-8 CSV bytes (with BOM, so Excel shows Chinese)."""
+    """Return records as UTF-8 CSV bytes (with BOM, so Excel shows Chinese), formula-safe.
+
+    Every text cell goes through :func:`scoring.spreadsheet.csv_row`.
+    """
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(columns(framework))
+    writer.writerow(csv_row(columns(framework)))
     for record in records:
-        row = _row(record, framework)
-        row[-4] = _spreadsheet_safe(row[-4])
-        writer.writerow(row)
+        writer.writerow(csv_row(_row(record, framework)))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def write_xlsx(records: Iterable[ResponseRecord], framework: Framework) -> bytes:
-    """Return records as an .xlsx workbook (text cells, formula-safe)."""
+    """Return records as an .xlsx workbook: text cells are strings, never formulas."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("responses")
-    sheet.append(columns(framework))
+    sheet.append(xlsx_row(sheet, columns(framework)))
     for record in records:
-        row = _row(record, framework)
-        row[-4] = _spreadsheet_safe(row[-4])
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, _row(record, framework)))
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,6 +19,12 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_FRAMEWORK = "gulou-default.toml"
+MAX_TEXT_CHARS = 1_000_000  # a framework is a few KB; anything this big is not one
+MAX_DEPTH = 5  # document > [[indicators]] list > table > groups list > text
+MAX_NUMBER = 1_000_000.0  # weights, shares and scores
+MAX_VERSION = 1_000_000
+CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+CODE_LENGTH = {"framework": 60, "groups": 20, "dimensions": 20, "indicators": 20}
 
 
 class FrameworkError(ValueError):
@@ -156,11 +164,37 @@ def load_framework(path: str | Path) -> Framework:
 
 def parse_framework(text: str, source: str = "framework.toml") -> Framework:
     """Parse and validate framework TOML text; see :func:`load_framework`."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise FrameworkError([f"{source}: the file has {len(text)} characters; at most 1000000"])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FrameworkError([f"{source}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise FrameworkError([f"{source}: the TOML is nested too deeply"]) from None
+    deep = _too_deep(data)
+    if deep is not None:
+        raise FrameworkError([f"{source}: {deep}: nested deeper than {MAX_DEPTH} levels"])
     return _Builder(source).build(data, text)
+
+
+def _too_deep(data: Mapping[str, Any]) -> str | None:
+    """The key of the first value nested deeper than :data:`MAX_DEPTH` (None if none)."""
+    todo: list[tuple[Any, str, int]] = [(data, "", 1)]
+    while todo:
+        value, key, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return key or "document"
+        if isinstance(value, dict):
+            todo.extend((v, f"{key}.{k}" if key else str(k), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            todo.extend((v, f"{key}[{n}]", depth + 1) for n, v in enumerate(value))
+    return None
+
+
+def _control(value: str) -> bool:
+    """True if ``value`` holds a control character other than newline and tab."""
+    return any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value)
 
 
 class _Builder:
@@ -182,7 +216,22 @@ class _Builder:
         if not isinstance(value, str) or (required and not value.strip()):
             self.fail(f"{where}.{key}", "must be a non-empty text")
             return ""
+        if _control(value):
+            self.fail(f"{where}.{key}", "contains a control character (such as CR)")
+            return ""
         return value.strip()
+
+    def code(self, table: Mapping[str, Any], where: str, kind: str) -> str:
+        value = self.text(table, "code", where)
+        limit = CODE_LENGTH[kind]
+        if value and (not CODE_RE.fullmatch(value) or len(value) > limit):
+            self.fail(
+                f"{where}.code",
+                f"{value!r} must be letters, digits and hyphens (starting with a letter or "
+                f"digit), at most {limit} characters",
+            )
+            return ""
+        return value
 
     def number(
         self, table: Mapping[str, Any], key: str, where: str, default: float | None = None
@@ -196,6 +245,9 @@ class _Builder:
             return math.nan
         if not math.isfinite(value) or value <= 0:
             self.fail(f"{where}.{key}", f"must be positive, not {value!r}")
+            return math.nan
+        if value > MAX_NUMBER:
+            self.fail(f"{where}.{key}", f"must be at most {MAX_NUMBER:g}, not {value!r}")
             return math.nan
         return float(value)
 
@@ -223,11 +275,18 @@ class _Builder:
         if not isinstance(head, dict):
             self.fail("framework", "is missing: add a [framework] table with code, name, version")
             head = {}
-        code = self.text(head, "code", "framework")
+        code = self.code(head, "framework", "framework")
         name = self.text(head, "name", "framework")
         version = head.get("version", 1)
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            self.fail("framework.version", f"must be a whole number >= 1, not {version!r}")
+        if (
+            isinstance(version, bool)
+            or not isinstance(version, int)
+            or not 1 <= version <= MAX_VERSION
+        ):
+            self.fail(
+                "framework.version",
+                f"must be a whole number >= 1 and <= {MAX_VERSION}, not {version!r}",
+            )
             version = 1
         scale = self.scale(data.get("scale"))
         groups = self.groups(data)
@@ -253,14 +312,22 @@ class _Builder:
             return Scale(labels=(), scores=())
         labels = table.get("labels")
         scores = table.get("scores")
-        if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
+        if not isinstance(labels, list) or not all(
+            isinstance(x, str) and x and not _control(x) for x in labels
+        ):
             self.fail("scale.labels", "must be a list of texts, worst answer first")
             labels = []
         if not isinstance(scores, list) or not all(
-            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+            isinstance(x, int | float)
+            and not isinstance(x, bool)
+            and math.isfinite(x)
+            and abs(x) <= MAX_NUMBER
             for x in scores
         ):
-            self.fail("scale.scores", "must be a list of numbers, one per label")
+            self.fail(
+                "scale.scores",
+                f"must be a list of numbers from {-MAX_NUMBER:g} to {MAX_NUMBER:g}, one per label",
+            )
             scores = []
         if labels and len(labels) < 2:
             self.fail("scale.labels", "needs at least 2 points")
@@ -302,7 +369,7 @@ class _Builder:
             where = f"groups[{n}]"
             out.append(
                 Group(
-                    code=self.text(t, "code", where),
+                    code=self.code(t, where, "groups"),
                     name=self.text(t, "name", where),
                     share=self.number(t, "share", where),
                     name_en=str(t.get("name_en", "")),
@@ -317,7 +384,7 @@ class _Builder:
             where = f"dimensions[{n}]"
             out.append(
                 Dimension(
-                    code=self.text(t, "code", where),
+                    code=self.code(t, where, "dimensions"),
                     name=self.text(t, "name", where),
                     weight=self.number(t, "weight", where),
                     name_en=str(t.get("name_en", "")),
@@ -352,7 +419,7 @@ class _Builder:
                     self.fail(f"{where}.groups", f"unknown group {g!r}")
             out.append(
                 Indicator(
-                    code=self.text(t, "code", where),
+                    code=self.code(t, where, "indicators"),
                     dimension=dim,
                     name=self.text(t, "name", where),
                     question=self.text(t, "question", where),

@@ -12,6 +12,7 @@ web or document stack (docs/cli.md).  A new command is registered in
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import sys
@@ -295,6 +296,16 @@ def waves() -> None:
         )
 
 
+def _os_user() -> str:
+    """Who runs this command on the server, for the audit log."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
 def _wave(code: str):  # type: ignore[no-untyped-def]
     from .services.waves import get_wave
 
@@ -312,14 +323,29 @@ def import_responses(wave_code: str, file: Path) -> None:
     """Import a responses CSV/XLSX file, all or nothing."""
     from scoring.exchange import ExchangeError
 
+    from .services.audit import record
     from .services.responses import import_records, parse_file
 
     wave = _wave(wave_code)
     if not file.exists():
         fail(f"{file}: no such file")
     try:
-        records = parse_file(wave, file.read_bytes(), file.name)
-        count = import_records(wave, records)
+        data = file.read_bytes()
+        records = parse_file(wave, data, file.name)
+        digest = hashlib.sha256(data).hexdigest()
+        record(
+            "responses.import",
+            wave,
+            after={
+                "file": file.name[:200],
+                "sha256": digest,
+                "responses": len(records),
+                "weighted": sum(1 for r in records if r.weight != 1.0),
+                "path": "admin",
+                "by": _os_user(),
+            },
+        )
+        count = import_records(wave, records, path="admin", import_sha256=digest)
     except ExchangeError as exc:
         click.echo(f"{file.name}: rejected, nothing imported:", err=True)
         for problem in exc.problems[:200]:
@@ -372,6 +398,8 @@ def invitations(
     """Create invitations and write their links once to a CSV (token,url,code)."""
     import csv
 
+    from scoring.spreadsheet import csv_row
+
     from .extensions import db
     from .services.districts import find_street
     from .services.invitations import create_batch, invitation_url, typed_code
@@ -398,7 +426,7 @@ def invitations(
         writer = csv.writer(fh)
         writer.writerow(["token", "url", "code"])
         for token in tokens:
-            writer.writerow([token, invitation_url(token), typed_code(token)])
+            writer.writerow(csv_row([token, invitation_url(token), typed_code(token)]))
     db.session.commit()
     click.echo(f"created {count} invitations for {street_row.name}/{group_code}; links in {out}")
 

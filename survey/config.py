@@ -69,6 +69,11 @@ class Config:
     PROXY_FIX = _bool("MINPING_PROXY_FIX", False)
     LOG_FORMAT = os.environ.get("MINPING_LOG_FORMAT", "json")  # json | text
     LOG_LEVEL = os.environ.get("MINPING_LOG_LEVEL", "INFO")
+    # -- open (poster) links, per network address (docs/security.md) ---------
+    OPEN_LINK_ADDRESS_LIMIT = int(os.environ.get("MINPING_OPEN_LINK_ADDRESS_LIMIT", "30"))
+    OPEN_LINK_ADDRESS_RATE = os.environ.get("MINPING_OPEN_LINK_ADDRESS_RATE", "20 per hour")
+    OPEN_LINK_BURST_COUNT = 4  # this many starts from one address ...
+    OPEN_LINK_BURST_WINDOW_S = 600  # ... within 10 minutes are flagged
     # -- background jobs (docs/jobs.md) ----------------------------------------
     # Redis (REDIS_URL, above) carries the job queue when set; otherwise a
     # SQLite file in the instance folder (MINPING_JOB_QUEUE overrides its path).

@@ -23,6 +23,9 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
+    from . import edges
+
+    edges.init_app(app)  # bounded <int:...> converters, before any rule is added
     _proxy_fix(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from ..auth.decorators import BUREAU, roles_required
 from ..auth.scope import current_district, home_district_id
+from ..edges import bounded_int
 from ..extensions import db
 from ..models import AuditLog, User
 from ..services.audit import INSTALLATION_WIDE
@@ -25,7 +26,7 @@ def audit():
     object_type = request.args.get("object_type", "").strip()[:40]
     object_id = request.args.get("object_id", "").strip()[:60]
     username = request.args.get("user", "").strip()[:60]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=bounded_int) or 1, 1)
     query = select(AuditLog).outerjoin(User, User.id == AuditLog.user_id)
     # The current district's entries and the shared ones (frameworks, calendar);
     # a city-level account also sees entries of no district (city accounts).

@@ -65,7 +65,15 @@ class TokenForm(FlaskForm):
 
 class WaveForm(FlaskForm):
     code = StringField(
-        _l("批次代码（字母、数字、连字符）"), validators=[DataRequired(), Length(max=60)]
+        _l("批次代码（字母、数字、连字符）"),
+        validators=[
+            DataRequired(),
+            Length(max=60),
+            Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9-]*\Z",
+                message=_l("测评批次代码只能由字母、数字和连字符组成（以字母或数字开头）。"),
+            ),
+        ],
     )
     name = StringField(_l("批次名称"), validators=[DataRequired(), Length(max=120)])
     framework = SelectField(_l("指标体系版本"), coerce=int, choices=[])

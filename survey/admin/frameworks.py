@@ -11,6 +11,7 @@ from scoring.framework import FrameworkError
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import in_visible
+from ..downloads import content_disposition
 from ..extensions import db
 from ..models import Framework, Wave
 from ..services import framework_edit
@@ -86,7 +87,7 @@ def export_framework(fid: int):
     return Response(
         row.toml,
         mimetype="application/toml",
-        headers={"Content-Disposition": f'attachment; filename="{row.code}-v{row.version}.toml"'},
+        headers={"Content-Disposition": content_disposition(f"{row.code}-v{row.version}.toml")},
     )
 
 

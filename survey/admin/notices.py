@@ -7,7 +7,6 @@ import subprocess
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +15,8 @@ from sqlalchemy import select
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import require_wave
+from ..downloads import content_disposition
+from ..edges import bounded_int
 from ..extensions import db
 from ..models import DocumentJob, Notice, Street
 from ..services.console_preview import issue_preview
@@ -36,10 +37,7 @@ from .waves import get_wave_or_404
 def pdf_response(data: bytes, filename: str, inline: bool = False) -> Response:
     """Send PDF bytes with a UTF-8 file name (RFC 6266)."""
     response = Response(data, mimetype="application/pdf")
-    disposition = "inline" if inline else "attachment"
-    response.headers["Content-Disposition"] = (
-        f"{disposition}; filename=notice.pdf; filename*=UTF-8''{quote(filename)}"
-    )
+    response.headers["Content-Disposition"] = content_disposition(filename, inline=inline)
     return response
 
 
@@ -135,7 +133,7 @@ def _preview_date() -> tuple[dt.date, int | None]:
         day = dt.date.fromisoformat(request.args.get("date", ""))
     except ValueError:
         day = default_issue_date()
-    days = request.args.get("days", type=int)
+    days = request.args.get("days", type=bounded_int)
     return day, days if days and 1 <= days <= 365 else None
 
 

@@ -7,10 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
+from ..edges import bounded_int
 from ..extensions import db
 from ..models import Response
 from ..services import quality_review
 from ..services.scoring_runs import current_run
+from ..services.source_influence import channel_names, kind_names, wave_source_summary
 from . import bp
 from .forms import ConfirmForm, ExclusionForm
 from .waves import get_wave_or_404
@@ -20,7 +22,7 @@ def _page(wave, status=200, form=None):  # type: ignore[no-untyped-def]
     show = request.args.get("show", "flagged")
     if show not in ("flagged", "excluded", "all"):
         show = "flagged"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=bounded_int) or 1, 1)
     rows, total = quality_review.review_page(wave, show=show, page=page)
     run = current_run(wave)
     return render_template(
@@ -35,6 +37,9 @@ def _page(wave, status=200, form=None):  # type: ignore[no-untyped-def]
         confirm=ConfirmForm(),
         locked=wave.state not in quality_review.REVIEW_STATES,
         stale=wave.state == "scored" and quality_review.run_is_stale(wave, run),
+        sources=wave_source_summary(wave),
+        source_kinds=kind_names(),
+        channel_names=channel_names(),
     ), status
 
 

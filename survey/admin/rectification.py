@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..auth.decorators import roles_required
 from ..auth.scope import in_current, require_visible, require_wave
+from ..edges import DB_INT_MAX, bounded_int
 from ..extensions import db
 from ..models import Evidence, Notice, RectificationItem, Street, User, Wave
 from ..services import publication
@@ -38,7 +39,7 @@ class ReturnForm(FlaskForm):
 
 
 class EscalateForm(FlaskForm):
-    street_id = IntegerField(validators=[DataRequired()])
+    street_id = IntegerField(validators=[DataRequired(), NumberRange(1, DB_INT_MAX)])
     days = IntegerField(
         _l("新的整改期限（工作日）"),
         default=10,
@@ -72,7 +73,7 @@ def rectification():
     waves = _waves_with_items()
     code = request.args.get("wave")
     wave = next((w for w in waves if w.code == code), waves[0] if waves else None)
-    street_id = request.args.get("street", type=int)
+    street_id = request.args.get("street", type=bounded_int)
     state = request.args.get("state") or None
     if state not in rect.STATE_NAMES:
         state = None
@@ -224,7 +225,8 @@ def escalate(code: str):
         abort(404)
     require_visible(wave.district_id)
     form = EscalateForm()
-    street = db.session.get(Street, form.street_id.data or 0)
+    street_id = form.street_id.data or 0
+    street = db.session.get(Street, street_id) if 0 < street_id <= DB_INT_MAX else None
     back = url_for("admin.rectification", wave=wave.code)
     if not form.validate_on_submit() or street is None or street.district_id != wave.district_id:
         for errors in form.errors.values():

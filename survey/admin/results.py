@@ -12,6 +12,8 @@ from flask_login import current_user
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import require_wave
+from ..downloads import content_disposition
+from ..edges import bounded_int
 from ..extensions import db
 from ..models import ScoringRun, Street
 from ..services import charts, exports, jobs
@@ -197,7 +199,7 @@ def street(code: str, street_id: int):
     indicator = request.args.get("indicator") or None
     if indicator not in spec.indicator_codes:
         indicator = None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=bounded_int) or 1, 1)
     group = request.args.get("group") or None
     if group not in spec.group_codes:
         group = None
@@ -264,7 +266,7 @@ def export_responses(code: str, fmt: str):
 
 def _download(data: bytes, fmt: str, filename: str) -> Response:
     response = Response(data, mimetype=MIMETYPES[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -15,6 +15,8 @@ from scoring.exchange import MAX_PROBLEMS, ExchangeError
 
 from ..auth.decorators import AGENCY, FIELDWORK_VIEWERS, roles_required
 from ..auth.scope import in_current, require_visible
+from ..downloads import clean_filename, content_disposition
+from ..edges import DB_INT_MAX, bounded_int
 from ..extensions import db
 from ..models import Community, InvitationBatch, Street, Wave
 from ..services import fieldwork
@@ -22,6 +24,7 @@ from ..services.frameworks import spec_of
 from ..services.invitations import batch_for_request, create_batch, invitation_url, typed_code
 from ..services.qr_sheets import qr_sheet_pdf
 from ..services.quality import flag_wave
+from ..services.source_influence import channel_names, kind_names, wave_source_summary
 from ..services.waves import STATE_NAMES
 from . import bp
 from .forms import ActionForm, BatchForm, ImportForm, OutputForm, StreetPickForm, TokenForm
@@ -74,7 +77,7 @@ def _deliver(wave: Wave, batch: InvitationBatch, tokens: list[str], output: str,
         encoded = base64.b64encode(data).decode("ascii")
         download = {
             "href": f"data:{mimetype};base64,{encoded}",
-            "filename": filename,
+            "filename": clean_filename(filename),  # the same cleaning as every download
             "label": label,
             "kb": max(1, len(data) // 1024),
         }
@@ -117,6 +120,9 @@ def dashboard(code: str):
         cells=cells,
         total=fieldwork.total(cells),
         interviewers=fieldwork.interviewer_stats(wave),
+        sources=wave_source_summary(wave),
+        source_kinds=kind_names(),
+        channel_names=channel_names(),
         state_names=STATE_NAMES,
         form=ActionForm(),
     )
@@ -129,7 +135,7 @@ def progress_csv(code: str):
     wave = _wave(code)
     response = make_response(fieldwork.progress_csv(wave))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f"attachment; filename={wave.code}-progress.csv"
+    response.headers["Content-Disposition"] = content_disposition(f"{wave.code}-progress.csv")
     return response
 
 
@@ -170,7 +176,7 @@ def _chosen_street(wave: Wave) -> Street | None:
     """The street picked in step 1 (``?street=``) or posted, if in the wave's district."""
     raw = request.form.get("street") or request.args.get("street")
     try:
-        street = db.session.get(Street, int(raw)) if raw else None
+        street = db.session.get(Street, bounded_int(raw)) if raw else None
     except (TypeError, ValueError):
         street = None
     return street if street is not None and street.district_id == wave.district_id else None
@@ -202,10 +208,11 @@ def invitations(code: str):
             )
             status = 409
         else:
-            community = (
-                db.session.get(Community, form.community.data) if form.community.data else None
-            )
-            if community is not None and community.street_id != street.id:
+            chosen = form.community.data or 0
+            community = db.session.get(Community, chosen) if 0 < chosen <= DB_INT_MAX else None
+            if (community is None and chosen) or (
+                community is not None and community.street_id != street.id
+            ):
                 form.community.errors.append(_("该社区不属于所选街道。"))
                 status = 400
             else:

@@ -146,10 +146,11 @@ OPENAPI: dict[str, Any] = {
                 "type": "object",
                 "description": (
                     "One response in the exchange format's fields: response_id, street (name or "
-                    "code), group, submitted_at (ISO 8601), channel "
-                    "(online|open|phone|face|paper), weight, one field per indicator code "
-                    "(1..K, 'DK' or null), concerns ('I07;I08' or a list), overall, comment; "
-                    "optional age_band, gender, residence_years."
+                    "code), group, submitted_at (ISO 8601, inside the wave's fieldwork; empty: "
+                    "the time of receipt), channel (phone|face|paper; empty: paper; online and "
+                    "open are refused), weight (empty or 1: weights are the bureau's), one field "
+                    "per indicator code (1..K, 'DK' or null), concerns ('I07;I08' or a list), "
+                    "overall, comment; optional age_band, gender, residence_years."
                 ),
                 "required": ["response_id", "street", "group"],
                 "properties": {

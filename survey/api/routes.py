@@ -11,6 +11,7 @@ from sqlalchemy import select
 from scoring.exchange import ExchangeError, columns, parse_rows
 
 from ..auth.scope import in_visible, may_see, visible_districts
+from ..edges import JSONBodyError, json_body
 from ..extensions import csrf, db
 from ..models import Notice, RectificationItem, Street, Wave
 from ..services.frameworks import spec_of
@@ -180,7 +181,10 @@ def _cell(value: Any) -> str | None:
 def post_responses(code: str):
     """Add a batch of responses (exchange-format fields); all or nothing, 422 with problems."""
     w = _wave(code)
-    body = request.get_json(silent=True)
+    try:
+        body = json_body()
+    except JSONBodyError as exc:
+        return json_response(422, {"error": "Unprocessable Entity", "problems": [str(exc)]})
     if not isinstance(body, dict) or not isinstance(body.get("responses"), list):
         return json_response(
             422,
@@ -227,7 +231,7 @@ def post_responses(code: str):
         # parse_rows counts the header as line 1: response k is on line k + 1.
         return json_response(422, {"error": "Unprocessable Entity", "problems": exc.problems})
     try:
-        n = import_records(w, records, interviewer_id=g.api_user.id)
+        n = import_records(w, records, interviewer_id=g.api_user.id, path="api")
     except ExchangeError as exc:
         status = 409 if w.state != "fieldwork" else 422
         return json_response(

@@ -39,6 +39,8 @@ class InvitationBatch(db.Model):
 
 
 class Invitation(db.Model):
+    __table_args__ = (Index("ix_invitation_start_address", "wave_id", "start_address"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # keyed digest of the short typed code printed on the card (docs/typed-codes.md)
@@ -49,6 +51,8 @@ class Invitation(db.Model):
     group_code: Mapped[str] = mapped_column(String(20))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"))
     is_open: Mapped[bool] = mapped_column(default=False)  # reusable poster link
+    # keyed hash of the network address (/64 for IPv6) that started an open-link child
+    start_address: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]
     opened_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
@@ -89,6 +93,7 @@ class Response(db.Model):
     weight: Mapped[float] = mapped_column(default=1.0)
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), unique=True)
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    import_sha256: Mapped[str | None] = mapped_column(String(64))  # the imported file's digest
     started_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]  # set by the submitting code; None for undated imports
     duration_s: Mapped[float | None]

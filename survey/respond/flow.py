@@ -18,6 +18,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..models._base import utcnow
 from ..services import questionnaire as q
+from ..services.open_links import address_hash
 from .forms import PageForm
 
 NAV = ("next", "back", "save")
@@ -167,7 +168,8 @@ def begin_open(token: str):  # type: ignore[no-untyped-def]
         if not inv.is_open:
             return redirect(url_for("respond.start", token=token))
         device = q.device_hash(request.user_agent.string, request.remote_addr or "")
-        child, _ = q.start_open_link(inv, device)
+        address = address_hash(request.remote_addr or "")
+        child, _ = q.start_open_link(inv, device, address)
     except q.InvitationProblem as problem:
         db.session.rollback()
         return problem_page(problem)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import limiter
 from ..services.invitations import normalise_code
+from ..services.open_links import network_of
 from ..services.questionnaire import TOKEN_RE, device_hash
 from . import bp, flow, guessing
 from .forms import CodeForm
@@ -19,6 +20,11 @@ token_limit = guessing.token_limit
 
 def _device_key() -> str:
     return device_hash(request.user_agent.string, request.remote_addr or "")
+
+
+def _address_key() -> str:
+    """The network address alone (no User-Agent): rotating browsers does not help."""
+    return "open-addr:" + network_of(request.remote_addr or "")
 
 
 @bp.errorhandler(CSRFError)
@@ -73,6 +79,7 @@ def begin(token: str):
 @bp.post("/<token>/open")
 @token_limit
 @limiter.limit("10 per hour", key_func=_device_key)
+@limiter.limit(lambda: current_app.config["OPEN_LINK_ADDRESS_RATE"], key_func=_address_key)
 def begin_open(token: str):
     """Start a new questionnaire from an open (poster) link on this device."""
     return flow.begin_open(token)

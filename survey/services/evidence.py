@@ -4,17 +4,17 @@ Files are judged by their content, never by the name or the browser's content
 type.  Photos are opened with Pillow under a pixel ceiling (decompression
 bombs), verified, and re-encoded from their pixels, so EXIF (GPS position,
 camera serial) and every other metadata chunk is dropped; a thumbnail is made
-for the public pages.  PDFs must start with ``%PDF-`` and may not carry
-scripts, auto-run actions or embedded files, also inside compressed streams.
+for the public pages.  PDFs must start with ``%PDF-`` and are parsed with
+pikepdf in a memory-capped child process (:mod:`survey.services.pdf_safety`):
+no scripts, actions, links, embedded files, media or XFA forms in any object,
+also inside object streams, and bounded decompression.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import re
 import warnings
-import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -22,15 +22,13 @@ from flask import has_request_context
 from flask_babel import gettext
 from PIL import Image, ImageOps
 
+from . import pdf_safety
+
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_PDF_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # 40 megapixels: any phone photo, no decompression bomb
 THUMBNAIL_SIZE = (480, 480)
 IMAGE_FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png")}
-PDF_FORBIDDEN = (b"/JavaScript", b"/JS", b"/OpenAction", b"/Launch", b"/EmbeddedFile")
-_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
-_INFLATE_LIMIT = 64 * 1024 * 1024
 
 # Pillow refuses (DecompressionBombError) above twice this and warns above it;
 # the warning is turned into a refusal below.
@@ -166,15 +164,9 @@ def _check_pdf(filename: str, data: bytes) -> CheckedFile:
         )
     if b"%%EOF" not in data[-2048:]:
         raise EvidenceRejected(_("PDF文件不完整或已损坏，未保存。"))
-    found = _pdf_active_content(data)
-    if found:
-        raise EvidenceRejected(
-            _(
-                "PDF文件含有脚本、自动运行或内嵌文件（%(what)s），出于安全原因未保存。"
-                "请打印后扫描，或另存为普通PDF再上传。",
-                what=found,
-            )
-        )
+    verdict = pdf_safety.scan_isolated(data)
+    if not verdict.ok:
+        raise EvidenceRejected(_pdf_refusal(verdict))
     return CheckedFile(
         filename=_stem(filename) + ".pdf",
         content_type="application/pdf",
@@ -184,21 +176,35 @@ def _check_pdf(filename: str, data: bytes) -> CheckedFile:
     )
 
 
-def _pdf_active_content(data: bytes) -> str:
-    """Name the first forbidden PDF key in the file or its compressed streams ('' if none)."""
-    chunks = [data]
-    for match in _PDF_STREAM.finditer(data):
-        inflater = zlib.decompressobj()
-        try:
-            chunks.append(inflater.decompress(match.group(1), _INFLATE_LIMIT))
-        except zlib.error:
-            continue
-    for chunk in chunks:
-        # PDF names may spell letters as #xx escapes (/J#61vaScript).
-        plain = _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), chunk)
-        for key in PDF_FORBIDDEN:
-            if re.search(re.escape(key) + rb"(?![A-Za-z0-9])", plain) or (
-                key == b"/EmbeddedFile" and key in plain
-            ):
-                return key.decode()
-    return ""
+def _pdf_refusal(verdict: pdf_safety.Verdict) -> str:
+    """A street clerk's explanation of why a PDF was refused."""
+    fix = _("请打印后扫描，或另存为不含链接和附件的普通PDF再上传。")
+    if verdict.reason == "active":
+        return (
+            _(
+                "PDF文件含有脚本、链接、自动运行或内嵌文件（%(what)s），出于安全原因未保存。",
+                what=verdict.detail,
+            )
+            + fix
+        )
+    if verdict.reason == "inflated":
+        return (
+            _(
+                "PDF文件解压后过大（超过%(mb)sMB）或检查超时，出于安全原因未保存。",
+                mb=pdf_safety.MAX_INFLATED // 2**20,
+            )
+            + fix
+        )
+    if verdict.reason == "objects":
+        return _("PDF文件结构过于复杂（对象过多），出于安全原因未保存。") + fix
+    if verdict.reason == "filter":
+        return (
+            _(
+                "PDF文件使用了不支持的压缩方式（%(what)s），出于安全原因未保存。",
+                what=verdict.detail,
+            )
+            + fix
+        )
+    if verdict.reason == "encrypted":
+        return _("PDF文件设置了打开密码，未保存。请去掉密码后再上传。")
+    return _("PDF文件不完整或已损坏，未保存。")

@@ -1,8 +1,8 @@
 """Downloads: street scores (CSV/XLSX), responses (exchange CSV/XLSX) and SPSS .sav.
 
-Every text cell that a spreadsheet could run as a formula (starting with
-``= + - @``, tab or CR) is prefixed with ``'`` (CWE-1236).  Pure functions of
-plain data, except :func:`responses_export`, which reads the wave's rows.
+Every text cell goes through the one formula-safe writer,
+:mod:`scoring.spreadsheet` (CWE-1236).  Pure functions of plain data, except
+:func:`responses_export`, which reads the wave's rows.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from scoring.exchange import DK, ResponseRecord, write_csv, write_xlsx
 from scoring.framework import Framework as FrameworkSpec
+from scoring.spreadsheet import csv_row, formula_safe, xlsx_row
 
 from ..models import Wave
 from .frameworks import spec_of
@@ -27,9 +28,7 @@ BAND_NAMES = {"above": "高于全区", "similar": "与全区相当", "below": "�
 
 def safe_cell(value: object) -> object:
     """Return ``value`` with text a spreadsheet would evaluate neutralised."""
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
+    return formula_safe(value) if isinstance(value, str) else value
 
 
 def scores_table(
@@ -57,9 +56,9 @@ def table_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
     """UTF-8 CSV with BOM (Excel shows Chinese), formula-safe."""
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow(csv_row(header))
     for row in rows:
-        writer.writerow(["" if v is None else safe_cell(v) for v in row])
+        writer.writerow(csv_row(row))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -71,9 +70,9 @@ def table_xlsx(
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
-    sheet.append(list(header))
+    sheet.append(xlsx_row(sheet, header))
     for row in rows:
-        sheet.append([safe_cell(v) for v in row])
+        sheet.append(xlsx_row(sheet, row))
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
@@ -107,8 +106,8 @@ def records_sav(
     data: dict[str, list[object]] = {
         "response_id": [safe_cell(r.response_id) for r in records],
         "street": [safe_cell(r.street) for r in records],
-        "group": [r.group for r in records],
-        "channel": [r.channel for r in records],
+        "group": [safe_cell(r.group) for r in records],
+        "channel": [safe_cell(r.channel) for r in records],
         "weight": [r.weight for r in records],
     }
     for code in codes:
@@ -117,7 +116,7 @@ def records_sav(
             for v in (r.answers.get(code) for r in records)
         ]
     data["overall"] = [None if r.overall is None else float(r.overall) for r in records]
-    data["concerns"] = [";".join(r.concerns) for r in records]
+    data["concerns"] = [safe_cell(";".join(r.concerns)) for r in records]
     data["comment"] = [safe_cell(r.comment) for r in records]
     schema = {
         name: (pl.Float64 if name in (*codes, "overall", "weight") else pl.Utf8) for name in data

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+
+from scoring.spreadsheet import csv_row
 
 from ..extensions import db
 from ..i18n import _
@@ -127,11 +130,13 @@ def progress_csv(wave: Wave) -> bytes:
     """Return the progress table as UTF-8 CSV with BOM (opens cleanly in Excel)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(PROGRESS_COLUMNS)
+    writer.writerow(csv_row(PROGRESS_COLUMNS))
     for c in progress(wave):
         writer.writerow(
-            [c.street, c.group, c.issued, c.opened, c.started, c.completed, c.target]
-            + [c.percent, c.flagged, c.excluded]
+            csv_row(
+                [c.street, c.group, c.issued, c.opened, c.started, c.completed, c.target]
+                + [c.percent, c.flagged, c.excluded]
+            )
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -145,7 +150,8 @@ def links_csv(tokens: Iterable[str]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(["token", "url", "code"])
     for token in tokens:
-        writer.writerow([token, invitation_url(token), typed_code(token)])
+        # a token may start with "-": neutralised like every exported cell
+        writer.writerow(csv_row([token, invitation_url(token), typed_code(token)]))
     return out.getvalue().encode("utf-8")
 
 
@@ -308,10 +314,16 @@ def import_responses(wave: Wave, data: bytes, filename: str, user_id: int | None
     :raises ExchangeError: every problem as ``line N, column C: reason``.
     """
     records = parse_file(wave, data, filename)
+    digest = hashlib.sha256(data).hexdigest()
     record(
         "responses.import",
         wave,
         user_id=user_id,
-        after={"file": filename[:200], "responses": len(records)},
+        after={
+            "file": filename[:200],
+            "sha256": digest,
+            "responses": len(records),
+            "path": "agency",
+        },
     )
-    return import_records(wave, records)
+    return import_records(wave, records, path="agency", import_sha256=digest)

@@ -35,6 +35,7 @@ from ..extensions import db
 from ..models import DK_POINT, Answer, Community, Response, Wave
 from .audit import record
 from .frameworks import spec_of
+from .open_links import wave_bursts
 
 AUTO_REASON = "自动排除：质量标记"
 CHECKS = ("speeder", "straightline", "duplicate", "burst")
@@ -223,7 +224,8 @@ def flag_wave(wave: Wave) -> dict[str, int]:
     exclusions whose flags disappeared are lifted.  One audit entry for the run.
 
     :returns: ``responses``, ``flagged``, ``newly_excluded``, ``restored`` and one
-        count per check (``speeder``, ``straightline``, ``duplicate``, ``burst``).
+        count per check (``speeder``, ``straightline``, ``duplicate``, ``burst``,
+        and ``open_burst``: open-link starts clustered by network address).
     """
     spec = spec_of(wave.framework)
     query = select(
@@ -245,9 +247,14 @@ def flag_wave(wave: Wave) -> dict[str, int]:
         counts[name] = flags.count
     combined = combine_flags(*checks.values())
     excluding = exclusion_rule(checks)
+    bursts = wave_bursts(wave)  # open-link starts clustered by network address
+    counts["open_burst"] = len(bursts)
     changes = []
     for row, reason, exclude in zip(rows, combined.reasons, excluding, strict=True):
         rid, old_flags, excluded, why = row[0], row[5] or "", row[6], row[7]
+        if rid in bursts:  # excluded by default, like a burst in one community
+            reason = "; ".join(r for r in (reason, bursts[rid]) if r)
+            exclude = True
         change: dict[str, object] = {}
         if reason:
             counts["flagged"] += 1

@@ -311,15 +311,23 @@ def start(
     return draft
 
 
-def start_open_link(parent: Invitation, device: str) -> tuple[str, ResponseDraft]:
+def start_open_link(
+    parent: Invitation, device: str, address: str | None = None
+) -> tuple[str, ResponseDraft]:
     """Give one device its own single-use invitation under an open (poster) link.
 
     The child invitation has no batch and inherits wave, street, group and
     community; its response gets ``channel=open``.  Adds rows (not committed).
 
-    :raises InvitationProblem: open links switched off, or this device already
-        answered ``OPEN_LINK_DEVICE_LIMIT`` times in this street and group.
+    :param address: keyed hash of the network address
+        (:func:`.open_links.address_hash`); counted per wave, see
+        :mod:`.open_links`.
+    :raises InvitationProblem: open links switched off, this device already
+        answered ``OPEN_LINK_DEVICE_LIMIT`` times in this street and group, or
+        this address started ``OPEN_LINK_ADDRESS_LIMIT`` questionnaires today.
     """
+    from .open_links import address_refusal, check_start
+
     wave = parent.wave
     if not wave.allow_open_links:
         raise InvitationProblem(
@@ -341,6 +349,11 @@ def start_open_link(parent: Invitation, device: str) -> tuple[str, ResponseDraft
             _l("这台手机已经提交过问卷"),
             _l("同一台设备只能通过公开二维码提交有限份数的问卷。感谢您的参与！"),
         )
+    burst = ""
+    if address is not None:
+        allowed, burst = check_start(wave, address, utcnow())
+        if not allowed:
+            raise InvitationProblem(429, *address_refusal())
     token = new_token()
     child = Invitation(
         token_hash=hash_token(token),
@@ -349,11 +362,15 @@ def start_open_link(parent: Invitation, device: str) -> tuple[str, ResponseDraft
         group_code=parent.group_code,
         community_id=parent.community_id,
         is_open=False,
+        start_address=address,
     )
     db.session.add(child)
     mark_opened(parent)
     db.session.flush()
-    return token, start(child, channel="open", device=device)
+    draft = start(child, channel="open", device=device)
+    if burst:
+        draft.data = {**draft.data, "flags": burst}
+    return token, draft
 
 
 def start_interview(
@@ -599,6 +616,9 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
         reason, exclude = flag_submission(
             spec, row, {a["indicator_code"]: a["point"] for a in answers}
         )
+        if data.get("flags"):  # an open-link burst, flagged when it started
+            reason = "; ".join(r for r in (reason, data["flags"]) if r)
+            exclude = True
         if reason:
             row.update(quality_flags=reason)
         if exclude:

@@ -13,6 +13,7 @@ from scoring.exchange import DK, ExchangeError, ResponseRecord, read_responses
 from ..extensions import db
 from ..models import DK_POINT, Answer, Response, Street, Wave
 from .frameworks import spec_of
+from .provenance import check_provenance
 
 
 def street_lookup(wave: Wave) -> dict[str, str]:
@@ -50,16 +51,24 @@ def import_records(
     *,
     interviewer_id: int | None = None,
     require_state: Iterable[str] = ("fieldwork",),
+    path: str = "admin",
+    import_sha256: str | None = None,
 ) -> int:
     """Insert ``records`` into ``wave`` in one transaction; all or nothing.
 
+    :param path: the entry path (``api``, ``agency`` or ``admin``) whose rules
+        (:mod:`survey.services.provenance`) the records must meet.
+    :param import_sha256: digest of the imported file, kept on every response.
+
     Commits on success.  :raises ExchangeError: if the wave does not accept
-    data or a ``response_id`` already exists in the wave; nothing is written.
+    data, a record breaks its entry path's rules or a ``response_id`` already
+    exists in the wave; nothing is written.
     """
     if wave.state not in tuple(require_state):
         raise ExchangeError(
             [f"wave {wave.code} is '{wave.state}': responses can be added only during fieldwork"]
         )
+    records = check_provenance(wave, records, path=path)
     ids = [r.response_id for r in records]
     taken: set[str] = set()
     for chunk in range(0, len(ids), 500):
@@ -79,7 +88,7 @@ def import_records(
             ]
         )
     try:
-        insert_records(wave, records, interviewer_id=interviewer_id)
+        insert_records(wave, records, interviewer_id=interviewer_id, import_sha256=import_sha256)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -92,6 +101,7 @@ def insert_records(
     records: Sequence[ResponseRecord],
     *,
     interviewer_id: int | None = None,
+    import_sha256: str | None = None,
     extra: Sequence[dict] | None = None,
     answer_comments: Sequence[dict[str, str]] | None = None,
 ) -> list[int]:
@@ -120,6 +130,7 @@ def insert_records(
             "gender": rec.gender,
             "residence_years": rec.residence_years,
             "interviewer_id": interviewer_id,
+            "import_sha256": import_sha256,
         }
         if extra is not None:
             row.update(extra[n])

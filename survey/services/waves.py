@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import func, select
@@ -77,6 +78,14 @@ def transition(wave: Wave, action: str, user_id: int | None = None) -> Wave:
     return wave
 
 
+WAVE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+
+
+def code_rule() -> str:
+    """The wave-code rule in the reader's language."""
+    return _("测评批次代码只能由字母、数字和连字符组成（以字母或数字开头）。")
+
+
 def create_wave(
     district: District,
     framework: Framework,
@@ -99,6 +108,8 @@ def create_wave(
     """
     if not code or len(code) > 60:
         raise ValueError(_("测评批次代码不能为空，且不超过60个字符。"))
+    if not WAVE_CODE.fullmatch(code):
+        raise ValueError(code_rule())
     if db.session.scalar(select(Wave).where(Wave.code == code)):
         raise ValueError(_("测评批次代码 %(code)s 已被使用。", code=code))
     if starts_on and ends_on and ends_on < starts_on:

@@ -6,6 +6,7 @@ import io
 
 from flask import Response, abort, send_file
 
+from ..downloads import content_disposition
 from ..models import Evidence, Notice
 
 KIND_FILE_NAMES = {
@@ -28,13 +29,8 @@ def notice_filename(notice: Notice) -> str:
 
 def pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:
     """Send PDF bytes as a download named ``filename`` (RFC 6266 ``filename*`` for Chinese)."""
-    response = send_file(
-        io.BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=not inline,
-        download_name=filename,
-        max_age=0,
-    )
+    response = send_file(io.BytesIO(data), mimetype="application/pdf", max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(filename, inline=inline)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -52,10 +48,11 @@ def evidence_response(
     response = send_file(
         io.BytesIO(data),
         mimetype=mimetype,
-        as_attachment=mimetype == "application/pdf",
-        download_name=name,
         etag=evidence.sha256 if not thumbnail else False,
         max_age=3600 if public else 0,
+    )
+    response.headers["Content-Disposition"] = content_disposition(
+        name, inline=mimetype != "application/pdf"
     )
     response.headers["Cache-Control"] = "public, max-age=3600" if public else "private, no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

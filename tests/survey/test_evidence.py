@@ -136,10 +136,9 @@ def test_fifty_megabytes_is_refused():
         minimal_pdf(b"/OpenAction << /S /Launch /F (cmd.exe) >>"),
         minimal_pdf(b"/Names << /EmbeddedFiles 6 0 R >>"),
         minimal_pdf(b"/AA << /O << /S /J#61vaScript /JS (x) >> >>"),  # #xx-escaped name
-        # hidden inside a compressed object stream
-        minimal_pdf(stream=b"6 0 obj << /S /JavaScript /JS (app.alert(1)) >> endobj"),
+        # objects hidden in real object streams: tests/survey/test_evidence_pdf.py
     ],
-    ids=["openaction-js", "names-js", "launch", "embedded", "escaped-name", "in-stream"],
+    ids=["openaction-js", "names-js", "launch", "embedded", "escaped-name"],
 )
 def test_pdf_with_active_content_is_refused(pdf):
     with pytest.raises(EvidenceRejected, match="安全原因"):

@@ -1,7 +1,7 @@
 """population margins (versioned per district), wave weighting, run's population version
 
 Revision ID: b14a7c2e5f01
-Revises: 5b1e0c7d9a42
+Revises: b13e5ec0a1d2
 Create Date: 2026-11-30 11:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b14a7c2e5f01'
-down_revision = '5b1e0c7d9a42'
+down_revision = 'b13e5ec0a1d2'
 branch_labels = None
 depends_on = None
 
