@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .framework import Framework
+from .spreadsheet import unguard
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -524,8 +525,7 @@ def _concerns(value: str, codes: frozenset[str]) -> tuple[tuple[str, ...], list[
 
 
 def _comment(value: str) -> tuple[str, str | None]:
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@":
-        value = value[1:]  # undo the formula guard that export adds
+    value = unguard(value)  # undo the formula guard that export adds
     if len(value) > MAX_COMMENT:
         return value, f"comment has {len(value)} characters; at most 2000"
     return value, None

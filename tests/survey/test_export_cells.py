@@ -127,12 +127,13 @@ def test_links_and_progress_csv_are_safe(app, make_wave):
     assert_csv_safe(fieldwork.progress_csv(wave))
 
 
-def test_comment_round_trip_still_works(framework_spec):
-    rec = record("=", "comment", framework_spec)
+@pytest.mark.parametrize("prefix", ["=", "\uff1d", "\uff20"])
+def test_comment_round_trip_still_works(framework_spec, prefix):
+    rec = record(prefix, "comment", framework_spec)
     back = read_responses(write_csv([rec], framework_spec), framework_spec, fmt="csv")
-    assert back[0].comment == "=" + PAYLOAD
+    assert back[0].comment == prefix + PAYLOAD
     back = read_responses(write_xlsx([rec], framework_spec), framework_spec, fmt="xlsx")
-    assert back[0].comment == "=" + PAYLOAD and back[0].response_id == "r1"
+    assert back[0].comment == prefix + PAYLOAD and back[0].response_id == "r1"
 
 
 def test_console_download_has_no_formula(client, make_wave, make_user):
