@@ -19,6 +19,8 @@ for target in ${MINPING_TEST_DATABASES:-sqlite postgresql}; do
     if [ "$status" = 0 ] && [ -z "${MINPING_SKIP_BROWSER:-}" ]; then
       echo "== browser walks (Chromium, axe-core)"
       .venv/bin/pytest -m browser tests/browser "$@" || status=$?
+      # its own Playwright instance: a separate process from the shared-Chromium walks
+      [ "$status" = 0 ] && { .venv/bin/pytest -m browser tests/survey/test_public_phone.py "$@" || status=$?; }
     fi
   fi
   [ "$status" = 0 ] || break
