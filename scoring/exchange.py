@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,19 +89,24 @@ def columns(framework: Framework) -> list[str]:
     return [*BASE_COLUMNS, *framework.indicator_codes, *TAIL_COLUMNS, *DEMOGRAPHICS]
 
 
-def _decode(data: bytes) -> str:
+def decode_utf8(data: bytes, error: Callable[[list[str]], Exception]) -> str:
+    """``data`` as text (a UTF-8 BOM dropped), else ``error`` naming the line and column."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         column = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
-        raise ExchangeError(
+        raise error(
             [
                 f"line {line}, column {column}: the file is not UTF-8 text "
                 "(save it as 'CSV UTF-8' and try again)"
             ]
         ) from None
+
+
+def _decode(data: bytes) -> str:
+    return decode_utf8(data, ExchangeError)
 
 
 def _csv_rows(data: bytes, max_records: int | None = None) -> list[list[str]]:

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from .exchange import decode_utf8
+
 __all__ = [
     "AGE_BANDS",
     "COLUMNS",
@@ -157,18 +159,7 @@ class Population:
 
 
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        column = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
-        raise PopulationError(
-            [
-                f"line {line}, column {column}: the file is not UTF-8 text "
-                "(save it as 'CSV UTF-8' and try again)"
-            ]
-        ) from None
+    return decode_utf8(data, PopulationError)
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:

@@ -51,7 +51,7 @@ def create_app(config: type[Config] | object = Config) -> Flask:
     web.init_app(app)
     filters.init_app(app)
     cli.init_app(app)
-    request_logs.init_app(app)  # issue 8: JSON request logs with request ids
+    request_logs.init_app(app)  # JSON request logs with request ids (docs/deploy.md)
 
     from . import models  # noqa: F401  (register tables)
 

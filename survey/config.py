@@ -64,7 +64,7 @@ class Config:
     STAFF_IDLE_MINUTES = _positive("MINPING_IDLE_MINUTES", 30)
     STAFF_SESSION_HOURS = _positive("MINPING_SESSION_HOURS", 12)
     TESTING = False
-    # -- reliability (issue 8): proxy headers, logs --------------------------
+    # -- reliability: proxy headers, logs (docs/deploy.md) ----------------------
     # Trust X-Forwarded-For/-Proto/-Host from one reverse proxy (nginx) in front.
     PROXY_FIX = _bool("MINPING_PROXY_FIX", False)
     LOG_FORMAT = os.environ.get("MINPING_LOG_FORMAT", "json")  # json | text

@@ -1,6 +1,6 @@
 """Reviewing flagged responses: quality checks, exclusion and restore with a reason.
 
-Decision (issue 5): reviewing is allowed while a wave is in fieldwork, closed
+Decision: reviewing is allowed while a wave is in fieldwork, closed
 or scored.  In ``scored`` a change makes the current scoring run stale (its
 data sha256 no longer matches the included responses) and the console says
 that a re-score is needed; once notices are issued the data are locked, since
