@@ -36,9 +36,19 @@ _SPAN_OPEN = '<span lang="zh-CN">'
 _FULL_WIDTH = re.compile(_CJK)
 
 
-_ENGLISH_PUNCTUATION = str.maketrans(
-    {"）": ")", "，": ", ", "：": ": ", "；": "; ", "、": ", ", "\u3000": " ", "。": ". "}
-)
+_ENGLISH_PUNCTUATION = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {  # full-width: ASCII
+    ord(k): v
+    for k, v in {
+        "）": ")",
+        "，": ", ",
+        "：": ": ",
+        "；": "; ",
+        "、": ", ",
+        "\u3000": " ",
+        "。": ". ",
+        "～": "–",
+    }.items()
+}
 
 
 def _wrap_runs(text: str) -> str:

@@ -56,6 +56,12 @@ def test_runs_of_chinese_are_wrapped_and_english_stays_outside():
     assert mark_chinese("<p>no Chinese</p>") == "<p>no Chinese</p>"
 
 
+def test_full_width_punctuation_between_english_words_becomes_english():
+    out = mark_chinese("<p>街</p><p>admin（Street staff）</p><dd>Allowed；counted（+5.1～+9.0）</dd>")
+    assert "<p>admin (Street staff)</p>" in out
+    assert "<dd>Allowed; counted (+5.1–+9.0)</dd>" in out
+
+
 def test_english_console_pages_mark_street_and_wave_names(app, client, make_wave, make_user, login):
     wave = make_wave("w-lang", name="二〇二六年度测评")
     login(make_user("admin"))
