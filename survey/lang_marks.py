@@ -29,7 +29,10 @@ _CJK = "[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]"
 # A run starts and ends with a Chinese character or full-width sign; digits,
 # spaces and light punctuation may sit inside it, Latin letters may not.
 _RUN = re.compile(f"[0-9]*{_CJK}(?:[0-9\\s.,:;%·/()\\-–—]*{_CJK})*")
-_TAG = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b([^>]*)>", re.S)
+# a tag, with quoted attribute values that may hold ">" (title="得分 > 90")
+_TAG = re.compile(
+    r"""<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.S
+)
 _SKIP = {"script", "style", "title"}  # raw text, or text that cannot hold markup
 _SELF = {"option", "textarea"}  # mark the element itself
 _SPAN_OPEN = '<span lang="zh-CN">'

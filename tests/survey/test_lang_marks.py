@@ -54,10 +54,14 @@ def test_runs_of_chinese_are_wrapped_and_english_stays_outside():
     assert '<textarea name="x" lang="zh-CN">' in out
     assert "<title>宁海路 – minping</title>" in out and 'title="宁海路"' in out
     assert mark_chinese("<p>no Chinese</p>") == "<p>no Chinese</p>"
+    quoted = '<p title="得分 > 90">街道</p>'
+    assert mark_chinese(quoted) == '<p title="得分 > 90"><span lang="zh-CN">街道</span></p>'
 
 
 def test_full_width_punctuation_between_english_words_becomes_english():
-    out = mark_chinese("<p>街</p><p>admin（Street staff）</p><dd>Allowed；counted（+5.1～+9.0）</dd>")
+    out = mark_chinese(
+        "<p>街</p><p>admin（Street staff）</p><dd>Allowed；counted（+5.1～+9.0）</dd>"
+    )
     assert "<p>admin (Street staff)</p>" in out
     assert "<dd>Allowed; counted (+5.1–+9.0)</dd>" in out
 
