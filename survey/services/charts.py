@@ -98,17 +98,13 @@ def caterpillar(
             lo, hi = district.get("ci_low"), district.get("ci_high")
             if lo is not None and hi is not None:
                 ax.axvspan(float(lo), float(hi), color="#9aa0a6", alpha=0.18, lw=0)  # type: ignore[arg-type]
-            ax.axvline(
-                float(d),
-                color=DISTRICT_LINE,
-                lw=1.1,
-                ls="--",
-                label=f"{district_label} {float(d):.1f}",
-            )  # type: ignore[arg-type]
+            dv = float(d)  # type: ignore[arg-type]
+            ax.axvline(dv, color=DISTRICT_LINE, lw=1.1, ls="--", label=f"{district_label} {dv:.1f}")
         for y, s in enumerate(rows):
             band = s.get("band")
-            color = BAND_COLORS.get(band, BAND_COLORS[None])  # type: ignore[arg-type]
-            marker = BAND_MARKERS.get(band, "o")  # type: ignore[arg-type]
+            key = band if isinstance(band, str) else None
+            color = BAND_COLORS.get(key, BAND_COLORS[None])
+            marker = BAND_MARKERS.get(key, "o")
             score = float(s["score"])  # type: ignore[arg-type]
             lo = s.get("ci_low")
             hi = s.get("ci_high")
