@@ -51,6 +51,7 @@ from .result import (
     SmallCell,
     StreetResult,
 )
+from .reliability import composite_reliability
 from .sensitivity import rank_sensitivity
 from .shrinkage import fay_herriot
 from .variance import (
@@ -679,4 +680,5 @@ def score(
         indicator_cov=np.einsum(
             "sgj,sgjk,sgk->sjk", sc.indicator, cov.final, sc.indicator, optimize=True
         ),
+        reliability=composite_reliability(framework, data),
     )
