@@ -5,7 +5,7 @@ Used by :mod:`scoring.bootstrap` when a run is raked (:mod:`scoring.weighting`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -76,6 +76,20 @@ class ReplicateRaking:
             self.report[1] += int((~fit.converged).sum())
             cf = np.moveaxis(fit.factor.reshape(C, bc, N_CLASS), -1, 0)
             return np.ascontiguousarray(cf, dtype=np.float32)
+        # only the cells with margins are raked; the others keep their counts
+        raked = np.flatnonzero(
+            np.isfinite(self.age).all(axis=1) | np.isfinite(self.gender).all(axis=1)
+        )
+        if raked.size < C:
+            out = np.ones((N_CLASS, C, bc), dtype=np.float32)
+            if raked.size:
+                sub = replace(
+                    self, age=self.age[raked], gender=self.gender[raked], start=self.start[raked]
+                )
+                sub.report[:] = self.report
+                out[:, raked, :] = sub.factors(np.ascontiguousarray(tables[:, raked, :]))
+                self.report[:] = sub.report
+            return out
         N = C * bc
         tab = tables.reshape(N_AGE, N_GENDER, N)
         age = np.repeat(self.age.T, bc, axis=1)
