@@ -42,6 +42,7 @@ from .population import Margins
 from .priorities import overall_correlation, select_priorities
 from .ranking import rank_sets
 from .reference import district_reference, street_coefficients
+from .reliability import composite_reliability
 from .result import (
     CellDesign,
     DistrictResult,
@@ -51,7 +52,6 @@ from .result import (
     SmallCell,
     StreetResult,
 )
-from .reliability import composite_reliability
 from .sensitivity import rank_sensitivity
 from .shrinkage import fay_herriot
 from .variance import (

@@ -261,7 +261,7 @@ def rake(
         error = np.where(bad, 0.0, error)
         error[bad] = redo.error
     factor = cell_factor[c, a, g]
-    raked = np.isfinite(margins.total.reshape(C))
+    raked = margins.raked.reshape(C)
     return Raked(
         weight=w * factor,
         factor=factor,

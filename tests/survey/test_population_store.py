@@ -153,6 +153,23 @@ def test_console_import_edit_and_download(client, login, make_user, district, fr
     assert client.get("/admin/population/v2.xlsx").data[:2] == b"PK"
     assert client.get("/admin/population/v9.csv").status_code == 404
 
+    # the grid's 合计人数 column gives the resident units' counts
+    assert f'name="m-{s1.id}-unit-total-all"' in client.get("/admin/population/edit").get_data(
+        as_text=True
+    )
+    values[f"m-{s1.id}-unit-total-all"] = "-3"
+    res = client.post("/admin/population/edit", data=values)
+    assert res.status_code == 400
+    assert "宁海路 / unit / total all: count &#39;-3&#39; must be a number ≥ 0" in res.get_data(
+        as_text=True
+    )
+    values[f"m-{s1.id}-unit-total-all"] = "42"
+    assert client.post("/admin/population/edit", data=values).status_code == 302
+    page = client.get("/admin/population").get_data(as_text=True)
+    assert "当前版本：第 3 版" in page and ">42</td>" in page
+    csv_text = client.get("/admin/population/v3.csv").get_data(as_text=True)
+    assert "宁海路,unit,total,all,42" in csv_text
+
 
 def test_viewer_reads_but_cannot_import(client, login, make_user, district):
     login(make_user("viewer"))
