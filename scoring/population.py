@@ -107,9 +107,9 @@ class Margins:
     @property
     def raked(self) -> npt.NDArray[np.bool_]:
         """(S, G): street x groups with an age band or gender margin (the cells raked)."""
-        out: npt.NDArray[np.bool_] = np.isfinite(self.age).all(axis=-1) | np.isfinite(
-            self.gender
-        ).all(axis=-1)
+        out: npt.NDArray[np.bool_] = np.logical_or(
+            np.isfinite(self.age).all(axis=-1), np.isfinite(self.gender).all(axis=-1)
+        )
         return out
 
 
