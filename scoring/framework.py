@@ -99,6 +99,9 @@ class Framework:
     indicators: tuple[Indicator, ...]
     name_en: str = ""
     source_text: str = field(default="", compare=False, repr=False)
+    # the dimensions' AHP pairwise comparison matrix (dimension order), when the
+    # weights were derived or checked by AHP: rank sensitivity's ``ahp`` scheme
+    ahp: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def indicator_codes(self) -> tuple[str, ...]:
@@ -292,6 +295,7 @@ class _Builder:
         groups = self.groups(data)
         dimensions = self.dimensions(data)
         indicators = self.indicators(data, dimensions, groups)
+        ahp = self.ahp(data.get("ahp"), dimensions)
         if self.problems:
             raise FrameworkError(self.problems)
         return Framework(
@@ -304,7 +308,41 @@ class _Builder:
             indicators=indicators,
             name_en=str(head.get("name_en", "")),
             source_text=text,
+            ahp=ahp,
         )
+
+    def ahp(
+        self, table: Any, dimensions: tuple[Dimension, ...]
+    ) -> tuple[tuple[float, ...], ...] | None:
+        """Optional ``[ahp] dimensions = [[...], ...]``: a consistent K x K pairwise matrix."""
+        if table is None:
+            return None
+        if not isinstance(table, dict) or set(table) != {"dimensions"}:
+            self.fail("ahp", "must be a table with one key, dimensions (the pairwise matrix)")
+            return None
+        rows = table["dimensions"]
+        k = len(dimensions)
+        if (
+            not isinstance(rows, list)
+            or len(rows) != k
+            or not all(isinstance(r, list) and len(r) == k for r in rows)
+            or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for r in rows for v in r
+            )
+        ):
+            self.fail(
+                "ahp.dimensions",
+                f"must be a {k} x {k} matrix of numbers (one row per dimension, in order)",
+            )
+            return None
+        from .weights import ahp_weights  # local: weights imports the data modules
+
+        try:
+            ahp_weights(rows, [d.code for d in dimensions])
+        except ValueError as exc:
+            self.fail("ahp.dimensions", str(exc))
+            return None
+        return tuple(tuple(float(v) for v in r) for r in rows)
 
     def scale(self, table: Any) -> Scale:
         if not isinstance(table, dict):
@@ -491,4 +529,8 @@ def dump_framework(fw: Framework) -> str:
         ]
         if i.groups:
             lines.append("groups = [" + ", ".join(_toml_str(g) for g in i.groups) + "]")
+    if fw.ahp is not None:
+        lines += ["", "[ahp]", "dimensions = ["]
+        lines += ["  [" + ", ".join(_toml_num(v) for v in row) + "]," for row in fw.ahp]
+        lines.append("]")
     return "\n".join(lines) + "\n"

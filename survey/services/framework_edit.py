@@ -267,7 +267,10 @@ def apply_ahp(
     edit = FrameworkEdit(
         dimension_weights={d.code: w for d, w in zip(spec.dimensions, weights, strict=True)}
     )
-    new = apply_edit(spec, edit)
+    # the matrix is kept with the framework: rank sensitivity's AHP scheme uses it
+    new = dataclasses.replace(
+        apply_edit(spec, edit), ahp=tuple(tuple(float(v) for v in r) for r in matrix)
+    )
     stored = store_version(
         row,
         new,

@@ -211,12 +211,25 @@ def test_ahp_compute_apply_and_refusals(client, admin, make_wave):
     )
     assert db.session.scalar(select(func.count(Framework.id))) == 1
     same = post(client, f"/admin/frameworks/{fid}/ahp", {**consistent, "do": "apply"})
-    assert same.status_code == 302 and audit_count("framework.weights") == 0  # no change
+    # the weights do not change, but the framework now keeps the matrix (rank sensitivity)
+    assert same.status_code == 302 and audit_count("framework.weights") == 1
+    from survey.services.frameworks import spec_of
+
+    kept = spec_of(db.session.get(Wave, wave.id).framework)
+    assert kept.ahp is not None and kept.ahp[0][1] == pytest.approx(2 / 3)
+    assert [d.weight for d in kept.dimensions] == [0.2, 0.3, 0.3, 0.2]
+    fid = db.session.get(Wave, wave.id).framework_id  # the draft wave moved to that version
     # 4 : 3 : 2 : 1, consistent
     ranked = _ahp_form(["4/3", "2", "4", "3/2", "3", "2"])
     applied = post(client, f"/admin/frameworks/{fid}/ahp", {**ranked, "do": "apply"})
     assert applied.status_code == 302
-    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "framework.weights"))
+    assert spec_of(db.session.get(Wave, wave.id).framework).ahp[0][3] == 4.0
+    entry = db.session.scalar(
+        select(AuditLog)
+        .where(AuditLog.action == "framework.weights")
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    )
     assert entry.after["method"] == "ahp" and entry.after["cr"] == 0
     assert entry.before["dimensions"] == {"D1": 0.2, "D2": 0.3, "D3": 0.3, "D4": 0.2}
     assert entry.after["dimensions"] == {"D1": 0.4, "D2": 0.3, "D3": 0.2, "D4": 0.1}
