@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -37,6 +37,10 @@ class Wave(db.Model):
     weighting: Mapped[str] = mapped_column(
         String(10), default="imported", server_default="imported"
     )
+    # raking's weight trimming bounds (relative to the cell's average adjustment);
+    # both None: no trimming (docs/weighting.md)
+    trim_low: Mapped[float | None] = mapped_column(Float)
+    trim_high: Mapped[float | None] = mapped_column(Float)
     description: Mapped[str] = mapped_column(Text, default="")
     # shown to residents in "is this genuine?" and printed on invitation cards
     agency_name: Mapped[str] = mapped_column(String(120), default="")

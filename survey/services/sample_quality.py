@@ -178,3 +178,41 @@ def sample_vs_population(wave: Wave) -> list[Composition]:
                     )
                 out.append(comp)
     return out
+
+
+# -- raking's weight trimming (a wave setting) ----------------------------------
+
+
+def wave_trim(wave: Wave) -> tuple[float, float] | None:
+    """The wave's trimming bounds for raking, or None (no trimming, the default)."""
+    from scoring.raking import check_trim
+
+    return check_trim(wave.trim_low, wave.trim_high)
+
+
+def set_trim(
+    wave: Wave, low: float | None, high: float | None, *, user_id: int | None = None
+) -> tuple[float, float] | None:
+    """Set the wave's trimming bounds (both None: no trimming); audit-logged, not committed.
+
+    Used by the next raked scoring of the wave (docs/weighting.md, Trimming) and
+    recorded in its run (``method.weighting.trim``).
+
+    :raises ValueError: bounds :func:`scoring.raking.check_trim` refuses; nothing changes.
+    """
+    from scoring.raking import check_trim
+
+    from .audit import record
+
+    bounds = check_trim(low, high)
+    before = wave_trim(wave)
+    if bounds != before:
+        record(
+            "wave.trim",
+            wave,
+            user_id=user_id,
+            before={"trim": list(before) if before else None},
+            after={"trim": list(bounds) if bounds else None},
+        )
+        wave.trim_low, wave.trim_high = bounds if bounds else (None, None)
+    return bounds

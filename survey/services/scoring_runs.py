@@ -29,6 +29,7 @@ from .frameworks import spec_of
 from .population import current_population, population_of
 from .quality_review import REVIEW_PREFIX
 from .responses import wave_records
+from .sample_quality import wave_trim
 from .waves import check_transition, transition
 
 
@@ -88,6 +89,7 @@ def score_wave(
         margins=margins,
         population_totals=totals,
         entropy_reference=entropy,
+        trim=wave_trim(wave) if margins is not None else None,
     )
     if version is not None and (margins is not None or totals is not None):
         weighting = {
@@ -212,6 +214,7 @@ def flagged_comparison(
             margins=margins,
             population_totals=totals,
             sensitivity=False,
+            trim=wave_trim(wave) if margins is not None else None,
         )
 
     with_flagged = result
