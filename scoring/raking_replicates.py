@@ -5,7 +5,7 @@ Used by :mod:`scoring.bootstrap` when a run is raked (:mod:`scoring.weighting`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +14,9 @@ from .population import Margins
 from .raking import class_tables
 from .raking_solver import N_AGE, N_CLASS, N_GENDER, _solve_classfirst, solve
 
-__all__ = ["ReplicateRaking", "replicate_raking"]
+__all__ = ["BLOCK_TABLES", "ReplicateRaking", "replicate_raking"]
+
+BLOCK_TABLES = 16_384  # replicate tables solved at once (bounds the solver's temporaries)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -76,25 +78,27 @@ class ReplicateRaking:
             self.report[1] += int((~fit.converged).sum())
             cf = np.moveaxis(fit.factor.reshape(C, bc, N_CLASS), -1, 0)
             return np.ascontiguousarray(cf, dtype=np.float32)
-        # only the cells with margins are raked; the others keep their counts
+        # only the cells with margins are raked (the others keep their counts), a
+        # block of cells at a time: the solver's temporaries stay small enough to
+        # be reused from the heap instead of being mapped (and page-faulted) anew
         raked = np.flatnonzero(
             np.isfinite(self.age).all(axis=1) | np.isfinite(self.gender).all(axis=1)
         )
-        if raked.size < C:
-            out = np.ones((N_CLASS, C, bc), dtype=np.float32)
-            if raked.size:
-                sub = replace(
-                    self, age=self.age[raked], gender=self.gender[raked], start=self.start[raked]
-                )
-                sub.report[:] = self.report
-                out[:, raked, :] = sub.factors(np.ascontiguousarray(tables[:, raked, :]))
-                self.report[:] = sub.report
-            return out
-        N = C * bc
+        out = np.ones((N_CLASS, C, bc), dtype=np.float32)
+        per = max(1, BLOCK_TABLES // bc)
+        for b0 in range(0, raked.size, per):
+            cells = raked[b0 : b0 + per]
+            out[:, cells, :] = self._solve_block(tables[:, cells, :], cells)
+        return out
+
+    def _solve_block(self, tables: FloatArray, cells: IntArray) -> FloatArray:
+        """Factors (18, c, Bc) of the replicate tables (18, c, Bc) of raked cells ``cells``."""
+        _, c, bc = tables.shape
+        N = c * bc
         tab = tables.reshape(N_AGE, N_GENDER, N)
-        age = np.repeat(self.age.T, bc, axis=1)
-        gender = np.repeat(self.gender.T, bc, axis=1)
-        start = np.repeat(self.start, bc)
+        age = np.repeat(self.age[cells].T, bc, axis=1)
+        gender = np.repeat(self.gender[cells].T, bc, axis=1)
+        start = np.repeat(self.start[cells], bc)
         factor, error, _, _, _ = _solve_classfirst(tab, age, gender, start, True, self.tol, 100)
         bad = np.flatnonzero(error > self.tol)
         self.report[0] += N
@@ -110,7 +114,7 @@ class ReplicateRaking:
                 100,
             )
             factor[..., bad] = redo
-        return factor.reshape(N_CLASS, C, bc).astype(np.float32)
+        return factor.reshape(N_CLASS, c, bc)
 
 
 def replicate_raking(
