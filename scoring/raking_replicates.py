@@ -60,6 +60,14 @@ class ReplicateRaking:
     tol: float = 1e-7
     report: list[int] = field(default_factory=lambda: [0, 0])
 
+    @property
+    def raked_cells(self) -> BoolArray:
+        """(C,) cells with margins; the others' factors are 1 (their tables need not be formed)."""
+        out: BoolArray = np.logical_or(
+            np.isfinite(self.age).all(axis=1), np.isfinite(self.gender).all(axis=1)
+        )
+        return out
+
     def factors(self, tables: FloatArray) -> npt.NDArray[np.float32]:
         """Class factors (18, C, Bc) for replicate class tables (18, C, Bc) (class-first)."""
         _, C, bc = tables.shape
@@ -81,9 +89,7 @@ class ReplicateRaking:
         # only the cells with margins are raked (the others keep their counts), a
         # block of cells at a time: the solver's temporaries stay small enough to
         # be reused from the heap instead of being mapped (and page-faulted) anew
-        raked = np.flatnonzero(
-            np.isfinite(self.age).all(axis=1) | np.isfinite(self.gender).all(axis=1)
-        )
+        raked = np.flatnonzero(self.raked_cells)
         out = np.ones((N_CLASS, C, bc), dtype=np.float32)
         per = max(1, BLOCK_TABLES // bc)
         for b0 in range(0, raked.size, per):
