@@ -15,6 +15,7 @@ from flask import abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import questions
 from ..extensions import db
 from ..models._base import utcnow
 from ..services import questionnaire as q
@@ -114,6 +115,7 @@ def _context(flow: Flow, token: str, seen: q.Visit) -> dict:
         "data": seen.draft.data if seen.draft is not None else {},
         "draft": seen.draft,
         "q": q,
+        "questions": questions,
         "form": PageForm(),
     }
 

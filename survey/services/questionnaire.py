@@ -37,30 +37,12 @@ from ..extensions import db
 from ..i18n import _
 from ..models import DK_POINT, Answer, Framework, Invitation, Response, ResponseDraft, Wave
 from ..models._base import utcnow
+from ..questions import DK, FIXED, MAX_ANSWER_COMMENT
 from .frameworks import spec_of
 from .invitations import hash_code, hash_token, new_token, normalise_code
 
-MAX_ANSWER_COMMENT = 500
-MAX_COMMENT = 2000
-MAX_CONCERNS = 3
 SUBMIT_ATTEMPTS = 4
-DK = "DK"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{8,64}")
-
-AGE_BANDS = (
-    ("18-34", _l("18–34岁")),
-    ("35-59", _l("35–59岁")),
-    ("60-69", _l("60–69岁")),
-    ("70-79", _l("70–79岁")),
-    ("80+", _l("80岁及以上")),
-)
-GENDERS = (("female", _l("女")), ("male", _l("男")), ("undisclosed", _l("不愿回答")))
-RESIDENCE = (
-    ("lt1", _l("不到1年")),
-    ("1-5", _l("1–5年")),
-    ("5-10", _l("5–10年")),
-    ("10+", _l("10年以上")),
-)
 INTERVIEW_CHANNELS = ("phone", "face")
 
 
@@ -475,42 +457,54 @@ def parse_page(spec: FrameworkSpec, group: str, page: Page, form: MultiDict) -> 
         if note:
             out.comments[ind.code] = note
     if page.kind == "final":
-        concerns = form.getlist("concerns")
-        for code in concerns:
-            if code not in asked:
-                problems.append(_("最关注的问题：未知的题目 %(code)s", code=code[:20]))
-        if len(set(concerns)) != len(concerns):
-            problems.append(_("最关注的问题：重复的选项"))
-        if len(concerns) > MAX_CONCERNS:
-            out.invalid["concerns"] = _(
-                "最关注的问题最多选%(max)s项，您选了%(n)s项。请取消%(extra)s项后再继续。",
-                max=MAX_CONCERNS,
-                n=len(concerns),
-                extra=len(concerns) - MAX_CONCERNS,
-            )
-        overall = _single(form, "overall", problems)
-        if overall and overall not in points:
-            problems.append(_("总体满意度：无效的答案 %(value)s", value=overall[:20]))
-        if not overall:
-            out.missing.append("overall")
-        final: dict[str, object] = {
-            "concerns": [c for c in spec.indicator_codes if c in concerns],
-            "overall": overall,
-            "comment": _text(form.get("comment", ""), MAX_COMMENT, "comment", out.invalid),
-        }
-        for name, choices in (
-            ("age_band", AGE_BANDS),
-            ("gender", GENDERS),
-            ("residence_years", RESIDENCE),
-        ):
-            value = _single(form, name, problems)
-            if value and value not in {c for c, _label in choices}:
-                problems.append(_("%(name)s：无效的选项 %(value)s", name=name, value=value[:20]))
-            final[name] = value
-        out.final = final
+        out.final = _parse_final(spec, asked, points, form, out, problems)
     if problems:
         raise BadAnswers(problems)
     return out
+
+
+def _parse_final(
+    spec: FrameworkSpec,
+    asked: set[str],
+    points: tuple[str, ...],
+    form: MultiDict,
+    out: PageAnswers,
+    problems: list[str],
+) -> dict[str, object]:
+    """Validate the fixed questions of :mod:`survey.questions` (the final page)."""
+    final: dict[str, object] = {}
+    for question in FIXED:
+        name = question.code
+        if question.kind == "concerns":
+            concerns = form.getlist(name)
+            for code in concerns:
+                if code not in asked:
+                    problems.append(_("最关注的问题：未知的题目 %(code)s", code=code[:20]))
+            if len(set(concerns)) != len(concerns):
+                problems.append(_("最关注的问题：重复的选项"))
+            if len(concerns) > question.limit:
+                out.invalid[name] = _(
+                    "最关注的问题最多选%(max)s项，您选了%(n)s项。请取消%(extra)s项后再继续。",
+                    max=question.limit,
+                    n=len(concerns),
+                    extra=len(concerns) - question.limit,
+                )
+            final[name] = [c for c in spec.indicator_codes if c in concerns]
+        elif question.kind == "scale":
+            value = _single(form, name, problems)
+            if value and value not in points:
+                problems.append(_("总体满意度：无效的答案 %(value)s", value=value[:20]))
+            if not value and question.required:
+                out.missing.append(name)
+            final[name] = value
+        elif question.kind == "text":
+            final[name] = _text(form.get(name, ""), question.limit, name, out.invalid)
+        else:
+            value = _single(form, name, problems)
+            if value and value not in question.codes:
+                problems.append(_("%(name)s：无效的选项 %(value)s", name=name, value=value[:20]))
+            final[name] = value
+    return final
 
 
 def merged_data(data: Mapping, page: Page, values: PageAnswers) -> dict:
@@ -557,13 +551,14 @@ def save_page(
 
 
 def missing_by_page(spec: FrameworkSpec, group: str, draft: ResponseDraft) -> dict[int, list[str]]:
-    """Return page number -> unanswered required items (indicator codes, 'overall')."""
+    """Return page number -> unanswered required items (indicator codes, fixed question codes)."""
     answers = draft.data.get("answers", {})
     out: dict[int, list[str]] = {}
     for page in pages_for(spec, group):
         gaps = [i.code for i in page.indicators if i.code not in answers]
-        if page.kind == "final" and not draft.data.get("final", {}).get("overall"):
-            gaps.append("overall")
+        if page.kind == "final":
+            final = draft.data.get("final", {})
+            gaps.extend(q.code for q in FIXED if q.required and not final.get(q.code))
         if gaps:
             out[page.number] = gaps
     return out
@@ -667,7 +662,6 @@ def _rows_from(place: dict, data: Mapping) -> tuple[dict, list[dict]]:
     final = data.get("final", {})
     now = utcnow()
     started = datetime.fromisoformat(data["started"]) if data.get("started") else None
-    overall = final.get("overall") or ""
     row = {
         **place,
         "public_id": f"R{secrets.token_hex(8)}",
@@ -678,12 +672,7 @@ def _rows_from(place: dict, data: Mapping) -> tuple[dict, list[dict]]:
         "duration_s": (now - started).total_seconds() if started else None,
         "page_durations": data.get("durations") or {},
         "device_hash": data.get("device"),
-        "overall": int(overall) if overall not in ("", DK) else None,
-        "concerns": ";".join(final.get("concerns", [])),
-        "comment": final.get("comment", ""),
-        "age_band": final.get("age_band") or None,
-        "gender": final.get("gender") or None,
-        "residence_years": final.get("residence_years") or None,
+        **{q.column: q.stored(final.get(q.code)) for q in FIXED},
     }
     comments = data.get("comments", {})
     answers = [

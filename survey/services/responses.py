@@ -12,6 +12,7 @@ from scoring.exchange import DK, ExchangeError, ResponseRecord, read_responses
 
 from ..extensions import db
 from ..models import DK_POINT, Answer, Response, Street, Wave
+from ..questions import ABOUT_YOU
 from .frameworks import spec_of
 from .provenance import check_provenance
 
@@ -126,9 +127,7 @@ def insert_records(
             "overall": rec.overall,
             "concerns": ";".join(rec.concerns),
             "comment": rec.comment,
-            "age_band": rec.age_band,
-            "gender": rec.gender,
-            "residence_years": rec.residence_years,
+            **{q.column: getattr(rec, q.code) for q in ABOUT_YOU},
             "interviewer_id": interviewer_id,
             "import_sha256": import_sha256,
         }
@@ -180,9 +179,7 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
             Response.concerns,
             Response.overall,
             Response.comment,
-            Response.age_band,
-            Response.gender,
-            Response.residence_years,
+            *(getattr(Response, q.column) for q in ABOUT_YOU),
         )
         .join(Street, Street.id == Response.street_id)
         .where(Response.wave_id == wave.id)
@@ -213,9 +210,7 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
         concerns,
         overall,
         comment,
-        age_band,
-        gender,
-        residence_years,
+        *about_you,
     ) in rows:
         given = answers.get(rid, {})
         out.append(
@@ -230,9 +225,7 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
                 concerns=tuple(c for c in concerns.split(";") if c),
                 overall=overall,
                 comment=comment or "",
-                age_band=age_band,
-                gender=gender,
-                residence_years=residence_years,
+                **{q.code: value for q, value in zip(ABOUT_YOU, about_you, strict=True)},
             )
         )
     return out
