@@ -12,6 +12,7 @@ from scoring.framework import load_default_framework
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import current_district
+from ..errors import attempt
 from ..extensions import db
 from ..models import District, Framework
 from ..services.document_settings import update_document_settings
@@ -62,8 +63,8 @@ def save_document_settings():
     if not form.validate_on_submit():
         return _page(form, district, indicators, 400)
     templates = {i.code: request.form.get(f"req_{i.code}", "")[:1000] for i in indicators}
-    try:
-        update_document_settings(
+    done = attempt(
+        lambda: update_document_settings(
             district,
             authority=form.authority.data,
             doc_prefix=form.doc_prefix.data,
@@ -73,12 +74,9 @@ def save_document_settings():
             templates=templates,
             user_id=current_user.id,
         )
-    except ValueError as exc:
-        db.session.rollback()
-        form.authority.errors = []
-        flash(str(exc), "error")
-        return _page(form, district, indicators, 400)
-    db.session.commit()
+    )
+    if done.failed:
+        return _page(form, district, indicators, done.status)
     flash(_("文书设置已保存。"), "success")
     return redirect(url_for("admin.document_settings")), 303
 

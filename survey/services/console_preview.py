@@ -51,7 +51,7 @@ def issue_preview(wave: Wave, issue_date: dt.date, days: int | None) -> IssuePre
     issuing (consecutive from the next free number of the year, streets in the
     district's order, then the 通报), without rendering any PDF.
 
-    :raises ValueError: the wave has no scoring run.
+    :raises UserError: the wave has no scoring run.
     """
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)

@@ -33,6 +33,7 @@ from werkzeug.datastructures import MultiDict
 from scoring.framework import Framework as FrameworkSpec
 from scoring.framework import Indicator
 
+from ..errors import UserError
 from ..extensions import db
 from ..i18n import _
 from ..models import DK_POINT, Answer, Framework, Invitation, Response, ResponseDraft, Wave
@@ -366,10 +367,10 @@ def start_interview(
     """Open a phone or face-to-face interview: a one-off invitation plus its draft.
 
     Adds rows (not committed); the token lets the interviewer resume.
-    :raises ValueError: channel other than phone/face.
+    :raises UserError: channel other than phone/face.
     """
     if channel not in INTERVIEW_CHANNELS:
-        raise ValueError(_("访问方式只能是电话或面访。"))
+        raise UserError(_("访问方式只能是电话或面访。"))
     token = new_token()
     inv = Invitation(
         token_hash=hash_token(token),
@@ -591,7 +592,7 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
 
     :raises AlreadySubmitted: the invitation already has a response (also when
         a concurrent request won the race: the database's unique key decides).
-    :raises ValueError: required answers missing.
+    :raises UserError: required answers missing.
     """
     from .quality import AUTO_REASON, flag_submission, record_exclusion
 
@@ -606,7 +607,7 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
     draft_id, data = draft.id, draft.data
     for attempt in range(SUBMIT_ATTEMPTS):
         if missing_by_page(spec, place["group_code"], draft):
-            raise ValueError(_("还有题目没有回答。"))
+            raise UserError(_("还有题目没有回答。"))
         row, answers = _rows_from(place, data)
         reason, exclude = flag_submission(
             spec, row, {a["indicator_code"]: a["point"] for a in answers}
