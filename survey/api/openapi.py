@@ -107,7 +107,7 @@ OPENAPI: dict[str, Any] = {
             },
             "Scores": {
                 "type": "object",
-                "description": "The scores JSON of DESIGN.md section 5.",
+                "description": "The scores JSON of a scoring run (docs/scores-json.md).",
                 "required": ["method", "district", "streets"],
                 "properties": {
                     "method": {"type": "object"},

@@ -117,7 +117,7 @@ def _run_doc(wave: Wave) -> tuple[Any, str]:
 @bp.get("/waves/<code>/scores")
 @token_required(*SCORES)
 def scores(code: str):
-    """The current run's result JSON (DESIGN §5); a street officer gets only their street."""
+    """The current run's scores JSON (docs/scores-json.md); a street officer: own street only."""
     w = _wave(code)
     run, text = _run_doc(w)
     user = g.api_user

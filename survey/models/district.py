@@ -12,7 +12,7 @@ class District(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(80))
-    # Bureau settings for documents (DESIGN section 7).
+    # Bureau settings for documents (docs/documents.md).
     authority: Mapped[str] = mapped_column(String(120), default="")
     doc_prefix: Mapped[str] = mapped_column(String(20), default="")
     reply_address: Mapped[str] = mapped_column(Text, default="")

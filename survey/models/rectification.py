@@ -1,6 +1,6 @@
 """Notices, rectification items with their events and evidence, official days.
 
-Item states follow DESIGN.md section 8:
+Item states (docs/architecture.md, "Life cycles"):
 issued -> planned -> in_progress -> submitted -> accepted | returned (-> in_progress).
 """
 

@@ -1,6 +1,6 @@
 """Survey waves and their fieldwork quotas.
 
-States follow DESIGN.md section 8:
+States (docs/architecture.md, "Life cycles"):
 draft -> fieldwork -> closed -> scored -> notices_issued -> published.
 """
 

@@ -1,4 +1,4 @@
-"""Rectification items (整改事项): the state machine of DESIGN.md section 8.
+"""Rectification items (整改事项): their state machine (docs/architecture.md, "Life cycles").
 
 issued -> planned -> in_progress -> submitted -> accepted | returned (-> in_progress).
 
