@@ -144,6 +144,8 @@ def _preview_pages(
     """Render a notice and its page images once per (run, street, date, days)."""
     wave = get_wave_or_404(wave_code)
     street = db.session.get(Street, street_id)
+    if street is None:
+        abort(404)
     pdf, _data = render_street_notice(wave, street, day, days, preview=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "n.pdf"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,7 +23,7 @@ from . import bp
 from .forms import DocumentSettingsForm
 
 
-def _context() -> tuple[District, list]:
+def _context() -> tuple[District, list[Any]]:
     district = current_district()
     if district is None:
         abort(409, _("还没有区县数据。"))
@@ -31,7 +33,7 @@ def _context() -> tuple[District, list]:
     return district, indicators
 
 
-def _page(form: DocumentSettingsForm, district: District, indicators: list, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(form: DocumentSettingsForm, district: District, indicators: list[Any], status: int = 200):  # type: ignore[no-untyped-def]
     templates = district.requirement_templates or {}
     values = {
         i.code: request.form.get(f"req_{i.code}", templates.get(i.code, "")) for i in indicators

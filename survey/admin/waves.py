@@ -12,7 +12,7 @@ from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import current_district, require_visible
 from ..errors import attempt
 from ..extensions import db
-from ..models import Framework, ScoringRun, Wave
+from ..models import DocumentJob, Framework, ScoringRun, Wave
 from ..services import console, jobs, waves
 from ..services.quality_review import run_is_stale
 from ..services.scoring_runs import current_run, default_seed
@@ -56,6 +56,8 @@ def create_wave():
     if not form.validate_on_submit():
         return render_template("admin/wave_new.html", form=form), 400
     framework = db.session.get(Framework, form.framework.data)
+    if framework is None:  # the form offers stored frameworks only
+        abort(400)
     done = attempt(
         lambda: waves.create_wave(
             district,
@@ -199,6 +201,7 @@ def score(code: str):
             "exclude_flagged": form.exclude_flagged.data,
             "include_open_channel": form.include_open_channel.data,
         }
+        job: DocumentJob | None
         try:
             job = jobs.start_score_job(wave, settings, current_user.id)
         except waves.WaveStateError as exc:

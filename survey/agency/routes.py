@@ -197,7 +197,7 @@ def invitations(code: str):
         form.street.data = street.id
     status = 200
     notice = None
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST" and street is not None and form.validate_on_submit():
         done = batch_for_request(form.request_key.data or "")
         if done is not None:
             # a second press (or a reload) of the same form: nothing new is created

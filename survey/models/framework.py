@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._base import utcnow
 
 
-class Framework(db.Model):
+class Framework(Model):
     __table_args__ = (UniqueConstraint("code", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,7 +41,7 @@ class Framework(db.Model):
         return f"{self.code} v{self.version}"
 
 
-class RespondentGroup(db.Model):
+class RespondentGroup(Model):
     __table_args__ = (UniqueConstraint("framework_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

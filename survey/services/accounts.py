@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import UserError
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..i18n import _
 from ..models import ROLES, District, Street, User
 from ..models._base import utcnow
@@ -131,12 +131,14 @@ def authenticate(username: str, password: str) -> tuple[User | None, str]:
     if not user.active:
         db.session.rollback()
         return None, refused
-    signed_in = db.session.execute(
-        update(User)
-        .where(User.id == user_id, User.active.is_(True), unlocked)
-        .values(failed_logins=0, locked_until=None),
-        execution_options={"synchronize_session": False},
-    ).rowcount
+    signed_in = rowcount(
+        db.session.execute(
+            update(User)
+            .where(User.id == user_id, User.active.is_(True), unlocked)
+            .values(failed_logins=0, locked_until=None),
+            execution_options={"synchronize_session": False},
+        )
+    )
     db.session.commit()
     if signed_in != 1:
         return None, refused

@@ -58,7 +58,7 @@ def issue_preview(wave: Wave, issue_date: dt.date, days: int | None) -> IssuePre
     dims, inds = _names(wave)
     scored = {r["street"] for r in scores["streets"]}
     seq = next_sequence(settings.doc_prefix, issue_date.year)
-    rows = []
+    rows: list[IssueRow] = []
     for street in wave.district.streets:
         if street.name not in scored:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import inspect, select, text
@@ -211,7 +212,7 @@ def _rectification_story(wave: Wave, users: dict, seed: int) -> None:  # type: i
             continue
         own = notice.street.name == "宁海路街道"
         for k, item in enumerate(notice.items):
-            plan = {
+            plan: dict[str, Any] = {
                 key: (
                     value.format(name=item.indicator_name)
                     if isinstance(value, str)
@@ -294,7 +295,7 @@ def _simulate_wave(  # type: ignore[no-untyped-def]
     communities = {s.name: s.communities for s in district.streets}
     demo_rng = np.random.default_rng(seed + 14)  # demographics: their own draws
     records: list[ResponseRecord] = []
-    extra: list[dict] = []
+    extra: list[dict[str, Any]] = []
     notes: list[dict[str, str]] = []
     for k, r in enumerate(order):
         street = streets[data.street[r]]

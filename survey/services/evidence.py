@@ -116,7 +116,7 @@ def _check_image(filename: str, data: bytes) -> CheckedFile:
         raise too_big from None
     except Exception:  # noqa: BLE001 - any decoder failure means a bad file
         raise unreadable from None
-    content_type, suffix = IMAGE_FORMATS[fmt]
+    content_type, suffix = IMAGE_FORMATS[str(fmt)]  # a format of IMAGE_FORMATS (checked above)
     out = io.BytesIO()
     if fmt == "JPEG":
         clean.save(out, "JPEG", quality=90, optimize=True)

@@ -127,7 +127,7 @@ def records_sav(
     answer_labels = {**scale, float(SAV_DK): spec.scale.dont_know}
     value_labels = {code: answer_labels for code in codes}
     value_labels[OVERALL.code] = dict(scale)
-    column_labels = {
+    column_labels: dict[str, str | None] = {
         "response_id": "答卷编号",
         "street": "街道",
         "group": "受访群体（" + "；".join(f"{g.code}={g.name}" for g in spec.groups) + "）",

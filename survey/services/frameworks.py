@@ -44,7 +44,7 @@ def save_framework(spec: FrameworkSpec, user_id: int | None = None) -> Framework
             select(func.max(Framework.version)).where(Framework.code == spec.code)
         )
         spec = parse_framework(
-            text.replace(f"version = {spec.version}", f"version = {latest + 1}", 1)
+            text.replace(f"version = {spec.version}", f"version = {(latest or 0) + 1}", 1)
         )
         text = dump_framework(spec)
     row = Framework(

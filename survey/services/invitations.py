@@ -164,7 +164,8 @@ def _tokens_with_unique_codes(count: int) -> list[str]:
                 )
             )
             for h in taken:
-                fresh.pop(h, None)
+                if h is not None:
+                    fresh.pop(h, None)
         chosen.update(fresh)
     return list(chosen.values())
 

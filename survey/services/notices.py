@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from reports.bulk import NoticeResult, generate_notices
 from reports.calendar import Deadline
-from reports.models import LETTER, NOTICE, IssuedDocument
+from reports.models import LETTER, NOTICE, IssuedDocument, NoticeData
 from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
 
@@ -188,11 +188,12 @@ def issue_notices(
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
     run = current_run(wave)
+    assert run is not None  # _scores refused a wave without one
     dims, inds = _names(wave)
     scored_names = {r["street"] for r in scores["streets"]}
     scored = [s for s in wave.district.streets if s.name in scored_names]
     seq = next_sequence(settings.doc_prefix, issue_date.year)
-    datas = []
+    datas: list[NoticeData] = []
     for street in scored:
         row = next(r for r in scores["streets"] if r["street"] == street.name)
         datas.append(
@@ -272,6 +273,7 @@ def issue_notices(
         )
         deadline = data.deadline
         for item in data.items if deadline is not None else ():
+            assert deadline is not None
             db.session.add(
                 RectificationItem(
                     notice=notice,
@@ -332,6 +334,8 @@ def _lock_for_storing(
     """
     db.session.execute(select(District.id).where(District.id == district_id).with_for_update())
     wave = db.session.get(Wave, wave_id, populate_existing=True)
+    if wave is None:
+        raise UserError("测评批次已被删除，未下发任何文件。")
     check_transition(wave, "issue")
     run = current_run(wave)
     if run is None or run.id != run_id:

@@ -407,7 +407,8 @@ def verification(
             pass
     out: dict[int, dict[str, Any]] = {}
     for street in streets:
-        rows_t, rows_u = [], []
+        rows_t: list[dict[str, Any]] = []
+        rows_u: list[dict[str, Any]] = []
         for c in changes:
             if c.street != street.name or c.item == "overall":
                 continue

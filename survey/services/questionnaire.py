@@ -20,10 +20,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
@@ -34,7 +35,7 @@ from scoring.framework import Framework as FrameworkSpec
 from scoring.framework import Indicator
 
 from ..errors import UserError
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..i18n import _
 from ..models import DK_POINT, Answer, Framework, Invitation, Response, ResponseDraft, Wave
 from ..models._base import utcnow
@@ -403,7 +404,7 @@ def allowed_points(spec: FrameworkSpec) -> tuple[str, ...]:
     return (*(str(k) for k in range(1, spec.scale.points + 1)), DK)
 
 
-def _single(form: MultiDict, key: str, problems: list[str]) -> str:
+def _single(form: MultiDict[str, str], key: str, problems: list[str]) -> str:
     values = form.getlist(key)
     if len(values) > 1:
         problems.append(_("%(key)s：只能有一个答案", key=key))
@@ -420,7 +421,9 @@ def _text(value: str, limit: int, key: str, invalid: dict[str, str]) -> str:
     return value
 
 
-def parse_page(spec: FrameworkSpec, group: str, page: Page, form: MultiDict) -> PageAnswers:
+def parse_page(
+    spec: FrameworkSpec, group: str, page: Page, form: MultiDict[str, str]
+) -> PageAnswers:
     """Validate one posted page.
 
     Problems a resident can make and fix (more than three concerns, an over-long
@@ -468,7 +471,7 @@ def _parse_final(
     spec: FrameworkSpec,
     asked: set[str],
     points: tuple[str, ...],
-    form: MultiDict,
+    form: MultiDict[str, str],
     out: PageAnswers,
     problems: list[str],
 ) -> dict[str, object]:
@@ -508,7 +511,7 @@ def _parse_final(
     return final
 
 
-def merged_data(data: Mapping, page: Page, values: PageAnswers) -> dict:
+def merged_data(data: Mapping[str, Any], page: Page, values: PageAnswers) -> dict[str, Any]:
     """Return a copy of draft ``data`` with ``page``'s answers replaced by ``values``."""
     merged = copy.deepcopy(dict(data))
     merged.setdefault("answers", {})
@@ -568,11 +571,11 @@ def missing_by_page(spec: FrameworkSpec, group: str, draft: ResponseDraft) -> di
 # -- submission -------------------------------------------------------------
 
 
-_INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
-_INSERT_ANSWER = insert(Answer.__table__)
-_DELETE_DRAFT = delete(ResponseDraft.__table__).where(
-    ResponseDraft.__table__.c.id == bindparam("draft_id")
-)
+_RESPONSE = cast(Table, Response.__table__)
+_DRAFT = cast(Table, ResponseDraft.__table__)
+_INSERT_RESPONSE = insert(_RESPONSE).returning(_RESPONSE.c.id)
+_INSERT_ANSWER = insert(cast(Table, Answer.__table__))
+_DELETE_DRAFT = delete(_DRAFT).where(_DRAFT.c.id == bindparam("draft_id"))
 
 
 class _DraftGone(Exception):
@@ -597,7 +600,7 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
     from .quality import AUTO_REASON, flag_submission, record_exclusion
 
     spec = spec if spec is not None else spec_of(inv.wave.framework)
-    place = {
+    place: dict[str, Any] = {
         "invitation_id": inv.id,
         "wave_id": inv.wave_id,
         "street_id": inv.street_id,
@@ -626,7 +629,7 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
                     _INSERT_ANSWER, [{**a, "response_id": response_id} for a in answers]
                 )
             gone = db.session.execute(_DELETE_DRAFT, {"draft_id": draft_id})
-            if gone.rowcount != 1:
+            if rowcount(gone) != 1:
                 raise _DraftGone()
             if exclude:
                 record_exclusion(response_id, reason)
@@ -658,7 +661,9 @@ def _used(invitation_id: int) -> bool:
     return found is not None
 
 
-def _rows_from(place: dict, data: Mapping) -> tuple[dict, list[dict]]:
+def _rows_from(
+    place: dict[str, Any], data: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The response row and its answer rows (without ``response_id``) from draft data."""
     final = data.get("final", {})
     now = utcnow()
@@ -693,4 +698,4 @@ def answers_view(spec: FrameworkSpec, data: Mapping[str, object]) -> dict[str, s
     labels[DK] = spec.scale.dont_know
     answers = data.get("answers", {})
     assert isinstance(answers, dict)
-    return {code: labels.get(value, value) for code, value in answers.items()}
+    return {code: labels.get(value) or value for code, value in answers.items()}

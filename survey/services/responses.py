@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 
@@ -103,7 +104,7 @@ def insert_records(
     *,
     interviewer_id: int | None = None,
     import_sha256: str | None = None,
-    extra: Sequence[dict] | None = None,
+    extra: Sequence[dict[str, Any]] | None = None,
     answer_comments: Sequence[dict[str, str]] | None = None,
 ) -> list[int]:
     """Bulk-insert responses and their answers (not committed); return the new ids.

@@ -18,8 +18,7 @@ from sqlalchemy import func, select, update
 
 import scoring
 from scoring.change import wave_seed
-from scoring.dataset import ResponseRecord
-from scoring.exchange import write_csv
+from scoring.exchange import ResponseRecord, write_csv
 from scoring.population import Margins, Population
 
 from ..errors import UserError

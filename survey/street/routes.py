@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -251,7 +253,7 @@ def upload(item_id: int):
     item = own_item(item_id)
     form = EvidenceForm()
 
-    failed: list = []
+    failed: list[Any] = []
 
     def store() -> None:
         for slot, caption in form.pairs():
