@@ -22,6 +22,7 @@ from scoring.simulate import simulate
 
 from ..extensions import db
 from ..models import District, Quota, Wave
+from ..questions import RESIDENCE_YEARS
 from . import demo_data as content
 from .accounts import create_user
 from .districts import create_district
@@ -369,7 +370,7 @@ def _demographics(rng: np.random.Generator, group: str) -> dict[str, str | None]
     return {
         "age_band": str(rng.choice(bands, p=p)),
         "gender": gender,
-        "residence_years": str(rng.choice(["lt1", "1-5", "5-10", "10+"], p=[0.05, 0.2, 0.25, 0.5])),
+        "residence_years": str(rng.choice(RESIDENCE_YEARS.codes, p=[0.05, 0.2, 0.25, 0.5])),
     }
 
 
