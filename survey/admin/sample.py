@@ -14,7 +14,7 @@ from scoring.population import AGE_BANDS, GENDERS
 from scoring.raking import TRIM_RANGE
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
-from ..extensions import db
+from ..errors import attempt
 from ..services import results as res
 from ..services.population import current_population
 from ..services.sample_quality import (
@@ -93,13 +93,13 @@ def sample_trim(code: str):  # type: ignore[no-untyped-def]
     form = TrimForm()
     if not form.validate_on_submit():
         return sample(code, trim_form=form, status=400)
-    try:
-        bounds = set_trim(wave, form.trim_low.data, form.trim_high.data, user_id=current_user.id)
-    except ValueError as exc:  # the form's ranges already hold; kept as a last guard
-        db.session.rollback()
-        form.trim_low.errors = [str(exc)]
-        return sample(code, trim_form=form, status=400)
-    db.session.commit()
+    done = attempt(
+        lambda: set_trim(wave, form.trim_low.data, form.trim_high.data, user_id=current_user.id),
+        form=form,
+    )
+    if done.failed:
+        return sample(code, trim_form=form, status=done.status)
+    bounds = done.result
     if bounds is None:
         flash(_("已设为不截尾；下次按人口数加权计分时生效。"), "success")
     else:

@@ -198,13 +198,21 @@ def set_trim(
     Used by the next raked scoring of the wave (docs/weighting.md, Trimming) and
     recorded in its run (``method.weighting.trim``).
 
-    :raises ValueError: bounds :func:`scoring.raking.check_trim` refuses; nothing changes.
+    :raises UserError: bounds :func:`scoring.raking.check_trim` refuses; nothing changes.
     """
+    from flask_babel import gettext as _
+
     from scoring.raking import check_trim
 
+    from ..errors import UserError
     from .audit import record
 
-    bounds = check_trim(low, high)
+    try:
+        bounds = check_trim(low, high)
+    except ValueError as exc:
+        raise UserError(
+            _("权重截尾的上下限无效：%(reason)s", reason=str(exc)), field="trim_low"
+        ) from None
     before = wave_trim(wave)
     if bounds != before:
         record(

@@ -1,7 +1,7 @@
 """wave: raking's weight trimming bounds
 
 Revision ID: c14d2e6f8a13
-Revises: b14a7c2e5f01
+Revises: c18a4e2d7b30
 Create Date: 2026-11-30 14:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c14d2e6f8a13'
-down_revision = 'b14a7c2e5f01'
+down_revision = 'c18a4e2d7b30'
 branch_labels = None
 depends_on = None
 
