@@ -10,7 +10,6 @@ from the same columns.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from typing import Any
@@ -20,7 +19,6 @@ from sqlalchemy import select, update
 
 import scoring
 from scoring.change import wave_seed
-from scoring.exchange import write_csv_table
 from scoring.population import Margins, Population
 
 from ..extensions import db
@@ -30,6 +28,7 @@ from .frameworks import spec_of
 from .population import current_population, population_of
 from .wave_columns import (
     WaveColumns,
+    data_sha256,
     included_rows,
     load_wave_columns,
     response_data,
@@ -78,7 +77,7 @@ def score_wave(
     table = scored_table(wave, take(columns.table, included_rows(wave, columns)))
     if table.n == 0:
         raise ValueError(f"wave {wave.code} has no responses to score")
-    data_sha256 = hashlib.sha256(write_csv_table(table, spec)).hexdigest()
+    digest = data_sha256(table, spec)
     data = response_data(table, spec)
     version, population = _population_version(wave)
     margins, totals = _population_inputs(wave, population, data)
@@ -90,7 +89,7 @@ def score_wave(
         seed=seed,
         min_n=min_n,
         top_k=top_k,
-        data_sha256=data_sha256,
+        data_sha256=digest,
         margins=margins,
         population_totals=totals,
         entropy_reference=entropy,
@@ -132,7 +131,7 @@ def score_wave(
         },
         population_version_id=version.id if version is not None else None,
         framework_sha256=spec.sha256,
-        data_sha256=data_sha256,
+        data_sha256=digest,
         n_responses=table.n,
         n_excluded=columns.table.n - table.n,
         result_json=text,

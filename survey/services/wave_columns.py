@@ -15,6 +15,7 @@ the console and ``minping score`` share everything after reading:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from scoring.ingest import DEMOGRAPHICS, Table
 
 from ..extensions import db
 from ..models import DK_POINT, Answer, Response, Street, Wave
+from .frameworks import spec_of
 from .quality_review import REVIEW_PREFIX
 
 IntArray = npt.NDArray[np.int64]
@@ -211,9 +213,24 @@ def response_data(table: Table, framework: Framework) -> ResponseData:
     return data
 
 
-def csv_bytes(table: Table, framework: Framework) -> bytes:
-    """The export CSV of ``table`` (``minping export-responses`` bytes)."""
-    return write_csv_table(table, framework)
+def scored_data_sha256(wave: Wave, columns: WaveColumns | None = None) -> str:
+    """``data_sha256`` of the responses a scoring of ``wave`` reads now.
+
+    The sha256 of the CSV ``minping export-responses --included-only`` writes
+    (the file the offline scorer reproduces the run from), with every weight 1
+    in an ``unweighted`` wave, as scored.
+    """
+    framework = spec_of(wave.framework)
+    if columns is None:
+        columns = load_wave_columns(wave, framework)
+    return data_sha256(
+        scored_table(wave, take(columns.table, included_rows(wave, columns))), framework
+    )
+
+
+def data_sha256(table: Table, framework: Framework) -> str:
+    """sha256 of ``table`` written as the exchange CSV (:func:`scoring.exchange.write_csv`)."""
+    return hashlib.sha256(write_csv_table(table, framework)).hexdigest()
 
 
 def _driver_rows(statement: Select) -> list[tuple]:  # type: ignore[type-arg]
