@@ -33,6 +33,7 @@ import numpy.typing as npt
 from .dataset import FloatArray, ResponseData
 from .estimators import Weights, cell_layout, cell_sums, combine_groups, composite
 from .framework import Framework
+from .settings import DEFAULTS
 from .weights import ahp_weights, entropy_weights
 
 __all__ = ["SCHEMES", "rank_sensitivity", "summary"]
@@ -64,7 +65,7 @@ def rank_sensitivity(
     *,
     draws: int = 500,
     alpha: float = 100.0,
-    seed: int = 20260101,
+    seed: int = DEFAULTS.seed,
     entropy_reference: FloatArray | None = None,
     ahp_matrix: npt.ArrayLike | None = None,
 ) -> dict[str, Any]:

@@ -18,8 +18,8 @@ import numpy as np
 from sqlalchemy import select, update
 
 import scoring
-from scoring.change import wave_seed
 from scoring.population import Margins, Population
+from scoring.settings import DEFAULTS, ScoringSettings, wave_seed
 
 from ..extensions import db
 from ..models import PopulationVersion, ScoringRun, StreetResult, Wave
@@ -53,7 +53,7 @@ def default_seed(wave: Wave) -> int:
 def score_wave(
     wave: Wave,
     *,
-    boot: int = 1000,
+    boot: int = DEFAULTS.boot,
     seed: int | None = None,
     min_n: int | None = None,
     top_k: int | None = None,
@@ -66,12 +66,15 @@ def score_wave(
     defaults to the wave's own seed (:func:`default_seed`); it is stored in the run.
 
     :raises WaveStateError: the wave is not closed or scored.
-    :raises ValueError: bad settings or nothing to score.
+    :raises scoring.problems.ProblemError: a setting out of its range
+        (:class:`scoring.settings.ScoringSettings`); a ``ValueError``.
+    :raises ValueError: nothing to score.
     """
     check_transition(wave, "score")
     seed = default_seed(wave) if seed is None else seed
     min_n = wave.min_n if min_n is None else min_n
     top_k = wave.district.top_k if top_k is None else top_k
+    ScoringSettings(boot=boot, seed=seed, min_n=min_n, top_k=top_k).validated()
     spec = spec_of(wave.framework)
     columns = load_wave_columns(wave, spec)
     table = scored_table(wave, take(columns.table, included_rows(wave, columns)))

@@ -7,6 +7,8 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from scoring.settings import DEFAULTS
+
 from ..extensions import db
 from ..i18n import _
 from ..models import District, Framework, Response, Wave
@@ -96,7 +98,7 @@ def create_wave(
     starts_on: date | None = None,
     ends_on: date | None = None,
     allow_open_links: bool = False,
-    min_n: int = 30,
+    min_n: int = DEFAULTS.min_n,
     agency_name: str = "",
     hotline: str = "",
     user_id: int | None = None,
