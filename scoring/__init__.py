@@ -9,6 +9,8 @@ change and simulation.
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +88,23 @@ _EXPORTS = {
     "direct_weights": "weights",
     "entropy_weights": "weights",
 }
+
+
+class _Package(types.ModuleType):
+    """Keeps ``scoring.simulate`` the function when ``scoring/simulate.py`` is imported.
+
+    The import system records a loaded submodule as an attribute of its
+    package; where a public name equals its submodule's name the name keeps
+    the function (as an eager ``from .simulate import simulate`` would).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if _EXPORTS.get(name) == name and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

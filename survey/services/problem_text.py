@@ -30,6 +30,10 @@ TEXTS = {
 
 def problem_text(problem: Problem) -> str:
     """``problem`` in the current locale (its English message if the code is unknown)."""
+    if problem.code.startswith("framework."):
+        from .framework_words import problem_words
+
+        return problem_words(problem)
     template = TEXTS.get(problem.code)
     if template is None:
         return problem.message
