@@ -21,6 +21,7 @@ import scoring
 from scoring.population import Margins, Population
 from scoring.settings import DEFAULTS, ScoringSettings, wave_seed
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import PopulationVersion, ScoringRun, StreetResult, Wave
 from .audit import record
@@ -66,20 +67,22 @@ def score_wave(
     defaults to the wave's own seed (:func:`default_seed`); it is stored in the run.
 
     :raises WaveStateError: the wave is not closed or scored.
-    :raises scoring.problems.ProblemError: a setting out of its range
-        (:class:`scoring.settings.ScoringSettings`); a ``ValueError``.
-    :raises ValueError: nothing to score.
+    :raises UserError: a setting out of its range (English messages of
+        :meth:`scoring.settings.ScoringSettings.problems`; the console checks
+        them first, in the reader's language) or nothing to score.
     """
     check_transition(wave, "score")
     seed = default_seed(wave) if seed is None else seed
     min_n = wave.min_n if min_n is None else min_n
     top_k = wave.district.top_k if top_k is None else top_k
-    ScoringSettings(boot=boot, seed=seed, min_n=min_n, top_k=top_k).validated()
+    found = ScoringSettings(boot=boot, seed=seed, min_n=min_n, top_k=top_k).problems()
+    if found:
+        raise UserError("; ".join(p.message for p in found))
     spec = spec_of(wave.framework)
     columns = load_wave_columns(wave, spec)
     table = scored_table(wave, take(columns.table, included_rows(wave, columns)))
     if table.n == 0:
-        raise ValueError(f"wave {wave.code} has no responses to score")
+        raise UserError(f"wave {wave.code} has no responses to score")
     digest = data_sha256(table, spec)
     data = response_data(table, spec)
     version, population = _population_version(wave)
@@ -254,12 +257,12 @@ def _plain(value: Any) -> Any:
 def _population_version(wave: Wave) -> tuple[PopulationVersion | None, Population | None]:
     """The district's newest population version and its margins.
 
-    :raises ValueError: a raked wave in a district without population margins.
+    :raises UserError: a raked wave in a district without population margins.
     """
     version = current_population(wave.district)
     if version is None:
         if wave.weighting == "raked":
-            raise ValueError(
+            raise UserError(
                 f"wave {wave.code} is set to rake to population margins, but district "
                 f"{wave.district.code} has none: import them (console 人口数, or minping "
                 "population import) or choose imported weights"
