@@ -34,6 +34,7 @@ import numpy.typing as npt
 from .dataset import FloatArray, ResponseData
 from .estimators import Weights, cell_layout, cell_sums, combine_groups, composite
 from .framework import Framework
+from .settings import DEFAULTS
 from .weights import ahp_weights, entropy_weights
 
 __all__ = ["AHP_SOURCES", "SCHEMES", "rank_sensitivity", "summary"]
@@ -69,7 +70,7 @@ def rank_sensitivity(
     *,
     draws: int = 500,
     alpha: float = 100.0,
-    seed: int = 20260101,
+    seed: int = DEFAULTS.seed,
     entropy_reference: FloatArray | None = None,
     ahp_matrix: npt.ArrayLike | None = None,
 ) -> dict[str, Any]:

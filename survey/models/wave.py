@@ -11,6 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from scoring.settings import DEFAULTS
+
 from ..extensions import Model
 from ._base import utcnow
 from .district import District, Street
@@ -33,7 +35,7 @@ class Wave(Model):
     ends_on: Mapped[date | None]
     allow_open_links: Mapped[bool] = mapped_column(default=False)
     include_open_channel: Mapped[bool] = mapped_column(default=True)
-    min_n: Mapped[int] = mapped_column(default=30)
+    min_n: Mapped[int] = mapped_column(default=DEFAULTS.min_n)
     weighting: Mapped[str] = mapped_column(
         String(10), default="imported", server_default="imported"
     )

@@ -134,7 +134,7 @@ def test_negative_or_unbalanced_weights_are_refused_and_change_nothing(client, a
     assert data["dim_w_D1"] == "0.2" and "ind_q_I01" in data
     bad = post(client, f"/admin/frameworks/{fid}", {**data, "ind_w_I04": "-1"})
     assert bad.status_code == 400
-    assert "权重必须是正数" in bad.get_data(as_text=True)
+    assert "指标 I04 · 权重：必须大于 0（现为 -1）" in bad.get_data(as_text=True)
     unbalanced = post(client, f"/admin/frameworks/{fid}", {**data, "dim_w_D1": "0.5"})
     assert unbalanced.status_code == 400
     # the scoring library's English problem, shown in the console's language
@@ -266,7 +266,8 @@ def test_toml_import_lists_problems_and_export_round_trips(client, admin, make_w
         content_type="multipart/form-data",
     )
     assert page.status_code == 400
-    assert "维度 第1项 · 权重：必须大于 0（现为 -0.2）。" in page.get_data(as_text=True)
+    # the problem names the dimension by its code (D1), not its position
+    assert "维度 D1 · 权重：必须大于 0（现为 -0.2）。" in page.get_data(as_text=True)
     good = toml.replace(b"version = 1", b"version = 2")
     ok = post(
         client,
