@@ -6,6 +6,8 @@ import datetime as dt
 import math
 import re
 
+from scoring.result import POOLED
+
 BAND_WORDS = {
     "above": "高于全区平均",
     "similar": "与全区平均持平",
@@ -76,10 +78,10 @@ def district_reference(reference: str | None) -> str:
     """Name the district reference a score is compared with.
 
     ``population``: streets weighted by their population counts; ``street_mean``:
-    the plain mean of the streets; ``None`` (a run stored before the reference was
-    recorded): the mean over all respondents pooled.
+    the plain mean of the streets; ``pooled`` or ``None`` (a run stored before the
+    reference was recorded): the mean over all respondents pooled.
     """
-    if reference is None:
+    if reference is None or reference == POOLED:
         return POOLED_REFERENCE_WORDS
     return DISTRICT_REFERENCE_WORDS.get(reference, DISTRICT_REFERENCE_WORDS["street_mean"])
 

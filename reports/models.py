@@ -1,9 +1,8 @@
 """Plain input data for the documents; no database objects ever reach a template.
 
-Score maps (``street_scores``, ``district_scores``) keep the shape of the scores
-JSON (DESIGN.md section 5): ``{"score", "ci_low", "ci_high", "n", "dimensions":
-{"D1": {...}}, "indicators": {"I01": {...}}}`` plus, for a street, ``rank``,
-``rank_low``, ``rank_high`` and ``band``.
+Scores are the typed results of :mod:`scoring.result` (a stored run is read back
+with :func:`scoring.result.from_json`); their fields are described in
+``docs/scores-json.md``.
 """
 
 from __future__ import annotations
@@ -11,11 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from reports.calendar import Deadline
-
-ScoreMap = Mapping[str, Any]
+from scoring.result import DistrictResult, MethodInfo, StreetResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +105,8 @@ class NoticeData:
     deadline: Deadline | None
     deadline_days: int
     reply_address: str
-    street_scores: ScoreMap
-    district_scores: ScoreMap
+    street_scores: StreetResult
+    district_scores: DistrictResult
     n_streets: int
     items: tuple[NoticeItem, ...]
     dimension_names: Mapping[str, str]
@@ -156,9 +153,9 @@ class RankingData:
     addressee: str
     wave_name: str
     issue_date: dt.date
-    method: ScoreMap
-    district: ScoreMap
-    streets: tuple[ScoreMap, ...]
+    method: MethodInfo
+    district: DistrictResult
+    streets: tuple[StreetResult, ...]
     dimension_names: Mapping[str, str]
     indicator_names: Mapping[str, str] = field(default_factory=dict)
     documents: tuple[IssuedDocument, ...] = ()
@@ -167,6 +164,7 @@ class RankingData:
     expected_false_flags: float | None = None
     funnel_points: tuple[FunnelPoint, ...] = ()
     funnel_tau: float = 0.0
+    framework_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

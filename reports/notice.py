@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from reports import charts, formatting, verdicts
-from reports.calendar import OfficialCalendar, add_working_days
+from reports.calendar import Deadline, OfficialCalendar, add_working_days
 from reports.layout import official_context
 from reports.models import LETTER, NOTICE, Letterhead, NoticeData, NoticeItem
 from reports.pdf import GENERATED, create_pdf
 from reports.requirements import check_templates, requirement_text
 from reports.tables import dimension_rows, number
 from reports.templating import render
+from scoring.result import ScoreResult
 
 STYLESHEETS = ("official.css",)
 CHART_NAMES = ("radar", "indicators", "funnel")
@@ -55,6 +55,10 @@ class NoticeSettings:
     max_items: int = 3
     max_comments: int = 3
 
+    def deadline(self) -> Deadline:
+        """The 整改 deadline of a notice: ``deadline_days`` working days after the issue date."""
+        return add_working_days(self.issue_date, self.deadline_days, self.calendar)
+
     def doc_number(self, seq: int) -> str:
         """Return the 发文字号 with sequence number ``seq``."""
         return f"{self.doc_prefix}〔{self.issue_date.year}〕{seq}号"
@@ -73,7 +77,7 @@ def addressee_for(street: str) -> str:
 
 
 def build_notice_data(
-    scores: Mapping[str, Any],
+    scores: ScoreResult,
     street: str,
     settings: NoticeSettings,
     *,
@@ -82,7 +86,7 @@ def build_notice_data(
     indicator_names: Mapping[str, str],
     comments: Mapping[str, Sequence[str]] | None = None,
 ) -> NoticeData:
-    """Build one street's notice data from a scores-JSON dict.
+    """Build one street's notice data from a scoring result.
 
     A street with at least one rectification item gets a notice (整改通知书) with
     a deadline; a street without one, and every 数据不全 street (``complete``
@@ -91,9 +95,9 @@ def build_notice_data(
     Parameters
     ----------
     scores
-        The scores JSON (``method``, ``district``, ``streets``).
+        The scoring result (a stored run: :func:`scoring.result.from_json`).
     street
-        The street's name as in ``scores["streets"][i]["street"]``.
+        The street's name as in ``scores.streets[i].street``.
     seq
         Sequence number of the 发文字号.
     comments
@@ -106,23 +110,24 @@ def build_notice_data(
         Unknown street or unusable requirement templates.
     """
     check_templates(settings.requirement_templates)
-    rows = {s["street"]: s for s in scores["streets"]}
-    if street not in rows:
+    row = scores.street(street)
+    if row is None:
         raise ValueError(f"street {street!r} is not in the scores")
-    row = rows[street]
-    district = scores["district"]
+    district = scores.district
     is_complete = verdicts.complete(row)
     items = []
-    codes = list(row.get("priorities") or []) if is_complete else []
+    codes = list(row.priorities) if is_complete else []
     for code in codes[: settings.max_items]:
-        ind = row["indicators"].get(code, {})
-        ref = district["indicators"].get(code, {})
-        own, other = number(ind.get("score")), number(ref.get("score"))
-        if own is None or other is None:
+        ind = row.indicators.get(code)
+        ref = district.indicators.get(code)
+        if ind is None or ref is None:
             continue  # a priority always has scores; skip rather than print a blank item
+        own, other = number(ind.score), number(ref.score)
+        if own is None or other is None:
+            continue
         name = indicator_names.get(code, code)
         said = [formatting.excerpt(c) for c in (comments or {}).get(code, ()) if c.strip()]
-        low, high = number(ind.get("ci_low")), number(ind.get("ci_high"))
+        low, high = number(ind.ci_low), number(ind.ci_high)
         items.append(
             NoticeItem(
                 code=code,
@@ -130,8 +135,8 @@ def build_notice_data(
                 street_score=own,
                 district_score=other,
                 gap=own - other,
-                attention=number(ind.get("attention")),
-                satisfaction_rate=number(ind.get("satisfaction_rate")),
+                attention=number(ind.attention),
+                satisfaction_rate=number(ind.satisfaction_rate),
                 comments=tuple(said[: settings.max_comments]),
                 requirement=requirement_text(code, street, name, settings.requirement_templates),
                 street_ci=(low, high) if low is not None and high is not None else None,
@@ -151,23 +156,19 @@ def build_notice_data(
         street=street,
         wave_name=settings.wave_name,
         issue_date=settings.issue_date,
-        deadline=(
-            add_working_days(settings.issue_date, settings.deadline_days, settings.calendar)
-            if kind == NOTICE
-            else None
-        ),
+        deadline=settings.deadline() if kind == NOTICE else None,
         deadline_days=settings.deadline_days,
         reply_address=settings.reply_address,
         street_scores=row,
         district_scores=district,
-        n_streets=len(rows),
+        n_streets=len(scores.streets),
         items=tuple(items),
         dimension_names=dict(dimension_names),
         indicator_names=dict(indicator_names),
         contact=settings.contact,
-        min_n=int(scores.get("method", {}).get("min_n", 30)),
+        min_n=scores.info.min_n,
         kind=kind,
-        district_reference=formatting.district_reference(district.get("reference")),
+        district_reference=formatting.district_reference(district.reference),
         band_rule_words=verdicts.band_rule_words(scores),
         complete=is_complete,
         incomplete_reason=verdicts.incomplete_reason(row),
@@ -179,21 +180,22 @@ def build_notice_data(
 
 def notice_charts(data: NoticeData) -> dict[str, str]:
     """Return the attachment charts (radar, indicator intervals, funnel) as SVG."""
-    street_dims = data.street_scores.get("dimensions", {})
-    district_dims = data.district_scores.get("dimensions", {})
+    street_dims = data.street_scores.dimensions
+    district_dims = data.district_scores.dimensions
     axes, own, ref = [], [], []
     for code, name in data.dimension_names.items():
-        x = number(street_dims.get(code, {}).get("score"))
-        y = number(district_dims.get(code, {}).get("score"))
+        a, b = street_dims.get(code), district_dims.get(code)
+        x = number(a.score) if a is not None else None
+        y = number(b.score) if b is not None else None
         if x is not None and y is not None:
             axes.append(name)
             own.append(x)
             ref.append(y)
     targeted = {item.code for item in data.items}
-    district_inds = data.district_scores.get("indicators", {})
+    district_inds = data.district_scores.indicators
     rows = []
-    for code, ind in data.street_scores.get("indicators", {}).items():
-        values = [number(ind.get(k)) for k in ("score", "ci_low", "ci_high")]
+    for code, ind in data.street_scores.indicators.items():
+        values = [number(v) for v in (ind.score, ind.ci_low, ind.ci_high)]
         if any(v is None for v in values):
             continue
         score, low, high = (float(v or 0.0) for v in values)
@@ -203,7 +205,7 @@ def notice_charts(data: NoticeData) -> dict[str, str]:
                 score=score,
                 low=low,
                 high=high,
-                reference=number(district_inds.get(code, {}).get("score")),
+                reference=number(ref_ind.score) if (ref_ind := district_inds.get(code)) else None,
                 highlight=code in targeted,
             )
         )

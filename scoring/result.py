@@ -223,6 +223,7 @@ class MethodInfo:
     rank_critical_sim: float | None
     n_responses: int | None
     n_excluded: int | None
+    data_sha256: str | None
     n_streets_ranked: int | None
     n_streets_incomplete: int | None
     weighting: Mapping[str, Any]
@@ -259,6 +260,7 @@ class MethodInfo:
             rank_critical_sim=method.get("rank_critical_sim"),
             n_responses=method.get("n_responses"),
             n_excluded=method.get("n_excluded"),
+            data_sha256=method.get("data_sha256"),
             n_streets_ranked=method.get("n_streets_ranked"),
             n_streets_incomplete=method.get("n_streets_incomplete"),
             weighting=method.get("weighting") or {},
@@ -301,6 +303,7 @@ class RankSensitivity:
     streets: tuple[SensitivityStreet, ...]
     streets_moving: int
     draws: int | None
+    entropy_weights: tuple[float, ...] | None = None
 
     @classmethod
     def of(cls, doc: Mapping[str, Any]) -> RankSensitivity:
@@ -322,6 +325,11 @@ class RankSensitivity:
             streets=streets,
             streets_moving=int(doc.get("streets_moving", sum(s.moves for s in streets))),
             draws=(doc.get("perturbation") or {}).get("draws"),
+            entropy_weights=(
+                tuple(float(w) for w in doc["entropy_weights"])
+                if doc.get("entropy_weights")
+                else None
+            ),
         )
 
     def street(self, name: str) -> SensitivityStreet | None:

@@ -21,6 +21,8 @@ matplotlib.use("Agg")
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from scoring.result import DistrictResult, StreetResult  # noqa: E402
+
 BAND_COLORS = {"above": "#1e6b34", "similar": "#5f6368", "below": "#a3121b", None: "#5f6368"}
 DISTRICT_COLOR = "#0b4fa8"
 FONT_FAMILY = ["Noto Sans CJK SC", "DejaVu Sans"]  # only installed families: no findfont noise
@@ -66,8 +68,8 @@ def _rc() -> matplotlib.rc_context:  # type: ignore[name-defined]
 
 
 def caterpillar(
-    streets: Sequence[Mapping[str, object]],
-    district: Mapping[str, object],
+    streets: Sequence[StreetResult],
+    district: DistrictResult,
     *,
     title: str = "",
     xlabel: str = "得分",
@@ -75,33 +77,32 @@ def caterpillar(
 ) -> bytes:
     """Streets' scores with 95% CIs, best at the top, against the district line.
 
-    :param streets: dicts with ``street, score, ci_low, ci_high, band``.
-    :param district: dict with ``score, ci_low, ci_high``.
+    :param streets: the run's streets (``street, score, ci_low, ci_high, band``).
+    :param district: the district reference (``score, ci_low, ci_high``).
     """
-    rows = [s for s in streets if s.get("score") is not None]
-    rows.sort(key=lambda s: float(s["score"]))  # type: ignore[arg-type]
+    rows = [s for s in streets if s.score is not None]
+    rows.sort(key=lambda s: float(s.score or 0.0))
     n = max(len(rows), 1)
     with _rc():
         fig = _figure(7.5, max(2.6, ROW_INCH * n + 1.1))
         ax = fig.add_axes((0.24, 0.6 / (ROW_INCH * n + 1.1), 0.72, 1 - 1.0 / (ROW_INCH * n + 1.1)))
-        d = district.get("score")
+        d = district.score
         if d is not None:
-            lo, hi = district.get("ci_low"), district.get("ci_high")
+            lo, hi = district.ci_low, district.ci_high
             if lo is not None and hi is not None:
-                ax.axvspan(float(lo), float(hi), color=DISTRICT_COLOR, alpha=0.12, lw=0)  # type: ignore[arg-type]
+                ax.axvspan(float(lo), float(hi), color=DISTRICT_COLOR, alpha=0.12, lw=0)
             ax.axvline(
                 float(d), color=DISTRICT_COLOR, lw=1.2, label=f"{district_label} {float(d):.1f}"
-            )  # type: ignore[arg-type]
+            )
         for y, s in enumerate(rows):
-            color = BAND_COLORS.get(s.get("band"), BAND_COLORS[None])  # type: ignore[arg-type]
-            score = float(s["score"])  # type: ignore[arg-type]
-            lo = s.get("ci_low")
-            hi = s.get("ci_high")
+            color = BAND_COLORS.get(s.band, BAND_COLORS[None])
+            score = float(s.score or 0.0)
+            lo, hi = s.ci_low, s.ci_high
             if lo is not None and hi is not None:
-                ax.plot([float(lo), float(hi)], [y, y], color=color, lw=1.6, solid_capstyle="butt")  # type: ignore[arg-type]
+                ax.plot([float(lo), float(hi)], [y, y], color=color, lw=1.6, solid_capstyle="butt")
             ax.plot([score], [y], "o", color=color, ms=4.5)
         ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels([str(s["street"]) for s in rows], fontsize=8 if n > 40 else 9)
+        ax.set_yticklabels([s.street for s in rows], fontsize=8 if n > 40 else 9)
         ax.set_ylim(-0.7, n - 0.3)
         ax.set_xlabel(xlabel)
         ax.grid(axis="x", color="#dddddd", lw=0.6)

@@ -11,7 +11,7 @@ from scoring.reliability import reliability
 from ..models import ScoringRun, Wave
 from .frameworks import spec_of
 from .responses import wave_records
-from .results import result_doc
+from .results import result_of
 from .sample_quality import response_rates
 
 
@@ -30,7 +30,7 @@ def appendix_context(wave: Wave, run: ScoringRun) -> dict[str, Any]:
         "other": sum(c.other for c in cells),
     }
     return methods_context(
-        result_doc(run),
+        result_of(run),
         district=wave.district.name,
         wave=wave.name,
         run_id=run.id,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +27,7 @@ from reports.calendar import Deadline
 from reports.models import LETTER, NOTICE, IssuedDocument
 from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
+from scoring.result import ScoreResult, from_json
 
 from ..extensions import db
 from ..models import Answer, District, Notice, RectificationItem, Response, Street, Wave
@@ -105,11 +105,11 @@ def _names(wave: Wave) -> tuple[dict[str, str], dict[str, str]]:
     )
 
 
-def _scores(wave: Wave) -> dict[str, Any]:
+def _scores(wave: Wave) -> ScoreResult:
     run = current_run(wave)
     if run is None:
         raise ValueError(f"测评批次 {wave.code} 还没有计分结果，请先计分。")
-    return json.loads(run.result_json)
+    return from_json(run.result_json)
 
 
 def render_street_notice(
@@ -130,10 +130,10 @@ def render_street_notice(
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
     dims, inds = _names(wave)
-    row = next((s for s in scores["streets"] if s["street"] == street.name), None)
+    row = scores.street(street.name)
     if row is None:
         raise ValueError(f"{street.name} 在本批次没有计分结果。")
-    comments = street_comments(wave, street, row.get("priorities", []))
+    comments = street_comments(wave, street, row.priorities)
     data = build_notice_data(
         scores,
         street.name,
@@ -188,12 +188,13 @@ def issue_notices(
     scores = _scores(wave)
     run = current_run(wave)
     dims, inds = _names(wave)
-    scored_names = {r["street"] for r in scores["streets"]}
+    scored_names = {r.street for r in scores.streets}
     scored = [s for s in wave.district.streets if s.name in scored_names]
     seq = next_sequence(settings.doc_prefix, issue_date.year)
     datas = []
     for street in scored:
-        row = next(r for r in scores["streets"] if r["street"] == street.name)
+        row = scores.street(street.name)
+        assert row is not None  # street is in scored_names
         datas.append(
             build_notice_data(
                 scores,
@@ -202,7 +203,7 @@ def issue_notices(
                 seq=seq + len(datas),
                 dimension_names=dims,
                 indicator_names=inds,
-                comments=street_comments(wave, street, row.get("priorities", [])),
+                comments=street_comments(wave, street, row.priorities),
             )
         )
     total = len(datas) + 1
@@ -290,7 +291,7 @@ def issue_notices(
         notices.append(notice)
         seq += 1
     pdf = ranking_pdf
-    title = f"关于{wave.name}结果的通报"
+    title = ranking.title
     notices.append(
         _store(
             wave,
