@@ -12,17 +12,12 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reports import wording
 from reports.pdf import create_pdf
 from reports.templating import render
 from scoring.result import ScoreResult, StreetResult
 
 __all__ = ["methods_context", "render_methods_html", "render_methods_pdf"]
-
-BAND_RULES = {
-    "alarm": "99.8% 控制限（漏斗图“警报”线）",
-    "alert": "95% 控制限（漏斗图“提示”线）",
-    "fdr": "错误发现率（Benjamini-Hochberg）控制",
-}
 
 
 def _deff_summary(streets: Sequence[StreetResult]) -> dict[str, Any] | None:
@@ -70,7 +65,7 @@ def methods_context(
         "created": created,
         "method": method,
         "weighting": method.weighting,
-        "band_rule": BAND_RULES.get(method.band_rule or "alarm", method.band_rule),
+        "band_rule": wording.BAND_RULE_LIMITS.get(method.band_rule or "alarm", method.band_rule),
         "deff": _deff_summary(doc.streets),
         "n_streets": len(doc.streets),
         "sensitivity": sens,

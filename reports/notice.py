@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from reports import charts, formatting, verdicts
+from reports import charts, formatting, verdicts, wording
 from reports.calendar import Deadline, OfficialCalendar, add_working_days
 from reports.layout import official_context
 from reports.models import LETTER, NOTICE, Letterhead, NoticeData, NoticeItem
@@ -61,19 +61,11 @@ class NoticeSettings:
 
     def doc_number(self, seq: int) -> str:
         """Return the 发文字号 with sequence number ``seq``."""
-        return f"{self.doc_prefix}〔{self.issue_date.year}〕{seq}号"
+        return wording.doc_number(self.doc_prefix, self.issue_date.year, seq)
 
-
-def notice_title(street: str, wave_name: str, kind: str) -> str:
-    """Title of a street's notice (整改通知书) or results letter (测评结果告知书)."""
-    if kind == LETTER:
-        return f"关于{street}{wave_name}结果的告知书"
-    return f"关于{street}{wave_name}结果及整改要求的通知"
-
-
-def addressee_for(street: str) -> str:
-    """主送机关 for a street: 街道办事处, or 人民政府 for a town (镇)."""
-    return f"{street}人民政府：" if street.endswith("镇") else f"{street}办事处："
+    def preview_number(self) -> str:
+        """The 发文字号 line of a preview (a preview takes no number)."""
+        return wording.preview_number(self.doc_prefix, self.issue_date.year)
 
 
 def build_notice_data(
@@ -151,8 +143,8 @@ def build_notice_data(
             copy_to=settings.copy_to,
             printed_by=settings.printed_by,
         ),
-        title=notice_title(street, settings.wave_name, kind),
-        addressee=addressee_for(street),
+        title=wording.notice_title(street, settings.wave_name, letter=kind == LETTER),
+        addressee=wording.addressee_for(street),
         street=street,
         wave_name=settings.wave_name,
         issue_date=settings.issue_date,
@@ -168,7 +160,7 @@ def build_notice_data(
         contact=settings.contact,
         min_n=scores.info.min_n,
         kind=kind,
-        district_reference=formatting.district_reference(district.reference),
+        district_reference=wording.district_reference(district.reference),
         band_rule_words=verdicts.band_rule_words(scores),
         complete=is_complete,
         incomplete_reason=verdicts.incomplete_reason(row),

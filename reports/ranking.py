@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reports import charts, formatting, verdicts
+from reports import charts, verdicts, wording
 from reports.layout import official_context
 from reports.models import IssuedDocument, Letterhead, RankingData
 from reports.pdf import GENERATED, create_pdf
@@ -33,11 +33,6 @@ class RankingSettings:
     framework_name: str = ""
     copy_to: str = ""
     printed_by: str = ""
-
-
-def ranking_title(wave_name: str) -> str:
-    """Title of the ranking report (通报) of a wave."""
-    return f"关于{wave_name}结果的通报"
 
 
 def build_ranking_data(
@@ -73,7 +68,7 @@ def build_ranking_data(
             copy_to=settings.copy_to,
             printed_by=settings.printed_by,
         ),
-        title=ranking_title(settings.wave_name),
+        title=wording.ranking_title(settings.wave_name),
         addressee=settings.addressee,
         wave_name=settings.wave_name,
         issue_date=settings.issue_date,
@@ -83,7 +78,7 @@ def build_ranking_data(
         dimension_names=dict(dimension_names),
         indicator_names=dict(indicator_names or {}),
         documents=tuple(documents),
-        district_reference=formatting.district_reference(scores.district.reference),
+        district_reference=wording.district_reference(scores.district.reference),
         band_rule_words=verdicts.band_rule_words(scores),
         expected_false_flags=verdicts.expected_false_flags(scores),
         funnel_points=verdicts.funnel_points(scores),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from reports import wording
 from reports.models import FunnelPoint
 from reports.tables import number
 from scoring.result import DistrictResult, ScoreResult, StreetResult
@@ -84,18 +85,9 @@ def band_rule(scores: ScoreResult) -> str | None:
     return scores.info.band_rule
 
 
-BAND_RULE_WORDS = {
-    "alarm": "与全区平均之差超出99.8%警戒线",
-    "alert": "与全区平均之差超出95%预警线",
-    "fdr": "与全区平均之差经错误发现率（FDR，5%）校正后仍显著",
-}
-OLD_RULE_WORDS = "与全区平均之差的95%置信区间不含0"
-
-
 def band_rule_words(scores: ScoreResult) -> str:
-    """What a street must show to be judged 高于 / 低于, in words."""
-    rule = band_rule(scores)
-    return BAND_RULE_WORDS.get(rule, OLD_RULE_WORDS) if rule else OLD_RULE_WORDS
+    """What a street must show to be judged 高于 / 低于, in words (:mod:`reports.wording`)."""
+    return wording.band_rule_words(band_rule(scores))
 
 
 def expected_false_flags(scores: ScoreResult) -> float | None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from reports import wording
 from reports.bulk import NoticeResult, generate_notices
 from reports.calendar import Deadline
 from reports.models import LETTER, NOTICE, IssuedDocument
@@ -144,7 +145,7 @@ def render_street_notice(
         comments=comments,
     )
     if preview:
-        number = f"{settings.doc_prefix}〔{issue_date.year}〕号（预览，下发时编号）"
+        number = settings.preview_number()
         data = dataclasses.replace(
             data, letterhead=dataclasses.replace(data.letterhead, doc_number=number)
         )
@@ -410,7 +411,7 @@ def correct_notice(
         current_run(old.wave),
         data.letterhead.doc_number,
         next_sequence(notice_settings(old.wave, issue_date).doc_prefix, issue_date.year),
-        data.title + "（更正）",
+        wording.correction_title(data.title),
         issue_date,
         data.deadline,
         pdf,

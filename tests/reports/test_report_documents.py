@@ -11,7 +11,6 @@ import pytest
 
 from reports.calendar import Deadline, OfficialCalendar, add_working_days, working_days_between
 from reports.followup import (
-    escalation_title,
     render_escalation_pdf,
     render_publication_html,
     render_publication_pdf,
@@ -26,6 +25,7 @@ from reports.models import (
     PublicationItem,
 )
 from reports.ranking import RankingSettings, build_ranking_data, chunks, render_ranking_pdf
+from reports.wording import escalation_title
 from scoring.result import from_dict
 
 LETTERHEAD = Letterhead("南京市鼓楼区民政局", "南京市鼓楼区民政局文件", "鼓民督〔2026〕1号")
