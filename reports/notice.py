@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from reports import charts, formatting, verdicts, wording
 from reports.calendar import Deadline, OfficialCalendar, add_working_days
 from reports.layout import official_context
-from reports.models import LETTER, NOTICE, Letterhead, NoticeData, NoticeItem
+from reports.models import (
+    LETTER,
+    NOTICE,
+    Letterhead,
+    NoticeData,
+    NoticeItem,
+    SampleComposition,
+    sample_cells,
+)
 from reports.pdf import GENERATED, create_pdf
 from reports.requirements import check_templates, requirement_text
 from reports.tables import dimension_rows, number
@@ -77,6 +85,7 @@ def build_notice_data(
     dimension_names: Mapping[str, str],
     indicator_names: Mapping[str, str],
     comments: Mapping[str, Sequence[str]] | None = None,
+    composition: Sequence[SampleComposition] = (),
 ) -> NoticeData:
     """Build one street's notice data from a scoring result.
 
@@ -95,6 +104,8 @@ def build_notice_data(
     comments
         Indicator code -> residents' comments on it for this street; redacted and
         shortened here, at most ``settings.max_comments`` each.
+    composition
+        Sample against population per street x group (this street's are kept).
 
     Raises
     ------
@@ -167,6 +178,8 @@ def build_notice_data(
         gap=verdicts.gap(row, district),
         funnel_points=verdicts.funnel_points(scores, street),
         funnel_tau=verdicts.overdispersion_tau(scores),
+        sensitivity=sens.street(street) if (sens := scores.rank_sensitivity) else None,
+        composition=tuple(c for c in composition if c.street == street),
     )
 
 
@@ -221,7 +234,13 @@ def render_notice_html(data: NoticeData, charts: Mapping[str, str] | None = None
     if charts is None:
         charts = {name: f"{GENERATED}{name}.svg" for name in CHART_NAMES}
     rows = dimension_rows(data.street_scores, data.district_scores, data.dimension_names)
-    context.update(data=data, charts=charts, dimension_rows=rows)
+    context.update(
+        data=data,
+        charts=charts,
+        dimension_rows=rows,
+        warned=wording.composition_warnings(data.composition),
+        cells=sample_cells(data.composition),
+    )
     return render("notice.html", context)
 
 

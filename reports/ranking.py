@@ -9,10 +9,17 @@ from dataclasses import dataclass
 
 from reports import charts, verdicts, wording
 from reports.layout import official_context
-from reports.models import IssuedDocument, Letterhead, RankingData
+from reports.models import (
+    IssuedDocument,
+    Letterhead,
+    RankingData,
+    SampleComposition,
+    sample_cells,
+)
 from reports.pdf import GENERATED, create_pdf
 from reports.tables import number, score_row
 from reports.templating import render
+from reports.wording import SCHEME_WORDS
 from scoring.result import ScoreResult, StreetResult
 
 STYLESHEETS = ("official.css",)
@@ -42,12 +49,14 @@ def build_ranking_data(
     dimension_names: Mapping[str, str],
     indicator_names: Mapping[str, str] | None = None,
     documents: Sequence[IssuedDocument] = (),
+    composition: Sequence[SampleComposition] = (),
 ) -> RankingData:
     """Build the ranking report's data from a scoring result.
 
     Streets are ordered by rank, 数据不全 streets (no rank) last.  ``documents``
     lists what each street received (整改通知书 or 测评结果告知书), in the
-    order issued.
+    order issued; ``composition`` each street x group's sample against its
+    population (附件4, with the design effects).
     """
 
     def order(s: StreetResult) -> tuple[bool, float, float, str]:
@@ -84,6 +93,8 @@ def build_ranking_data(
         funnel_points=verdicts.funnel_points(scores),
         funnel_tau=verdicts.overdispersion_tau(scores),
         framework_name=settings.framework_name,
+        sensitivity=scores.rank_sensitivity,
+        composition=tuple(composition),
     )
 
 
@@ -153,6 +164,36 @@ def has_simultaneous_ranks(streets: Sequence[StreetResult]) -> bool:
     return any(s.rank_low_sim is not None for s in streets)
 
 
+FULL_COMPOSITION_STREETS = 40  # above this many streets 附件4 lists only cells with a warning
+
+
+def sample_summary(data: RankingData) -> dict[str, object]:
+    """What the 通报 says about design effects, rank sensitivity and sample composition."""
+    deffs = [s.deff for s in data.streets if s.deff is not None]
+    sens = data.sensitivity
+    moving = [s for s in sens.streets if s.moves] if sens is not None else []
+    largest = max(
+        ((s.rank_max or 0) - (s.rank_min or 0) for s in moving),
+        default=0,
+    )
+    cells = sample_cells(data.composition)
+    full = len(data.streets) <= FULL_COMPOSITION_STREETS
+    return {
+        "deff_min": min(deffs) if deffs else None,
+        "deff_max": max(deffs) if deffs else None,
+        "sensitivity": sens,
+        "moving": len(moving),
+        "largest": largest,
+        "ranks": {s.street: s for s in sens.streets} if sens is not None else {},
+        "schemes": [SCHEME_WORDS.get(k, k) for k in sens.schemes] if sens is not None else [],
+        "has_population": any(c.has_population for c in data.composition),
+        "far": sum(len(c.far) for c in data.composition),
+        "below_quota": len({(c.street, c.group) for c in data.composition if c.below_quota}),
+        "cells": cells if full else [c for c in cells if c.warned],
+        "composition_full": full,
+    }
+
+
 def funnel_chart(data: RankingData) -> str:
     """The funnel plot of every complete street's gap to the district, as SVG."""
     if not data.funnel_points:
@@ -183,6 +224,7 @@ def render_ranking_html(data: RankingData, chart_urls: Sequence[str] | None = No
         incomplete=verdicts.incomplete_streets(data.streets),
         notices=notices,
         letters=letters,
+        sample=sample_summary(data),
         funnel_url=f"{GENERATED}funnel.svg",
     )
     return render("ranking.html", context)

@@ -46,6 +46,8 @@ def environment() -> jinja2.Environment:
         cn_date_provisional=formatting.cn_date_provisional,
     )
     env.globals["rank_interval"] = formatting.rank_interval
+    env.globals["composition_text"] = wording.composition_text
+    env.globals["cell_warning"] = wording.cell_warning
     return env
 
 

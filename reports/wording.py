@@ -11,6 +11,9 @@ public pages' own register; exports write band codes, not words.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from reports.models import SampleCell, SampleComposition, sample_cells
 from scoring.result import POOLED
 
 # --- titles and addressees -----------------------------------------------------------------
@@ -130,3 +133,81 @@ def district_reference(reference: str | None) -> str:
     if reference is None or reference == POOLED:
         return POOLED_REFERENCE_WORDS
     return DISTRICT_REFERENCE_WORDS.get(reference, DISTRICT_REFERENCE_WORDS["street_mean"])
+
+
+# --- sample composition ------------------------------------------------------------------------
+
+VARIABLE_WORDS = {"age_band": "年龄", "gender": "性别"}
+CATEGORY_WORDS = {
+    "18-34": "18—34岁",
+    "35-59": "35—59岁",
+    "60-69": "60—69岁",
+    "70-79": "70—79岁",
+    "80+": "80岁及以上",
+    "female": "女",
+    "male": "男",
+}
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def category_words(category: str) -> str:
+    """An age band or gender code in words (the code itself when unknown)."""
+    return CATEGORY_WORDS.get(category, category)
+
+
+def composition_text(comp: SampleComposition | None) -> str:
+    """Sample shares with the population's in brackets: ``18—34岁 12%（20%）、…``.
+
+    Categories that neither the sample nor the population has are left out; the
+    respondents who did not say are counted at the end.
+    """
+    if comp is None:
+        return "—"
+    parts = []
+    for r in comp.rows:
+        if not r.n and not r.population:
+            continue
+        sample = _pct(r.sample) if r.sample is not None else "—"
+        population = f"（{_pct(r.population)}）" if r.population is not None else ""
+        parts.append(f"{category_words(r.category)} {sample}{population}")
+    if comp.undisclosed:
+        parts.append(f"未填{comp.undisclosed}人")
+    return "、".join(parts) or "—"
+
+
+def composition_warning(comp: SampleComposition) -> str:
+    """What is wrong with a cell's sample, in words (empty when nothing is)."""
+    out = []
+    for r in comp.far:
+        assert r.sample is not None and r.population is not None
+        side = "偏高" if r.sample > r.population else "偏低"
+        out.append(
+            f"{category_words(r.category)}{side}{abs(100 * (r.sample - r.population)):.0f}个百分点"
+        )
+    if comp.below_quota and comp.quota:
+        out.append(f"样本{comp.n}份，仅为配额{comp.quota}份的{_pct(comp.n / comp.quota)}")
+    return "；".join(out)
+
+
+# the alternative weighting schemes of the rank sensitivity (scoring.sensitivity.SCHEMES)
+SCHEME_WORDS = {
+    "equal_shares": "各群体等权",
+    "residents_only": "只计居民",
+    "equal_dimensions": "维度等权",
+    "equal_indicators": "指标等权",
+    "entropy": "熵权",
+    "ahp": "AHP权重",
+}
+
+
+def cell_warning(cell: SampleCell, sep: str = "；") -> str:
+    """A street x group's warnings in words (empty when none)."""
+    return sep.join(w for c in cell.parts if (w := composition_warning(c)))
+
+
+def composition_warnings(compositions: Sequence[SampleComposition]) -> list[str]:
+    """One clause per street x group with a warning: ``老年居民：70—79岁偏高12个百分点``."""
+    return [f"{c.group}：{cell_warning(c, '，')}" for c in sample_cells(compositions) if c.warned]

@@ -36,6 +36,7 @@ from ..models._base import utcnow
 from .audit import record
 from .frameworks import spec_of
 from .official_days import official_calendar
+from .sample_quality import document_compositions
 from .scoring_runs import current_run
 from .waves import check_transition, transition
 
@@ -135,6 +136,7 @@ def render_street_notice(
     if row is None:
         raise ValueError(f"{street.name} 在本批次没有计分结果。")
     comments = street_comments(wave, street, row.priorities)
+    composition = document_compositions(wave)
     data = build_notice_data(
         scores,
         street.name,
@@ -143,6 +145,7 @@ def render_street_notice(
         dimension_names=dims,
         indicator_names=inds,
         comments=comments,
+        composition=composition,
     )
     if preview:
         number = settings.preview_number()
@@ -192,6 +195,7 @@ def issue_notices(
     scored_names = {r.street for r in scores.streets}
     scored = [s for s in wave.district.streets if s.name in scored_names]
     seq = next_sequence(settings.doc_prefix, issue_date.year)
+    composition = document_compositions(wave)
     datas = []
     for street in scored:
         row = scores.street(street.name)
@@ -205,6 +209,7 @@ def issue_notices(
                 dimension_names=dims,
                 indicator_names=inds,
                 comments=street_comments(wave, street, row.priorities),
+                composition=composition,
             )
         )
     total = len(datas) + 1
@@ -233,6 +238,7 @@ def issue_notices(
         dimension_names=dims,
         indicator_names=inds,
         documents=documents,
+        composition=composition,
     )
     first_seq, wave_id, district_id, run_id = seq, wave.id, wave.district_id, run.id
     street_ids = [s.id for s in scored]

@@ -262,7 +262,8 @@ def test_ranking_report_bands_gaps_ranks_and_false_flags(doc: dict[str, Any]) ->
     assert "预计误判约0.03个街道" in text
     assert "与全区平均之差超出99.8%警戒线的" in text
     odd = doc["streets"][5]["street"]
-    assert re.search(f"—{odd}[0-9.]+[0-9.]+—[0-9.]+—数据不全[0-9]+", text), text
+    # 数据不全: no rank, no rank interval, no rank range under other weights, no band
+    assert re.search(f"—{odd}[0-9.]+[0-9.]+—[0-9.]+——数据不全[0-9]+", text), text
     assert "数据不全：" + odd + "（缺少驻区单位受访群体）" in text
     funnel = next(p for p in pages if p.startswith("附件2"))
     assert "95%预警线" in funnel and "数据不全的街道不在图中" in funnel
