@@ -48,13 +48,12 @@ def methods_context(
 ) -> dict[str, Any]:
     """The appendix's plain context (no database objects)."""
     method = doc.info
-    sens = doc.sensitivity
+    sens = doc.rank_sensitivity
     moving = None
-    typed = doc.rank_sensitivity
-    if typed is not None and typed.streets:
+    if sens is not None and sens.streets:
         moves = [
             s.rank_max - s.rank_min
-            for s in typed.streets
+            for s in sens.streets
             if s.rank is not None and s.rank_max is not None and s.rank_min is not None
         ]
         moving = {"streets": sum(m > 0 for m in moves), "largest": max(moves or [0])}
