@@ -1,4 +1,4 @@
-"""Responses exchange format (CSV and XLSX), DESIGN.md section 5.
+"""Responses exchange format (CSV and XLSX), docs/formats.md.
 
 One row per response::
 

@@ -1,6 +1,6 @@
 """Evaluation framework: scale, respondent groups, dimensions and indicators.
 
-A framework is read from a TOML file (DESIGN.md section 5) into frozen
+A framework is read from a TOML file (docs/formats.md) into frozen
 dataclasses.  Validation collects every problem at once and reports each as
 ``file: key: problem`` so that a bureau clerk can fix the whole file in one go.
 """

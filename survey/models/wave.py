@@ -1,6 +1,6 @@
 """Survey waves and their fieldwork quotas.
 
-States follow DESIGN.md section 8:
+States (docs/architecture.md, "Life cycles"):
 draft -> fieldwork -> closed -> scored -> notices_issued -> published.
 """
 
@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._base import utcnow
 from .district import District, Street
 from .framework import Framework
@@ -21,7 +21,7 @@ WAVE_STATES = ("draft", "fieldwork", "closed", "scored", "notices_issued", "publ
 WEIGHTINGS = ("unweighted", "imported", "raked")
 
 
-class Wave(db.Model):
+class Wave(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -50,7 +50,7 @@ class Wave(db.Model):
     quotas: Mapped[list[Quota]] = relationship(back_populates="wave", cascade="all, delete-orphan")
 
 
-class Quota(db.Model):
+class Quota(Model):
     __table_args__ = (UniqueConstraint("wave_id", "street_id", "group_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

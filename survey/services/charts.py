@@ -12,6 +12,7 @@ import io
 import math
 import subprocess
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from functools import lru_cache
 
 import matplotlib
@@ -61,7 +62,7 @@ def _svg(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _rc() -> matplotlib.rc_context:  # type: ignore[name-defined]
+def _rc() -> AbstractContextManager[None]:
     return matplotlib.rc_context(
         {"font.family": FONT_FAMILY, "font.size": 9, "axes.unicode_minus": False}
     )
@@ -206,7 +207,7 @@ def radar(
         ax.set_xticklabels(list(labels), fontsize=10.5)
         ax.tick_params(axis="x", pad=10)
         ax.set_ylim(low, high)
-        ax.set_rlabel_position(112.5)
+        ax.set_rlabel_position(112.5)  # type: ignore[attr-defined]  # a polar Axes
         ax.tick_params(axis="y", labelsize=8, labelcolor="#5f6368")
         ax.legend(
             loc="lower center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False, fontsize=9.5

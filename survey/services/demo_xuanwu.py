@@ -8,6 +8,7 @@ it, next to 鼓楼区; the demo's ``city`` account sees both.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
 
 def build_xuanwu(
     framework: Framework, spec, seed: int, simulate_wave
-) -> tuple[District, int, list]:  # type: ignore[no-untyped-def]
+) -> tuple[District, int, list[Any]]:  # type: ignore[no-untyped-def]
     """Add 玄武区 with a scored wave; return (district, responses, accounts).  Not committed.
 
     ``simulate_wave(wave, district, spec, rng, seed)`` fills the wave (the same

@@ -20,6 +20,7 @@ from scoring.framework import Framework as FrameworkSpec
 from scoring.framework import FrameworkError, dump_framework, parse_framework
 from scoring.weights import AHPResult, ahp_weights
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import Framework, Wave
 from .audit import record
@@ -186,24 +187,24 @@ def import_framework(
 def parse_judgement(text: str) -> Fraction:
     """Read one Saaty judgement such as ``3``, ``1/5`` or ``0.2``.
 
-    :raises ValueError: not a number, not positive, or outside 1/9..9.
+    :raises UserError: not a number, not positive, or outside 1/9..9.
     """
     raw = (text or "").strip().replace("／", "/")
     try:
         value = Fraction(raw).limit_denominator(100)
     except (ValueError, ZeroDivisionError):
-        raise ValueError(f"“{raw}”不是数字（请填 1/9 到 9 之间的数，如 3 或 1/5）") from None
+        raise UserError(f"“{raw}”不是数字（请填 1/9 到 9 之间的数，如 3 或 1/5）") from None
     if value <= 0:
-        raise ValueError(f"“{raw}”不是正数：两两比较的判断必须大于 0")
+        raise UserError(f"“{raw}”不是正数：两两比较的判断必须大于 0")
     if not SAATY_MIN <= value <= SAATY_MAX:
-        raise ValueError(f"“{raw}”超出萨蒂标度 1/9 到 9 的范围")
+        raise UserError(f"“{raw}”超出萨蒂标度 1/9 到 9 的范围")
     return value
 
 
 def ahp_matrix(upper: Mapping[tuple[int, int], str], n: int) -> list[list[float]]:
     """Build the full reciprocal matrix from upper-triangle texts ``(i, j) -> "3"``, i < j.
 
-    :raises ValueError: listing every bad cell as ``第 i 行第 j 列: reason``.
+    :raises UserError: listing every bad cell as ``第 i 行第 j 列: reason``.
     """
     matrix = [[1.0] * n for _ in range(n)]
     problems = []
@@ -217,7 +218,7 @@ def ahp_matrix(upper: Mapping[tuple[int, int], str], n: int) -> list[list[float]
             matrix[i][j] = float(v)
             matrix[j][i] = float(1 / v)
     if problems:
-        raise ValueError("；".join(problems))
+        raise UserError("；".join(problems))
     return matrix
 
 
@@ -242,9 +243,12 @@ def ahp_defaults(weights: Sequence[float]) -> dict[tuple[int, int], str]:
 def ahp_for(matrix: Sequence[Sequence[float]], labels: Sequence[str]) -> AHPResult:
     """AHP weights of a full pairwise matrix (refuses non-positive, non-reciprocal, CR ≥ 0.1).
 
-    :raises ValueError: with the reason (and the most inconsistent pair for CR ≥ 0.1).
+    :raises UserError: with the reason (and the most inconsistent pair for CR ≥ 0.1).
     """
-    return ahp_weights(matrix, labels=list(labels))
+    try:
+        return ahp_weights(matrix, labels=list(labels))
+    except ValueError as exc:  # the judgements the user typed, refused by scoring.weights
+        raise UserError(str(exc)) from exc
 
 
 def apply_ahp(
@@ -256,7 +260,7 @@ def apply_ahp(
     the largest weight, so they add up to exactly 1.  The audit entry keeps the
     matrix, λmax, CI and CR.
 
-    :raises ValueError: the matrix is refused (see :func:`ahp_for`).
+    :raises UserError: the matrix is refused (see :func:`ahp_for`).
     """
     spec = spec_of(row)
     labels = [f"{d.code} {d.name}" for d in spec.dimensions]

@@ -144,7 +144,7 @@ def wave_table(wave: Wave, *, min_n: int = 0) -> list[dict[str, Any]]:
     """Every street's score, CI, rank interval and band, ordered by rank (suppressed last)."""
     doc = scores_doc(wave)
     streets = {s.name: s for s in wave.district.streets}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in doc.streets if doc is not None else ():
         street = streets.get(entry.street)
         if street is None or doc is None:
@@ -402,7 +402,8 @@ def verification(
             pass
     out: dict[int, dict[str, Any]] = {}
     for street in streets:
-        rows_t, rows_u = [], []
+        rows_t: list[dict[str, Any]] = []
+        rows_u: list[dict[str, Any]] = []
         for c in changes:
             if c.street != street.name or c.item == "overall":
                 continue

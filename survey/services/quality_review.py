@@ -19,6 +19,7 @@ from scoring.exchange import write_csv
 from scoring.quality import combine_flags, exclusion_rule, speeder_flags, straightline_flags
 
 from .. import i18n
+from ..errors import UserError
 from ..extensions import db
 from ..models import DK_POINT, Answer, AuditLog, Response, ScoringRun, Wave
 from .audit import record
@@ -31,8 +32,10 @@ REVIEW_STATES = ("fieldwork", "closed", "scored")
 PAGE = 50
 
 
-class ReviewLocked(ValueError):
+class ReviewLocked(UserError):
     """The wave's data can no longer be reviewed."""
+
+    status = 409
 
 
 def check_reviewable(wave: Wave) -> None:
@@ -66,12 +69,12 @@ def set_exclusion(
 
     Audit-logged with the state before and after.
 
-    :raises ValueError: no reason given.  :raises ReviewLocked: wave locked.
+    :raises UserError: no reason given.  :raises ReviewLocked: wave locked.
     """
     check_reviewable(response.wave)
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise ValueError(i18n._("请填写排除或恢复的理由。"))
+        raise UserError(i18n._("请填写排除或恢复的理由。"))
     before = {"excluded": response.excluded, "reason": response.exclusion_reason}
     response.excluded = excluded
     response.exclusion_reason = REVIEW_PREFIX + ("排除：" if excluded else "保留：") + reason[:500]

@@ -102,20 +102,20 @@ def response_rates(wave: Wave) -> list[CellRates]:
         .group_by(Response.street_id, Response.group_code, Invitation.is_open)
     )
     for sid, group, is_open, count in resp:
-        c = cells.get((sid, group))
-        if c is None:
+        cell = cells.get((sid, group))
+        if cell is None:
             continue
-        c.n += count
+        cell.n += count
         if is_open is None:
-            c.other += count
+            cell.other += count
         elif is_open:
-            c.open_link += count
+            cell.open_link += count
         else:
-            c.completed += count
+            cell.completed += count
     for q in db.session.scalars(select(Quota).where(Quota.wave_id == wave.id)):
-        c = cells.get((q.street_id, q.group_code))
-        if c is not None and q.target:
-            c.quota = q.target
+        quota_cell = cells.get((q.street_id, q.group_code))
+        if quota_cell is not None and q.target:
+            quota_cell.quota = q.target
     return [cells[(sid, g)] for sid in names for g in groups]
 
 

@@ -18,11 +18,11 @@ from sqlalchemy import func, select, update
 
 import scoring
 from scoring.change import wave_seed
-from scoring.dataset import ResponseRecord
-from scoring.exchange import write_csv
+from scoring.exchange import ResponseRecord, write_csv
 from scoring.population import Margins, Population
 from scoring.result import from_json
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import PopulationVersion, Response, ScoringRun, StreetResult, Wave
 from .audit import record
@@ -61,7 +61,7 @@ def score_wave(
     defaults to the wave's own seed (:func:`default_seed`); it is stored in the run.
 
     :raises WaveStateError: the wave is not closed or scored.
-    :raises ValueError: bad settings or nothing to score.
+    :raises UserError: bad settings or nothing to score.
     """
     check_transition(wave, "score")
     seed = default_seed(wave) if seed is None else seed
@@ -70,7 +70,7 @@ def score_wave(
     spec = spec_of(wave.framework)
     records = wave_records(wave, included_only=True)
     if not records:
-        raise ValueError(f"wave {wave.code} has no responses to score")
+        raise UserError(f"wave {wave.code} has no responses to score")
     if wave.weighting == "unweighted":
         records = [dataclasses.replace(r, weight=1.0) for r in records]
     csv_bytes = write_csv(records, spec)
@@ -250,12 +250,12 @@ def _plain(value: Any) -> Any:
 def _population_version(wave: Wave) -> tuple[PopulationVersion | None, Population | None]:
     """The district's newest population version and its margins.
 
-    :raises ValueError: a raked wave in a district without population margins.
+    :raises UserError: a raked wave in a district without population margins.
     """
     version = current_population(wave.district)
     if version is None:
         if wave.weighting == "raked":
-            raise ValueError(
+            raise UserError(
                 f"wave {wave.code} is set to rake to population margins, but district "
                 f"{wave.district.code} has none: import them (console 人口数, or minping "
                 "population import) or choose imported weights"
