@@ -1,12 +1,11 @@
-"""Read-side helpers for the results pages: a run's JSON as rows, comments, change.
+"""Read-side helpers for the results pages: a run's typed result as rows, comments, change.
 
-Nothing here writes.  A run's result JSON never changes, so the parsed
-document is cached per run (keyed by id and data digest).
+Nothing here writes.  A run's result JSON never changes, so the typed result
+(:func:`scoring.result.from_json`) is cached per run (keyed by id and data digest).
 """
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -25,21 +24,6 @@ from .frameworks import spec_of
 
 SORT_KEYS = ("rank", "score", "street", "n", "dk", "width", "band")
 BAND_ORDER = {"above": 0, "similar": 1, "below": 2, None: 1}
-_cache: OrderedDict[tuple[int, str, int, int], dict[str, Any]] = OrderedDict()
-
-
-def result_doc(run: ScoringRun) -> dict[str, Any]:
-    """The parsed result JSON of ``run`` (cached; treat as read-only)."""
-    key = (run.id, run.data_sha256, run.seed, run.boot)
-    doc = _cache.get(key)
-    if doc is None:
-        doc = json.loads(run.result_json)
-        _cache[key] = doc
-        while len(_cache) > 16:
-            _cache.popitem(last=False)
-    return doc
-
-
 _typed: OrderedDict[tuple[int, str, int, int], ScoreResult] = OrderedDict()
 
 
