@@ -19,8 +19,10 @@ from .priorities import Priority
 __all__ = [
     "DECIMALS",
     "CellDesign",
+    "DimensionReliability",
     "DistrictResult",
     "Estimate",
+    "Reliability",
     "ScoreResult",
     "Shrunk",
     "SmallCell",
@@ -33,6 +35,7 @@ __all__ = [
     "SensitivityStreet",
     "from_dict",
     "from_json",
+    "reliability_dict",
     "to_dict",
     "to_json",
 ]
@@ -148,6 +151,46 @@ class DistrictResult:
     n_streets: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class DimensionReliability:
+    """One dimension's internal consistency (docs/weighting.md, reliability).
+
+    ``alpha`` (Cronbach) and ``item_rest`` (each item with the sum of the
+    dimension's other items) are on the ``n`` respondents who answered every
+    item of the dimension; None for a one-item dimension or too few answers.
+    """
+
+    dimension: str
+    items: tuple[str, ...]
+    n: int
+    alpha: float | None
+    item_rest: Mapping[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Reliability:
+    """Reliability of the composite for the scored responses (unweighted).
+
+    ``eigenvalues`` of the items' (pairwise-complete) correlation matrix, largest
+    first; ``parallel_95`` the 95th percentiles of random-data eigenvalues of the
+    same size (Horn's parallel analysis, ``parallel_draws`` draws, ``parallel_n``
+    respondents); ``factors_retained`` how many leading eigenvalues exceed them.
+    ``composite_overall_r`` correlates each respondent's composite with their
+    overall-satisfaction answer (``composite_overall_n`` respondents with both).
+    """
+
+    dimensions: tuple[DimensionReliability, ...]
+    eigenvalues: tuple[float, ...]
+    parallel_95: tuple[float, ...]
+    parallel_n: int
+    parallel_draws: int
+    factors_retained: int
+    first_factor_share: float | None
+    composite_overall_r: float | None
+    composite_overall_n: int
+    weighted: bool = False
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class ScoreResult:
     """A scoring run: settings, district reference, streets, flagged cells.
@@ -167,6 +210,7 @@ class ScoreResult:
     flagged_sensitivity: Mapping[str, Any] | None = None
     sensitivity: Mapping[str, Any] | None = None
     indicator_cov: Any = field(default=None, repr=False)
+    reliability: Reliability | None = None
 
     @property
     def info(self) -> MethodInfo:
@@ -424,6 +468,30 @@ def _estimate(e: Estimate, indicator: bool) -> dict[str, Any]:
     return out
 
 
+def reliability_dict(r: Reliability) -> dict[str, Any]:
+    """Plain-data form of a :class:`Reliability` (the JSON key ``reliability``)."""
+    return {
+        "dimensions": {
+            d.dimension: {
+                "items": list(d.items),
+                "n": d.n,
+                "alpha": d.alpha,
+                "item_rest": dict(d.item_rest),
+            }
+            for d in r.dimensions
+        },
+        "eigenvalues": list(r.eigenvalues),
+        "parallel_95": list(r.parallel_95),
+        "parallel_n": r.parallel_n,
+        "parallel_draws": r.parallel_draws,
+        "factors_retained": r.factors_retained,
+        "first_factor_share": r.first_factor_share,
+        "composite_overall_r": r.composite_overall_r,
+        "composite_overall_n": r.composite_overall_n,
+        "weighted": r.weighted,
+    }
+
+
 def to_dict(result: ScoreResult) -> dict[str, Any]:
     """Plain-data form of ``result`` (the JSON document before rounding)."""
     d = result.district
@@ -500,6 +568,8 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
         out["flagged_sensitivity"] = dict(result.flagged_sensitivity)
     if result.sensitivity is not None:
         out["sensitivity"] = dict(result.sensitivity)
+    if result.reliability is not None:
+        out["reliability"] = reliability_dict(result.reliability)
     return out
 
 
@@ -600,6 +670,30 @@ def _street_from(d: Mapping[str, Any]) -> StreetResult:
     )
 
 
+def _reliability_from(d: Mapping[str, Any]) -> Reliability:
+    return Reliability(
+        dimensions=tuple(
+            DimensionReliability(
+                dimension=code,
+                items=tuple(v["items"]),
+                n=v["n"],
+                alpha=v.get("alpha"),
+                item_rest=dict(v.get("item_rest") or {}),
+            )
+            for code, v in d["dimensions"].items()
+        ),
+        eigenvalues=tuple(d["eigenvalues"]),
+        parallel_95=tuple(d["parallel_95"]),
+        parallel_n=d["parallel_n"],
+        parallel_draws=d["parallel_draws"],
+        factors_retained=d["factors_retained"],
+        first_factor_share=d.get("first_factor_share"),
+        composite_overall_r=d.get("composite_overall_r"),
+        composite_overall_n=d["composite_overall_n"],
+        weighted=d.get("weighted", False),
+    )
+
+
 #: ``district.reference`` of a run stored before the key existed: every respondent pooled.
 POOLED = "pooled"
 
@@ -634,6 +728,7 @@ def from_dict(doc: Mapping[str, Any]) -> ScoreResult:
         ),
         flagged_sensitivity=doc.get("flagged_sensitivity"),
         sensitivity=doc.get("sensitivity"),
+        reliability=_reliability_from(doc["reliability"]) if "reliability" in doc else None,
     )
 
 

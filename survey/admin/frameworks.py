@@ -74,7 +74,7 @@ def import_framework():
         return _frameworks_page(form, [_("文件不是 UTF-8 文本。")], 400)
     except FrameworkError as exc:
         db.session.rollback()
-        return _frameworks_page(form, problems_words(exc.problems), 400)
+        return _frameworks_page(form, problems_words(exc.found), 400)
     db.session.commit()
     flash(_("已导入指标体系 %(label)s。", label=row.label), "success")
     return redirect(url_for("admin.framework", fid=row.id))
@@ -132,7 +132,7 @@ def edit_framework(fid: int):
         stored = framework_edit.edit_framework(row, edit, user_id=current_user.id)
     except FrameworkError as exc:
         db.session.rollback()
-        return _framework_page(row, form, problems_words(exc.problems), 400)
+        return _framework_page(row, form, problems_words(exc.found), 400)
     db.session.commit()
     if stored.id == row.id:
         flash(_("已保存。") if stored.sha256 != row.sha256 else _("没有改动。"), "success")
@@ -179,7 +179,7 @@ def ahp_post(fid: int):
             labels = [f"{d.code} {d.name}" for d in spec_of(row).dimensions]
             return None, framework_edit.ahp_for(matrix, labels)
         except FrameworkError as exc:  # the framework's problems, in the reader's words
-            raise UserError("；".join(problems_words(exc.problems))) from exc
+            raise UserError("；".join(problems_words(exc.found))) from exc
 
     done = attempt(compute, show=False)
     if done.failed:

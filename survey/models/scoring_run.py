@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from scoring.settings import DEFAULTS
+
 from ..extensions import Model
 from ._base import utcnow
 from .district import Street
@@ -20,9 +22,9 @@ class ScoringRun(Model):
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    boot: Mapped[int] = mapped_column(default=1000)
+    boot: Mapped[int] = mapped_column(default=DEFAULTS.boot)
     seed: Mapped[int]
-    min_n: Mapped[int] = mapped_column(default=30)
+    min_n: Mapped[int] = mapped_column(default=DEFAULTS.min_n)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     framework_sha256: Mapped[str] = mapped_column(String(64))
     data_sha256: Mapped[str] = mapped_column(String(64))

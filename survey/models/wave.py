@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scoring.settings import DEFAULTS
 
 from ..extensions import Model
 from ._base import utcnow
@@ -33,10 +35,14 @@ class Wave(Model):
     ends_on: Mapped[date | None]
     allow_open_links: Mapped[bool] = mapped_column(default=False)
     include_open_channel: Mapped[bool] = mapped_column(default=True)
-    min_n: Mapped[int] = mapped_column(default=30)
+    min_n: Mapped[int] = mapped_column(default=DEFAULTS.min_n)
     weighting: Mapped[str] = mapped_column(
         String(10), default="imported", server_default="imported"
     )
+    # raking's weight trimming bounds (relative to the cell's average adjustment);
+    # both None: no trimming (docs/weighting.md)
+    trim_low: Mapped[float | None] = mapped_column(Float)
+    trim_high: Mapped[float | None] = mapped_column(Float)
     description: Mapped[str] = mapped_column(Text, default="")
     # shown to residents in "is this genuine?" and printed on invitation cards
     agency_name: Mapped[str] = mapped_column(String(120), default="")

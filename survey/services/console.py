@@ -6,11 +6,14 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
+from scoring.settings import ScoringSettings
+
 from ..errors import UserError
 from ..extensions import db
 from ..i18n import _
 from ..models import Quota, Response, ScoringRun, Wave
 from .audit import record
+from .problem_text import problems_text
 from .quality_review import AUTO_PREFIX, REVIEW_PREFIX
 from .scoring_runs import score_wave
 from .waves import check_transition, set_weighting
@@ -122,10 +125,9 @@ def score_from_console(
     :raises UserError: bad settings or nothing to score.
     """
     check_transition(wave, "score")
-    if not 100 <= boot <= 10_000:
-        raise UserError(_("自助抽样次数 B 须在 100 到 10000 之间。"))
-    if not 1 <= min_n <= 10_000:
-        raise UserError(_("最小样本量须在 1 到 10000 之间。"))
+    found = ScoringSettings(boot=boot, seed=seed, min_n=min_n).problems()
+    if found:
+        raise UserError(problems_text(found))
     apply_exclusion_policy(
         wave,
         exclude_flagged=exclude_flagged,

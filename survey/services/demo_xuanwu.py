@@ -60,7 +60,7 @@ def build_xuanwu(
     transition(wave, "open")
     responses = simulate_wave(wave, district, spec, np.random.default_rng(seed + 1000), seed + 1000)
     transition(wave, "close")
-    score_wave(wave, boot=1000, seed=seed)
+    score_wave(wave, seed=seed)  # the default number of replicates
     streets = {s.name: s for s in district.streets}
     accounts = []
     for username, role, street_name, password in ACCOUNTS:

@@ -17,7 +17,7 @@ from fractions import Fraction
 from sqlalchemy import func, select
 
 from scoring.framework import Framework as FrameworkSpec
-from scoring.framework import FrameworkError, dump_framework, parse_framework
+from scoring.framework import dump_framework, parse_framework
 from scoring.weights import AHPResult, ahp_weights
 
 from ..errors import UserError
@@ -54,7 +54,9 @@ def apply_edit(spec: FrameworkSpec, edit: FrameworkEdit) -> FrameworkSpec:
     """Return ``spec`` with ``edit`` applied, validated through its TOML text.
 
     :raises FrameworkError: every problem of the edited framework (e.g. negative
-        weights, dimension weights not adding up to 1, an empty question).
+        weights, dimension weights not adding up to 1, an empty question), with
+        codes (:mod:`scoring.framework` is the one validation; the console
+        shows them in the reader's language, ``services/framework_words.py``).
     """
     indicators = tuple(
         dataclasses.replace(
@@ -84,18 +86,6 @@ def apply_edit(spec: FrameworkSpec, edit: FrameworkEdit) -> FrameworkSpec:
         groups=groups,
         dimensions=dimensions,
     )
-    problems = [
-        f"{where} {code}: 权重必须是正数（现为 {value:g}）"
-        for where, values in (
-            ("维度", edit.dimension_weights),
-            ("指标", edit.indicator_weights),
-            ("受访群体", edit.group_shares),
-        )
-        for code, value in values.items()
-        if not value > 0
-    ]
-    if problems:
-        raise FrameworkError(problems)
     return parse_framework(dump_framework(new), source="编辑后的指标体系")
 
 
@@ -271,7 +261,10 @@ def apply_ahp(
     edit = FrameworkEdit(
         dimension_weights={d.code: w for d, w in zip(spec.dimensions, weights, strict=True)}
     )
-    new = apply_edit(spec, edit)
+    # the matrix is kept with the framework: rank sensitivity's AHP scheme uses it
+    new = dataclasses.replace(
+        apply_edit(spec, edit), ahp=tuple(tuple(float(v) for v in r) for r in matrix)
+    )
     stored = store_version(
         row,
         new,

@@ -7,6 +7,8 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from scoring.settings import DEFAULTS
+
 from ..errors import UserError
 from ..extensions import db
 from ..i18n import _
@@ -99,7 +101,7 @@ def create_wave(
     starts_on: date | None = None,
     ends_on: date | None = None,
     allow_open_links: bool = False,
-    min_n: int = 30,
+    min_n: int = DEFAULTS.min_n,
     agency_name: str = "",
     hotline: str = "",
     user_id: int | None = None,
