@@ -51,6 +51,7 @@ def test_demo_run_round_trips_byte_for_byte() -> None:
     top = result.streets[0]
     assert isinstance(top.indicators["I01"], Estimate) and top.cells
     assert any(s.priority_details for s in result.streets)  # the items are read too
+    assert result.reliability is not None and result.reliability.dimensions  # and reliability
     assert result.info.band_rule == "alarm" and result.info.min_n == 30
     sens = result.rank_sensitivity
     assert isinstance(sens, RankSensitivity) and len(sens.streets) == len(result.streets)
@@ -96,6 +97,7 @@ def test_nan_written_as_null_reads_back_to_the_same_text(fw) -> None:
 def test_an_old_run_reads_with_defaults() -> None:
     doc = json.loads(DEMO.read_text(encoding="utf-8"))
     del doc["district"]["reference"], doc["sensitivity"], doc["method"]["band_rule"]
+    del doc["reliability"]
     for s in doc["streets"]:
         for key in ("complete", "gap", "gap_se", "cells", "n_eff", "deff", "rank_low_sim"):
             s.pop(key)
