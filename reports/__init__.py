@@ -43,7 +43,7 @@ _EXPORTS = {
     "RankingSettings": "ranking",
     "build_ranking_data": "ranking",
     "render_ranking_pdf": "ranking",
-    "escalation_title": "followup",
+    "escalation_title": "wording",
     "render_escalation_pdf": "followup",
     "render_publication_pdf": "followup",
     "NoticeResult": "bulk",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from reports import wording
 from reports.layout import official_context, title_lines
 from reports.models import EscalationData, PublicationData
 from reports.pdf import create_pdf
@@ -12,14 +13,9 @@ from reports.templating import render
 STYLESHEETS = ("official.css",)
 
 
-def publication_title(data: PublicationData) -> str:
-    """Title of a public rectification list."""
-    return f"{data.street}{data.wave_name}整改情况公示"
-
-
 def render_publication_html(data: PublicationData) -> str:
     """Render a street's public rectification list as HTML."""
-    title = publication_title(data)
+    title = wording.publication_title(data.street, data.wave_name)
     period_end = data.issue_date + dt.timedelta(days=max(data.period_days, 1) - 1)
     context = {
         "data": data,
@@ -33,11 +29,6 @@ def render_publication_html(data: PublicationData) -> str:
 def render_publication_pdf(data: PublicationData) -> bytes:
     """Render a street's public rectification list (整改公示) as PDF bytes."""
     return create_pdf(render_publication_html(data), stylesheets=STYLESHEETS)
-
-
-def escalation_title(street: str) -> str:
-    """Title of a follow-up notice for ``street``."""
-    return f"关于督促{street}加快整改逾期事项的通知"
 
 
 def render_escalation_html(data: EscalationData) -> str:

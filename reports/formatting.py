@@ -1,23 +1,14 @@
-"""Chinese official-document wording for dates, scores, ranks and bands."""
+"""Numbers, dates, ranks and residents' words as the documents print them.
+
+Sentences and words built in code (titles, bands, the district reference) are in
+:mod:`reports.wording`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 import re
-
-BAND_WORDS = {
-    "above": "高于全区平均",
-    "similar": "与全区平均持平",
-    "below": "低于全区平均",
-}
-
-DISTRICT_REFERENCE_WORDS = {
-    "population": "全区平均（按各街道人口加权）",
-    "street_mean": "全区平均（各街道简单平均）",
-}
-# runs scored before the district reference was defined pooled all respondents
-POOLED_REFERENCE_WORDS = "全区平均（全部受访者合并计算）"
 
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -62,42 +53,9 @@ def rank_interval(low: int | None, high: int | None) -> str:
     return f"第{low}—{high}名"
 
 
-def band_words(band: str | None) -> str:
-    """Plain words for a band code (above / similar / below; ``None``: no data)."""
-    if band is None:
-        return "暂无法判定（有效样本不足）"
-    try:
-        return BAND_WORDS[band]
-    except KeyError:
-        raise ValueError(f"unknown band {band!r}: expected above, similar or below") from None
-
-
-def district_reference(reference: str | None) -> str:
-    """Name the district reference a score is compared with.
-
-    ``population``: streets weighted by their population counts; ``street_mean``:
-    the plain mean of the streets; ``None`` (a run stored before the reference was
-    recorded): the mean over all respondents pooled.
-    """
-    if reference is None:
-        return POOLED_REFERENCE_WORDS
-    return DISTRICT_REFERENCE_WORDS.get(reference, DISTRICT_REFERENCE_WORDS["street_mean"])
-
-
 def cn_date_provisional(day: dt.date, provisional: bool) -> str:
     """A deadline as 2027年1月11日, followed by （暂定） when it is provisional."""
     return cn_date(day) + ("（暂定）" if provisional else "")
-
-
-def band_with_gap(band: str | None, gap: float | None) -> str:
-    """Band words with the gap in points beside them: 低于全区平均（-3.2分）.
-
-    A street without a band (数据不全) reads 不作判定; the gap is still shown.
-    """
-    words = BAND_WORDS.get(band, "不作判定") if band is not None else "不作判定"
-    if gap is None or not math.isfinite(gap):
-        return words
-    return f"{words}（{signed(gap)}分）"
 
 
 def expected_count(value: float | None) -> str:

@@ -12,33 +12,29 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reports import wording
 from reports.pdf import create_pdf
 from reports.templating import render
+from scoring.result import ScoreResult, StreetResult
 
 __all__ = ["methods_context", "render_methods_html", "render_methods_pdf"]
 
-BAND_RULES = {
-    "alarm": "99.8% 控制限（漏斗图“警报”线）",
-    "alert": "95% 控制限（漏斗图“提示”线）",
-    "fdr": "错误发现率（Benjamini-Hochberg）控制",
-}
 
-
-def _deff_summary(streets: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
-    values = [s["deff"] for s in streets if s.get("deff")]
+def _deff_summary(streets: Sequence[StreetResult]) -> dict[str, Any] | None:
+    values = [s.deff for s in streets if s.deff]
     if not values:
         return None
     return {
         "median": statistics.median(values),
         "min": min(values),
         "max": max(values),
-        "n_eff_total": sum(s.get("n_eff") or 0 for s in streets),
-        "n_total": sum(s.get("n") or 0 for s in streets),
+        "n_eff_total": sum(s.n_eff or 0 for s in streets),
+        "n_total": sum(s.n or 0 for s in streets),
     }
 
 
 def methods_context(
-    doc: Mapping[str, Any],
+    doc: ScoreResult,
     *,
     district: str,
     wave: str,
@@ -51,12 +47,14 @@ def methods_context(
     dimension_names: Mapping[str, str],
 ) -> dict[str, Any]:
     """The appendix's plain context (no database objects)."""
-    method = doc.get("method", {})
-    sens = doc.get("sensitivity")
+    method = doc.info
+    sens = doc.rank_sensitivity
     moving = None
-    if sens:
+    if sens is not None and sens.streets:
         moves = [
-            s["rank_max"] - s["rank_min"] for s in sens["streets"] if s.get("rank") is not None
+            s.rank_max - s.rank_min
+            for s in sens.streets
+            if s.rank is not None and s.rank_max is not None and s.rank_min is not None
         ]
         moving = {"streets": sum(m > 0 for m in moves), "largest": max(moves or [0])}
     return {
@@ -65,10 +63,10 @@ def methods_context(
         "run_id": run_id,
         "created": created,
         "method": method,
-        "weighting": method.get("weighting", {}),
-        "band_rule": BAND_RULES.get(method.get("band_rule", "alarm"), method.get("band_rule")),
-        "deff": _deff_summary(doc.get("streets", [])),
-        "n_streets": len(doc.get("streets", [])),
+        "weighting": method.weighting,
+        "band_rule": wording.BAND_RULE_LIMITS.get(method.band_rule or "alarm", method.band_rule),
+        "deff": _deff_summary(doc.streets),
+        "n_streets": len(doc.streets),
         "sensitivity": sens,
         "moving": moving,
         "reliability": reliability,

@@ -1,21 +1,24 @@
 """Plain input data for the documents; no database objects ever reach a template.
 
-Score maps (``street_scores``, ``district_scores``) keep the shape of the scores
-JSON (docs/scores-json.md): ``{"score", "ci_low", "ci_high", "n", "dimensions":
-{"D1": {...}}, "indicators": {"I01": {...}}}`` plus, for a street, ``rank``,
-``rank_low``, ``rank_high`` and ``band``.
+Scores are the typed results of :mod:`scoring.result` (a stored run is read back
+with :func:`scoring.result.from_json`); their fields are described in
+``docs/scores-json.md``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from reports.calendar import Deadline
-
-ScoreMap = Mapping[str, Any]
+from scoring.result import (
+    DistrictResult,
+    MethodInfo,
+    RankSensitivity,
+    SensitivityStreet,
+    StreetResult,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,94 @@ class NoticeItem:
     street_ci: tuple[float, float] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ShareRow:
+    """One category of a sample-vs-population comparison (shares in 0..1, None: unknown)."""
+
+    category: str
+    n: int
+    sample: float | None
+    population: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SampleComposition:
+    """A street x respondent group's sample beside its population, for age band or gender.
+
+    ``group`` is the group's display name; ``variable`` is ``age_band`` or
+    ``gender``; ``undisclosed`` respondents did not say.  A category is *far*
+    when its sample share is more than ``share_warning`` from the population
+    share; the cell is *below quota* under ``quota_warning`` of its ``quota``.
+    """
+
+    street: str
+    group: str
+    variable: str
+    rows: tuple[ShareRow, ...]
+    undisclosed: int = 0
+    n: int = 0
+    quota: int | None = None
+    share_warning: float = 0.10
+    quota_warning: float = 0.80
+
+    @property
+    def far(self) -> tuple[ShareRow, ...]:
+        """Categories whose sample share is far from the population share."""
+        return tuple(
+            r
+            for r in self.rows
+            if r.sample is not None
+            and r.population is not None
+            and abs(r.sample - r.population) > self.share_warning
+        )
+
+    @property
+    def has_population(self) -> bool:
+        """Whether population shares are known for this cell."""
+        return any(r.population is not None for r in self.rows)
+
+    @property
+    def below_quota(self) -> bool:
+        """Whether the cell has fewer respondents than ``quota_warning`` of its quota."""
+        return bool(self.quota) and self.n < self.quota_warning * (self.quota or 0)
+
+    @property
+    def warned(self) -> bool:
+        """Whether the cell carries any warning."""
+        return bool(self.far) or self.below_quota
+
+
+@dataclass(frozen=True, slots=True)
+class SampleCell:
+    """A street x group's compositions side by side (age band, gender), for one table row."""
+
+    street: str
+    group: str
+    age: SampleComposition | None
+    gender: SampleComposition | None
+
+    @property
+    def parts(self) -> tuple[SampleComposition, ...]:
+        """The compositions present, age band first."""
+        return tuple(c for c in (self.age, self.gender) if c is not None)
+
+    @property
+    def warned(self) -> bool:
+        """Whether any of them carries a warning."""
+        return any(c.warned for c in self.parts)
+
+
+def sample_cells(compositions: Sequence[SampleComposition]) -> list[SampleCell]:
+    """Pair each street x group's age and gender compositions, in the given order."""
+    order: dict[tuple[str, str], dict[str, SampleComposition]] = {}
+    for c in compositions:
+        order.setdefault((c.street, c.group), {})[c.variable] = c
+    return [
+        SampleCell(street, group, parts.get("age_band"), parts.get("gender"))
+        for (street, group), parts in order.items()
+    ]
+
+
 NOTICE = "notice"
 LETTER = "letter"
 
@@ -108,8 +199,8 @@ class NoticeData:
     deadline: Deadline | None
     deadline_days: int
     reply_address: str
-    street_scores: ScoreMap
-    district_scores: ScoreMap
+    street_scores: StreetResult
+    district_scores: DistrictResult
     n_streets: int
     items: tuple[NoticeItem, ...]
     dimension_names: Mapping[str, str]
@@ -124,6 +215,8 @@ class NoticeData:
     gap: float | None = None
     funnel_points: tuple[FunnelPoint, ...] = ()
     funnel_tau: float = 0.0
+    sensitivity: SensitivityStreet | None = None
+    composition: tuple[SampleComposition, ...] = ()
 
     @property
     def is_letter(self) -> bool:
@@ -156,9 +249,9 @@ class RankingData:
     addressee: str
     wave_name: str
     issue_date: dt.date
-    method: ScoreMap
-    district: ScoreMap
-    streets: tuple[ScoreMap, ...]
+    method: MethodInfo
+    district: DistrictResult
+    streets: tuple[StreetResult, ...]
     dimension_names: Mapping[str, str]
     indicator_names: Mapping[str, str] = field(default_factory=dict)
     documents: tuple[IssuedDocument, ...] = ()
@@ -167,6 +260,9 @@ class RankingData:
     expected_false_flags: float | None = None
     funnel_points: tuple[FunnelPoint, ...] = ()
     funnel_tau: float = 0.0
+    framework_name: str = ""
+    sensitivity: RankSensitivity | None = None
+    composition: tuple[SampleComposition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,16 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from reports import charts, formatting, verdicts
-from reports.calendar import OfficialCalendar, add_working_days
+from reports import charts, formatting, verdicts, wording
+from reports.calendar import Deadline, OfficialCalendar, add_working_days
 from reports.layout import official_context
-from reports.models import LETTER, NOTICE, Letterhead, NoticeData, NoticeItem
+from reports.models import (
+    LETTER,
+    NOTICE,
+    Letterhead,
+    NoticeData,
+    NoticeItem,
+    SampleComposition,
+    sample_cells,
+)
 from reports.pdf import GENERATED, create_pdf
 from reports.requirements import check_templates, requirement_text
 from reports.tables import dimension_rows, number
 from reports.templating import render
+from scoring.result import ScoreResult
 
 STYLESHEETS = ("official.css",)
 CHART_NAMES = ("radar", "indicators", "funnel")
@@ -55,25 +63,21 @@ class NoticeSettings:
     max_items: int = 3
     max_comments: int = 3
 
+    def deadline(self) -> Deadline:
+        """The 整改 deadline of a notice: ``deadline_days`` working days after the issue date."""
+        return add_working_days(self.issue_date, self.deadline_days, self.calendar)
+
     def doc_number(self, seq: int) -> str:
         """Return the 发文字号 with sequence number ``seq``."""
-        return f"{self.doc_prefix}〔{self.issue_date.year}〕{seq}号"
+        return wording.doc_number(self.doc_prefix, self.issue_date.year, seq)
 
-
-def notice_title(street: str, wave_name: str, kind: str) -> str:
-    """Title of a street's notice (整改通知书) or results letter (测评结果告知书)."""
-    if kind == LETTER:
-        return f"关于{street}{wave_name}结果的告知书"
-    return f"关于{street}{wave_name}结果及整改要求的通知"
-
-
-def addressee_for(street: str) -> str:
-    """主送机关 for a street: 街道办事处, or 人民政府 for a town (镇)."""
-    return f"{street}人民政府：" if street.endswith("镇") else f"{street}办事处："
+    def preview_number(self) -> str:
+        """The 发文字号 line of a preview (a preview takes no number)."""
+        return wording.preview_number(self.doc_prefix, self.issue_date.year)
 
 
 def build_notice_data(
-    scores: Mapping[str, Any],
+    scores: ScoreResult,
     street: str,
     settings: NoticeSettings,
     *,
@@ -81,8 +85,9 @@ def build_notice_data(
     dimension_names: Mapping[str, str],
     indicator_names: Mapping[str, str],
     comments: Mapping[str, Sequence[str]] | None = None,
+    composition: Sequence[SampleComposition] = (),
 ) -> NoticeData:
-    """Build one street's notice data from a scores-JSON dict.
+    """Build one street's notice data from a scoring result.
 
     A street with at least one rectification item gets a notice (整改通知书) with
     a deadline; a street without one, and every 数据不全 street (``complete``
@@ -91,14 +96,16 @@ def build_notice_data(
     Parameters
     ----------
     scores
-        The scores JSON (``method``, ``district``, ``streets``).
+        The scoring result (a stored run: :func:`scoring.result.from_json`).
     street
-        The street's name as in ``scores["streets"][i]["street"]``.
+        The street's name as in ``scores.streets[i].street``.
     seq
         Sequence number of the 发文字号.
     comments
         Indicator code -> residents' comments on it for this street; redacted and
         shortened here, at most ``settings.max_comments`` each.
+    composition
+        Sample against population per street x group (this street's are kept).
 
     Raises
     ------
@@ -106,23 +113,24 @@ def build_notice_data(
         Unknown street or unusable requirement templates.
     """
     check_templates(settings.requirement_templates)
-    rows = {s["street"]: s for s in scores["streets"]}
-    if street not in rows:
+    row = scores.street(street)
+    if row is None:
         raise ValueError(f"street {street!r} is not in the scores")
-    row = rows[street]
-    district = scores["district"]
+    district = scores.district
     is_complete = verdicts.complete(row)
     items = []
-    codes = list(row.get("priorities") or []) if is_complete else []
+    codes = list(row.priorities) if is_complete else []
     for code in codes[: settings.max_items]:
-        ind = row["indicators"].get(code, {})
-        ref = district["indicators"].get(code, {})
-        own, other = number(ind.get("score")), number(ref.get("score"))
-        if own is None or other is None:
+        ind = row.indicators.get(code)
+        ref = district.indicators.get(code)
+        if ind is None or ref is None:
             continue  # a priority always has scores; skip rather than print a blank item
+        own, other = number(ind.score), number(ref.score)
+        if own is None or other is None:
+            continue
         name = indicator_names.get(code, code)
         said = [formatting.excerpt(c) for c in (comments or {}).get(code, ()) if c.strip()]
-        low, high = number(ind.get("ci_low")), number(ind.get("ci_high"))
+        low, high = number(ind.ci_low), number(ind.ci_high)
         items.append(
             NoticeItem(
                 code=code,
@@ -130,8 +138,8 @@ def build_notice_data(
                 street_score=own,
                 district_score=other,
                 gap=own - other,
-                attention=number(ind.get("attention")),
-                satisfaction_rate=number(ind.get("satisfaction_rate")),
+                attention=number(ind.attention),
+                satisfaction_rate=number(ind.satisfaction_rate),
                 comments=tuple(said[: settings.max_comments]),
                 requirement=requirement_text(code, street, name, settings.requirement_templates),
                 street_ci=(low, high) if low is not None and high is not None else None,
@@ -146,54 +154,53 @@ def build_notice_data(
             copy_to=settings.copy_to,
             printed_by=settings.printed_by,
         ),
-        title=notice_title(street, settings.wave_name, kind),
-        addressee=addressee_for(street),
+        title=wording.notice_title(street, settings.wave_name, letter=kind == LETTER),
+        addressee=wording.addressee_for(street),
         street=street,
         wave_name=settings.wave_name,
         issue_date=settings.issue_date,
-        deadline=(
-            add_working_days(settings.issue_date, settings.deadline_days, settings.calendar)
-            if kind == NOTICE
-            else None
-        ),
+        deadline=settings.deadline() if kind == NOTICE else None,
         deadline_days=settings.deadline_days,
         reply_address=settings.reply_address,
         street_scores=row,
         district_scores=district,
-        n_streets=len(rows),
+        n_streets=len(scores.streets),
         items=tuple(items),
         dimension_names=dict(dimension_names),
         indicator_names=dict(indicator_names),
         contact=settings.contact,
-        min_n=int(scores.get("method", {}).get("min_n", 30)),
+        min_n=scores.info.min_n,
         kind=kind,
-        district_reference=formatting.district_reference(district.get("reference")),
+        district_reference=wording.district_reference(district.reference),
         band_rule_words=verdicts.band_rule_words(scores),
         complete=is_complete,
         incomplete_reason=verdicts.incomplete_reason(row),
         gap=verdicts.gap(row, district),
         funnel_points=verdicts.funnel_points(scores, street),
         funnel_tau=verdicts.overdispersion_tau(scores),
+        sensitivity=sens.street(street) if (sens := scores.rank_sensitivity) else None,
+        composition=tuple(c for c in composition if c.street == street),
     )
 
 
 def notice_charts(data: NoticeData) -> dict[str, str]:
     """Return the attachment charts (radar, indicator intervals, funnel) as SVG."""
-    street_dims = data.street_scores.get("dimensions", {})
-    district_dims = data.district_scores.get("dimensions", {})
+    street_dims = data.street_scores.dimensions
+    district_dims = data.district_scores.dimensions
     axes, own, ref = [], [], []
     for code, name in data.dimension_names.items():
-        x = number(street_dims.get(code, {}).get("score"))
-        y = number(district_dims.get(code, {}).get("score"))
+        a, b = street_dims.get(code), district_dims.get(code)
+        x = number(a.score) if a is not None else None
+        y = number(b.score) if b is not None else None
         if x is not None and y is not None:
             axes.append(name)
             own.append(x)
             ref.append(y)
     targeted = {item.code for item in data.items}
-    district_inds = data.district_scores.get("indicators", {})
+    district_inds = data.district_scores.indicators
     rows = []
-    for code, ind in data.street_scores.get("indicators", {}).items():
-        values = [number(ind.get(k)) for k in ("score", "ci_low", "ci_high")]
+    for code, ind in data.street_scores.indicators.items():
+        values = [number(v) for v in (ind.score, ind.ci_low, ind.ci_high)]
         if any(v is None for v in values):
             continue
         score, low, high = (float(v or 0.0) for v in values)
@@ -203,7 +210,7 @@ def notice_charts(data: NoticeData) -> dict[str, str]:
                 score=score,
                 low=low,
                 high=high,
-                reference=number(district_inds.get(code, {}).get("score")),
+                reference=number(ref_ind.score) if (ref_ind := district_inds.get(code)) else None,
                 highlight=code in targeted,
             )
         )
@@ -227,7 +234,13 @@ def render_notice_html(data: NoticeData, charts: Mapping[str, str] | None = None
     if charts is None:
         charts = {name: f"{GENERATED}{name}.svg" for name in CHART_NAMES}
     rows = dimension_rows(data.street_scores, data.district_scores, data.dimension_names)
-    context.update(data=data, charts=charts, dimension_rows=rows)
+    context.update(
+        data=data,
+        charts=charts,
+        dimension_rows=rows,
+        warned=wording.composition_warnings(data.composition),
+        cells=sample_cells(data.composition),
+    )
     return render("notice.html", context)
 
 

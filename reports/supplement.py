@@ -46,11 +46,6 @@ class SupplementData:
     working_days: int
 
 
-def supplement_title() -> str:
-    """Title of a supplement (the document it supplements is named in the text)."""
-    return "关于重新核定整改期限的补充说明"
-
-
 def render_supplement_html(data: SupplementData) -> str:
     """Render a 补充说明 as HTML."""
     context = official_context(data.letterhead, data.title)

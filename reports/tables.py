@@ -1,11 +1,13 @@
-"""Table rows computed from score maps, so templates do no arithmetic on missing values."""
+"""Table rows computed from scoring results, so templates do no arithmetic on missing values."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+from scoring.result import DistrictResult, Estimate, StreetResult
 
 
 def number(value: Any) -> float | None:
@@ -39,28 +41,40 @@ class ScoreRow:
     n: int | None
 
 
-def score_row(label: str, est: Mapping[str, Any], ref: Mapping[str, Any] | None) -> ScoreRow:
-    """Build a row from a street estimate and the district estimate (scores-JSON maps)."""
-    ref = ref or {}
-    n = est.get("n")
+class Scored(Protocol):
+    """What a score table reads: an :class:`Estimate`, a street or the district."""
+
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def ci_low(self) -> float | None: ...
+    @property
+    def ci_high(self) -> float | None: ...
+    @property
+    def n(self) -> int: ...
+
+
+def score_row(label: str, est: Scored, ref: Scored | None) -> ScoreRow:
+    """Build a row from a street estimate and the district estimate beside it."""
+    ref_score = ref.score if ref is not None else None
     return ScoreRow(
         label=label,
-        score=number(est.get("score")),
-        ci_low=number(est.get("ci_low")),
-        ci_high=number(est.get("ci_high")),
-        district=number(ref.get("score")),
-        gap=difference(est.get("score"), ref.get("score")),
-        satisfaction_rate=number(est.get("satisfaction_rate")),
-        n=int(n) if isinstance(n, int | float) and not isinstance(n, bool) else None,
+        score=number(est.score),
+        ci_low=number(est.ci_low),
+        ci_high=number(est.ci_high),
+        district=number(ref_score),
+        gap=difference(est.score, ref_score),
+        satisfaction_rate=number(est.satisfaction_rate) if isinstance(est, Estimate) else None,
+        n=int(est.n) if isinstance(est.n, int | float) and not isinstance(est.n, bool) else None,
     )
 
 
 def dimension_rows(
-    street: Mapping[str, Any], district: Mapping[str, Any], names: Mapping[str, str]
+    street: StreetResult, district: DistrictResult, names: Mapping[str, str]
 ) -> list[ScoreRow]:
     """Rows for each dimension in ``names`` order, then the overall score."""
-    dims = street.get("dimensions", {})
-    refs = district.get("dimensions", {})
+    dims = street.dimensions
+    refs = district.dimensions
     rows = [
         score_row(name, dims[code], refs.get(code)) for code, name in names.items() if code in dims
     ]

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from reports import formatting
+from reports import formatting, wording
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "reports"
 
@@ -40,11 +40,14 @@ def environment() -> jinja2.Environment:
         score=formatting.score,
         signed=formatting.signed,
         percent=formatting.percent,
-        band_words=formatting.band_words,
+        band_words=wording.band_words,
+        band_short=wording.band_short,
         expected_count=formatting.expected_count,
         cn_date_provisional=formatting.cn_date_provisional,
     )
     env.globals["rank_interval"] = formatting.rank_interval
+    env.globals["composition_text"] = wording.composition_text
+    env.globals["cell_warning"] = wording.cell_warning
     return env
 
 

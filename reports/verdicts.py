@@ -1,72 +1,73 @@
-"""Read a street's verdict from the scores JSON: gap, its SE, completeness, funnel data.
+"""Read a street's verdict from a scoring result: gap, its SE, completeness, funnel data.
 
 Runs stored before the funnel keys existed lack ``gap``, ``gap_se``, ``complete``,
-``district.reference`` and ``method.band_rule``; each reader here falls back to
-what such a run does hold (the score, the CI) and says so in its docstring.
+``district.reference`` and ``method.band_rule`` (they read back as ``None`` or the
+field's default, see :func:`scoring.result.from_dict`); each reader here falls back
+to what such a run does hold (the score, the CI) and says so in its docstring.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
+from reports import wording
 from reports.models import FunnelPoint
 from reports.tables import number
+from scoring.result import DistrictResult, ScoreResult, StreetResult
 
 Z95 = 1.959963984540054
 # share of streets flagged by chance per band rule when every street equals the district
 _CHANCE = {"alarm": 0.002, "alert": 0.05}
 
 
-def complete(row: Mapping[str, Any]) -> bool:
+def complete(row: StreetResult) -> bool:
     """Whether a street's result is complete (older runs: always)."""
-    return row.get("complete") is not False
+    return row.complete is not False
 
 
-def incomplete_reason(row: Mapping[str, Any]) -> str:
+def incomplete_reason(row: StreetResult) -> str:
     """Why a street is 数据不全 (empty for a complete street)."""
     if complete(row):
         return ""
-    return str(row.get("incomplete_reason") or "数据不全")
+    return str(row.incomplete_reason or "数据不全")
 
 
-def gap(row: Mapping[str, Any], district: Mapping[str, Any]) -> float | None:
+def gap(row: StreetResult, district: DistrictResult) -> float | None:
     """Street minus district score in points (``gap``; older runs: the difference)."""
-    value = number(row.get("gap"))
+    value = number(row.gap)
     if value is not None:
         return value
-    own, ref = number(row.get("score")), number(district.get("score"))
+    own, ref = number(row.score), number(district.score)
     return None if own is None or ref is None else own - ref
 
 
-def gap_se(row: Mapping[str, Any]) -> float | None:
+def gap_se(row: StreetResult) -> float | None:
     """Standard error of the gap (``gap_se``; older runs: the street's SE, or CI/3.92)."""
-    for key in ("gap_se", "se"):
-        value = number(row.get(key))
+    for candidate in (row.gap_se, row.se):
+        value = number(candidate)
         if value is not None and value > 0:
             return value
-    low, high = number(row.get("ci_low")), number(row.get("ci_high"))
+    low, high = number(row.ci_low), number(row.ci_high)
     if low is None or high is None or high <= low:
         return None
     return (high - low) / (2 * Z95)
 
 
-def overdispersion_tau(scores: Mapping[str, Any]) -> float:
+def overdispersion_tau(scores: ScoreResult) -> float:
     """Between-street SD (points) to widen the funnel limits with, 0 when not applied.
 
     Read from ``method.funnel`` (``tau2`` when ``overdispersion`` is true), else
-    from ``method.overdispersion``: a number (tau), or a mapping with ``tau`` or
-    ``tau2`` and an optional ``applied`` flag.
+    from an older run's ``method.overdispersion``: a number (tau), or a mapping
+    with ``tau`` or ``tau2`` and an optional ``applied`` flag.
     """
-    method = scores.get("method", {})
-    spec = method.get("funnel")
-    if isinstance(spec, Mapping):
-        tau2 = number(spec.get("tau2"))
-        if not spec.get("overdispersion") or tau2 is None or tau2 <= 0:
+    info = scores.info
+    if info.funnel is not None:
+        tau2 = number(info.funnel.tau2)
+        if not info.funnel.overdispersion or tau2 is None or tau2 <= 0:
             return 0.0
         return math.sqrt(tau2)
-    value = method.get("overdispersion")
+    value = info.raw.get("overdispersion")
     if isinstance(value, Mapping):
         if value.get("applied") is False:
             return 0.0
@@ -79,44 +80,34 @@ def overdispersion_tau(scores: Mapping[str, Any]) -> float:
     return tau if tau is not None and tau > 0 else 0.0
 
 
-def band_rule(scores: Mapping[str, Any]) -> str | None:
+def band_rule(scores: ScoreResult) -> str | None:
     """The rule that chose ``band`` (alarm / fdr / alert); ``None`` for older runs."""
-    rule = scores.get("method", {}).get("band_rule")
-    return str(rule) if rule else None
+    return scores.info.band_rule
 
 
-BAND_RULE_WORDS = {
-    "alarm": "与全区平均之差超出99.8%警戒线",
-    "alert": "与全区平均之差超出95%预警线",
-    "fdr": "与全区平均之差经错误发现率（FDR，5%）校正后仍显著",
-}
-OLD_RULE_WORDS = "与全区平均之差的95%置信区间不含0"
+def band_rule_words(scores: ScoreResult) -> str:
+    """What a street must show to be judged 高于 / 低于, in words (:mod:`reports.wording`)."""
+    return wording.band_rule_words(band_rule(scores))
 
 
-def band_rule_words(scores: Mapping[str, Any]) -> str:
-    """What a street must show to be judged 高于 / 低于, in words."""
-    rule = band_rule(scores)
-    return BAND_RULE_WORDS.get(rule, OLD_RULE_WORDS) if rule else OLD_RULE_WORDS
-
-
-def expected_false_flags(scores: Mapping[str, Any]) -> float | None:
+def expected_false_flags(scores: ScoreResult) -> float | None:
     """Streets expected to be banded by chance alone if all equalled the district.
 
     ``method.expected_false_flags`` when the run states it; else the band rule's
     per-street rate times the number of complete streets (older runs: 5%).
     ``None`` when it cannot be told (FDR without the run's figure).
     """
-    stated = number(scores.get("method", {}).get("expected_false_flags"))
+    stated = number(scores.info.expected_false_flags)
     if stated is not None:
         return stated
     rule = band_rule(scores) or "alert"
     rate = _CHANCE.get(rule)
     if rate is None:
         return None
-    return rate * sum(1 for s in scores.get("streets", ()) if complete(s))
+    return rate * sum(1 for s in scores.streets if complete(s))
 
 
-def plotted_se(row: Mapping[str, Any], g: float, se: float, tau: float) -> float:
+def plotted_se(row: StreetResult, g: float, se: float, tau: float) -> float:
     """The SE that puts a street on the funnel where its verdict says it is.
 
     The run judges ``z`` (normal-equivalent of a t statistic with the street's
@@ -125,40 +116,36 @@ def plotted_se(row: Mapping[str, Any], g: float, se: float, tau: float) -> float
     taken as ``sqrt((g / z)**2 - tau**2)``, so that a point is outside a plotted
     limit exactly when the run flagged it; near the centre line the gap's own SE.
     """
-    z = number(row.get("z"))
+    z = number(row.z)
     if z is None or abs(z) < 1.0:
         return se
     effective = (g / z) ** 2 - tau**2
     return math.sqrt(effective) if effective > 0 else se
 
 
-def funnel_points(
-    scores: Mapping[str, Any], highlight: str | None = None
-) -> tuple[FunnelPoint, ...]:
+def funnel_points(scores: ScoreResult, highlight: str | None = None) -> tuple[FunnelPoint, ...]:
     """One funnel point per complete street with a gap and an SE (``highlight``: one street)."""
-    district = scores["district"]
     tau = overdispersion_tau(scores)
     out = []
-    for row in scores["streets"]:
+    for row in scores.streets:
         if not complete(row):
             continue
-        g, se = gap(row, district), gap_se(row)
+        g, se = gap(row, scores.district), gap_se(row)
         if g is None or se is None:
             continue
         se = plotted_se(row, g, se, tau)
-        name = str(row["street"])
         out.append(
             FunnelPoint(
-                label=name,
+                label=row.street,
                 gap=g,
                 se=se,
-                band=str(row.get("band") or ""),
-                highlight=name == highlight,
+                band=row.band or "",
+                highlight=row.street == highlight,
             )
         )
     return tuple(out)
 
 
-def incomplete_streets(streets: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+def incomplete_streets(streets: Sequence[StreetResult]) -> list[tuple[str, str]]:
     """(street, reason) of every 数据不全 street, in the given order."""
-    return [(str(s["street"]), incomplete_reason(s)) for s in streets if not complete(s)]
+    return [(s.street, incomplete_reason(s)) for s in streets if not complete(s)]

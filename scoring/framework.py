@@ -404,7 +404,11 @@ class _Builder:
         if table is None:
             return None
         if not isinstance(table, dict) or set(table) != {"dimensions"}:
-            self.fail("ahp", "must be a table with one key, dimensions (the pairwise matrix)")
+            self.fail(
+                "ahp",
+                "ahp.table",
+                "must be a table with one key, dimensions (the pairwise matrix)",
+            )
             return None
         rows = table["dimensions"]
         k = len(dimensions)
@@ -418,7 +422,9 @@ class _Builder:
         ):
             self.fail(
                 "ahp.dimensions",
+                "ahp.matrix",
                 f"must be a {k} x {k} matrix of numbers (one row per dimension, in order)",
+                k=k,
             )
             return None
         from .weights import ahp_weights  # local: weights imports the data modules
@@ -426,7 +432,7 @@ class _Builder:
         try:
             ahp_weights(rows, [d.code for d in dimensions])
         except ValueError as exc:
-            self.fail("ahp.dimensions", str(exc))
+            self.fail("ahp.dimensions", "ahp.judgements", str(exc), detail=str(exc))
             return None
         return tuple(tuple(float(v) for v in r) for r in rows)
 

@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .bootstrap import Replicates
 from .priorities import Priority
@@ -27,6 +27,14 @@ __all__ = [
     "Shrunk",
     "SmallCell",
     "StreetResult",
+    "FlaggedSensitivity",
+    "FunnelSettings",
+    "FlaggedStreet",
+    "MethodInfo",
+    "RankSensitivity",
+    "SensitivityStreet",
+    "from_dict",
+    "from_json",
     "reliability_dict",
     "to_dict",
     "to_json",
@@ -204,6 +212,226 @@ class ScoreResult:
     indicator_cov: Any = field(default=None, repr=False)
     reliability: Reliability | None = None
 
+    @property
+    def info(self) -> MethodInfo:
+        """``method`` as a typed record."""
+        return MethodInfo.of(self.method)
+
+    @property
+    def rank_sensitivity(self) -> RankSensitivity | None:
+        """``sensitivity`` as a typed record (None when the run has none)."""
+        return RankSensitivity.of(self.sensitivity) if self.sensitivity is not None else None
+
+    @property
+    def flagged(self) -> FlaggedSensitivity | None:
+        """``flagged_sensitivity`` as a typed record (None when the run has none)."""
+        if self.flagged_sensitivity is None:
+            return None
+        return FlaggedSensitivity.of(self.flagged_sensitivity)
+
+    def street(self, name: str) -> StreetResult | None:
+        """The result of street ``name`` (None when it was not scored)."""
+        return next((s for s in self.streets if s.street == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelSettings:
+    """``method.funnel``: the funnel limits and the overdispersion adjustment."""
+
+    alert_z: float | None = None
+    alarm_z: float | None = None
+    fdr_level: float | None = None
+    phi: float | None = None
+    tau2: float | None = None
+    overdispersion: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MethodInfo:
+    """Typed view of ``method`` (docs/scores-json.md); keys a run lacks read as None.
+
+    ``raw`` is the whole mapping (it also holds undocumented, per-weighting entries).
+    """
+
+    raw: Mapping[str, Any]
+    boot: int | None
+    seed: int | None
+    level: float | None
+    min_n: int
+    top_k: int | None
+    band_rule: str | None
+    expected_false_flags: float | None
+    district_reference: str | None
+    funnel: FunnelSettings | None
+    rank_interval: str | None
+    rank_critical_sim: float | None
+    n_responses: int | None
+    n_excluded: int | None
+    data_sha256: str | None
+    n_streets_ranked: int | None
+    n_streets_incomplete: int | None
+    weighting: Mapping[str, Any]
+    framework: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, method: Mapping[str, Any]) -> MethodInfo:
+        """Read the method record of a scores JSON (any age)."""
+        funnel = method.get("funnel")
+        fw = method.get("framework")
+        return cls(
+            raw=method,
+            boot=method.get("boot"),
+            seed=method.get("seed"),
+            level=method.get("level"),
+            min_n=int(method.get("min_n", 30)),
+            top_k=method.get("top_k"),
+            band_rule=method.get("band_rule") or None,
+            expected_false_flags=method.get("expected_false_flags"),
+            district_reference=method.get("district_reference"),
+            funnel=(
+                FunnelSettings(
+                    alert_z=funnel.get("alert_z"),
+                    alarm_z=funnel.get("alarm_z"),
+                    fdr_level=funnel.get("fdr_level"),
+                    phi=funnel.get("phi"),
+                    tau2=funnel.get("tau2"),
+                    overdispersion=bool(funnel.get("overdispersion")),
+                )
+                if isinstance(funnel, Mapping)
+                else None
+            ),
+            rank_interval=method.get("rank_interval"),
+            rank_critical_sim=method.get("rank_critical_sim"),
+            n_responses=method.get("n_responses"),
+            n_excluded=method.get("n_excluded"),
+            data_sha256=method.get("data_sha256"),
+            n_streets_ranked=method.get("n_streets_ranked"),
+            n_streets_incomplete=method.get("n_streets_incomplete"),
+            weighting=method.get("weighting") or {},
+            framework=fw if isinstance(fw, Mapping) else {},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SensitivityStreet:
+    """One street's ranks under alternative weighting schemes (``sensitivity.streets``).
+
+    ``ranks`` maps a scheme to the street's rank; ``perturbed_low``/``_high`` are
+    the 5th-95th percentile ranks under random perturbation; ``rank_min``/``rank_max``
+    span everything.  All None/empty for a street that is not ranked.
+    """
+
+    street: str
+    rank: int | None
+    ranks: Mapping[str, int] = field(default_factory=dict)
+    perturbed_low: int | None = None
+    perturbed_high: int | None = None
+    rank_min: int | None = None
+    rank_max: int | None = None
+
+    @property
+    def moves(self) -> bool:
+        """Whether the street's rank changes under some scheme."""
+        return (
+            self.rank_min is not None
+            and self.rank_max is not None
+            and self.rank_max > self.rank_min
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RankSensitivity:
+    """Typed view of ``sensitivity`` (:func:`scoring.sensitivity.rank_sensitivity`)."""
+
+    schemes: Mapping[str, bool]  # scheme -> data-driven
+    streets: tuple[SensitivityStreet, ...]
+    streets_moving: int
+    draws: int | None
+    entropy_weights: tuple[float, ...] | None = None
+
+    @classmethod
+    def of(cls, doc: Mapping[str, Any]) -> RankSensitivity:
+        """Read a ``sensitivity`` mapping."""
+        streets = tuple(
+            SensitivityStreet(
+                street=s["street"],
+                rank=s.get("rank"),
+                ranks=dict(s.get("ranks") or {}),
+                perturbed_low=s.get("perturbed_low"),
+                perturbed_high=s.get("perturbed_high"),
+                rank_min=s.get("rank_min"),
+                rank_max=s.get("rank_max"),
+            )
+            for s in doc.get("streets") or ()
+        )
+        return cls(
+            schemes={k: bool(v.get("data_driven")) for k, v in (doc.get("schemes") or {}).items()},
+            streets=streets,
+            streets_moving=int(doc.get("streets_moving", sum(s.moves for s in streets))),
+            draws=(doc.get("perturbation") or {}).get("draws"),
+            entropy_weights=(
+                tuple(float(w) for w in doc["entropy_weights"])
+                if doc.get("entropy_weights")
+                else None
+            ),
+        )
+
+    def street(self, name: str) -> SensitivityStreet | None:
+        """The row of street ``name`` (None when absent)."""
+        return next((s for s in self.streets if s.street == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedStreet:
+    """One street with and without the quality-flagged responses."""
+
+    street: str
+    score_with: float | None
+    score_without: float | None
+    change: float | None
+    rank_with: int | None
+    rank_without: int | None
+    band_with: str | None
+    band_without: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedSensitivity:
+    """Typed view of ``flagged_sensitivity`` (:func:`scoring.quality.flagged_sensitivity`)."""
+
+    n_flagged: int
+    ranks_moved: int
+    bands_moved: int
+    max_abs_change: float | None
+    district_with: float | None
+    district_without: float | None
+    streets: tuple[FlaggedStreet, ...]
+
+    @classmethod
+    def of(cls, doc: Mapping[str, Any]) -> FlaggedSensitivity:
+        """Read a ``flagged_sensitivity`` mapping."""
+        return cls(
+            n_flagged=int(doc.get("n_flagged", 0)),
+            ranks_moved=int(doc.get("ranks_moved", 0)),
+            bands_moved=int(doc.get("bands_moved", 0)),
+            max_abs_change=doc.get("max_abs_change"),
+            district_with=doc.get("district_with"),
+            district_without=doc.get("district_without"),
+            streets=tuple(
+                FlaggedStreet(
+                    street=s["street"],
+                    score_with=s.get("score_with"),
+                    score_without=s.get("score_without"),
+                    change=s.get("change"),
+                    rank_with=s.get("rank_with"),
+                    rank_without=s.get("rank_without"),
+                    band_with=s.get("band_with"),
+                    band_without=s.get("band_without"),
+                )
+                for s in doc.get("streets") or ()
+            ),
+        )
+
 
 def _num(value: Any) -> Any:
     if isinstance(value, float):
@@ -348,3 +576,165 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
 def to_json(result: ScoreResult) -> str:
     """Canonical JSON text of ``result`` (docs/scores-json.md); same result → same bytes."""
     return json.dumps(_num(to_dict(result)), sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+
+
+# --- reading a stored result back -------------------------------------------------------------
+
+_NAN = float("nan")
+
+
+def _opt(d: Mapping[str, Any], key: str) -> Any:
+    """``d[key]``; ``null`` for a key written only when set means NaN (see :func:`_num`)."""
+    if key not in d:
+        return None
+    value = d[key]
+    return _NAN if value is None else value
+
+
+def _estimate_from(d: Mapping[str, Any], indicator: bool) -> Estimate:
+    return Estimate(
+        score=d.get("score"),
+        ci_low=d.get("ci_low"),
+        ci_high=d.get("ci_high"),
+        se=d.get("se"),
+        n=d.get("n", 0),
+        dk_rate=d.get("dk_rate"),
+        satisfaction_rate=d.get("satisfaction_rate"),
+        attention=d.get("attention"),
+        # written whenever set, and always for indicators
+        district_gap=d.get("district_gap") if indicator else _opt(d, "district_gap"),
+        gap_se=_opt(d, "gap_se"),
+        gap_ci_low=d.get("gap_ci_low"),
+        gap_ci_high=d.get("gap_ci_high"),
+        q_below=d.get("q_below"),
+    )
+
+
+def _estimates(d: Mapping[str, Any] | None, indicator: bool) -> dict[str, Estimate]:
+    return {k: _estimate_from(v, indicator) for k, v in (d or {}).items()}
+
+
+def _priority_from(d: Mapping[str, Any]) -> Priority:
+    def f(key: str) -> float:
+        value = d.get(key)
+        return _NAN if value is None else cast(float, value)
+
+    return Priority(
+        indicator=d["indicator"],
+        score=f("score"),
+        district_score=f("district_score"),
+        gap=f("gap"),
+        importance=f("importance"),
+        satisfaction_rate=f("satisfaction_rate"),
+        importance_satisfaction=f("importance_satisfaction"),
+    )
+
+
+def _street_from(d: Mapping[str, Any]) -> StreetResult:
+    shrunk = d.get("shrunk") or {}
+    return StreetResult(
+        street=d["street"],
+        n=d.get("n", 0),
+        score=d.get("score"),
+        ci_low=d.get("ci_low"),
+        ci_high=d.get("ci_high"),
+        se=d.get("se"),
+        rank=d.get("rank"),
+        rank_low=d.get("rank_low"),
+        rank_high=d.get("rank_high"),
+        band=d.get("band"),
+        district_gap=d.get("district_gap"),
+        dimensions=_estimates(d.get("dimensions"), False),
+        indicators=_estimates(d.get("indicators"), True),
+        priorities=tuple(d.get("priorities") or ()),
+        priority_details=tuple(_priority_from(p) for p in d.get("priority_details") or ()),
+        shrunk=Shrunk(score=shrunk.get("score"), mse=shrunk.get("mse")),
+        complete=d.get("complete", True),
+        incomplete_reason=d.get("incomplete_reason"),
+        coverage=d.get("coverage"),
+        df=d.get("df"),
+        gap=d.get("gap"),
+        gap_se=d.get("gap_se"),
+        z=d.get("z"),
+        alert=d.get("alert"),
+        alarm=d.get("alarm"),
+        fdr_q=d.get("fdr_q"),
+        rank_low_sim=d.get("rank_low_sim"),
+        rank_high_sim=d.get("rank_high_sim"),
+        n_eff=d.get("n_eff"),
+        deff=d.get("deff"),
+        cells=tuple(
+            CellDesign(group=c["group"], n=c["n"], n_eff=c.get("n_eff"), deff=c.get("deff"))
+            for c in d.get("cells") or ()
+        ),
+    )
+
+
+def _reliability_from(d: Mapping[str, Any]) -> Reliability:
+    return Reliability(
+        dimensions=tuple(
+            DimensionReliability(
+                dimension=code,
+                items=tuple(v["items"]),
+                n=v["n"],
+                alpha=v.get("alpha"),
+                item_rest=dict(v.get("item_rest") or {}),
+            )
+            for code, v in d["dimensions"].items()
+        ),
+        eigenvalues=tuple(d["eigenvalues"]),
+        parallel_95=tuple(d["parallel_95"]),
+        parallel_n=d["parallel_n"],
+        parallel_draws=d["parallel_draws"],
+        factors_retained=d["factors_retained"],
+        first_factor_share=d.get("first_factor_share"),
+        composite_overall_r=d.get("composite_overall_r"),
+        composite_overall_n=d["composite_overall_n"],
+        weighted=d.get("weighted", False),
+    )
+
+
+#: ``district.reference`` of a run stored before the key existed: every respondent pooled.
+POOLED = "pooled"
+
+
+def from_dict(doc: Mapping[str, Any]) -> ScoreResult:
+    """The result a plain scores-JSON document describes: the inverse of :func:`to_dict`.
+
+    ``to_json(from_dict(json.loads(text))) == text`` for every ``text`` written by
+    :func:`to_json`.  Runs stored before a key existed read with the field's
+    default; a district without ``reference`` reads as :data:`POOLED`.  The
+    bootstrap replicates and covariances are not in the JSON (None).
+    """
+    d = doc["district"]
+    district = DistrictResult(
+        score=d.get("score"),
+        ci_low=d.get("ci_low"),
+        ci_high=d.get("ci_high"),
+        se=d.get("se"),
+        n=d.get("n", 0),
+        dimensions=_estimates(d.get("dimensions"), False),
+        indicators=_estimates(d.get("indicators"), True),
+        reference=d.get("reference", POOLED),
+        n_streets=d.get("n_streets", 0),
+    )
+    return ScoreResult(
+        method=dict(doc.get("method") or {}),
+        district=district,
+        streets=tuple(_street_from(s) for s in doc.get("streets") or ()),
+        small_cells=tuple(
+            SmallCell(street=c["street"], group=c["group"], n=c["n"])
+            for c in doc.get("small_cells") or ()
+        ),
+        flagged_sensitivity=doc.get("flagged_sensitivity"),
+        sensitivity=doc.get("sensitivity"),
+        reliability=_reliability_from(doc["reliability"]) if "reliability" in doc else None,
+    )
+
+
+def from_json(text: str | bytes) -> ScoreResult:
+    """Parse scores-JSON text (docs/scores-json.md): the inverse of :func:`to_json`."""
+    doc = json.loads(text)
+    if not isinstance(doc, Mapping) or "district" not in doc:
+        raise ValueError("not a scores JSON document: no district")
+    return from_dict(doc)

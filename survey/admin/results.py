@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+
+from scoring.result import Estimate
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import require_wave
@@ -39,6 +41,11 @@ def _run_of(code: str):  # type: ignore[no-untyped-def]
     return wave, run
 
 
+def _score(estimates: Mapping[str, Estimate], code: str) -> float | None:
+    est = estimates.get(code)
+    return est.score if est is not None else None
+
+
 def _streets(wave) -> dict[str, Street]:  # type: ignore[no-untyped-def]
     return {s.name: s for s in wave.district.streets}
 
@@ -48,7 +55,7 @@ def _streets(wave) -> dict[str, Street]:  # type: ignore[no-untyped-def]
 def results(code: str):
     """Show the district overview: ranking table, caterpillar chart, heat map."""
     wave, run = _run_of(code)
-    doc = res.result_doc(run)
+    doc = res.result_of(run)
     sort = request.args.get("sort", "rank")
     desc = request.args.get("order") == "desc"
     rows = res.ranking_rows(doc, _streets(wave), sort, desc)
@@ -59,8 +66,7 @@ def results(code: str):
         doc=doc,
         rows=rows,
         verdicts=res.verdict_summary(doc),
-        sensitivity=(run.settings or {}).get("flagged_sensitivity")
-        or doc.get("flagged_sensitivity"),
+        sensitivity=(run.settings or {}).get("flagged_sensitivity") or doc.flagged_sensitivity,
         sort=sort if sort in res.SORT_KEYS else "rank",
         desc=desc,
         spec=spec_of(wave.framework),
@@ -92,7 +98,7 @@ def _run(run_id: int) -> ScoringRun:
 def run_chart(run_id: int, name: str):
     """Draw a district chart of a scoring run (cached per run)."""
     run = _run(run_id)
-    doc = res.result_doc(run)
+    doc = res.result_of(run)
     spec = spec_of(run.wave.framework)
 
     def draw() -> bytes:
@@ -103,7 +109,7 @@ def run_chart(run_id: int, name: str):
             labels = pdf_charts.FunnelLabels(
                 xlabel=_("精确度（1 / 与全区之差的标准误）"),
                 ylabel=_("与全区平均之差（分）"),
-                reference=res.district_reference_label(doc["district"].get("reference")),
+                reference=res.district_reference_label(doc.district.reference),
                 alert=_("95% 预警线"),
                 alarm=_("99.8% 警戒线"),
                 adjusted=_("（已按街道间离散度调整）"),
@@ -113,8 +119,8 @@ def run_chart(run_id: int, name: str):
             ).encode()
         if name == "caterpillar":
             return charts.caterpillar(
-                doc["streets"],
-                doc["district"],
+                doc.streets,
+                doc.district,
                 xlabel=_("得分（95% 置信区间）"),
                 district_label=_("全区"),
                 band_labels={
@@ -123,18 +129,12 @@ def run_chart(run_id: int, name: str):
                     "below": _("低于全区"),
                 },
             )
-        ordered = sorted(doc["streets"], key=lambda s: (s["rank"] is None, s["rank"] or 0))
+        ordered = sorted(doc.streets, key=lambda s: (s.rank is None, s.rank or 0))
         return charts.heatmap(
-            [s["street"] for s in ordered],
+            [s.street for s in ordered],
             [d.name for d in spec.dimensions],
-            [
-                [(s["dimensions"].get(d.code) or {}).get("score") for d in spec.dimensions]
-                for s in ordered
-            ],
-            [
-                (doc["district"]["dimensions"].get(d.code) or {}).get("score")
-                for d in spec.dimensions
-            ],
+            [[_score(s.dimensions, d.code) for d in spec.dimensions] for s in ordered],
+            [_score(doc.district.dimensions, d.code) for d in spec.dimensions],
             cbar_label=_("与全区之差"),
         )
 
@@ -157,7 +157,7 @@ def street_chart(run_id: int, street_id: int, name: str):
     """Draw a street chart of a scoring run (cached per run)."""
     run = _run(run_id)
     street = _street(run.wave, street_id)
-    doc = res.result_doc(run)
+    doc = res.result_of(run)
     entry = res.street_entry(doc, street.name)
     if entry is None:
         abort(404)
@@ -167,11 +167,8 @@ def street_chart(run_id: int, street_id: int, name: str):
         if name == "radar":
             return charts.radar(
                 [d.name for d in spec.dimensions],
-                [(entry["dimensions"].get(d.code) or {}).get("score") for d in spec.dimensions],
-                [
-                    (doc["district"]["dimensions"].get(d.code) or {}).get("score")
-                    for d in spec.dimensions
-                ],
+                [_score(entry.dimensions, d.code) for d in spec.dimensions],
+                [_score(doc.district.dimensions, d.code) for d in spec.dimensions],
                 street_label=street.name,
                 district_label=_("全区"),
             )
@@ -196,7 +193,7 @@ def street(code: str, street_id: int):
     """Show one street: dimensions, indicators, priorities, comments, change."""
     wave, run = _run_of(code)
     street = _street(wave, street_id)
-    doc = res.result_doc(run)
+    doc = res.result_of(run)
     entry = res.street_entry(doc, street.name)
     if entry is None:
         abort(404, _("该街道没有计分结果。"))
@@ -215,7 +212,7 @@ def street(code: str, street_id: int):
     earlier = res.earlier_run(wave)
     change = []
     if earlier is not None:
-        change = res.street_change(res.result_doc(earlier[1]), doc, street.name)
+        change = res.street_change(res.result_of(earlier[1]), doc, street.name)
     return render_template(
         "admin/street.html",
         wave=wave,
@@ -225,7 +222,7 @@ def street(code: str, street_id: int):
         doc=doc,
         spec=spec,
         rows=res.indicator_rows(doc, entry, spec),
-        details={p["indicator"]: p for p in entry.get("priority_details", [])},
+        details={p.indicator: p for p in entry.priority_details},
         names={i.code: i.name for i in spec.indicators},
         comments=notes,
         comment_total=total,
@@ -244,7 +241,7 @@ def street(code: str, street_id: int):
 def export_scores(code: str, fmt: str):
     """Download one row per street of the current run (CSV or XLSX)."""
     wave, run = _run_of(code)
-    header, rows = exports.scores_table(res.result_doc(run), spec_of(wave.framework))
+    header, rows = exports.scores_table(res.result_of(run), spec_of(wave.framework))
     data = exports.table_csv(header, rows) if fmt == "csv" else exports.table_xlsx(header, rows)
     return _download(data, fmt, f"{wave.code}-scores-run{run.id}.{fmt}")
 

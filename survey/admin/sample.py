@@ -66,13 +66,13 @@ def sample(code: str, trim_form: TrimForm | None = None, status: int = 200):  # 
             formdata=None, data={"trim_low": wave.trim_low, "trim_high": wave.trim_high}
         )
     run = current_run(wave)
-    doc = res.result_doc(run) if run is not None else None
+    doc = res.result_of(run) if run is not None else None
     return render_template(
         "admin/sample.html",
         wave=wave,
         run=run,
         doc=doc,
-        weighting=(doc or {}).get("method", {}).get("weighting", {}),
+        weighting=doc.info.weighting if doc is not None else {},
         groups={g.code: g.name for g in wave.framework.groups},
         rates=response_rates(wave),
         compositions=sample_vs_population(wave),

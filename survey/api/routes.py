@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from flask import Response, abort, g, jsonify, request
 from sqlalchemy import select
 
 from scoring.exchange import ExchangeError, columns, parse_rows
+from scoring.result import to_json
 
 from ..auth.scope import in_visible, may_see, visible_districts
 from ..edges import JSONBodyError, json_body
@@ -16,7 +18,7 @@ from ..extensions import csrf, db
 from ..models import Notice, RectificationItem, Street, Wave
 from ..services.frameworks import spec_of
 from ..services.responses import import_records, street_lookup
-from ..services.results import result_doc
+from ..services.results import result_of
 from ..services.scoring_runs import current_run
 from ..services.waves import response_count
 from . import bp
@@ -122,11 +124,15 @@ def scores(code: str):
     run, text = _run_doc(w)
     user = g.api_user
     if user.role == "street":
-        doc = dict(result_doc(run))
+        result = result_of(run)
         name = user.street.name if user.street else None
-        doc["streets"] = [s for s in doc["streets"] if s["street"] == name]
-        doc["small_cells"] = [c for c in doc.get("small_cells", []) if c["street"] == name]
-        text = json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+        text = to_json(
+            replace(
+                result,
+                streets=tuple(s for s in result.streets if s.street == name),
+                small_cells=tuple(c for c in result.small_cells if c.street == name),
+            )
+        )
     response = Response(text, mimetype="application/json")
     response.headers["X-Scoring-Run"] = str(run.id)
     return response
@@ -157,11 +163,18 @@ def street_scores(code: str, street_code: str):
     street = _street(w, street_code)
     _own_street_only(street.id)
     run, _ = _run_doc(w)
-    doc = result_doc(run)
-    entry = next((s for s in doc["streets"] if s["street"] == street.name), None)
+    result = result_of(run)
+    entry = result.street(street.name)
     if entry is None:
         abort(json_response(404, {"error": "Not Found", "message": "this street has no scores"}))
-    return {"run": run.id, "method": doc["method"], "district": doc["district"], "street": entry}
+    # the same canonical form as the whole document (rounded, NaN as null)
+    doc = json.loads(to_json(replace(result, streets=(entry,), small_cells=())))
+    return {
+        "run": run.id,
+        "method": doc["method"],
+        "district": doc["district"],
+        "street": doc["streets"][0],
+    }
 
 
 def _cell(value: Any) -> str | None:

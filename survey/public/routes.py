@@ -51,7 +51,7 @@ def wave(code: str):
     """Show every street's score, 95% interval, rank interval and band."""
     found = _published(code)
     rows = publication.wave_table(found, min_n=_min_n())
-    doc = publication.scores_doc(found) or {}
+    doc = publication.scores_doc(found)
     query = (request.args.get("q") or "").strip()[:40]
     band = request.args.get("band") or ""
     shown = [
@@ -67,8 +67,8 @@ def wave(code: str):
         total=len(rows),
         query=query,
         band=band,
-        district=doc.get("district", {}),
-        district_reference=district_reference_label(doc.get("district", {}).get("reference")),
+        district=doc.district if doc is not None else {},
+        district_reference=district_reference_label(doc.district.reference if doc else None),
         rank_kind=publication.rank_kind(doc),
         min_n=_min_n(),
     )

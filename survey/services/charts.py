@@ -22,6 +22,8 @@ matplotlib.use("Agg")
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from scoring.result import DistrictResult, StreetResult  # noqa: E402
+
 # Blue above, orange below, as in the heat map (readable with red-green colour
 # blindness); the marker's shape carries the same news for those who see no colour.
 BAND_COLORS = {"above": "#2166ac", "similar": "#5f6368", "below": "#b35806", None: "#5f6368"}
@@ -71,8 +73,8 @@ def _rc() -> AbstractContextManager[None]:
 
 
 def caterpillar(
-    streets: Sequence[Mapping[str, object]],
-    district: Mapping[str, object],
+    streets: Sequence[StreetResult],
+    district: DistrictResult,
     *,
     title: str = "",
     xlabel: str = "得分",
@@ -84,36 +86,35 @@ def caterpillar(
     Bands are told apart by colour (blue above, orange below, grey similar) and
     by marker (▲, ▼, ●), with a legend naming them when ``band_labels`` is given.
 
-    :param streets: dicts with ``street, score, ci_low, ci_high, band``.
-    :param district: dict with ``score, ci_low, ci_high``.
+    :param streets: the run's streets ``street, score, ci_low, ci_high, band``.
+    :param district: the district reference ``score, ci_low, ci_high``.
     :param band_labels: legend words for ``above``, ``similar`` and ``below``.
     """
-    rows = [s for s in streets if s.get("score") is not None]
-    rows.sort(key=lambda s: float(s["score"]))  # type: ignore[arg-type]
+    rows = [s for s in streets if s.score is not None]
+    rows.sort(key=lambda s: float(s.score or 0.0))
     n = max(len(rows), 1)
     with _rc():
         fig = _figure(7.5, max(2.6, ROW_INCH * n + 1.1))
         ax = fig.add_axes((0.24, 0.6 / (ROW_INCH * n + 1.1), 0.72, 1 - 1.0 / (ROW_INCH * n + 1.1)))
-        d = district.get("score")
+        d = district.score
         if d is not None:
-            lo, hi = district.get("ci_low"), district.get("ci_high")
+            lo, hi = district.ci_low, district.ci_high
             if lo is not None and hi is not None:
-                ax.axvspan(float(lo), float(hi), color="#9aa0a6", alpha=0.18, lw=0)  # type: ignore[arg-type]
-            dv = float(d)  # type: ignore[arg-type]
+                ax.axvspan(float(lo), float(hi), color="#9aa0a6", alpha=0.18, lw=0)
+            dv = float(d)
             ax.axvline(dv, color=DISTRICT_LINE, lw=1.1, ls="--", label=f"{district_label} {dv:.1f}")
         for y, s in enumerate(rows):
-            band = s.get("band")
+            band = s.band
             key = band if isinstance(band, str) else None
             color = BAND_COLORS.get(key, BAND_COLORS[None])
             marker = BAND_MARKERS.get(key, "o")
-            score = float(s["score"])  # type: ignore[arg-type]
-            lo = s.get("ci_low")
-            hi = s.get("ci_high")
+            score = float(s.score or 0.0)
+            lo, hi = s.ci_low, s.ci_high
             if lo is not None and hi is not None:
-                ax.plot([float(lo), float(hi)], [y, y], color=color, lw=1.6, solid_capstyle="butt")  # type: ignore[arg-type]
+                ax.plot([float(lo), float(hi)], [y, y], color=color, lw=1.6, solid_capstyle="butt")
             ax.plot([score], [y], marker, color=color, ms=6 if marker != "o" else 4.5)
         if band_labels:
-            present = {s.get("band") or "similar" for s in rows}
+            present = {s.band or "similar" for s in rows}
             for band in ("above", "similar", "below"):
                 if band in present and band in band_labels:
                     ax.plot(
@@ -126,7 +127,7 @@ def caterpillar(
                         label=band_labels[band],
                     )
         ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels([str(s["street"]) for s in rows], fontsize=8 if n > 40 else 9)
+        ax.set_yticklabels([s.street for s in rows], fontsize=8 if n > 40 else 9)
         ax.set_ylim(-0.7, n - 0.3)
         ax.set_xlabel(xlabel)
         ax.grid(axis="x", color="#dddddd", lw=0.6)

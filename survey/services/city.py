@@ -17,10 +17,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from scoring.result import DistrictResult
+
 from ..extensions import db
 from ..models import District, ScoringRun, Wave
 from .publication import scored_waves
-from .results import dk_rate, result_doc
+from .results import dk_rate, result_of
 from .scoring_runs import current_run
 
 
@@ -29,7 +31,7 @@ class DistrictColumn:
     district: District
     wave: Wave | None
     run: ScoringRun | None
-    summary: dict[str, Any] | None  # the district's own score, interval and n
+    summary: DistrictResult | None  # the district reference: score, interval and n
     streets: int = 0
 
 
@@ -75,28 +77,28 @@ def city_view(
             continue
         keys.add(_framework_key(wave))
         view.frameworks.append(f"{district.name}: {wave.framework.label}")
-        doc = result_doc(run)
+        doc = result_of(run)
         positions = {s.name: (s.position, s.id) for s in district.streets}
-        total = len(doc["streets"])
-        view.districts.append(DistrictColumn(district, wave, run, doc["district"], total))
-        for s in doc["streets"]:
-            pos, street_id = positions.get(s["street"], (10**6, None))
+        total = len(doc.streets)
+        view.districts.append(DistrictColumn(district, wave, run, doc.district, total))
+        for s in doc.streets:
+            pos, street_id = positions.get(s.street, (10**6, None))
             view.rows.append(
                 {
                     "district": district.name,
                     "district_order": district.id,
                     "position": pos,
                     "wave": wave,
-                    "street": s["street"],
+                    "street": s.street,
                     "street_id": street_id,
-                    "n": s["n"],
-                    "score": s.get("score"),
-                    "ci_low": s.get("ci_low"),
-                    "ci_high": s.get("ci_high"),
-                    "band": s.get("band"),
-                    "complete": s.get("complete", True),
-                    "rank_low": s.get("rank_low"),
-                    "rank_high": s.get("rank_high"),
+                    "n": s.n,
+                    "score": s.score,
+                    "ci_low": s.ci_low,
+                    "ci_high": s.ci_high,
+                    "band": s.band,
+                    "complete": s.complete,
+                    "rank_low": s.rank_low,
+                    "rank_high": s.rank_high,
                     "of": total,
                     "dk": dk_rate(s),
                 }

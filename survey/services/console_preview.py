@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from reports.calendar import add_working_days
 from reports.notice import build_notice_data
 
 from ..models import Street, Wave
@@ -56,7 +55,7 @@ def issue_preview(wave: Wave, issue_date: dt.date, days: int | None) -> IssuePre
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
     dims, inds = _names(wave)
-    scored = {r["street"] for r in scores["streets"]}
+    scored = {r.street for r in scores.streets}
     seq = next_sequence(settings.doc_prefix, issue_date.year)
     rows: list[IssueRow] = []
     for street in wave.district.streets:
@@ -71,7 +70,7 @@ def issue_preview(wave: Wave, issue_date: dt.date, days: int | None) -> IssuePre
             indicator_names=inds,
         )
         rows.append(IssueRow(street, data.letterhead.doc_number, len(data.items), data.title))
-    deadline = add_working_days(issue_date, settings.deadline_days, settings.calendar)
+    deadline = settings.deadline()
     ranking = settings.doc_number(seq + len(rows))
     return IssuePreview(
         rows=rows,

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from reports import wording
 from reports.calendar import Deadline, OfficialCalendar, add_working_days, working_days_between
 from reports.models import Letterhead
-from reports.notice import addressee_for
 from reports.supplement import (
     RevisedDeadline,
     SupplementData,
     render_supplement_pdf,
-    supplement_title,
 )
 
 from ..extensions import db
@@ -222,13 +221,13 @@ def _issue_supplement(
     seq = next_sequence(settings.doc_prefix, issue_date.year)
     doc_number = settings.doc_number(seq)
     street = base.street.full_name if base.street else ""
-    title = supplement_title()
+    title = wording.supplement_title()
     data = SupplementData(
         letterhead=Letterhead(
             authority=settings.authority, mark=settings.mark, doc_number=doc_number
         ),
         title=title,
-        addressee=addressee_for(street),
+        addressee=wording.addressee_for(street),
         street=street,
         document_number=base.doc_number or "",
         document_date=base.issue_date,

@@ -11,11 +11,11 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from scoring.exchange import DK, ResponseRecord, write_csv, write_xlsx
 from scoring.framework import Framework as FrameworkSpec
+from scoring.result import ScoreResult
 from scoring.spreadsheet import csv_row, formula_safe, xlsx_row
 
 from ..models import Wave
@@ -24,7 +24,6 @@ from .frameworks import spec_of
 from .responses import wave_records
 
 SAV_DK = 99  # user-missing code for 不了解 in the .sav file
-BAND_NAMES = {"above": "高于全区", "similar": "与全区相当", "below": "低于全区"}
 
 
 def safe_cell(value: object) -> object:
@@ -32,22 +31,20 @@ def safe_cell(value: object) -> object:
     return formula_safe(value) if isinstance(value, str) else value
 
 
-def scores_table(
-    doc: Mapping[str, Any], spec: FrameworkSpec
-) -> tuple[list[str], list[list[object]]]:
-    """One row per street of a result document: score, CI, rank interval, band, n, dimensions."""
+def scores_table(result: ScoreResult, spec: FrameworkSpec) -> tuple[list[str], list[list[object]]]:
+    """One row per street of a result: score, CI, rank interval, band code, n, dimensions."""
     dims = spec.dimension_codes
     header = [
         "street", "n", "score", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "band",
         *(f"{d}_score" for d in dims),
     ]  # fmt: skip
-    rows = []
-    for s in sorted(doc["streets"], key=lambda s: (s["rank"] is None, s["rank"] or 0, s["street"])):
+    rows: list[list[object]] = []
+    for s in sorted(result.streets, key=lambda s: (s.rank is None, s.rank or 0, s.street)):
         rows.append(
             [
-                s["street"], s["n"], s["score"], s["ci_low"], s["ci_high"], s["rank"],
-                s["rank_low"], s["rank_high"], s["band"] or "",
-                *((s["dimensions"].get(d) or {}).get("score") for d in dims),
+                s.street, s.n, s.score, s.ci_low, s.ci_high, s.rank,
+                s.rank_low, s.rank_high, s.band or "",
+                *(est.score if (est := s.dimensions.get(d)) else None for d in dims),
             ]
         )  # fmt: skip
     return header, rows

@@ -94,6 +94,11 @@ def _said(problem: Problem) -> str | None:
         ),
         "file.too_deep": lambda: _("嵌套层数太多。"),
         "too_deep": lambda: _("嵌套层数太多。"),
+        "ahp.table": lambda: _("[ahp] 必须是只含 dimensions（两两比较矩阵）一项的表。"),
+        "ahp.matrix": lambda: _(
+            "必须是 %(k)s × %(k)s 的数字矩阵（每个维度一行，按维度顺序）。", k=v["k"]
+        ),
+        "ahp.judgements": lambda: _("两两比较判断不可用：%(e)s", e=v["detail"]),
     }
     make = texts.get(code)
     return None if make is None else make()

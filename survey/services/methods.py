@@ -7,21 +7,22 @@ from typing import Any
 import scoring
 from reports.methods import methods_context
 from scoring.reliability import reliability
+from scoring.result import reliability_dict
 
 from ..models import ScoringRun, Wave
 from .frameworks import spec_of
 from .responses import wave_records
-from .results import result_doc
+from .results import result_of
 from .sample_quality import response_rates
 
 
 def appendix_context(wave: Wave, run: ScoringRun) -> dict[str, Any]:
     """Everything the appendix shows for ``run`` of ``wave`` (plain data)."""
     spec = spec_of(wave.framework)
-    doc = result_doc(run)
+    doc = result_of(run)
     # the run's own figures (its JSON key reliability); runs scored before it
     # was recorded get them recomputed from the wave's included responses
-    rel = doc.get("reliability")
+    rel = reliability_dict(doc.reliability) if doc.reliability is not None else None
     if rel is None:
         records = wave_records(wave, included_only=True)
         if len(records) >= 10:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -23,11 +22,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from reports import wording
 from reports.bulk import NoticeResult, generate_notices
 from reports.calendar import Deadline
 from reports.models import LETTER, NOTICE, IssuedDocument, NoticeData
 from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
+from scoring.result import ScoreResult, from_json
 
 from ..errors import UserError
 from ..extensions import db
@@ -36,6 +37,7 @@ from ..models._base import utcnow
 from .audit import record
 from .frameworks import spec_of
 from .official_days import official_calendar
+from .sample_quality import document_compositions
 from .scoring_runs import current_run
 from .waves import check_transition, transition
 
@@ -106,11 +108,11 @@ def _names(wave: Wave) -> tuple[dict[str, str], dict[str, str]]:
     )
 
 
-def _scores(wave: Wave) -> dict[str, Any]:
+def _scores(wave: Wave) -> ScoreResult:
     run = current_run(wave)
     if run is None:
         raise UserError(f"测评批次 {wave.code} 还没有计分结果，请先计分。")
-    return json.loads(run.result_json)
+    return from_json(run.result_json)
 
 
 def render_street_notice(
@@ -131,10 +133,11 @@ def render_street_notice(
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
     dims, inds = _names(wave)
-    row = next((s for s in scores["streets"] if s["street"] == street.name), None)
+    row = scores.street(street.name)
     if row is None:
         raise UserError(f"{street.name} 在本批次没有计分结果。")
-    comments = street_comments(wave, street, row.get("priorities", []))
+    comments = street_comments(wave, street, row.priorities)
+    composition = document_compositions(wave)
     data = build_notice_data(
         scores,
         street.name,
@@ -143,9 +146,10 @@ def render_street_notice(
         dimension_names=dims,
         indicator_names=inds,
         comments=comments,
+        composition=composition,
     )
     if preview:
-        number = f"{settings.doc_prefix}〔{issue_date.year}〕号（预览，下发时编号）"
+        number = settings.preview_number()
         data = dataclasses.replace(
             data, letterhead=dataclasses.replace(data.letterhead, doc_number=number)
         )
@@ -190,12 +194,14 @@ def issue_notices(
     run = current_run(wave)
     assert run is not None  # _scores refused a wave without one
     dims, inds = _names(wave)
-    scored_names = {r["street"] for r in scores["streets"]}
+    scored_names = {r.street for r in scores.streets}
     scored = [s for s in wave.district.streets if s.name in scored_names]
     seq = next_sequence(settings.doc_prefix, issue_date.year)
+    composition = document_compositions(wave)
     datas: list[NoticeData] = []
     for street in scored:
-        row = next(r for r in scores["streets"] if r["street"] == street.name)
+        row = scores.street(street.name)
+        assert row is not None  # street is in scored_names
         datas.append(
             build_notice_data(
                 scores,
@@ -204,7 +210,8 @@ def issue_notices(
                 seq=seq + len(datas),
                 dimension_names=dims,
                 indicator_names=inds,
-                comments=street_comments(wave, street, row.get("priorities", [])),
+                comments=street_comments(wave, street, row.priorities),
+                composition=composition,
             )
         )
     total = len(datas) + 1
@@ -233,6 +240,7 @@ def issue_notices(
         dimension_names=dims,
         indicator_names=inds,
         documents=documents,
+        composition=composition,
     )
     first_seq, wave_id, district_id, run_id = seq, wave.id, wave.district_id, run.id
     street_ids = [s.id for s in scored]
@@ -293,7 +301,7 @@ def issue_notices(
         notices.append(notice)
         seq += 1
     pdf = ranking_pdf
-    title = f"关于{wave.name}结果的通报"
+    title = ranking.title
     notices.append(
         _store(
             wave,
@@ -414,7 +422,7 @@ def correct_notice(
         current_run(old.wave),
         data.letterhead.doc_number,
         next_sequence(notice_settings(old.wave, issue_date).doc_prefix, issue_date.year),
-        data.title + "（更正）",
+        wording.correction_title(data.title),
         issue_date,
         data.deadline,
         pdf,

@@ -16,7 +16,7 @@ from ..models import District, ScoringRun, Wave
 from .console import set_quotas
 from .frameworks import spec_of
 from .responses import wave_records
-from .results import result_doc
+from .results import result_of
 
 
 def scored_waves(district: District) -> list[Wave]:
@@ -66,12 +66,12 @@ def make_plan(
         select(ScoringRun).where(ScoringRun.wave_id == source.id, ScoringRun.is_current.is_(True))
     ).all()
     if runs:
-        doc = result_doc(runs[0])
+        result = result_of(runs[0])
         per_group: dict[str, list[float]] = {}
-        for street in doc.get("streets", []):
-            for cell in street.get("cells") or []:
-                if cell.get("deff"):
-                    per_group.setdefault(cell["group"], []).append(cell["deff"])
+        for street in result.streets:
+            for cell in street.cells:
+                if cell.deff:
+                    per_group.setdefault(cell.group, []).append(cell.deff)
         deff = tuple(
             float(np.mean(per_group[g])) if g in per_group else d
             for g, d in zip(inputs.groups, inputs.deff, strict=True)

@@ -1,7 +1,7 @@
 """What a street and the public see of a scored wave: scores, rectification, verification.
 
-Plain dictionaries for the templates, built from the stored scores JSON of the
-wave's current run (docs/scores-json.md).  Public views pass ``min_n``: a
+Plain dictionaries for the templates, built from the typed result of the wave's
+current run (:func:`scoring.result.from_json`, docs/scores-json.md).  Public views pass ``min_n``: a
 street or indicator figure computed from fewer respondents is suppressed.
 The next-wave verification compares a wave with the next scored wave on the
 same framework (:func:`scoring.compare_waves`, :func:`scoring.targeted_change`).
@@ -10,9 +10,8 @@ same framework (:func:`scoring.compare_waves`, :func:`scoring.targeted_change`).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
-from types import SimpleNamespace
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -22,22 +21,23 @@ from reports import verdicts
 from reports.followup import render_publication_pdf
 from reports.formatting import excerpt, redact
 from reports.models import PublicationData, PublicationItem
+from scoring.result import Estimate, ScoreResult, StreetResult
 
 from ..extensions import db
 from ..models import Answer, Evidence, RectificationItem, Response, ScoringRun, Street, Wave
 from .frameworks import spec_of
 from .rectification import PUBLIC_STATUS
 from .responses import wave_records
-from .results import district_reference_label
+from .results import district_reference_label, result_of
 from .scoring_runs import current_run
 
 SCORED_STATES = ("scored", "notices_issued", "published")
 
 
-def scores_doc(wave: Wave) -> dict[str, Any] | None:
-    """The wave's current scores JSON as a dict, ``None`` before scoring."""
+def scores_doc(wave: Wave) -> ScoreResult | None:
+    """The wave's current scoring result, ``None`` before scoring."""
     run = current_run(wave)
-    return json.loads(run.result_json) if run else None
+    return result_of(run) if run else None
 
 
 def names(wave: Wave) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -50,30 +50,31 @@ def names(wave: Wave) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     )
 
 
-def _figure(est: dict[str, Any] | None, min_n: int) -> dict[str, Any] | None:
+def _figure(est: Estimate | None, min_n: int) -> dict[str, Any] | None:
     """Score with CI and n, or ``None`` when missing or below ``min_n`` respondents."""
-    if not est or est.get("score") is None or (est.get("n") or 0) < min_n:
+    if est is None or est.score is None or (est.n or 0) < min_n:
         return None
     return {
-        "score": est["score"],
-        "ci_low": est.get("ci_low"),
-        "ci_high": est.get("ci_high"),
-        "n": est.get("n"),
-        "satisfaction_rate": est.get("satisfaction_rate"),
-        "dk_rate": est.get("dk_rate"),
+        "score": est.score,
+        "ci_low": est.ci_low,
+        "ci_high": est.ci_high,
+        "n": est.n,
+        "satisfaction_rate": est.satisfaction_rate,
+        "dk_rate": est.dk_rate,
     }
 
 
-def rank_kind(doc: dict[str, Any]) -> str:
+def rank_kind(result: ScoreResult | None) -> str:
     """``simultaneous`` when the run holds simultaneous rank intervals, else ``marginal``."""
-    has = any(s.get("rank_low_sim") is not None for s in doc.get("streets", []))
+    has = result is not None and any(s.rank_low_sim is not None for s in result.streets)
     return "simultaneous" if has else "marginal"
 
 
-def _rank(entry: dict[str, Any], key: str) -> Any:
-    """The simultaneous rank bound when the run has it, else the marginal one."""
-    sim = entry.get(f"{key}_sim")
-    return sim if sim is not None else entry.get(key)
+def _ranks(entry: StreetResult) -> tuple[int | None, int | None]:
+    """The simultaneous rank interval when the run has it, else the marginal one."""
+    low = entry.rank_low_sim if entry.rank_low_sim is not None else entry.rank_low
+    high = entry.rank_high_sim if entry.rank_high_sim is not None else entry.rank_high
+    return low, high
 
 
 def street_view(wave: Wave, street: Street, *, min_n: int = 0) -> dict[str, Any] | None:
@@ -85,18 +86,19 @@ def street_view(wave: Wave, street: Street, *, min_n: int = 0) -> dict[str, Any]
     doc = scores_doc(wave)
     if doc is None:
         return None
-    row = next((s for s in doc["streets"] if s["street"] == street.name), None)
+    row = doc.street(street.name)
     if row is None:
         return None
     dims, inds, dim_of = names(wave)
-    district = doc["district"]
-    shown = (row.get("n") or 0) >= min_n and row.get("score") is not None
+    district = doc.district
+    shown = (row.n or 0) >= min_n and row.score is not None
+    rank_low, rank_high = _ranks(row)
     dimension_rows = [
         {
             "code": code,
             "name": name,
-            "street": _figure(row["dimensions"].get(code), min_n) if shown else None,
-            "district": _figure(district["dimensions"].get(code), 0),
+            "street": _figure(row.dimensions.get(code), min_n) if shown else None,
+            "district": _figure(district.dimensions.get(code), 0),
         }
         for code, name in dims.items()
     ]
@@ -105,57 +107,63 @@ def street_view(wave: Wave, street: Street, *, min_n: int = 0) -> dict[str, Any]
             "code": code,
             "name": name,
             "dimension": dims.get(dim_of[code], ""),
-            "street": _figure(row["indicators"].get(code), min_n) if shown else None,
-            "district": _figure(district["indicators"].get(code), 0),
+            "street": _figure(row.indicators.get(code), min_n) if shown else None,
+            "district": _figure(district.indicators.get(code), 0),
         }
         for code, name in inds.items()
     ]
     return {
         "street": street,
-        "n": row.get("n"),
+        "n": row.n,
         "shown": shown,
-        "score": row.get("score") if shown else None,
-        "ci_low": row.get("ci_low") if shown else None,
-        "ci_high": row.get("ci_high") if shown else None,
-        "rank_low": _rank(row, "rank_low") if shown else None,
-        "rank_high": _rank(row, "rank_high") if shown else None,
+        "score": row.score if shown else None,
+        "ci_low": row.ci_low if shown else None,
+        "ci_high": row.ci_high if shown else None,
+        "rank_low": rank_low if shown else None,
+        "rank_high": rank_high if shown else None,
         "rank_kind": rank_kind(doc),
-        "band": row.get("band") if shown else None,
-        "n_streets": len(doc["streets"]),
-        "district": {k: district.get(k) for k in ("score", "ci_low", "ci_high", "n")},
-        "district_reference": district_reference_label(district.get("reference")),
+        "band": row.band if shown else None,
+        "n_streets": len(doc.streets),
+        "district": {
+            "score": district.score,
+            "ci_low": district.ci_low,
+            "ci_high": district.ci_high,
+            "n": district.n,
+        },
+        "district_reference": district_reference_label(district.reference),
         "complete": verdicts.complete(row),
         "incomplete_reason": verdicts.incomplete_reason(row),
         "gap": verdicts.gap(row, district) if shown else None,
         "dimensions": dimension_rows,
         "indicators": indicator_rows,
-        "priorities": [(c, inds.get(c, c)) for c in row.get("priorities", [])] if shown else [],
+        "priorities": [(c, inds.get(c, c)) for c in row.priorities] if shown else [],
     }
 
 
 def wave_table(wave: Wave, *, min_n: int = 0) -> list[dict[str, Any]]:
     """Every street's score, CI, rank interval and band, ordered by rank (suppressed last)."""
-    doc = scores_doc(wave) or {"streets": []}
+    doc = scores_doc(wave)
     streets = {s.name: s for s in wave.district.streets}
-    rows = []
-    for entry in doc["streets"]:
-        street = streets.get(entry["street"])
-        if street is None:
+    rows: list[dict[str, Any]] = []
+    for entry in doc.streets if doc is not None else ():
+        street = streets.get(entry.street)
+        if street is None or doc is None:
             continue
-        shown = entry.get("score") is not None and (entry.get("n") or 0) >= min_n
+        shown = entry.score is not None and (entry.n or 0) >= min_n
+        rank_low, rank_high = _ranks(entry)
         rows.append(
             {
                 "street": street,
-                "n": entry.get("n"),
+                "n": entry.n,
                 "shown": shown,
-                "score": entry["score"] if shown else None,
-                "ci_low": entry["ci_low"] if shown else None,
-                "ci_high": entry["ci_high"] if shown else None,
-                "rank_low": _rank(entry, "rank_low") if shown else None,
-                "rank_high": _rank(entry, "rank_high") if shown else None,
-                "band": entry["band"] if shown else None,
+                "score": entry.score if shown else None,
+                "ci_low": entry.ci_low if shown else None,
+                "ci_high": entry.ci_high if shown else None,
+                "rank_low": rank_low if shown else None,
+                "rank_high": rank_high if shown else None,
+                "band": entry.band if shown else None,
                 "complete": verdicts.complete(entry),
-                "gap": verdicts.gap(entry, doc["district"]) if shown else None,
+                "gap": verdicts.gap(entry, doc.district) if shown else None,
             }
         )
     rows.sort(key=lambda r: (not r["shown"], -(r["score"] or 0), r["street"].position))
@@ -322,24 +330,10 @@ def next_scored_wave(wave: Wave, *, published_only: bool = False) -> Wave | None
     return None
 
 
-def _light_result(doc: dict[str, Any]) -> Any:
-    """The parts of a scores JSON :func:`scoring.compare_waves` reads, as attributes."""
-
-    def est(e: dict[str, Any]) -> SimpleNamespace:
-        return SimpleNamespace(score=e.get("score"), se=e.get("se"))
-
-    def unit(e: dict[str, Any], label: str | None = None) -> SimpleNamespace:
-        return SimpleNamespace(
-            street=label,
-            score=e.get("score"),
-            se=e.get("se"),
-            indicators={k: est(v) for k, v in e.get("indicators", {}).items()},
-        )
-
-    return SimpleNamespace(
-        district=unit(doc["district"]),
-        streets=[unit(s, s["street"]) for s in doc["streets"]],
-    )
+def _n(by_street: Mapping[str, Mapping[str, Estimate]], street: str, item: str) -> int:
+    """Answers behind ``item`` of ``street`` (0 when absent)."""
+    est = by_street.get(street, {}).get(item)
+    return est.n if est is not None else 0
 
 
 _RESCORED: OrderedDict[tuple[int, int], scoring.ScoreResult] = OrderedDict()
@@ -382,10 +376,11 @@ def verification(
     run_a, run_b = current_run(wave), current_run(later)
     if run_a is None or run_b is None:
         return None
-    doc_a, doc_b = json.loads(run_a.result_json), json.loads(run_b.result_json)
-    changes = scoring.compare_waves(_light_result(doc_a), _light_result(doc_b))
-    n_after = {s["street"]: s["indicators"] for s in doc_b["streets"]}
-    n_before = {s["street"]: s["indicators"] for s in doc_a["streets"]}
+    doc_a, doc_b = result_of(run_a), result_of(run_b)
+    # framework versions may differ (the bureau edited weights): compare, marked
+    changes = scoring.compare_waves(doc_a, doc_b, allow_mismatch=True)
+    n_after = {s.street: s.indicators for s in doc_b.streets}
+    n_before = {s.street: s.indicators for s in doc_a.streets}
     _, inds, _ = names(wave)
     targeted: dict[str, list[str]] = {}
     for item in db.session.scalars(
@@ -412,10 +407,7 @@ def verification(
         for c in changes:
             if c.street != street.name or c.item == "overall":
                 continue
-            small = min(
-                n_before.get(street.name, {}).get(c.item, {}).get("n") or 0,
-                n_after.get(street.name, {}).get(c.item, {}).get("n") or 0,
-            )
+            small = min(_n(n_before, street.name, c.item), _n(n_after, street.name, c.item))
             if small < min_n:
                 continue
             row = {

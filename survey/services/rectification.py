@@ -15,10 +15,10 @@ import hashlib
 
 from sqlalchemy import select
 
+from reports import wording
 from reports.calendar import OfficialCalendar, add_working_days, working_days_between
-from reports.followup import escalation_title, render_escalation_pdf
+from reports.followup import render_escalation_pdf
 from reports.models import EscalationData, Letterhead, OverdueItem
-from reports.notice import addressee_for
 
 from ..errors import UserError
 from ..extensions import db
@@ -323,13 +323,13 @@ def issue_escalation(
         .where(Notice.wave_id == wave.id, Notice.street_id == street.id, Notice.kind == "notice")
         .order_by(Notice.id.desc())
     )
-    title = escalation_title(street.full_name)
+    title = wording.escalation_title(street.full_name)
     data = EscalationData(
         letterhead=Letterhead(
             authority=settings.authority, mark=settings.mark, doc_number=doc_number
         ),
         title=title,
-        addressee=addressee_for(street.full_name),
+        addressee=wording.addressee_for(street.full_name),
         street=street.full_name,
         notice_number=(original.doc_number or "") if original else "",
         issue_date=issue_date,

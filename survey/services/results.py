@@ -1,15 +1,13 @@
-"""Read-side helpers for the results pages: a run's JSON as rows, comments, change.
+"""Read-side helpers for the results pages: a run's typed result as rows, comments, change.
 
-Nothing here writes.  A run's result JSON never changes, so the parsed
-document is cached per run (keyed by id and data digest).
+Nothing here writes.  A run's result JSON never changes, so the typed result
+(:func:`scoring.result.from_json`) is cached per run (keyed by id and data digest).
 """
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Mapping
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +15,7 @@ from sqlalchemy import func, select
 from reports import verdicts
 from scoring.change import Change, compare_waves
 from scoring.framework import Framework as FrameworkSpec
+from scoring.result import ScoreResult, StreetResult, from_json
 
 from ..extensions import db
 from ..i18n import _
@@ -25,56 +24,56 @@ from .frameworks import spec_of
 
 SORT_KEYS = ("rank", "score", "street", "n", "dk", "width", "band")
 BAND_ORDER = {"above": 0, "similar": 1, "below": 2, None: 1}
-_cache: OrderedDict[tuple[int, str, int, int], dict[str, Any]] = OrderedDict()
+_typed: OrderedDict[tuple[int, str, int, int], ScoreResult] = OrderedDict()
 
 
-def result_doc(run: ScoringRun) -> dict[str, Any]:
-    """The parsed result JSON of ``run`` (cached; treat as read-only)."""
+def result_of(run: ScoringRun) -> ScoreResult:
+    """The typed result of ``run`` (:func:`scoring.result.from_json`; cached, immutable)."""
     key = (run.id, run.data_sha256, run.seed, run.boot)
-    doc = _cache.get(key)
-    if doc is None:
-        doc = json.loads(run.result_json)
-        _cache[key] = doc
-        while len(_cache) > 16:
-            _cache.popitem(last=False)
-    return doc
+    result = _typed.get(key)
+    if result is None:
+        result = from_json(run.result_json)
+        _typed[key] = result
+        while len(_typed) > 16:
+            _typed.popitem(last=False)
+    return result
 
 
-def dk_rate(entry: Mapping[str, Any]) -> float | None:
+def dk_rate(entry: StreetResult) -> float | None:
     """Mean 不了解 rate over a street's indicators (each asked item counts once)."""
-    rates = [v.get("dk_rate") for v in entry["indicators"].values() if v.get("dk_rate") is not None]
+    rates = [v.dk_rate for v in entry.indicators.values() if v.dk_rate is not None]
     return sum(rates) / len(rates) if rates else None
 
 
 def ranking_rows(
-    doc: Mapping[str, Any], streets: Mapping[str, Street], sort: str = "rank", desc: bool = False
+    result: ScoreResult, streets: Mapping[str, Street], sort: str = "rank", desc: bool = False
 ) -> list[dict[str, Any]]:
     """One row per street for the ranking table, sorted by ``sort`` (see SORT_KEYS)."""
-    rows = []
-    for s in doc["streets"]:
-        street = streets.get(s["street"])
-        lo, hi = s.get("ci_low"), s.get("ci_high")
+    rows: list[dict[str, Any]] = []
+    for s in result.streets:
+        street = streets.get(s.street)
+        lo, hi = s.ci_low, s.ci_high
         rows.append(
             {
-                "street": s["street"],
+                "street": s.street,
                 "street_id": street.id if street else None,
                 "code": street.code if street else "",
-                "n": s["n"],
-                "score": s["score"],
+                "n": s.n,
+                "score": s.score,
                 "ci_low": lo,
                 "ci_high": hi,
                 "width": (hi - lo) if lo is not None and hi is not None else None,
-                "rank": s["rank"],
-                "rank_low": s["rank_low"],
-                "rank_high": s["rank_high"],
-                "band": s["band"],
+                "rank": s.rank,
+                "rank_low": s.rank_low,
+                "rank_high": s.rank_high,
+                "band": s.band,
                 "dk": dk_rate(s),
-                "priorities": s.get("priorities", []),
-                "complete": s.get("complete", True) is not False,
-                "incomplete_reason": s.get("incomplete_reason"),
-                "gap": verdicts.gap(s, doc["district"]),
-                "rank_low_sim": s.get("rank_low_sim"),
-                "rank_high_sim": s.get("rank_high_sim"),
+                "priorities": list(s.priorities),
+                "complete": verdicts.complete(s),
+                "incomplete_reason": s.incomplete_reason,
+                "gap": verdicts.gap(s, result.district),
+                "rank_low_sim": s.rank_low_sim,
+                "rank_high_sim": s.rank_high_sim,
             }
         )
     if sort not in SORT_KEYS:
@@ -99,49 +98,47 @@ def district_reference_label(reference: str | None) -> str:
     return _("全区平均（全部受访者合并计算）")
 
 
-def verdict_summary(doc: Mapping[str, Any]) -> dict[str, Any]:
+def verdict_summary(result: ScoreResult) -> dict[str, Any]:
     """What the results page says about the verdicts: reference, rule, false flags, ranks."""
-    method = doc.get("method", {})
-    streets = doc.get("streets", [])
     return {
-        "reference": district_reference_label(doc["district"].get("reference")),
-        "band_rule": method.get("band_rule"),
-        "expected_false_flags": verdicts.expected_false_flags(doc),
-        "simultaneous": any(s.get("rank_low_sim") is not None for s in streets),
-        "incomplete": verdicts.incomplete_streets(streets),
-        "tau": verdicts.overdispersion_tau(doc),
+        "reference": district_reference_label(result.district.reference),
+        "band_rule": result.info.band_rule,
+        "expected_false_flags": verdicts.expected_false_flags(result),
+        "simultaneous": any(s.rank_low_sim is not None for s in result.streets),
+        "incomplete": verdicts.incomplete_streets(result.streets),
+        "tau": verdicts.overdispersion_tau(result),
     }
 
 
-def street_entry(doc: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    """The result entry of street ``name``, or None."""
-    return next((s for s in doc["streets"] if s["street"] == name), None)
+def street_entry(result: ScoreResult, name: str) -> StreetResult | None:
+    """The result of street ``name``, or None."""
+    return result.street(name)
 
 
 def indicator_rows(
-    doc: Mapping[str, Any], entry: Mapping[str, Any], spec: FrameworkSpec
+    result: ScoreResult, entry: StreetResult, spec: FrameworkSpec
 ) -> list[dict[str, Any]]:
     """The street's indicators beside the district's, in framework order."""
-    district = doc["district"]["indicators"]
+    district = result.district.indicators
     rows = []
     for ind in spec.indicators:
-        est = entry["indicators"].get(ind.code) or {}
-        ref = district.get(ind.code) or {}
+        est = entry.indicators.get(ind.code)
+        ref = district.get(ind.code)
         rows.append(
             {
                 "code": ind.code,
                 "name": ind.name,
                 "dimension": ind.dimension,
-                "score": est.get("score"),
-                "ci_low": est.get("ci_low"),
-                "ci_high": est.get("ci_high"),
-                "n": est.get("n"),
-                "dk_rate": est.get("dk_rate"),
-                "satisfaction_rate": est.get("satisfaction_rate"),
-                "attention": est.get("attention"),
-                "gap": est.get("district_gap"),
-                "district": ref.get("score"),
-                "priority": ind.code in entry.get("priorities", []),
+                "score": est.score if est else None,
+                "ci_low": est.ci_low if est else None,
+                "ci_high": est.ci_high if est else None,
+                "n": est.n if est else None,
+                "dk_rate": est.dk_rate if est else None,
+                "satisfaction_rate": est.satisfaction_rate if est else None,
+                "attention": est.attention if est else None,
+                "gap": est.district_gap if est else None,
+                "district": ref.score if ref else None,
+                "priority": ind.code in entry.priorities,
             }
         )
     return rows
@@ -189,28 +186,6 @@ def comments(
     return [tuple(r) for r in rows], total  # type: ignore[misc]
 
 
-def _as_result(doc: Mapping[str, Any]) -> SimpleNamespace:
-    """A duck-typed view of a result document for :func:`scoring.change.compare_waves`."""
-
-    def est(e: Mapping[str, Any]) -> SimpleNamespace:
-        return SimpleNamespace(score=e.get("score"), se=e.get("se"))
-
-    d = doc["district"]
-    district = SimpleNamespace(
-        score=d["score"], se=d.get("se"), indicators={k: est(v) for k, v in d["indicators"].items()}
-    )
-    streets = tuple(
-        SimpleNamespace(
-            street=s["street"],
-            score=s["score"],
-            se=s.get("se"),
-            indicators={k: est(v) for k, v in s["indicators"].items()},
-        )
-        for s in doc["streets"]
-    )
-    return SimpleNamespace(district=district, streets=streets)
-
-
 def earlier_run(wave: Wave) -> tuple[Wave, ScoringRun] | None:
     """The latest earlier wave scored on the same framework (code and indicators), with its run."""
     spec = spec_of(wave.framework)
@@ -239,7 +214,11 @@ def earlier_run(wave: Wave) -> tuple[Wave, ScoringRun] | None:
     return None
 
 
-def street_change(before: Mapping[str, Any], after: Mapping[str, Any], street: str) -> list[Change]:
-    """Wave-over-wave change of the street's overall and indicator scores, with 95% CIs."""
-    changes = compare_waves(_as_result(before), _as_result(after))  # type: ignore[arg-type]
+def street_change(before: ScoreResult, after: ScoreResult, street: str) -> list[Change]:
+    """Wave-over-wave change of the street's overall and indicator scores, with 95% CIs.
+
+    Waves scored on different framework versions or weights are compared all the
+    same and marked not comparable (``Change.comparable``).
+    """
+    changes = compare_waves(before, after, allow_mismatch=True)
     return [c for c in changes if c.street == street]

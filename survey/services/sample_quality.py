@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from reports.models import SampleComposition, ShareRow
 from scoring.population import AGE_BANDS, GENDERS
 
 from ..extensions import db
@@ -178,6 +179,40 @@ def sample_vs_population(wave: Wave) -> list[Composition]:
                     )
                 out.append(comp)
     return out
+
+
+def document_compositions(wave: Wave) -> tuple[SampleComposition, ...]:
+    """Sample vs population per street x group, as the street documents print it.
+
+    Group names replace codes; the quota check (:data:`QUOTA_WARNING`, counted
+    on every response as the console does) is carried by the cell's first
+    variable only, so a short cell is named once.
+    """
+    groups = {g.code: g.name for g in wave.framework.groups}
+    quotas = {(c.street, c.group): c for c in response_rates(wave)}
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for comp in sample_vs_population(wave):
+        if not any(n or pop for _, n, _, pop in comp.rows):
+            continue  # nobody in the cell gave it and no population (e.g. resident units)
+        key = (comp.street, comp.group)
+        rates = quotas.get(key)
+        first = key not in seen
+        seen.add(key)
+        out.append(
+            SampleComposition(
+                street=comp.street,
+                group=groups.get(comp.group, comp.group),
+                variable=comp.variable,
+                rows=tuple(ShareRow(cat, n, sample, pop) for cat, n, sample, pop in comp.rows),
+                undisclosed=comp.undisclosed,
+                n=rates.n if rates is not None else 0,
+                quota=rates.quota if rates is not None and first else None,
+                share_warning=SHARE_WARNING,
+                quota_warning=QUOTA_WARNING,
+            )
+        )
+    return tuple(out)
 
 
 # -- raking's weight trimming (a wave setting) ----------------------------------

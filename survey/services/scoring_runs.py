@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 import scoring
 from scoring.population import Margins, Population
+from scoring.result import from_json
 from scoring.settings import DEFAULTS, ScoringSettings, wave_seed
 
 from ..errors import UserError
@@ -315,7 +316,8 @@ def _entropy_reference(
         .order_by(Wave.created_at, Wave.id)
     ).all()
     for other, run in runs:
-        weights = (json.loads(run.result_json).get("sensitivity") or {}).get("entropy_weights")
+        sens = from_json(run.result_json).rank_sensitivity
+        weights = sens.entropy_weights if sens is not None else None
         if weights and len(weights) == len(spec.indicators) and other.framework.code == spec.code:
             return other.code, [float(w) for w in weights]
     return None, None

@@ -24,6 +24,7 @@ from pathlib import Path
 from reports.bulk import generate_notices
 from reports.notice import NoticeSettings, build_notice_data
 from reports.sample import sample_scores
+from scoring.result import from_dict
 
 DIMENSIONS = {"D1": "党建引领", "D2": "城市治理", "D3": "民生保障", "D4": "社会建设"}
 INDICATORS = dict(
@@ -57,7 +58,7 @@ def notices(count: int) -> list:  # type: ignore[type-arg]
     )
     return [
         build_notice_data(
-            scores,
+            from_dict(scores),
             row["street"],
             settings,
             seq=i + 1,

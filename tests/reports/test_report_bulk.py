@@ -9,6 +9,7 @@ from typing import Any
 
 from reports.bulk import NoticeResult, file_name, generate_notices
 from reports.notice import NoticeSettings, build_notice_data
+from scoring.result import from_dict
 
 
 def test_parallel_generation_reports_each_street(
@@ -19,7 +20,7 @@ def test_parallel_generation_reports_each_street(
 ) -> None:
     notices = [
         build_notice_data(
-            scores, s["street"], settings, seq=i + 1,
+            from_dict(scores), s["street"], settings, seq=i + 1,
             dimension_names=names[0], indicator_names=names[1],
         )
         for i, s in enumerate(scores["streets"])
@@ -38,7 +39,7 @@ def test_parallel_generation_reports_each_street(
     assert sorted(d for _, d, _ in seen) == [1, 2, 3] and {t for _, _, t in seen} == {3}
     failed = results[1]
     assert not failed.ok and failed.path is None and failed.error
-    assert failed.error.startswith(("KeyError", "UndefinedError", "TypeError"))
+    assert failed.error.startswith(("AttributeError", "KeyError", "UndefinedError", "TypeError"))
     for r in (results[0], results[2]):
         assert r.ok and r.path is not None and r.path.name == f"{r.street}.pdf"
         content = r.path.read_bytes()
@@ -50,7 +51,12 @@ def test_in_process_returns_bytes(
     scores: dict[str, Any], settings: NoticeSettings, names: tuple[dict[str, str], dict[str, str]]
 ) -> None:
     data = build_notice_data(
-        scores, "湖南路街道", settings, seq=9, dimension_names=names[0], indicator_names=names[1]
+        from_dict(scores),
+        "湖南路街道",
+        settings,
+        seq=9,
+        dimension_names=names[0],
+        indicator_names=names[1],
     )
     [result] = generate_notices([data], processes=1)
     assert result.ok and result.pdf is not None and result.path is None

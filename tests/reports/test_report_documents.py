@@ -11,7 +11,6 @@ import pytest
 
 from reports.calendar import Deadline, OfficialCalendar, add_working_days, working_days_between
 from reports.followup import (
-    escalation_title,
     render_escalation_pdf,
     render_publication_html,
     render_publication_pdf,
@@ -26,6 +25,8 @@ from reports.models import (
     PublicationItem,
 )
 from reports.ranking import RankingSettings, build_ranking_data, chunks, render_ranking_pdf
+from reports.wording import escalation_title
+from scoring.result import from_dict
 
 LETTERHEAD = Letterhead("南京市鼓楼区民政局", "南京市鼓楼区民政局文件", "鼓民督〔2026〕1号")
 
@@ -50,8 +51,8 @@ def test_ranking_report(
         wave_name="2026年度居民满意度测评",
         issue_date=dt.date(2026, 3, 31),
     )
-    data = build_ranking_data(scores, settings, dimension_names=names[0])
-    assert [s["street"] for s in data.streets] == ["宁海路街道", "华侨路街道", "湖南路街道"]
+    data = build_ranking_data(from_dict(scores), settings, dimension_names=names[0])
+    assert [s.street for s in data.streets] == ["宁海路街道", "华侨路街道", "湖南路街道"]
     path = write(tmp_path, "ranking.pdf", render_ranking_pdf(data))
     text = read_text(path)
     assert "关于2026年度居民满意度测评结果的通报" in text

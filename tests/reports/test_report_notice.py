@@ -15,6 +15,7 @@ from reports.calendar import OfficialCalendar, add_working_days
 from reports.models import NoticeData
 from reports.notice import NoticeSettings, build_notice_data, render_notice_html, render_notice_pdf
 from reports.requirements import DEFAULT_REQUIREMENT
+from scoring.result import from_dict
 
 COMMENTS = {
     "I07": [
@@ -35,7 +36,7 @@ def build(scores: dict[str, Any], names: tuple[dict[str, str], dict[str, str]]) 
 
     def make(settings: NoticeSettings) -> NoticeData:
         return build_notice_data(
-            scores,
+            from_dict(scores),
             "宁海路街道",
             settings,
             seq=3,
@@ -88,7 +89,7 @@ def test_requirement_templates(build: Build, settings: NoticeSettings) -> None:
 def test_unknown_street(scores: dict[str, Any], settings: NoticeSettings) -> None:
     with pytest.raises(ValueError, match="not in the scores"):
         build_notice_data(
-            scores, "不存在街道", settings, seq=1, dimension_names={}, indicator_names={}
+            from_dict(scores), "不存在街道", settings, seq=1, dimension_names={}, indicator_names={}
         )
 
 

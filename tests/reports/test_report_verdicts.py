@@ -25,6 +25,7 @@ from reports.notice import (
 from reports.pdf import create_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
 from reports.sample import sample_scores
+from scoring.result import from_dict
 
 from .conftest import DIMENSIONS, INDICATORS
 
@@ -72,7 +73,7 @@ def doc() -> dict[str, Any]:
 def build(doc: dict[str, Any], settings: NoticeSettings, street: str, **kw: Any) -> NoticeData:
     dims, inds = sample_names()
     return build_notice_data(
-        doc, street, settings, seq=7, dimension_names=dims, indicator_names=inds, **kw
+        from_dict(doc), street, settings, seq=7, dimension_names=dims, indicator_names=inds, **kw
     )
 
 
@@ -188,24 +189,32 @@ def test_funnel_limits() -> None:
     assert widened == pytest.approx(charts.ALERT_Z * math.sqrt(2))
 
 
+def run_with(method: dict[str, Any]) -> Any:
+    return from_dict({"method": method, "district": {}, "streets": []})
+
+
+def street_with(**fields: Any) -> Any:
+    return from_dict({"district": {}, "streets": [{"street": "x", **fields}]}).streets[0]
+
+
 def test_overdispersion_from_the_run() -> None:
-    assert verdicts.overdispersion_tau({"method": {}}) == 0.0
-    assert verdicts.overdispersion_tau({"method": {"overdispersion": {"tau2": 4.0}}}) == 2.0
-    off = {"method": {"overdispersion": {"tau": 2.0, "applied": False}}}
-    assert verdicts.overdispersion_tau(off) == 0.0
-    engine = {"method": {"funnel": {"tau2": 2.25, "overdispersion": True}}}
-    assert verdicts.overdispersion_tau(engine) == 1.5
-    engine["method"]["funnel"]["overdispersion"] = False
-    assert verdicts.overdispersion_tau(engine) == 0.0
+    assert verdicts.overdispersion_tau(run_with({})) == 0.0
+    assert verdicts.overdispersion_tau(run_with({"overdispersion": {"tau2": 4.0}})) == 2.0
+    off = {"overdispersion": {"tau": 2.0, "applied": False}}
+    assert verdicts.overdispersion_tau(run_with(off)) == 0.0
+    engine: dict[str, Any] = {"funnel": {"tau2": 2.25, "overdispersion": True}}
+    assert verdicts.overdispersion_tau(run_with(engine)) == 1.5
+    engine["funnel"]["overdispersion"] = False
+    assert verdicts.overdispersion_tau(run_with(engine)) == 0.0
 
 
 def test_plotted_point_is_outside_a_limit_exactly_when_flagged() -> None:
     # a street with few degrees of freedom: t = 3.3 is only z = 2.9 (inside the alarm limit)
-    row = {"gap": -3.3, "gap_se": 1.0, "z": -2.9}
+    row = street_with(gap=-3.3, gap_se=1.0, z=-2.9)
     se = verdicts.plotted_se(row, -3.3, 1.0, 0.0)
     assert abs(-3.3) < charts.funnel_limit(1 / se, charts.ALARM_Z)
     assert abs(-3.3) > charts.funnel_limit(1 / se, charts.ALERT_Z)
-    wide = verdicts.plotted_se({"z": -2.0}, -3.0, 1.0, 1.0)
+    wide = verdicts.plotted_se(street_with(z=-2.0), -3.0, 1.0, 1.0)
     assert charts.funnel_limit(1 / wide, charts.ALERT_Z, 1.0) == pytest.approx(
         3.0 * charts.ALERT_Z / 2.0
     )
@@ -238,7 +247,7 @@ def ranking(doc: dict[str, Any]) -> Any:
         wave_name="2026年度居民满意度测评",
         issue_date=__import__("datetime").date(2026, 3, 31),
     )
-    return build_ranking_data(doc, settings, dimension_names=dims, indicator_names=inds)
+    return build_ranking_data(from_dict(doc), settings, dimension_names=dims, indicator_names=inds)
 
 
 def test_ranking_report_bands_gaps_ranks_and_false_flags(doc: dict[str, Any]) -> None:
@@ -253,7 +262,8 @@ def test_ranking_report_bands_gaps_ranks_and_false_flags(doc: dict[str, Any]) ->
     assert "预计误判约0.03个街道" in text
     assert "与全区平均之差超出99.8%警戒线的" in text
     odd = doc["streets"][5]["street"]
-    assert re.search(f"—{odd}[0-9.]+[0-9.]+—[0-9.]+—数据不全[0-9]+", text), text
+    # 数据不全: no rank, no rank interval, no rank range under other weights, no band
+    assert re.search(f"—{odd}[0-9.]+[0-9.]+—[0-9.]+——数据不全[0-9]+", text), text
     assert "数据不全：" + odd + "（缺少驻区单位受访群体）" in text
     funnel = next(p for p in pages if p.startswith("附件2"))
     assert "95%预警线" in funnel and "数据不全的街道不在图中" in funnel
@@ -272,24 +282,23 @@ def test_marginal_rank_intervals_are_labelled(doc: dict[str, Any]) -> None:
 def test_funnel_points_agree_with_the_engine_verdicts(n_streets: int) -> None:
     """On a real scoring run a point lies outside a drawn limit exactly when the engine
     flagged the street at that level (24 streets: overdispersion-adjusted limits)."""
-    import json
-
     from scoring import score, to_json
     from scoring.framework import load_default_framework
+    from scoring.result import from_json
     from scoring.simulate import simulate
 
     spec = load_default_framework()
     names = [f"街道{k:02d}" for k in range(n_streets)]
     sim = simulate(spec, names, 60, seed=11, street_sd=0.35)
-    doc = json.loads(to_json(score(spec, sim.data, boot=200, seed=5, min_n=10)))
+    doc = from_json(to_json(score(spec, sim.data, boot=200, seed=5, min_n=10)))
     tau = verdicts.overdispersion_tau(doc)
     points = {p.label: p for p in verdicts.funnel_points(doc)}
-    rows = {s["street"]: s for s in doc["streets"] if verdicts.complete(s)}
+    rows = {s.street: s for s in doc.streets if verdicts.complete(s)}
     assert points and set(points) == set(rows)
     flagged = 0
     for name, p in points.items():
         for level, z in (("alert", charts.ALERT_Z), ("alarm", charts.ALARM_Z)):
             outside = abs(p.gap) > charts.funnel_limit(p.precision, z, tau)
-            assert outside == (rows[name][level] != "similar"), (name, level)
+            assert outside == (getattr(rows[name], level) != "similar"), (name, level)
             flagged += outside
     assert flagged, "the simulation should flag at least one street"

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from scoring.exchange import ResponseRecord, read_responses, write_csv, write_xlsx
+from scoring.result import from_dict
 from survey.extensions import db
 from survey.services import exports, fieldwork
 
@@ -107,9 +108,10 @@ def test_scores_table_neutralises_text(framework_spec, prefix):
                 "band": prefix + "x",
                 "dimensions": {},
             }
-        ]
+        ],
+        "district": {},
     }
-    header, rows = exports.scores_table(doc, framework_spec)
+    header, rows = exports.scores_table(from_dict(doc), framework_spec)
     data = exports.table_csv(header, rows)
     assert_csv_safe_text = csv_cells(data)[1]
     assert assert_csv_safe_text[0] == "'" + prefix + PAYLOAD

@@ -1,0 +1,111 @@
+"""``from_json`` is the inverse of ``to_json`` (docs/scores-json.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scoring import flagged_sensitivity, load_default_framework, score, simulate
+from scoring.engine import subset
+from scoring.result import (
+    POOLED,
+    Estimate,
+    FlaggedSensitivity,
+    RankSensitivity,
+    ScoreResult,
+    from_json,
+    to_json,
+)
+from scoring.simulate_weighting import simulate_weighting
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo-scores.json"
+
+
+@pytest.fixture(scope="module")
+def fw():
+    return load_default_framework()
+
+
+def _every_key(doc: object, prefix: str = "") -> set[str]:
+    out: set[str] = set()
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out.add(f"{prefix}.{k}")
+            out |= _every_key(v, f"{prefix}.{k}")
+    elif isinstance(doc, list):
+        for v in doc:
+            out |= _every_key(v, f"{prefix}[]")
+    return out
+
+
+def test_demo_run_round_trips_byte_for_byte() -> None:
+    text = DEMO.read_text(encoding="utf-8")
+    result = from_json(text)
+    assert isinstance(result, ScoreResult)
+    assert to_json(result) == text
+    top = result.streets[0]
+    assert isinstance(top.indicators["I01"], Estimate) and top.cells
+    assert any(s.priority_details for s in result.streets)  # the items are read too
+    assert result.reliability is not None and result.reliability.dimensions  # and reliability
+    assert result.info.band_rule == "alarm" and result.info.min_n == 30
+    sens = result.rank_sensitivity
+    assert isinstance(sens, RankSensitivity) and len(sens.streets) == len(result.streets)
+
+
+def test_generated_run_with_incomplete_street_raking_and_flags_round_trips(fw) -> None:
+    sim = simulate_weighting(fw, [f"街道{i}" for i in range(6)], 40, seed=11)
+    d = sim.data
+    keep = ~((d.street == 2) & (d.group == 2))  # 街道2 without its units: 数据不全
+    raked = score(fw, subset(d, keep), boot=100, seed=3, margins=sim.margins)
+    without = score(fw, subset(d, keep & (np.arange(len(keep)) % 7 != 0)), boot=100, seed=3)
+    result = replace(raked, flagged_sensitivity=flagged_sensitivity(raked, without))
+    text = to_json(result)
+    doc = json.loads(text)
+    assert doc["method"]["weighting"]["kind"] == "raked"
+    assert not doc["streets"][2]["complete"] and doc["streets"][2]["rank"] is None
+    assert doc["sensitivity"]["streets"] and doc["flagged_sensitivity"]["streets"]
+    back = from_json(text)
+    assert to_json(back) == text
+    # every key of the document is read into the typed result, not only carried
+    assert _every_key(json.loads(to_json(back))) == _every_key(doc)
+    assert back.streets[2].complete is False and back.streets[2].incomplete_reason
+    assert back.streets[0].cells[0].deff is not None
+    flagged = back.flagged
+    assert isinstance(flagged, FlaggedSensitivity) and len(flagged.streets) == 5 + 1
+    assert back.info.weighting["kind"] == "raked"
+
+
+def test_nan_written_as_null_reads_back_to_the_same_text(fw) -> None:
+    sim = simulate(fw, [f"S{i}" for i in range(4)], 40, seed=2)
+    result = score(fw, sim.data, boot=100, seed=1, sensitivity=False)
+    s0 = result.streets[0]
+    code = next(iter(s0.dimensions))
+    odd = replace(s0.dimensions[code], district_gap=math.nan, gap_se=math.nan)
+    result = replace(
+        result, streets=(replace(s0, dimensions={**s0.dimensions, code: odd}), *result.streets[1:])
+    )
+    text = to_json(result)
+    assert '"gap_se": null' in text
+    assert to_json(from_json(text)) == text
+
+
+def test_an_old_run_reads_with_defaults() -> None:
+    doc = json.loads(DEMO.read_text(encoding="utf-8"))
+    del doc["district"]["reference"], doc["sensitivity"], doc["method"]["band_rule"]
+    del doc["reliability"]
+    for s in doc["streets"]:
+        for key in ("complete", "gap", "gap_se", "cells", "n_eff", "deff", "rank_low_sim"):
+            s.pop(key)
+    old = from_json(json.dumps(doc))
+    assert old.district.reference == POOLED and old.rank_sensitivity is None
+    assert old.info.band_rule is None and all(s.complete for s in old.streets)
+
+
+def test_not_a_scores_document_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a scores JSON"):
+        from_json("[1, 2]")
