@@ -34,7 +34,10 @@ CHART_FONT = "AR PL UKai CN"
 RED = "#c8161d"
 NAVY = "#1f3a68"
 GREY = "#6b6b6b"
-BAND_COLOURS = {"above": "#1f6f43", "similar": "#555555", "below": RED}
+# Blue above, orange below (told apart with red-green colour blindness, and the
+# same as the console's charts); the marker shape carries the band without colour.
+BAND_COLOURS = {"above": "#2166ac", "similar": "#555555", "below": "#b35806"}
+BAND_MARKERS = {"above": "^", "similar": "o", "below": "v"}
 _CM = 1 / 2.54
 
 
@@ -183,7 +186,22 @@ def interval_chart(
     ax.hlines(
         ys, [r.low for r in rows], [r.high for r in rows], colors=colours, lw=1.3, clip_on=False
     )
-    ax.scatter([r.score for r in rows], ys, s=11, c=colours, zorder=3, clip_on=False, linewidths=0)
+    markers = [
+        "o" if r.highlight or not colour_by_band else BAND_MARKERS.get(r.band or "", "o")
+        for r in rows
+    ]
+    for marker in sorted(set(markers)):
+        picked = [i for i, m in enumerate(markers) if m == marker]
+        ax.scatter(
+            [rows[i].score for i in picked],
+            [ys[i] for i in picked],
+            s=11 if marker == "o" else 16,
+            c=[colours[i] for i in picked],
+            marker=marker,
+            zorder=3,
+            clip_on=False,
+            linewidths=0,
+        )
     refs = [(r.reference, y) for r, y in zip(rows, ys, strict=True) if r.reference is not None]
     if refs:
         ax.scatter(
