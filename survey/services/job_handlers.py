@@ -114,6 +114,7 @@ def _render_in_parts(
     :raises ValueError: a part failed (its message says why).
     :raises RetryJob: a part was rendered from other data than this plan's.
     """
+    ctx.end_reads()  # the progress below writes on its own connection
     ctx.progress(0, plan.total, "")
     part_ids = _ensure_parts(job_id, plan.wave_id, _part_specs(plan, size))
     if not current_app.config.get("MINPING_SYNC_JOBS"):
