@@ -23,6 +23,7 @@ matplotlib.use("Agg")
 
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
 
 from reports.models import FunnelPoint  # noqa: E402
 
@@ -382,6 +383,25 @@ class FunnelLabels:
     adjusted: str = "（已按街道间离散度调整）"
 
 
+def _dot() -> MplPath:
+    """A circle of four Bezier arcs: marker "o" has eight, twice the path data per point.
+
+    The two differ by under 0.03% of the radius (a thousandth of a point here).
+    """
+    k = 0.5522847498307936  # 4/3 * (sqrt(2) - 1)
+    vertices = [
+        (1.0, 0.0),
+        (1.0, k), (k, 1.0), (0.0, 1.0),
+        (-k, 1.0), (-1.0, k), (-1.0, 0.0),
+        (-1.0, -k), (-k, -1.0), (0.0, -1.0),
+        (k, -1.0), (1.0, -k), (1.0, 0.0),
+        (1.0, 0.0),
+    ]  # fmt: skip
+    codes = [MplPath.MOVETO] + [MplPath.CURVE4] * 12 + [MplPath.CLOSEPOLY]
+    return MplPath(vertices, codes)
+
+
+_DOT = _dot()
 ALERT_Z = 1.959963984540054  # two-sided 95%
 ALARM_Z = 3.090232306167813  # two-sided 99.8%
 
@@ -450,7 +470,7 @@ def funnel(
             [p.precision for p in members],
             [p.gap for p in members],
             linestyle="none",
-            marker="o",
+            marker=_DOT,
             markersize=math.sqrt(area),  # a scatter's size is the marker's area
             markeredgewidth=0,
             color=colour,
