@@ -435,9 +435,11 @@ def reap(now: dt.datetime | None = None) -> list[int]:
             db.session.execute(delete(DocumentJob).where(DocumentJob.parent_id == job_id))
     # A queued job nobody took for two leases (a message lost with a queue
     # server restart, say): send it again; claiming makes duplicates harmless.
+    # (Not parts: the worker holding their parent job takes queued parts itself.)
     lost = db.session.scalars(
         select(DocumentJob.id).where(
             DocumentJob.state == "queued",
+            DocumentJob.parent_id.is_(None),
             DocumentJob.queued_at < now - dt.timedelta(seconds=2 * lease_seconds()),
         )
     ).all()
