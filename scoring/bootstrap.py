@@ -53,6 +53,7 @@ from .dataset import BoolArray, FloatArray
 from .estimators import CellLayout, Weights, composite
 from .raking_replicates import ReplicateRaking
 from .raking_solver import N_CLASS
+from .settings import BOOT_RANGE
 from .variance import TINY_CELL
 
 __all__ = [
@@ -63,7 +64,7 @@ __all__ = [
     "replicate_cell_totals",
 ]
 
-MIN_REPLICATES = 100
+MIN_REPLICATES = BOOT_RANGE[0]  # scoring.settings holds the range
 _COUNT_BUDGET = 4_000_000  # resampling counts held at once per cell (x 8 bytes)
 _TOTALS_BUDGET = 32_000_000  # replicate cell totals held at once (x 4 bytes)
 _RAKE_COUNT_BUDGET = 48_000_000  # resampling counts of all cells held at once when raking

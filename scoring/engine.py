@@ -42,6 +42,7 @@ from .population import Margins
 from .priorities import overall_correlation, select_priorities
 from .ranking import rank_sets
 from .reference import district_reference, street_coefficients
+from .reliability import composite_reliability
 from .result import (
     CellDesign,
     DistrictResult,
@@ -52,6 +53,7 @@ from .result import (
     StreetResult,
 )
 from .sensitivity import rank_sensitivity
+from .settings import DEFAULTS
 from .shrinkage import fay_herriot
 from .variance import (
     PRIOR_DF,
@@ -210,17 +212,17 @@ def score(
     framework: Framework,
     data: ResponseData,
     *,
-    boot: int = 1000,
-    seed: int = 20260101,
-    min_n: int = 30,
-    top_k: int = 3,
+    boot: int = DEFAULTS.boot,
+    seed: int = DEFAULTS.seed,
+    min_n: int = DEFAULTS.min_n,
+    top_k: int = DEFAULTS.top_k,
     exclude: npt.ArrayLike | None = None,
-    level: float = 0.95,
+    level: float = DEFAULTS.level,
     shrink: bool = True,
     data_sha256: str | None = None,
     population_totals: npt.ArrayLike | None = None,
-    band_rule: str = "alarm",
-    min_gap: float = 3.0,
+    band_rule: str = DEFAULTS.band_rule,
+    min_gap: float = DEFAULTS.min_gap,
     fdr: float = FDR_LEVEL,
     margins: Margins | None = None,
     trim: tuple[float, float] | None = None,
@@ -679,4 +681,5 @@ def score(
         indicator_cov=np.einsum(
             "sgj,sgjk,sgk->sjk", sc.indicator, cov.final, sc.indicator, optimize=True
         ),
+        reliability=composite_reliability(framework, data),
     )

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from reports.models import NoticeData
 from reports.ranking import render_ranking_pdf
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import DocumentJob, Wave
 from ..models._base import utcnow
@@ -38,7 +39,7 @@ def issue_wave_notices(job: DocumentJob, ctx: JobContext) -> None:
     transaction, once every part is done (docs/jobs.md).
     """
     params = json.loads(job.params)
-    wave = db.session.get(Wave, job.wave_id)
+    wave = _wave_of(job)
     job_id = job.id
     try:
         plan = plan_issue(wave, dt.date.fromisoformat(params["issue_date"]), params.get("days"))
@@ -111,7 +112,7 @@ def _render_in_parts(
     """Have the plan's streets rendered in parts by every free worker, this one included.
 
     :returns: the street PDFs in plan order and the ranking report's PDF.
-    :raises ValueError: a part failed (its message says why).
+    :raises UserError: a part failed (its message says why).
     :raises RetryJob: a part was rendered from other data than this plan's.
     """
     ctx.end_reads()  # the progress below writes on its own connection
@@ -134,7 +135,7 @@ def _render_in_parts(
             raise LeaseLost(f"job {job_id}: its parts were replaced")
         failed = [message for state, message in states.values() if state == "failed"]
         if failed:
-            raise ValueError(failed[0] or "部分通知书生成失败，未下发任何文件。")
+            raise UserError(failed[0] or "部分通知书生成失败，未下发任何文件。")
         queued = [part_id for part_id in part_ids if states[part_id][0] == "queued"]
         if queued:
             run_job(queued[0])  # render it here (unless another worker claims it first)
@@ -199,7 +200,7 @@ def render_notice_part(job: DocumentJob, ctx: JobContext) -> None:
     if parent is None or not parent.active:
         ctx.complete("所属任务已结束，未生成。")
         return
-    wave = db.session.get(Wave, parent.wave_id)
+    wave = _wave_of(parent)
     datas = part_notice_datas(
         wave,
         issue_date=dt.date.fromisoformat(params["issue_date"]),
@@ -221,7 +222,7 @@ def score_large_wave(job: DocumentJob, ctx: JobContext) -> None:
     from .console import score_from_console
 
     params = json.loads(job.params)
-    wave = db.session.get(Wave, job.wave_id)
+    wave = _wave_of(job)
     ctx.progress(0, 1, wave.code)
     run = score_from_console(
         wave,
@@ -243,8 +244,16 @@ def export_large_wave(job: DocumentJob, ctx: JobContext) -> None:
     from .exports import responses_export
 
     params = json.loads(job.params)
-    wave = db.session.get(Wave, job.wave_id)
+    wave = _wave_of(job)
     ctx.progress(0, 1, params["name"])
     data = responses_export(wave, params["fmt"], included_only=params["included"])
     ctx.end_reads()
     ctx.complete(f"已生成 {params['name']}。", result=data, result_name=params["name"])
+
+
+def _wave_of(job: DocumentJob) -> Wave:
+    """The wave a job works on (waves are never deleted while a job is queued)."""
+    wave = db.session.get(Wave, job.wave_id)
+    if wave is None:
+        raise LookupError(f"job {job.id}: wave {job.wave_id} does not exist")
+    return wave

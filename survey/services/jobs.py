@@ -41,7 +41,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..models import DocumentJob, Wave
 from ..models._base import utcnow
 
@@ -194,7 +194,7 @@ class JobContext:
                 result_name=result_name,
             )
         )
-        if done.rowcount != 1:
+        if rowcount(done) != 1:
             raise LeaseLost(f"job {self.job_id} was taken over")
         if self.parent_id is not None:
             db.session.execute(_parent_progress(self.parent_id, ""))
@@ -211,12 +211,12 @@ class JobContext:
         if self.parent_id is not None and "done" in values:
             parent = _parent_progress(self.parent_id, values.get("current", ""))
         if self.engine is None:
-            written = db.session.execute(stmt).rowcount == 1
+            written = rowcount(db.session.execute(stmt)) == 1
             if written and parent is not None:
                 db.session.execute(parent)
             return written
         with self.engine.begin() as conn:
-            written = conn.execute(stmt).rowcount == 1
+            written = rowcount(conn.execute(stmt)) == 1
             if written and parent is not None:
                 conn.execute(parent)
             return written
@@ -271,7 +271,7 @@ def claim(job_id: int, worker: str = WORKER_NAME) -> str | None:
         )
     )
     db.session.commit()
-    return lease if taken.rowcount == 1 else None
+    return lease if rowcount(taken) == 1 else None
 
 
 def run_job(job_id: int, worker: str = WORKER_NAME) -> None:
@@ -283,6 +283,7 @@ def run_job(job_id: int, worker: str = WORKER_NAME) -> None:
         return  # finished, failed or taken by another worker: a duplicate delivery
     inline = _inline()
     job = db.session.get(DocumentJob, job_id)
+    assert job is not None  # this worker holds its lease
     ctx = JobContext(job_id, lease, None if inline else db.engine, parent_id=job.parent_id)
     beat = None if inline else _Heartbeat(ctx, max(1.0, lease_seconds() / 6))
     try:
@@ -315,7 +316,7 @@ def _finish_failed(ctx: JobContext, message: str) -> None:
         .where(DocumentJob.id == ctx.job_id, DocumentJob.lease_id == ctx.lease_id)
         .values(state="failed", message=message, finished_at=utcnow(), lock_key=None, lease_id=None)
     )
-    if failed.rowcount == 1:  # its parts (rendered documents) are of no use any more
+    if rowcount(failed) == 1:  # its parts (rendered documents) are of no use any more
         db.session.execute(delete(DocumentJob).where(DocumentJob.parent_id == ctx.job_id))
     db.session.commit()
 
@@ -429,9 +430,9 @@ def reap(now: dt.datetime | None = None) -> list[int]:
             )
             .values(**values)
         )
-        if changed.rowcount == 1 and values["state"] == "queued":
+        if rowcount(changed) == 1 and values["state"] == "queued":
             requeued.append(job_id)
-        elif changed.rowcount == 1:
+        elif rowcount(changed) == 1:
             db.session.execute(delete(DocumentJob).where(DocumentJob.parent_id == job_id))
     # A queued job nobody took for two leases (a message lost with a queue
     # server restart, say): send it again; claiming makes duplicates harmless.

@@ -29,6 +29,7 @@ from reports.models import LETTER, NOTICE, IssuedDocument, NoticeData
 from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import Answer, District, Notice, RectificationItem, Response, Street, Wave
 from ..models._base import utcnow
@@ -108,7 +109,7 @@ def _names(wave: Wave) -> tuple[dict[str, str], dict[str, str]]:
 def _scores(wave: Wave) -> dict[str, Any]:
     run = current_run(wave)
     if run is None:
-        raise ValueError(f"测评批次 {wave.code} 还没有计分结果，请先计分。")
+        raise UserError(f"测评批次 {wave.code} 还没有计分结果，请先计分。")
     return json.loads(run.result_json)
 
 
@@ -132,7 +133,7 @@ def render_street_notice(
     dims, inds = _names(wave)
     row = next((s for s in scores["streets"] if s["street"] == street.name), None)
     if row is None:
-        raise ValueError(f"{street.name} 在本批次没有计分结果。")
+        raise UserError(f"{street.name} 在本批次没有计分结果。")
     comments = street_comments(wave, street, row.get("priorities", []))
     data = build_notice_data(
         scores,
@@ -187,7 +188,7 @@ def street_notice_datas(
     scores = scores if scores is not None else _scores(wave)
     dims, inds = _names(wave)
     rows = {r["street"]: r for r in scores["streets"]}
-    datas = []
+    datas: list[NoticeData] = []
     for street in streets:
         datas.append(
             build_notice_data(
@@ -207,12 +208,13 @@ def plan_issue(wave: Wave, issue_date: dt.date, days: int | None) -> IssuePlan:
     """Read what issuing ``wave``'s documents needs and reserve their numbers (no writes).
 
     :raises WaveStateError: the wave is not scored.
-    :raises ValueError: no scoring run.
+    :raises UserError: no scoring run.
     """
     check_transition(wave, "issue")
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
     run = current_run(wave)
+    assert run is not None  # _scores refused a wave without one
     dims, inds = _names(wave)
     scored_names = {r["street"] for r in scores["streets"]}
     scored = [s for s in wave.district.streets if s.name in scored_names]
@@ -272,15 +274,15 @@ def part_notice_datas(
     Whoever stores the documents compares each part's :func:`fingerprint`\\ s with
     its own plan, so a part built after something changed is never stored.
 
-    :raises ValueError: the wave was scored again meanwhile.
+    :raises UserError: the wave was scored again meanwhile.
     """
     run = current_run(wave)
     if run is None or run.id != run_id:
-        raise ValueError("计分结果在生成期间发生了变化，未下发任何文件，请重新下发。")
+        raise UserError("计分结果在生成期间发生了变化，未下发任何文件，请重新下发。")
     streets = {s.id: s for s in wave.district.streets}
     missing = [i for i in street_ids if i not in streets]
     if missing:
-        raise ValueError("生成期间街道名单发生了变化，未下发任何文件，请重新下发。")
+        raise UserError("生成期间街道名单发生了变化，未下发任何文件，请重新下发。")
     settings = notice_settings(wave, issue_date, days)
     return street_notice_datas(wave, [streets[i] for i in street_ids], first_seq, settings)
 
@@ -298,7 +300,7 @@ def render_street_pdfs(
 ) -> list[bytes]:
     """Render notices in ``processes`` renderer processes (default: one per core).
 
-    :raises ValueError: a document failed (every failure is listed).
+    :raises UserError: a document failed (every failure is listed).
     """
 
     def report(result: NoticeResult, done: int, total: int) -> None:
@@ -309,7 +311,7 @@ def render_street_pdfs(
     results = generate_notices(datas, processes=workers, progress=report)
     failures = [f"{r.street}: {r.error}" for r in results if not r.ok]
     if failures:
-        raise ValueError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
+        raise UserError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
     return [r.pdf for r in results if r.pdf is not None]
 
 
@@ -342,7 +344,7 @@ def issue_notices(
     :raises WaveStateError: the wave is not scored (also: issued meanwhile).
     :raises NumbersTaken: another document took one of the reserved numbers while
         these rendered; issuing again renders them with fresh numbers.
-    :raises ValueError: no scoring run, or a document failed to render.
+    :raises UserError: no scoring run, or a document failed to render.
     """
     plan = plan_issue(wave, issue_date or default_issue_date(), days)
     if before_render:
@@ -370,10 +372,10 @@ def store_issue(
 
     :raises WaveStateError: the wave was issued (or reopened) meanwhile.
     :raises NumbersTaken: another document took a reserved number.
-    :raises ValueError: the wave was scored again meanwhile.
+    :raises UserError: the wave was scored again meanwhile.
     """
     if len(pdfs) != len(plan.datas):
-        raise ValueError(f"expected {len(plan.datas)} street documents, got {len(pdfs)}")
+        raise RuntimeError(f"expected {len(plan.datas)} street documents, got {len(pdfs)}")
     settings, issue_date = plan.settings, plan.issue_date
     wave, scored, run = _lock_for_storing(
         plan.wave_id,
@@ -402,6 +404,7 @@ def store_issue(
         )
         deadline = data.deadline
         for item in data.items if deadline is not None else ():
+            assert deadline is not None
             db.session.add(
                 RectificationItem(
                     notice=notice,
@@ -440,7 +443,7 @@ def store_issue(
     return notices
 
 
-class NumbersTaken(ValueError):
+class NumbersTaken(UserError):
     """Doc numbers reserved for a batch were taken by another document meanwhile."""
 
 
@@ -461,10 +464,12 @@ def _lock_for_storing(
     """
     db.session.execute(select(District.id).where(District.id == district_id).with_for_update())
     wave = db.session.get(Wave, wave_id, populate_existing=True)
+    if wave is None:
+        raise UserError("测评批次已被删除，未下发任何文件。")
     check_transition(wave, "issue")
     run = current_run(wave)
     if run is None or run.id != run_id:
-        raise ValueError("计分结果在生成期间发生了变化，未下发任何文件，请重新下发。")
+        raise UserError("计分结果在生成期间发生了变化，未下发任何文件，请重新下发。")
     if next_sequence(prefix, year) != first_seq:
         raise NumbersTaken("生成期间另有文件占用了预留的发文字号，将重新编号生成。")
     streets = {s.id: s for s in wave.district.streets}
@@ -530,7 +535,7 @@ def correct_notice(
     The old notice is never modified.  Not committed.
     """
     if old.kind not in STREET_DOCUMENT_KINDS or old.street is None:
-        raise ValueError("只能更正街道整改通知书或测评结果告知书。")
+        raise UserError("只能更正街道整改通知书或测评结果告知书。")
     issue_date = issue_date or default_issue_date()
     pdf, data = render_street_notice(old.wave, old.street, issue_date, days)
     return _store(

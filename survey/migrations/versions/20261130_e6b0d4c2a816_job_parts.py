@@ -1,7 +1,7 @@
 """document job parts: parent_id (a wave's notices rendered in parts by any worker)
 
 Revision ID: e6b0d4c2a816
-Revises: b14a7c2e5f01
+Revises: c14d2e6f8a13
 Create Date: 2026-11-30 14:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e6b0d4c2a816'
-down_revision = 'b14a7c2e5f01'
+down_revision = 'c14d2e6f8a13'
 branch_labels = None
 depends_on = None
 
