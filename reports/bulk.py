@@ -8,6 +8,7 @@ with its error and never stops the others.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -73,11 +74,19 @@ def die_with_parent(parent: int) -> None:
 
 
 def _prepare_worker(parent: int | None = None) -> None:
-    """Pool initializer: load fonts, templates and charts once per process."""
-    from reports import charts, pdf, templating
+    """Pool initializer: load fonts, templates and charts once per process.
 
+    Renderer processes are forked from a process that has already done this
+    (:func:`generate_notices` warms itself up first), so in them it costs nothing.
+    """
     if parent is not None:
         die_with_parent(parent)
+    _warm_up()
+
+
+@functools.cache
+def _warm_up() -> None:
+    from reports import charts, pdf, templating
 
     charts.setup()
     templating.environment()
@@ -172,6 +181,7 @@ def generate_notices(
         for i, (data, target) in enumerate(zip(notices, targets, strict=True)):
             finish(i, _render_one(data, target))
     else:
+        _warm_up()  # before forking: every renderer starts with the fonts and caches loaded
         pool = ProcessPoolExecutor(
             min(workers, total), initializer=_prepare_worker, initargs=(os.getpid(),)
         )

@@ -277,21 +277,33 @@ def demo(seed: int, no_serve: bool, host: str, port: int, force: bool) -> None:
 
 
 @click.command("waves")
+@click.option("--district", default=None, help="District code or name: only its waves.")
 @with_appcontext
-def waves() -> None:
-    """List waves: code, name, state, responses."""
+def waves(district: str | None) -> None:
+    """List waves per district: code, name, state, responses."""
     from sqlalchemy import select
 
     from .extensions import db
-    from .models import Wave
+    from .models import District, Wave
+    from .services.districts import find_district
     from .services.waves import STATE_NAMES, response_count
 
-    rows = db.session.scalars(select(Wave).order_by(Wave.created_at, Wave.id)).all()
+    query = select(Wave).join(District).order_by(District.id, Wave.created_at, Wave.id)
+    if district:
+        try:
+            query = query.where(Wave.district_id == find_district(district).id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    rows = db.session.scalars(query).all()
     if not rows:
         click.echo("no waves")
+    heading = None
     for wave in rows:
+        if wave.district_id != heading:
+            heading = wave.district_id
+            click.echo(f"{wave.district.name} ({wave.district.code})")
         click.echo(
-            f"{wave.code}\t{wave.name}\t{wave.state} ({STATE_NAMES[wave.state]})\t"
+            f"  {wave.code}\t{wave.name}\t{wave.state} ({STATE_NAMES[wave.state]})\t"
             f"{response_count(wave)}"
         )
 

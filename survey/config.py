@@ -85,6 +85,9 @@ class Config:
     JOB_ATTEMPTS = int(os.environ.get("MINPING_JOB_ATTEMPTS", "3"))
     # Waves with at least this many responses are scored and exported as jobs.
     JOB_LARGE_WAVE = int(os.environ.get("MINPING_JOB_LARGE_WAVE", "20000"))
+    # A wave's notices are rendered in parts of this many streets, which any
+    # worker may take (docs/jobs.md); a wave this small or smaller is one part.
+    NOTICE_PART = int(os.environ.get("MINPING_NOTICE_PART", "16"))
 
 
 class ProductionConfig(Config):

@@ -39,8 +39,8 @@ def job(code: str, job_id: int):
 def job_result(job_id: int):
     """Download what a finished job produced (e.g. a large wave's responses file)."""
     row = db.session.get(DocumentJob, job_id)
-    if row is None or row.state != "done" or row.result is None:
-        abort(404)
+    if row is None or row.state != "done" or row.result is None or row.parent_id is not None:
+        abort(404)  # a part's documents are stored with its parent job, not downloaded
     suffix = row.result_name.rsplit(".", 1)[-1]
     response = Response(row.result, mimetype=MIMETYPES.get(suffix, "application/octet-stream"))
     ascii_name = f"job-{row.id}.{suffix}" if suffix in MIMETYPES else f"job-{row.id}"

@@ -56,7 +56,9 @@ def notices(code: str):
 def _notices_page(wave, form: IssueForm, status: int = 200):  # type: ignore[no-untyped-def]
     reap()  # a job whose worker died shows as re-queued or failed, never "running" forever
     jobs = db.session.scalars(
-        select(DocumentJob).where(DocumentJob.wave_id == wave.id).order_by(DocumentJob.id.desc())
+        select(DocumentJob)
+        .where(DocumentJob.wave_id == wave.id, DocumentJob.parent_id.is_(None))
+        .order_by(DocumentJob.id.desc())
     ).all()
     return render_template(
         "admin/notices/list.html",

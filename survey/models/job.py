@@ -19,7 +19,7 @@ from ..extensions import Model
 from ._base import utcnow
 
 JOB_STATES = ("queued", "running", "done", "failed")
-JOB_KINDS = ("notices", "score", "export")
+JOB_KINDS = ("notices", "notice_part", "score", "export")
 
 
 class DocumentJob(Model):
@@ -45,6 +45,11 @@ class DocumentJob(Model):
     heartbeat_at: Mapped[datetime | None]
     result: Mapped[bytes | None] = mapped_column(LargeBinary)
     result_name: Mapped[str] = mapped_column(String(200), default="")
+    # -- a part of a larger job (a range of streets of one wave's notices): any
+    # worker takes it; its progress adds up on the parent (docs/jobs.md) --
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document_job.id", ondelete="CASCADE"), index=True
+    )
 
     @property
     def percent(self) -> int:

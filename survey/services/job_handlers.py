@@ -3,31 +3,217 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import time
+import zipfile
 
+from flask import current_app
+from sqlalchemy import delete, select
+
+from reports.models import NoticeData
+from reports.ranking import render_ranking_pdf
+
+from ..errors import UserError
 from ..extensions import db
 from ..models import DocumentJob, Wave
-from .jobs import JobContext, RetryJob, handler
-from .notices import NumbersTaken, issue_notices
+from ..models._base import utcnow
+from .jobs import JobContext, LeaseLost, RetryJob, enqueue, handler, run_job
+from .notices import (
+    IssuePlan,
+    NumbersTaken,
+    fingerprint,
+    part_notice_datas,
+    plan_issue,
+    render_street_pdfs,
+    store_issue,
+)
 
 
 @handler("notices")
 def issue_wave_notices(job: DocumentJob, ctx: JobContext) -> None:
-    """Issue every notice of the job's wave: read, render outside any transaction, store."""
+    """Issue every notice of the job's wave: read, render outside any transaction, store.
+
+    A wave of more than ``NOTICE_PART`` streets is rendered in parts that any
+    worker may take (this one too); the documents are stored together, in one
+    transaction, once every part is done (docs/jobs.md).
+    """
     params = json.loads(job.params)
     wave = _wave_of(job)
+    job_id = job.id
     try:
-        issue_notices(
-            wave,
-            issue_date=dt.date.fromisoformat(params["issue_date"]),
-            days=params.get("days"),
-            user_id=params.get("user_id"),
-            progress=ctx.progress,
-            before_render=ctx.end_reads,
-        )
+        plan = plan_issue(wave, dt.date.fromisoformat(params["issue_date"]), params.get("days"))
+        size = max(1, int(current_app.config.get("NOTICE_PART", 16)))
+        if len(plan.datas) <= size:
+            ctx.end_reads()
+            pdfs = render_street_pdfs(
+                plan.datas, progress=lambda done, _t, street: ctx.progress(done, plan.total, street)
+            )
+            ranking_pdf = render_ranking_pdf(plan.ranking)
+        else:
+            pdfs, ranking_pdf = _render_in_parts(job_id, plan, size, ctx)
+        ctx.progress(plan.total, plan.total, "通报")
+        store_issue(plan, pdfs, ranking_pdf, params.get("user_id"))
     except NumbersTaken as exc:
         raise RetryJob(str(exc)) from exc
     ctx.complete("已下发全部通知书和通报。")
+
+
+def _part_specs(plan: IssuePlan, size: int) -> list[str]:
+    """Each part's parameters (JSON): a range of the plan's streets and their first number."""
+    specs = []
+    for start in range(0, len(plan.datas), size):
+        spec = {
+            "issue_date": plan.issue_date.isoformat(),
+            "days": plan.days,
+            "run_id": plan.run_id,
+            "first_seq": plan.first_seq + start,
+            "street_ids": plan.street_ids[start : start + size],
+        }
+        specs.append(json.dumps(spec, sort_keys=True))
+    return specs
+
+
+def _ensure_parts(job_id: int, wave_id: int, specs: list[str]) -> list[int]:
+    """The job's part rows for ``specs``, reusing those of an earlier attempt of the same plan.
+
+    Parts of another plan (other numbers, another run) and failed parts are
+    deleted: a worker still rendering one then loses its lease and drops its work.
+    """
+    wanted = set(specs)
+    kept: dict[str, int] = {}
+    for part in db.session.scalars(select(DocumentJob).where(DocumentJob.parent_id == job_id)):
+        if part.params in wanted and part.params not in kept and part.state != "failed":
+            kept[part.params] = part.id
+        else:
+            db.session.delete(part)
+    db.session.flush()
+    now = utcnow()
+    for spec in specs:
+        if spec not in kept:
+            part = DocumentJob(
+                wave_id=wave_id,
+                kind="notice_part",
+                params=spec,
+                total=len(json.loads(spec)["street_ids"]),
+                parent_id=job_id,
+                queued_at=now,
+            )
+            db.session.add(part)
+            db.session.flush()
+            kept[spec] = part.id
+    db.session.commit()
+    return [kept[spec] for spec in specs]
+
+
+def _render_in_parts(
+    job_id: int, plan: IssuePlan, size: int, ctx: JobContext
+) -> tuple[list[bytes], bytes]:
+    """Have the plan's streets rendered in parts by every free worker, this one included.
+
+    :returns: the street PDFs in plan order and the ranking report's PDF.
+    :raises UserError: a part failed (its message says why).
+    :raises RetryJob: a part was rendered from other data than this plan's.
+    """
+    ctx.end_reads()  # the progress below writes on its own connection
+    ctx.progress(0, plan.total, "")
+    part_ids = _ensure_parts(job_id, plan.wave_id, _part_specs(plan, size))
+    if not current_app.config.get("MINPING_SYNC_JOBS"):
+        for part_id in part_ids:
+            enqueue(part_id)  # other workers take parts from the queue
+    ranking_pdf: bytes | None = None
+    while True:
+        ctx.check()
+        rows = db.session.execute(
+            select(DocumentJob.id, DocumentJob.state, DocumentJob.message).where(
+                DocumentJob.parent_id == job_id
+            )
+        ).all()
+        db.session.commit()  # no transaction stays open while parts render
+        states = {part_id: (state, message) for part_id, state, message in rows}
+        if set(states) != set(part_ids):
+            raise LeaseLost(f"job {job_id}: its parts were replaced")
+        failed = [message for state, message in states.values() if state == "failed"]
+        if failed:
+            raise UserError(failed[0] or "部分通知书生成失败，未下发任何文件。")
+        queued = [part_id for part_id in part_ids if states[part_id][0] == "queued"]
+        if queued:
+            run_job(queued[0])  # render it here (unless another worker claims it first)
+        elif ranking_pdf is None:
+            ranking_pdf = render_ranking_pdf(plan.ranking)  # while the others finish
+        elif all(state == "done" for state, _ in states.values()):
+            break
+        else:
+            time.sleep(PART_POLL)  # another worker is rendering a part
+    pdfs = _collect_parts(job_id, plan, part_ids)
+    return pdfs, ranking_pdf
+
+
+PART_POLL = 0.5  # seconds between two looks at parts other workers render
+
+
+def _collect_parts(job_id: int, plan: IssuePlan, part_ids: list[int]) -> list[bytes]:
+    pdfs: list[bytes] = []
+    stale: list[int] = []
+    for part_id in part_ids:
+        bundle = db.session.scalar(select(DocumentJob.result).where(DocumentJob.id == part_id))
+        digests, documents = unpack_part(bundle or b"")
+        expected = [fingerprint(d) for d in plan.datas[len(pdfs) : len(pdfs) + len(documents)]]
+        if digests != expected or not documents:
+            stale.append(part_id)
+        pdfs.extend(documents)
+    db.session.commit()
+    if stale or len(pdfs) != len(plan.datas):
+        # rendered from other data (a setting or comment changed meanwhile): render again
+        db.session.execute(delete(DocumentJob).where(DocumentJob.id.in_(stale or part_ids)))
+        db.session.commit()
+        raise RetryJob("生成期间数据发生了变化，将重新生成。")
+    return pdfs
+
+
+def pack_part(datas: list[NoticeData], pdfs: list[bytes]) -> bytes:
+    """A part's result: its PDFs and the fingerprints of the data they were rendered from."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("manifest.json", json.dumps([fingerprint(d) for d in datas]))
+        for i, pdf in enumerate(pdfs):
+            archive.writestr(f"{i:04d}.pdf", pdf)
+    return out.getvalue()
+
+
+def unpack_part(bundle: bytes) -> tuple[list[str], list[bytes]]:
+    """``(fingerprints, pdfs)`` of a part's result (empty for a missing or broken one)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+            digests = json.loads(archive.read("manifest.json"))
+            pdfs = [archive.read(f"{i:04d}.pdf") for i in range(len(digests))]
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        return [], []
+    return [str(d) for d in digests], pdfs
+
+
+@handler("notice_part")
+def render_notice_part(job: DocumentJob, ctx: JobContext) -> None:
+    """Render one part of a wave's notices; the PDFs wait on the part for its parent."""
+    params = json.loads(job.params)
+    parent = db.session.get(DocumentJob, job.parent_id) if job.parent_id else None
+    if parent is None or not parent.active:
+        ctx.complete("所属任务已结束，未生成。")
+        return
+    wave = _wave_of(parent)
+    datas = part_notice_datas(
+        wave,
+        issue_date=dt.date.fromisoformat(params["issue_date"]),
+        days=params["days"],
+        run_id=params["run_id"],
+        street_ids=params["street_ids"],
+        first_seq=params["first_seq"],
+    )
+    ctx.end_reads()
+    pdfs = render_street_pdfs(
+        datas, progress=lambda done, total, street: ctx.progress(done, total, street)
+    )
+    ctx.complete(f"已生成 {len(pdfs)} 份。", result=pack_part(datas, pdfs), result_name="part.zip")
 
 
 @handler("score")

@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from ..extensions import db, rowcount
 from ..models import DocumentJob, Wave
@@ -146,6 +147,7 @@ class JobContext:
     job_id: int
     lease_id: str
     engine: Engine | None  # None: inline (tests), write through the session
+    parent_id: int | None = None  # a part: its progress adds up on this job
     lost: threading.Event = field(default_factory=threading.Event)
     _last_write: float = 0.0
 
@@ -194,6 +196,10 @@ class JobContext:
         )
         if rowcount(done) != 1:
             raise LeaseLost(f"job {self.job_id} was taken over")
+        if self.parent_id is not None:
+            db.session.execute(_parent_progress(self.parent_id, ""))
+        else:
+            db.session.execute(delete(DocumentJob).where(DocumentJob.parent_id == self.job_id))
 
     def _write(self, values: dict[str, Any]) -> bool:
         stmt = (
@@ -201,10 +207,37 @@ class JobContext:
             .where(DocumentJob.id == self.job_id, DocumentJob.lease_id == self.lease_id)
             .values(**values)
         )
+        parent = None
+        if self.parent_id is not None and "done" in values:
+            parent = _parent_progress(self.parent_id, values.get("current", ""))
         if self.engine is None:
-            return rowcount(db.session.execute(stmt)) == 1
+            written = rowcount(db.session.execute(stmt)) == 1
+            if written and parent is not None:
+                db.session.execute(parent)
+            return written
         with self.engine.begin() as conn:
-            return conn.execute(stmt).rowcount == 1
+            written = rowcount(conn.execute(stmt)) == 1
+            if written and parent is not None:
+                conn.execute(parent)
+            return written
+
+
+def _parent_progress(parent_id: int, current: str) -> Any:
+    """UPDATE a running parent's ``done`` to the sum of its parts' (every worker sees it)."""
+    part = aliased(DocumentJob)
+    done = (
+        select(func.coalesce(func.sum(part.done), 0))
+        .where(part.parent_id == parent_id)
+        .scalar_subquery()
+    )
+    values: dict[str, Any] = {"done": done}
+    if current:
+        values["current"] = current[:80]
+    return (
+        update(DocumentJob)
+        .where(DocumentJob.id == parent_id, DocumentJob.state == "running")
+        .values(**values)
+    )
 
 
 Handler = Callable[[DocumentJob, JobContext], None]
@@ -249,11 +282,11 @@ def run_job(job_id: int, worker: str = WORKER_NAME) -> None:
     if lease is None:
         return  # finished, failed or taken by another worker: a duplicate delivery
     inline = _inline()
-    ctx = JobContext(job_id, lease, None if inline else db.engine)
+    job = db.session.get(DocumentJob, job_id)
+    assert job is not None  # this worker holds its lease
+    ctx = JobContext(job_id, lease, None if inline else db.engine, parent_id=job.parent_id)
     beat = None if inline else _Heartbeat(ctx, max(1.0, lease_seconds() / 6))
     try:
-        job = db.session.get(DocumentJob, job_id)
-        assert job is not None  # this worker holds its lease
         run = HANDLERS[job.kind]
         if beat:
             beat.start()
@@ -278,11 +311,13 @@ def run_job(job_id: int, worker: str = WORKER_NAME) -> None:
 
 
 def _finish_failed(ctx: JobContext, message: str) -> None:
-    db.session.execute(
+    failed = db.session.execute(
         update(DocumentJob)
         .where(DocumentJob.id == ctx.job_id, DocumentJob.lease_id == ctx.lease_id)
         .values(state="failed", message=message, finished_at=utcnow(), lock_key=None, lease_id=None)
     )
+    if rowcount(failed) == 1:  # its parts (rendered documents) are of no use any more
+        db.session.execute(delete(DocumentJob).where(DocumentJob.parent_id == ctx.job_id))
     db.session.commit()
 
 
@@ -397,11 +432,15 @@ def reap(now: dt.datetime | None = None) -> list[int]:
         )
         if rowcount(changed) == 1 and values["state"] == "queued":
             requeued.append(job_id)
+        elif rowcount(changed) == 1:
+            db.session.execute(delete(DocumentJob).where(DocumentJob.parent_id == job_id))
     # A queued job nobody took for two leases (a message lost with a queue
     # server restart, say): send it again; claiming makes duplicates harmless.
+    # (Not parts: the worker holding their parent job takes queued parts itself.)
     lost = db.session.scalars(
         select(DocumentJob.id).where(
             DocumentJob.state == "queued",
+            DocumentJob.parent_id.is_(None),
             DocumentJob.queued_at < now - dt.timedelta(seconds=2 * lease_seconds()),
         )
     ).all()

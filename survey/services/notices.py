@@ -25,7 +25,14 @@ from sqlalchemy import func, select
 from reports import wording
 from reports.bulk import NoticeResult, generate_notices
 from reports.calendar import Deadline
-from reports.models import LETTER, NOTICE, IssuedDocument, NoticeData
+from reports.models import (
+    LETTER,
+    NOTICE,
+    IssuedDocument,
+    NoticeData,
+    RankingData,
+    SampleComposition,
+)
 from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
 from scoring.result import ScoreResult, from_json
@@ -156,39 +163,69 @@ def render_street_notice(
     return render_notice_pdf(data), data
 
 
-def issue_notices(
+@dataclasses.dataclass
+class IssuePlan:
+    """Everything one wave's issuing renders and stores, read once with the numbers reserved.
+
+    ``datas[i]`` is street ``street_ids[i]``'s notice, numbered ``first_seq + i``;
+    the ranking report takes the number after the last street's.
+    """
+
+    wave_id: int
+    district_id: int
+    run_id: int
+    issue_date: dt.date
+    days: int | None
+    settings: NoticeSettings
+    street_ids: list[int]
+    first_seq: int
+    datas: list[NoticeData]
+    ranking: RankingData
+
+    @property
+    def total(self) -> int:
+        """Documents to render: one per street and the ranking report."""
+        return len(self.datas) + 1
+
+
+def street_notice_datas(
     wave: Wave,
-    *,
-    issue_date: dt.date | None = None,
-    days: int | None = None,
-    user_id: int | None = None,
-    progress: Progress | None = None,
-    processes: int | None = None,
-    before_render: Callable[[], None] | None = None,
-) -> list[Notice]:
-    """Issue every street's notice and the ranking report of a scored wave (not committed).
+    streets: Sequence[Street],
+    first_seq: int,
+    settings: NoticeSettings,
+    scores: ScoreResult | None = None,
+    composition: Sequence[SampleComposition] | None = None,
+) -> list[NoticeData]:
+    """The notices of ``streets`` (numbered from ``first_seq``) as the renderer takes them."""
+    scores = scores if scores is not None else _scores(wave)
+    composition = composition if composition is not None else document_compositions(wave)
+    dims, inds = _names(wave)
+    datas: list[NoticeData] = []
+    for street in streets:
+        row = scores.street(street.name)
+        assert row is not None  # only scored streets are passed in
+        datas.append(
+            build_notice_data(
+                scores,
+                street.name,
+                settings,
+                seq=first_seq + len(datas),
+                dimension_names=dims,
+                indicator_names=inds,
+                comments=street_comments(wave, street, row.priorities),
+                composition=composition,
+            )
+        )
+    return datas
 
-    Assigns consecutive doc numbers, stores each PDF and its sha256, creates a
-    RectificationItem per item of each notice with the deadline (a results
-    letter has neither items nor deadline), moves the wave to
-    ``notices_issued``, and audit-logs each notice.  PDFs are rendered in
-    ``processes`` worker processes (default: one per core; in-process for a
-    handful).  A street whose PDF fails is reported in the raised error, and
-    then nothing is stored.
 
-    Reading, rendering and storing are three phases: ``before_render`` is
-    called between the first two (a background job ends its read transaction
-    there, so no locks are held while PDFs render), and the storing phase
-    locks the district's row and checks again that the wave is still scored
-    and that no other document took the reserved numbers meanwhile.
+def plan_issue(wave: Wave, issue_date: dt.date, days: int | None) -> IssuePlan:
+    """Read what issuing ``wave``'s documents needs and reserve their numbers (no writes).
 
-    :raises WaveStateError: the wave is not scored (also: issued meanwhile).
-    :raises NumbersTaken: another document took one of the reserved numbers while
-        these rendered; issuing again renders them with fresh numbers.
-    :raises UserError: no scoring run, or a document failed to render.
+    :raises WaveStateError: the wave is not scored.
+    :raises UserError: no scoring run.
     """
     check_transition(wave, "issue")
-    issue_date = issue_date or default_issue_date()
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
     run = current_run(wave)
@@ -198,23 +235,7 @@ def issue_notices(
     scored = [s for s in wave.district.streets if s.name in scored_names]
     seq = next_sequence(settings.doc_prefix, issue_date.year)
     composition = document_compositions(wave)
-    datas: list[NoticeData] = []
-    for street in scored:
-        row = scores.street(street.name)
-        assert row is not None  # street is in scored_names
-        datas.append(
-            build_notice_data(
-                scores,
-                street.name,
-                settings,
-                seq=seq + len(datas),
-                dimension_names=dims,
-                indicator_names=inds,
-                comments=street_comments(wave, street, row.priorities),
-                composition=composition,
-            )
-        )
-    total = len(datas) + 1
+    datas = street_notice_datas(wave, scored, seq, settings, scores, composition)
     documents = [
         IssuedDocument(
             street=data.street,
@@ -242,12 +263,64 @@ def issue_notices(
         documents=documents,
         composition=composition,
     )
-    first_seq, wave_id, district_id, run_id = seq, wave.id, wave.district_id, run.id
-    street_ids = [s.id for s in scored]
-    if before_render:
-        before_render()
+    return IssuePlan(
+        wave_id=wave.id,
+        district_id=wave.district_id,
+        run_id=run.id,
+        issue_date=issue_date,
+        days=days,
+        settings=settings,
+        street_ids=[s.id for s in scored],
+        first_seq=seq,
+        datas=datas,
+        ranking=ranking,
+    )
 
-    def report(result: NoticeResult, done: int, _total: int) -> None:
+
+def part_notice_datas(
+    wave: Wave,
+    *,
+    issue_date: dt.date,
+    days: int | None,
+    run_id: int,
+    street_ids: Sequence[int],
+    first_seq: int,
+) -> list[NoticeData]:
+    """A part's notices, built again from the database exactly as :func:`plan_issue` did.
+
+    Whoever stores the documents compares each part's :func:`fingerprint`\\ s with
+    its own plan, so a part built after something changed is never stored.
+
+    :raises UserError: the wave was scored again meanwhile.
+    """
+    run = current_run(wave)
+    if run is None or run.id != run_id:
+        raise UserError("计分结果在生成期间发生了变化，未下发任何文件，请重新下发。")
+    streets = {s.id: s for s in wave.district.streets}
+    missing = [i for i in street_ids if i not in streets]
+    if missing:
+        raise UserError("生成期间街道名单发生了变化，未下发任何文件，请重新下发。")
+    settings = notice_settings(wave, issue_date, days)
+    return street_notice_datas(wave, [streets[i] for i in street_ids], first_seq, settings)
+
+
+def fingerprint(data: NoticeData) -> str:
+    """A digest of everything a notice is rendered from (equal data, equal digest)."""
+    return hashlib.sha256(repr(data).encode()).hexdigest()
+
+
+def render_street_pdfs(
+    datas: Sequence[NoticeData],
+    *,
+    processes: int | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[bytes]:
+    """Render notices in ``processes`` renderer processes (default: one per core).
+
+    :raises UserError: a document failed (every failure is listed).
+    """
+
+    def report(result: NoticeResult, done: int, total: int) -> None:
         if progress:
             progress(done, total, result.street)
 
@@ -256,16 +329,83 @@ def issue_notices(
     failures = [f"{r.street}: {r.error}" for r in results if not r.ok]
     if failures:
         raise UserError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
-    ranking_pdf = render_ranking_pdf(ranking)
+    return [r.pdf for r in results if r.pdf is not None]
+
+
+def issue_notices(
+    wave: Wave,
+    *,
+    issue_date: dt.date | None = None,
+    days: int | None = None,
+    user_id: int | None = None,
+    progress: Progress | None = None,
+    processes: int | None = None,
+    before_render: Callable[[], None] | None = None,
+) -> list[Notice]:
+    """Issue every street's notice and the ranking report of a scored wave (not committed).
+
+    Assigns consecutive doc numbers, stores each PDF and its sha256, creates a
+    RectificationItem per item of each notice with the deadline (a results
+    letter has neither items nor deadline), moves the wave to
+    ``notices_issued``, and audit-logs each notice.  PDFs are rendered in
+    ``processes`` worker processes (default: one per core; in-process for a
+    handful).  A street whose PDF fails is reported in the raised error, and
+    then nothing is stored.
+
+    Reading, rendering and storing are three phases (:func:`plan_issue`,
+    rendering, :func:`store_issue`): ``before_render`` is called between the
+    first two (a background job ends its read transaction there, so no locks
+    are held while PDFs render).  A background job may instead render the
+    plan's streets in parts on several workers (:mod:`survey.services.job_handlers`).
+
+    :raises WaveStateError: the wave is not scored (also: issued meanwhile).
+    :raises NumbersTaken: another document took one of the reserved numbers while
+        these rendered; issuing again renders them with fresh numbers.
+    :raises UserError: no scoring run, or a document failed to render.
+    """
+    plan = plan_issue(wave, issue_date or default_issue_date(), days)
+    if before_render:
+        before_render()
+    total = plan.total
+
+    def report(done: int, _total: int, street: str) -> None:
+        if progress:
+            progress(done, total, street)
+
+    pdfs = render_street_pdfs(plan.datas, processes=processes, progress=report)
+    ranking_pdf = render_ranking_pdf(plan.ranking)
     if progress:
         progress(total, total, "通报")
+    return store_issue(plan, pdfs, ranking_pdf, user_id)
+
+
+def store_issue(
+    plan: IssuePlan, pdfs: Sequence[bytes], ranking_pdf: bytes, user_id: int | None
+) -> list[Notice]:
+    """Store a plan's rendered documents in the caller's transaction (not committed).
+
+    Locks the district's row first and checks that the wave is still scored by
+    the same run and that nobody took the reserved numbers meanwhile.
+
+    :raises WaveStateError: the wave was issued (or reopened) meanwhile.
+    :raises NumbersTaken: another document took a reserved number.
+    :raises UserError: the wave was scored again meanwhile.
+    """
+    if len(pdfs) != len(plan.datas):
+        raise RuntimeError(f"expected {len(plan.datas)} street documents, got {len(pdfs)}")
+    settings, issue_date = plan.settings, plan.issue_date
     wave, scored, run = _lock_for_storing(
-        wave_id, district_id, run_id, street_ids, settings.doc_prefix, issue_date.year, first_seq
+        plan.wave_id,
+        plan.district_id,
+        plan.run_id,
+        plan.street_ids,
+        settings.doc_prefix,
+        issue_date.year,
+        plan.first_seq,
     )
+    seq = plan.first_seq
     notices: list[Notice] = []
-    for street, data, result in zip(scored, datas, results, strict=True):
-        if not result.ok or result.pdf is None:
-            continue
+    for street, data, pdf in zip(scored, plan.datas, pdfs, strict=True):
         notice = _store(
             wave,
             street,
@@ -275,7 +415,7 @@ def issue_notices(
             data.title,
             issue_date,
             data.deadline,
-            result.pdf,
+            pdf,
             user_id,
             kind=data.kind,
         )
@@ -300,8 +440,6 @@ def issue_notices(
             )
         notices.append(notice)
         seq += 1
-    pdf = ranking_pdf
-    title = ranking.title
     notices.append(
         _store(
             wave,
@@ -309,10 +447,10 @@ def issue_notices(
             run,
             settings.doc_number(seq),
             seq,
-            title,
+            plan.ranking.title,
             issue_date,
             None,
-            pdf,
+            ranking_pdf,
             user_id,
             kind="ranking",
         )

@@ -42,6 +42,23 @@ from tests.survey.queue_support import (  # noqa: E402
 )
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU (user + sys) of ``pids``, their finished children and their live descendants."""
+    from tests.survey.queue_support import children
+
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        for which in (pid, *children(pid)):
+            try:
+                fields = open(f"/proc/{which}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # utime, stime, cutime, cstime: fields 14-17 (after pid and comm)
+            total += sum(int(v) for v in fields[11:15])
+    return total / tick
+
+
 def fresh_database(base: str | None, tmp: Path, tag: str) -> str:
     if not base:
         return f"sqlite:///{tmp / f'{tag}.sqlite'}"
@@ -85,6 +102,8 @@ def run(streets: int, workers: int, base: str | None, queue: dict[str, str], tmp
             job_id = start_notice_job(wave, dt.date(2026, 3, 31), 30, None).id
             db.session.remove()
         first_progress = None
+        cpu0, load0 = cpu_seconds([p.pid for p in procs]), os.getloadavg()[0]
+        part_workers: set[str] = set()
         while True:
             states = []
             for i, engine in enumerate(pollers):
@@ -92,6 +111,14 @@ def run(streets: int, workers: int, base: str | None, queue: dict[str, str], tmp
                     state, done = conn.execute(
                         text("SELECT state, done FROM document_job WHERE id = :id"), {"id": job_id}
                     ).one()
+                    part_workers.update(
+                        w
+                        for (w,) in conn.execute(
+                            text("SELECT worker FROM document_job WHERE parent_id = :id"),
+                            {"id": job_id},
+                        )
+                        if w
+                    )
                 seen[i].add(done)
                 states.append(state)
                 if done and first_progress is None:
@@ -100,6 +127,8 @@ def run(streets: int, workers: int, base: str | None, queue: dict[str, str], tmp
                 break
             time.sleep(0.5)
         elapsed = time.perf_counter() - start
+        cpu = cpu_seconds([p.pid for p in procs]) - cpu0
+        load1 = os.getloadavg()[0]
         with pollers[0].connect() as conn:
             state, message = conn.execute(
                 text("SELECT state, message FROM document_job WHERE id = :id"), {"id": job_id}
@@ -119,6 +148,10 @@ def run(streets: int, workers: int, base: str | None, queue: dict[str, str], tmp
         "seconds": elapsed,
         "per_minute": 60 * (streets + 1) / elapsed,
         "progress_values_seen": [len(s) for s in seen],
+        "cpu_s": cpu,
+        "cpu_per_doc": cpu / (streets + 1),
+        "load": (load0, load1),
+        "part_workers": len({w.rsplit(":", 1)[-1] for w in part_workers}),
     }
 
 
@@ -143,7 +176,9 @@ def main() -> None:
                 f"  {result['state']} in {result['seconds']:.1f} s "
                 f"({result['per_minute']:.0f} notices/min); first progress after "
                 f"{result['first_progress_s']:.1f} s; progress values seen by the two pollers: "
-                f"{result['progress_values_seen']}",
+                f"{result['progress_values_seen']}; parts taken by {result['part_workers']} "
+                f"worker(s); CPU {result['cpu_s']:.0f} s = {result['cpu_per_doc']:.2f} s/document; "
+                f"load average {result['load'][0]:.1f} -> {result['load'][1]:.1f}",
                 flush=True,
             )
         if len(results) == 2:

@@ -63,3 +63,74 @@ def test_remote_image_is_not_fetched(caplog: pytest.LogCaptureFixture) -> None:
         pdf = create_pdf(html)
     assert pdf.startswith(b"%PDF")
     assert "disallowed protocol" in caplog.text or "only local" in caplog.text
+
+
+def test_simplified_svg_keeps_the_drawing() -> None:
+    """Matplotlib's SVG rewritten for WeasyPrint: fewer nodes, same attributes in effect."""
+    from reports.charts import simplify_svg
+
+    raw = (
+        '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink" width="10pt" height="10pt">'
+        "<metadata>x</metadata><defs><style>*{stroke-linejoin: round}</style></defs>"
+        '<g id="a"><defs><path id="m1" d="M 0 0 L 0 3.5" style="stroke: #000000"/></defs>'
+        '<g><use xlink:href="#m1" x="1" y="2" style="stroke: #ff0000; stroke-width: 0.8"/></g>'
+        '<g><use xlink:href="#m1" x="3" y="2" style="stroke: #ff0000; stroke-width: 0.8"/></g>'
+        '<path d="M 1 1 L 2 2" style="fill: #111111; fill-opacity: 0.5"/>'
+        '<path d="M 3 3 L 4 4" style="fill: #111111; fill-opacity: 0.5"/>'
+        '<path d="M 1 1 L 2 2" style="stroke: #111111; stroke-dasharray: 1,1"/>'
+        '<path d="M 3 3 L 4 4" style="stroke: #111111; stroke-dasharray: 1,1"/>'
+        '<g clip-path="url(#c)"><text style="font-size: 8px" x="1" y="1">全区平均</text></g>'
+        "</g></svg>"
+    )
+    svg = simplify_svg(raw)
+    assert "style" not in svg and "metadata" not in svg and "<use" not in svg
+    assert 'stroke-linejoin="round"' in svg.split(">", 1)[0]
+    # two uses of the marker: one path, moved to both places, the marker's stroke wins
+    assert svg.count('stroke="#000000"') == 2  # the definition and the merged path
+    assert 'd="M 1 2 L 1 5.5 M 3 2 L 3 5.5"' in svg
+    # translucent or dashed paths are painted one by one, as before
+    assert svg.count('fill-opacity="0.5"') == 2 and svg.count("stroke-dasharray") == 2
+    assert '<g clip-path="url(#c)"><text x="1" y="1" font-size="8px">全区平均</text></g>' in svg
+
+
+def test_simplified_chart_renders_the_same_pixels(tmp_path: Path) -> None:
+    """A chart drawn from the simplified SVG matches matplotlib's own SVG on the page."""
+    import shutil
+    import subprocess
+
+    from PIL import Image, ImageChops
+
+    from reports import charts
+    from reports.models import FunnelPoint
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    points = [
+        FunnelPoint(f"第{i}街道", ((i * 37) % 23 - 11) / 2, 0.5 + (i % 7) / 5, band=band)
+        for i, band in zip(range(120), ["above", "similar", "below"] * 40, strict=True)
+    ]
+    points[7] = FunnelPoint("第7街道", 2.0, 1.0, highlight=True)
+    simplified = charts.funnel(points)
+    original = charts.simplify_svg
+    try:
+        charts.simplify_svg = lambda text: text[text.index("<svg") :]  # matplotlib's own
+        raw = charts.funnel(points)
+    finally:
+        charts.simplify_svg = original
+    assert simplified.count("<") < raw.count("<") / 2  # far fewer nodes to draw
+    pages = []
+    for name, svg in (("raw", raw), ("simple", simplified)):
+        pdf = create_pdf(
+            f'<img src="{GENERATED}c.svg" style="width: 15cm">', resources={"c.svg": svg.encode()}
+        )
+        (tmp_path / f"{name}.pdf").write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "100", "-singlefile", name + ".pdf", name],
+            cwd=tmp_path,
+            check=True,
+        )
+        pages.append(Image.open(tmp_path / f"{name}.png").convert("L"))
+    diff = ImageChops.difference(*pages)
+    changed = sum(diff.point(lambda value: 255 if value > 60 else 0).histogram()[255:])
+    assert changed < 0.0005 * diff.width * diff.height, changed

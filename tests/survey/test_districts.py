@@ -488,6 +488,15 @@ def test_city_view_compares_streets_with_intervals_and_no_bare_rank(client, two)
         assert re.fullmatch(r"\d+–\d+ / \d+", rank), rank  # an interval within its district
         assert band in ("高于全区", "与全区相当", "低于全区", "数据不全")
     assert "名次" not in page.replace("不存在全市名次", "")  # no city-wide rank column
+    # one interval chart per district, each against its own district's line
+    charts = re.findall(r'<img class="chart" src="([^"]+/caterpillar\.svg)"', page)
+    assert len(charts) == 2
+    for url in charts:
+        chart = support.call(client, "GET", url)
+        assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    support.sign_in(client, two["users_b"]["admin"])
+    assert support.call(client, "GET", charts[0]).status_code in (403, 404)  # district A's run
+    support.sign_in(client, two["city"])
     by_score = support.call(client, "GET", "/admin/city?sort=score").get_data(as_text=True)
     by_score = by_score[by_score.rindex("<tbody>") :]
     scores = [

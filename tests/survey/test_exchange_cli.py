@@ -205,3 +205,25 @@ def test_waves_lists_code_state_and_count(runner, make_wave, framework_spec, tmp
     make_wave("listed")
     result = runner.invoke(args=["waves"])
     assert "listed" in result.output and "fieldwork" in result.output
+
+
+def test_waves_listed_per_district_and_scoped_with_district(runner, make_wave):
+    from survey.extensions import db
+    from survey.services.districts import create_district
+    from survey.services.waves import create_wave
+
+    first = make_wave("listed")
+    other = create_district(
+        "zz-other", "另一区", [("Z01", "另一街道", ["另一社区"])], doc_prefix="另整"
+    )
+    create_wave(other, first.framework, "elsewhere", "另一区测评")
+    db.session.commit()
+    everything = runner.invoke(args=["waves"]).output
+    assert f"{first.district.name} ({first.district.code})" in everything
+    assert "另一区 (zz-other)" in everything
+    assert everything.index("listed") < everything.index("另一区 (zz-other)")
+    scoped = runner.invoke(args=["waves", "--district", "另一区"])
+    assert scoped.exit_code == 0
+    assert "elsewhere" in scoped.output and "listed" not in scoped.output
+    unknown = runner.invoke(args=["waves", "--district", "nowhere"])
+    assert unknown.exit_code == 1 and "unknown district 'nowhere'" in unknown.output

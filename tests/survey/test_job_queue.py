@@ -382,3 +382,51 @@ def test_two_admins_pressing_at_once_get_one_job(scratch_database_url, tmp_path)
         assert sorted(outcomes) == sorted(["created", f"busy:{jobs[0].id}"]), outcomes
         db.session.remove()
         db.engine.dispose()
+
+
+def _parts(app, job_id):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        rows = db.session.execute(
+            select(DocumentJob.state, DocumentJob.worker).where(DocumentJob.parent_id == job_id)
+        ).all()
+        db.session.remove()
+    return rows
+
+
+def test_two_workers_share_a_waves_parts_and_a_kill_still_issues_one_set(
+    scratch_database_url, tmp_path
+):
+    """The wave is rendered in parts by both workers; SIGKILL the one holding the job."""
+    queue = {"JOB_QUEUE_PATH": str(tmp_path / "queue.sqlite")}
+    app, code, env = _setup(scratch_database_url, queue, tmp_path)
+    env["MINPING_NOTICE_PART"] = "1"  # 6 streets: 6 parts
+    job_id = _queue_job(app, code)
+    workers = [start_worker(env, tmp_path / f"worker{i}.log") for i in range(2)]
+    extra = None
+    try:
+        wait_for(lambda: _rendering(app, job_id), 120, "the parts to render")
+        taken_by = {w for state, w in _parts(app, job_id) if state in ("running", "done") and w}
+        pids = {int(w.rsplit(":", 1)[1]) for w in taken_by}
+        with app.app_context():
+            holder = db.session.get(DocumentJob, job_id).worker
+            db.session.remove()
+        coordinator = next(w for w in workers if holder.endswith(f":{w.pid}"))
+        renderers = children(coordinator.pid)
+        coordinator.send_signal(signal.SIGKILL)
+        coordinator.wait(timeout=10)
+        wait_for(lambda: not any(alive(pid) for pid in renderers), 10, "renderers to die")
+        extra = start_worker(env, tmp_path / "worker-extra.log")
+        wait_for(lambda: _job(app, job_id)[0] in ("done", "failed"), 240, "the job to end")
+        state, done, total, attempts, message = _job(app, job_id)
+        assert (state, attempts) == ("done", 2), message
+        assert done == total == STREETS + 1
+        _assert_one_set(app, code)
+        assert _parts(app, job_id) == []  # removed with the stored set
+        if scratch_database_url.startswith("postgresql"):
+            wait_for(lambda: not idle_in_transaction(scratch_database_url), 10, "no idle tx")
+        print(f"parts were taken by {len(pids)} worker(s) before the kill")
+    finally:
+        for worker in [*workers, *([extra] if extra else [])]:
+            stop(worker)
+    with app.app_context():
+        db.engine.dispose()
