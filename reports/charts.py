@@ -14,7 +14,7 @@ import math
 import re
 import xml.etree.ElementTree as ET  # noqa: S405 - parses matplotlib's own output
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib
@@ -22,6 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 
@@ -112,11 +113,16 @@ def simplify_svg(text: str) -> str:
 
     Text stays text, so the PDF's text layer is unchanged.
     """
+    return ET.tostring(_simplified(text), encoding="unicode")
+
+
+def _simplified(text: str) -> ET.Element:
+    """The root element of :func:`simplify_svg`'s drawing (tags without namespace)."""
     root = ET.fromstring(text[text.index("<svg") :])
     _simplify(root, {})
     root.tag = "svg"
     root.attrib.update({"xmlns": _SVG_NS, "xmlns:xlink": _XLINK_NS, **_ROOT_STYLE})
-    return ET.tostring(root, encoding="unicode")
+    return root
 
 
 def _simplify(parent: ET.Element, defs: dict[str, ET.Element]) -> None:
@@ -126,7 +132,11 @@ def _simplify(parent: ET.Element, defs: dict[str, ET.Element]) -> None:
         if child.tag in _DROP:
             continue
         _simplify(child, defs)
-        if child.tag == "g" and set(child.attrib) <= {"id"}:
+        if (
+            child.tag == "g"
+            and set(child.attrib) <= {"id"}
+            and not child.get("id", "").startswith(_GID_PREFIX)
+        ):
             children.extend(child)  # a bare group: draw its children in its place
             continue
         style = child.attrib.pop("style", None)
@@ -442,6 +452,7 @@ def funnel(
     label_all: bool | None = None,
     width_cm: float = 15.5,
     height_cm: float = 11.0,
+    layered: bool = True,
 ) -> str:
     """Return a funnel plot of street gaps against precision as SVG.
 
@@ -455,6 +466,11 @@ def funnel(
     label_all
         Name every street (default: when there are at most 40 points); otherwise
         only streets outside the 95% limits and highlighted ones are named.
+    layered
+        With one highlighted street and not every street named, draw everything
+        but the highlight once per set of points (cached in the process: every
+        notice of a wave shares it) and add the highlighted dot and its label on
+        top (:func:`_funnel_layered`).  ``False`` draws the whole plot each time.
 
     The horizontal line at 0 is the district reference; the dashed curves are the
     95% alert limits and the solid curves the 99.8% alarm limits.
@@ -464,23 +480,89 @@ def funnel(
     usable = [p for p in points if math.isfinite(p.gap) and p.se > 0 and math.isfinite(p.se)]
     if not usable:
         return empty()
+    if label_all is None:
+        label_all = len(usable) <= 40
+    highlighted = [p for p in usable if p.highlight]
+    if layered and not label_all and len(highlighted) == 1:
+        return _funnel_layered(usable, highlighted[0], tau, words, width_cm, height_cm)
+    return _funnel_full(usable, tau, words, label_all, width_cm, height_cm)
+
+
+@dataclass(frozen=True, slots=True)
+class _FunnelFrame:
+    """The axes of a funnel plot: its figure, ranges, and where labels may go."""
+
+    fig: Figure
+    ax: Axes
+    lo_p: float
+    hi_p: float
+    span: float
+    axes_w: float
+    axes_h: float
+
+
+def _funnel_frame(
+    usable: Sequence[FunnelPoint], tau: float, width_cm: float, height_cm: float
+) -> _FunnelFrame:
+    """A figure with the funnel's axes box and ranges (the same for every highlight)."""
     fig = Figure(figsize=(width_cm * _CM, height_cm * _CM))
     ax = fig.add_subplot()
     precisions = [p.precision for p in usable]
     lo_p = min(precisions) * 0.85
     hi_p = max(precisions) * 1.08
-    steps = 120
-    xs = [lo_p + (hi_p - lo_p) * i / steps for i in range(steps + 1)]
-    for z, style, name in ((ALERT_Z, "--", words.alert), (ALARM_Z, "-", words.alarm)):
-        upper = [funnel_limit(x, z, tau) for x in xs]
-        ax.plot(xs, upper, style, color=GREY, lw=0.9, label=name)
-        ax.plot(xs, [-u for u in upper], style, color=GREY, lw=0.9)
-    ax.axhline(0.0, color=NAVY, lw=1.0, label=words.reference)
+    span = max(max(abs(p.gap) for p in usable), funnel_limit(lo_p, ALARM_Z, tau) if lo_p > 0 else 0)
+    ax.set_ylim(-span * 1.12, span * 1.12)
+    ax.set_xlim(lo_p, hi_p)
+    fig.subplots_adjust(left=0.11, right=0.97, top=0.93, bottom=0.2)
+    axes_w = width_cm / 2.54 * 72 * 0.86
+    axes_h = height_cm / 2.54 * 72 * 0.73
+    return _FunnelFrame(fig, ax, lo_p, hi_p, span, axes_w, axes_h)
+
+
+Box = tuple[float, float, float, float]
+
+
+def _place_label(
+    frame: _FunnelFrame, p: FunnelPoint, placed: list[Box], *, gid: str | None = None
+) -> Box:
+    """Name ``p`` on the plot, moved up or down until it overlaps no box in ``placed``.
+
+    The greedy placement works in points; returns the label's box (not added to ``placed``).
+    """
+    size = 7.5 if p.highlight else 6.5
+    x0 = (p.precision - frame.lo_p) / (frame.hi_p - frame.lo_p) * frame.axes_w + 4
+    y_base = (p.gap + frame.span * 1.12) / (frame.span * 2.24) * frame.axes_h + 2
+    width, height = len(p.label) * size + 2, size + 1.5
+    for step in (0, -1, 1, -2, 2, -3, 3, -4, 4):
+        y0 = y_base + step * height
+        box = (x0, y0, x0 + width, y0 + height)
+        if all(
+            box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in placed
+        ):
+            break
+    note = frame.ax.annotate(
+        p.label,
+        (p.precision, p.gap),
+        xytext=(4, 2 + (y0 - y_base)),
+        textcoords="offset points",
+        fontsize=size,
+        fontweight="bold" if p.highlight else "normal",
+        color=RED if p.highlight else "#333333",
+        arrowprops=({"arrowstyle": "-", "color": "#999999", "lw": 0.4} if y0 != y_base else None),
+    )
+    if gid is not None:
+        note.set_gid(f"{gid}-text")
+        if note.arrow_patch is not None:
+            note.arrow_patch.set_gid(f"{gid}-line")
+    return box
+
+
+def _funnel_dots(ax: Axes, points: Sequence[FunnelPoint]) -> None:
     # One marker line per colour, the highlighted street last (on top): the SVG then
     # holds one marker shape and a <use> per point under one clip path, where a
     # scatter writes (and the PDF renderer parses) a clipped circle path per point.
     groups: dict[tuple[str, float], list[FunnelPoint]] = {}
-    for p in usable:
+    for p in points:
         colour = RED if p.highlight else BAND_COLOURS.get(p.band, GREY)
         groups.setdefault((colour, 34.0 if p.highlight else 14.0), []).append(p)
     for (colour, area), members in sorted(groups.items(), key=lambda g: g[0][1]):
@@ -494,45 +576,18 @@ def funnel(
             color=colour,
             zorder=3,
         )
-    if label_all is None:
-        label_all = len(usable) <= 40
-    span = max(max(abs(p.gap) for p in usable), funnel_limit(lo_p, ALARM_Z, tau) if lo_p > 0 else 0)
-    ax.set_ylim(-span * 1.12, span * 1.12)
-    ax.set_xlim(lo_p, hi_p)
-    named = [
-        p
-        for p in usable
-        if label_all or p.highlight or abs(p.gap) > funnel_limit(p.precision, ALERT_Z, tau)
-    ]
-    # greedy placement in points: move a label up or down until it overlaps no other
-    axes_w = width_cm / 2.54 * 72 * 0.86
-    axes_h = height_cm / 2.54 * 72 * 0.73
-    placed: list[tuple[float, float, float, float]] = []
-    for p in sorted(named, key=lambda q: (not q.highlight, q.precision)):
-        size = 7.5 if p.highlight else 6.5
-        x0 = (p.precision - lo_p) / (hi_p - lo_p) * axes_w + 4
-        y_base = (p.gap + span * 1.12) / (span * 2.24) * axes_h + 2
-        width, height = len(p.label) * size + 2, size + 1.5
-        for step in (0, -1, 1, -2, 2, -3, 3, -4, 4):
-            y0 = y_base + step * height
-            box = (x0, y0, x0 + width, y0 + height)
-            if all(
-                box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in placed
-            ):
-                break
-        placed.append(box)
-        ax.annotate(
-            p.label,
-            (p.precision, p.gap),
-            xytext=(4, 2 + (y0 - y_base)),
-            textcoords="offset points",
-            fontsize=size,
-            fontweight="bold" if p.highlight else "normal",
-            color=RED if p.highlight else "#333333",
-            arrowprops=(
-                {"arrowstyle": "-", "color": "#999999", "lw": 0.4} if y0 != y_base else None
-            ),
-        )
+
+
+def _funnel_axes(frame: _FunnelFrame, tau: float, words: FunnelLabels) -> None:
+    """Limits, reference, axes words and legend: everything but the streets."""
+    ax = frame.ax
+    steps = 120
+    xs = [frame.lo_p + (frame.hi_p - frame.lo_p) * i / steps for i in range(steps + 1)]
+    for z, style, name in ((ALERT_Z, "--", words.alert), (ALARM_Z, "-", words.alarm)):
+        upper = [funnel_limit(x, z, tau) for x in xs]
+        ax.plot(xs, upper, style, color=GREY, lw=0.9, label=name)
+        ax.plot(xs, [-u for u in upper], style, color=GREY, lw=0.9)
+    ax.axhline(0.0, color=NAVY, lw=1.0, label=words.reference)
     ax.tick_params(labelsize=8)
     ax.grid(color="#eeeeee", lw=0.5)
     ax.set_axisbelow(True)
@@ -543,5 +598,132 @@ def funnel(
         ax.set_title(title, fontsize=8, color=GREY)
     # below the axes: never over a point, and cheaper than searching for the best corner
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
-    fig.subplots_adjust(left=0.11, right=0.97, top=0.93, bottom=0.2)
-    return _svg(fig)
+
+
+def _outside(p: FunnelPoint, tau: float) -> bool:
+    return abs(p.gap) > funnel_limit(p.precision, ALERT_Z, tau)
+
+
+def _funnel_full(
+    usable: Sequence[FunnelPoint],
+    tau: float,
+    words: FunnelLabels,
+    label_all: bool,
+    width_cm: float,
+    height_cm: float,
+) -> str:
+    frame = _funnel_frame(usable, tau, width_cm, height_cm)
+    _funnel_axes(frame, tau, words)
+    _funnel_dots(frame.ax, usable)
+    named = [p for p in usable if label_all or p.highlight or _outside(p, tau)]
+    placed: list[Box] = []
+    for p in sorted(named, key=lambda q: (not q.highlight, q.precision)):
+        placed.append(_place_label(frame, p, placed))
+    return _svg(frame.fig)
+
+
+@dataclass(frozen=True, slots=True)
+class _FunnelBackground:
+    """A funnel plot without its highlight, ready for one street's dot and label."""
+
+    svg: str
+    boxes: dict[str, Box]
+    """Each named street's label box (points), by street."""
+    gids: dict[str, str]
+    """Each named street's label group id prefix in ``svg``, by street."""
+
+
+_GID_PREFIX = "mp-"  # groups that :func:`simplify_svg` keeps, so they can be taken out
+
+
+@functools.lru_cache(maxsize=8)
+def _funnel_background(
+    points: tuple[FunnelPoint, ...],
+    tau: float,
+    words: FunnelLabels,
+    width_cm: float,
+    height_cm: float,
+) -> _FunnelBackground:
+    """Every street's dot in its band colour and the out-of-limit streets' labels.
+
+    Drawn once per set of points in a process: every notice of a wave shares it.
+    """
+    frame = _funnel_frame(points, tau, width_cm, height_cm)
+    _funnel_axes(frame, tau, words)
+    _funnel_dots(frame.ax, points)
+    boxes: dict[str, Box] = {}
+    gids: dict[str, str] = {}
+    placed: list[Box] = []
+    named = sorted((p for p in points if _outside(p, tau)), key=lambda q: q.precision)
+    for i, p in enumerate(named):
+        gid = f"{_GID_PREFIX}label{i}"
+        box = _place_label(frame, p, placed, gid=gid)
+        placed.append(box)
+        boxes.setdefault(p.label, box)
+        gids.setdefault(p.label, gid)
+    return _FunnelBackground(_svg(frame.fig), boxes, gids)
+
+
+def _drop_group(svg: str, gid: str) -> str:
+    """``svg`` without the ``<g id="gid">`` group (groups kept by :func:`simplify_svg`)."""
+    start = svg.find(f'<g id="{gid}"')
+    if start < 0:
+        return svg
+    depth, pos = 0, start
+    while True:
+        opening = svg.find("<g", pos + 1)
+        closing = svg.find("</g>", pos + 1)
+        if closing < 0:
+            return svg
+        if 0 <= opening < closing and svg[opening + 2] in " >":
+            depth += 1
+            pos = opening
+            continue
+        if depth == 0:
+            return svg[:start] + svg[closing + len("</g>") :]
+        depth -= 1
+        pos = closing
+
+
+def _funnel_layered(
+    usable: Sequence[FunnelPoint],
+    highlight: FunnelPoint,
+    tau: float,
+    words: FunnelLabels,
+    width_cm: float,
+    height_cm: float,
+) -> str:
+    """The funnel plot as :func:`_funnel_full` draws it, from a shared background.
+
+    The background (cached) holds every street in its band colour; the highlighted
+    street's label, if it has one there, is taken out, and a second figure with the
+    same axes box and ranges but nothing else draws the highlighted dot (larger, so it
+    covers the band-coloured one) and its label, placed clear of the other labels.
+    Its elements go on top of the background's.  Only the highlighted label's
+    placement can differ from a full draw: it is placed last instead of first.
+    """
+    plain = tuple(replace(p, highlight=False) if p is highlight else p for p in usable)
+    background = _funnel_background(plain, tau, words, width_cm, height_cm)
+    svg = background.svg
+    gid = background.gids.get(highlight.label)
+    if gid is not None:
+        svg = _drop_group(_drop_group(svg, f"{gid}-text"), f"{gid}-line")
+    frame = _funnel_frame(usable, tau, width_cm, height_cm)
+    frame.fig.patch.set_visible(False)
+    frame.ax.set_axis_off()
+    _funnel_dots(frame.ax, [highlight])
+    others = [box for label, box in background.boxes.items() if label != highlight.label]
+    _place_label(frame, highlight, others)
+    buf = io.StringIO()
+    frame.fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    overlay = _simplified(buf.getvalue())
+    known = set(re.findall(r'<clipPath id="([^"]+)"', svg))
+    layer: list[str] = []
+    for element in overlay:
+        if element.tag == "defs":
+            element[:] = [c for c in element if c.get("id") not in known]
+            if not len(element):
+                continue
+        layer.append(ET.tostring(element, encoding="unicode"))
+    end = svg.rindex("</svg>")
+    return svg[:end] + "".join(layer) + svg[end:]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,11 +113,11 @@ def test_simplified_chart_renders_the_same_pixels(tmp_path: Path) -> None:
         for i, band in zip(range(120), ["above", "similar", "below"] * 40, strict=True)
     ]
     points[7] = FunnelPoint("第7街道", 2.0, 1.0, highlight=True)
-    simplified = charts.funnel(points)
+    simplified = charts.funnel(points, layered=False)
     original = charts.simplify_svg
     try:
         charts.simplify_svg = lambda text: text[text.index("<svg") :]  # matplotlib's own
-        raw = charts.funnel(points)
+        raw = charts.funnel(points, layered=False)
     finally:
         charts.simplify_svg = original
     assert simplified.count("<") < raw.count("<") / 2  # far fewer nodes to draw
@@ -134,3 +136,71 @@ def test_simplified_chart_renders_the_same_pixels(tmp_path: Path) -> None:
     diff = ImageChops.difference(*pages)
     changed = sum(diff.point(lambda value: 255 if value > 60 else 0).histogram()[255:])
     assert changed < 0.0005 * diff.width * diff.height, changed
+
+
+def _raster(tmp_path: Path, name: str, svg: str) -> Any:
+    import subprocess
+
+    from PIL import Image
+
+    pdf = create_pdf(
+        f'<img src="{GENERATED}c.svg" style="width: 15cm">', resources={"c.svg": svg.encode()}
+    )
+    (tmp_path / f"{name}.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "100", "-singlefile", name + ".pdf", name],
+        cwd=tmp_path,
+        check=True,
+    )
+    return Image.open(tmp_path / f"{name}.png").convert("L")
+
+
+def test_funnel_from_shared_background_draws_the_full_picture(tmp_path: Path) -> None:
+    """A highlighted street drawn over the cached background looks as a full draw.
+
+    300 streets: the background (every dot, the out-of-limit labels) is drawn once and
+    each street's red dot and bold label are added on top.
+    """
+    import random
+    import shutil
+
+    from PIL import ImageChops
+
+    from reports import charts
+    from reports.models import FunnelPoint
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    rng = random.Random(16)
+    base = []
+    for i in range(300):
+        se = rng.uniform(2.5, 5.0)
+        gap = rng.gauss(0.0, se * 1.1)
+        band = "above" if gap > 1.96 * se else "below" if gap < -1.96 * se else "similar"
+        base.append(FunnelPoint(f"第{i}街道", gap, se, band=band))
+    outside = [p for p in base if abs(p.gap) > charts.funnel_limit(p.precision, charts.ALERT_Z)]
+    inside = [p for p in base if p not in outside]
+    assert outside and inside
+    charts._funnel_background.cache_clear()
+    # the inside street nearest the centre line at the highest precision (no label near it),
+    # and an outside street (labelled in the background)
+    clear = max(inside, key=lambda p: p.precision - abs(p.gap))
+    for street in (clear, outside[0]):
+        points = [replace(p, highlight=True) if p is street else p for p in base]
+        layered = charts.funnel(points)
+        full = charts.funnel(points, layered=False)
+        assert layered != full  # really drawn another way
+        for svg in (layered, full):  # its name once, in red bold; the other labels once each
+            assert svg.count(f">{street.label}<") == 1
+            assert "#c8161d" in svg.split(f">{street.label}<")[0].rsplit("<text", 1)[1]
+            for p in outside:
+                assert svg.count(f">{p.label}<") == 1
+        diff = ImageChops.difference(
+            _raster(tmp_path, "layered", layered), _raster(tmp_path, "full", full)
+        )
+        changed = sum(diff.point(lambda value: 255 if value > 60 else 0).histogram()[255:])
+        if street is clear:
+            assert changed < 0.00002 * diff.width * diff.height, changed  # not even the dot
+        else:  # the highlighted label may sit elsewhere: a label's area at most
+            assert changed < 0.003 * diff.width * diff.height, changed
+    assert charts._funnel_background.cache_info().misses == 1  # one background for both
