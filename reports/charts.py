@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.transforms import ScaledTranslation  # noqa: E402
 
 from reports.models import FunnelPoint  # noqa: E402
 
@@ -363,12 +364,17 @@ def interval_chart(
             fontsize=7.5,
             color=GREY,
         )
-    ax.set_yticks(ys, [r.label for r in rows])
+    # the row labels are placed where y tick labels go (right-aligned 3.5 pt left of
+    # the axes), as plain texts: tick objects (two lines and two texts each, laid
+    # out again for every draw) were half of this chart's drawing time
+    ax.set_yticks([])
+    beside = ax.get_yaxis_transform() + ScaledTranslation(-3.5 / 72, 0, fig.dpi_scale_trans)
+    for r, y in zip(rows, ys, strict=True):
+        ax.text(0, y, r.label, transform=beside, ha="right", va="center_baseline", fontsize=8)
     ax.set_ylim(0.4, n + 0.9)
     if xlim is None:
         xlim = axis_range(rows, reference)
     ax.set_xlim(*xlim)
-    ax.tick_params(axis="y", length=0, labelsize=8)
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", color="#dddddd", lw=0.5)
     ax.set_axisbelow(True)
