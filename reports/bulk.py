@@ -98,6 +98,16 @@ def _warm_up() -> None:
     pdf.create_pdf(warm_up, stylesheets=("official.css",))
 
 
+def _warm_shared_charts(data: NoticeData) -> None:
+    """Draw what a wave's notices share (the funnel's background) once, before forking."""
+    from reports.notice import funnel_chart
+
+    try:
+        funnel_chart(data)
+    except Exception:  # noqa: BLE001, S110 - each street's own rendering reports it
+        pass
+
+
 def _render_one(data: NoticeData, target: Path | None) -> NoticeResult:
     from reports.notice import render_notice_pdf
 
@@ -182,6 +192,7 @@ def generate_notices(
             finish(i, _render_one(data, target))
     else:
         _warm_up()  # before forking: every renderer starts with the fonts and caches loaded
+        _warm_shared_charts(notices[0])
         pool = ProcessPoolExecutor(
             min(workers, total), initializer=_prepare_worker, initargs=(os.getpid(),)
         )

@@ -216,16 +216,24 @@ def notice_charts(data: NoticeData) -> dict[str, str]:
         )
     out = {"radar": charts.radar(axes, own, ref, data.street) if len(axes) >= 3 else charts.empty()}
     out["indicators"] = charts.interval_chart(rows, row_cm=0.62) if rows else charts.empty()
-    out["funnel"] = (
-        charts.funnel(
-            data.funnel_points,
-            tau=data.funnel_tau,
-            labels=charts.FunnelLabels(reference=data.district_reference),
-        )
-        if data.funnel_points
-        else charts.empty()
-    )
+    out["funnel"] = funnel_chart(data)
     return out
+
+
+def funnel_chart(data: NoticeData) -> str:
+    """Return the notice's funnel plot (its street highlighted) as SVG.
+
+    The part shared by a wave's notices is drawn once per process
+    (:func:`reports.charts.funnel`); drawing one notice's funnel before forking
+    renderers hands it to all of them.
+    """
+    if not data.funnel_points:
+        return charts.empty()
+    return charts.funnel(
+        data.funnel_points,
+        tau=data.funnel_tau,
+        labels=charts.FunnelLabels(reference=data.district_reference),
+    )
 
 
 def render_notice_html(data: NoticeData, charts: Mapping[str, str] | None = None) -> str:
