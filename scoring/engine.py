@@ -110,8 +110,8 @@ def data_digest(data: ResponseData) -> str:
     return h.hexdigest()
 
 
-def subset(data: ResponseData, keep: npt.NDArray[np.bool_]) -> ResponseData:
-    """Rows of ``data`` where ``keep`` is True (streets list unchanged)."""
+def subset(data: ResponseData, keep: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> ResponseData:
+    """Rows of ``data`` where ``keep`` is True, or at indices ``keep`` (streets list unchanged)."""
     return replace(
         data,
         street=data.street[keep],
@@ -318,6 +318,11 @@ def score(
     population = None if population_totals is None else np.asarray(population_totals, float)
 
     W = Weights.of(framework)
+    # rows in cell order once: every cell sum below is then a plain reduceat over
+    # contiguous rows, added in the same order as gathering them would
+    data_in = data
+    order = cell_layout(data).order
+    data = subset(data, order)
     lay = cell_layout(data)
     J, K = len(framework.indicators), len(framework.dimensions)
     S, G = len(data.streets), len(data.groups)
@@ -368,7 +373,7 @@ def score(
     scores_ = np.asarray(framework.scale.scores, dtype=np.float64)
     var_data = data
     if weighting.variance_values is not None:  # raked: residuals on the raking variables
-        var_data = replace(data, values=weighting.variance_values)
+        var_data = replace(data, values=weighting.variance_values[order])
     cov = cell_covariance(var_data, lay, span=float(scores_.max() - scores_.min()))
     comp = completeness(framework, lay.size.reshape(S, G), cov.answered)
     scoreable = np.isfinite(st["ovr"])
@@ -386,9 +391,9 @@ def score(
 
     # rescaled bootstrap, deviations scaled to the variance with the tiny-cell rule
     feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)
-    wm_base = wm if weighting.replicate is None else weighting.base[:, None] * m
-    feat_boot[:, :J] = (wm_base * x)[lay.order]
-    feat_boot[:, J:] = wm_base[lay.order]
+    wm_base = wm if weighting.replicate is None else weighting.base[order, None] * m
+    feat_boot[:, :J] = wm_base * x
+    feat_boot[:, J:] = wm_base
     raw = bootstrap_replicates(
         feat_boot,
         lay,
@@ -455,7 +460,7 @@ def score(
     rs = rank_sets(st["ovr"], rep.overall, v_ovr.street, ranked, level)
 
     has_concerns = bool(data.concerns.any())
-    importance = di["att"][0] if has_concerns else overall_correlation(data)
+    importance = di["att"][0] if has_concerns else overall_correlation(data_in)
     shrunk = fay_herriot(st["ovr"], v_ovr.street) if shrink else None
 
     codes, dcodes = framework.indicator_codes, framework.dimension_codes
@@ -482,7 +487,7 @@ def score(
             **{k: (v if ok else None) for k, v in extra.items()},
         )
 
-    deff = design_effects(data, W.shares)
+    deff = design_effects(data_in, W.shares)
     streets = []
     for s, label in enumerate(data.streets):
         pri, q_below = select_priorities(

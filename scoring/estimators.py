@@ -57,7 +57,9 @@ class CellLayout:
     """Respondents sorted by cell ``c = s * G + g``; every (s, g) pair is a cell.
 
     ``order`` sorts the rows, ``starts[c]:starts[c + 1]`` are cell c's sorted
-    rows, ``size[c]`` its respondent count (possibly 0).
+    rows, ``size[c]`` its respondent count (possibly 0).  ``contiguous``: the
+    rows are already in cell order (``order`` is the identity), so cell sums
+    need no gather.
     """
 
     n_streets: int
@@ -66,6 +68,7 @@ class CellLayout:
     starts: IntArray
     size: IntArray
     cell: IntArray  # (n,) cell of each original row
+    contiguous: bool = False
 
     @property
     def n_cells(self) -> int:
@@ -76,10 +79,11 @@ def cell_layout(data: ResponseData) -> CellLayout:
     """Sort respondents by street x group cell."""
     S, G = len(data.streets), len(data.groups)
     cell = data.street * G + data.group
-    order = np.argsort(cell, kind="stable")
+    contiguous = bool(np.all(cell[:-1] <= cell[1:]))
+    order = np.arange(cell.size) if contiguous else np.argsort(cell, kind="stable")
     size = np.bincount(cell, minlength=S * G).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
-    return CellLayout(S, G, order, starts, size, cell)
+    return CellLayout(S, G, order, starts, size, cell, contiguous)
 
 
 def cell_sums(values: FloatArray, layout: CellLayout) -> FloatArray:
@@ -88,7 +92,8 @@ def cell_sums(values: FloatArray, layout: CellLayout) -> FloatArray:
     out = np.zeros((layout.n_cells, F), dtype=np.float64)
     full = layout.size > 0
     if full.any():
-        sums = np.add.reduceat(values[layout.order], layout.starts[:-1][full], axis=0)
+        rows = values if layout.contiguous else values[layout.order]
+        sums = np.add.reduceat(rows, layout.starts[:-1][full], axis=0)
         out[full] = sums
     return out.reshape(layout.n_streets, layout.n_groups, F)
 

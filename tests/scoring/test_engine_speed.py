@@ -79,3 +79,38 @@ def test_float32_replicates_stay_below_the_json_decimals():
         assert (both == np.isfinite(s32)).all()
         worst = max(worst, float(np.abs(s64 - s32)[both].max()))
     assert worst < 5e-5, worst
+
+
+def test_rank_frontier_gives_the_all_pairs_maximum_bit_for_bit():
+    from scoring.ranking import _max_t_all_pairs, _max_t_frontier
+
+    rng = np.random.default_rng(3)
+    for trial in range(12):
+        n, B = int(rng.integers(2, 200)), int(rng.integers(50, 400))
+        var = rng.gamma(2.0, 1.0, n)
+        if trial % 3 == 0:
+            var = np.round(var) + 1.0  # tied variances
+        dev = rng.normal(0.0, 1.0, (B, n)) * np.sqrt(var)
+        if trial % 2 == 0:
+            dev = np.round(dev, 1)  # tied deviations
+        dev = dev.astype(np.float32)
+        sigma = np.sqrt(var[:, None] + var[None, :]).astype(np.float32)
+        a = _max_t_all_pairs(dev, sigma)
+        b = _max_t_frontier(dev, sigma, var)
+        assert np.array_equal(a, b)
+
+
+def test_cell_order_rows_give_the_same_sums_as_gathered_rows():
+    from scoring.engine import subset
+    from scoring.estimators import cell_sums
+
+    fw = load_default_framework()
+    sim = simulate(fw, [f"S{i}" for i in range(12)], 40, seed=5).data
+    data = subset(sim, np.random.default_rng(1).permutation(sim.n))
+    lay = cell_layout(data)
+    assert not lay.contiguous
+    sorted_data = subset(data, lay.order)
+    lay_s = cell_layout(sorted_data)
+    assert lay_s.contiguous
+    a, b = cell_sums(data.values, lay), cell_sums(sorted_data.values, lay_s)
+    assert np.array_equal(a, b, equal_nan=True)
