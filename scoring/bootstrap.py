@@ -42,7 +42,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,20 +49,23 @@ from scipy.special import ndtr
 
 from . import tdist as t_dist
 from .dataset import BoolArray, FloatArray
-from .estimators import CellLayout, Weights, composite
+from .estimators import CellLayout, Weights, combine_groups, composite
 from .raking_replicates import ReplicateRaking
 from .raking_solver import N_CLASS
 from .variance import TINY_CELL
 
 __all__ = [
+    "MAX_REPLICATES",
     "MIN_REPLICATES",
     "Replicates",
     "bootstrap_replicates",
+    "check_replicates",
     "expanded_interval",
     "replicate_cell_totals",
 ]
 
 MIN_REPLICATES = 100
+MAX_REPLICATES = 10_000
 _COUNT_BUDGET = 4_000_000  # resampling counts held at once per cell (x 8 bytes)
 _TOTALS_BUDGET = 32_000_000  # replicate cell totals held at once (x 4 bytes)
 _RAKE_COUNT_BUDGET = 48_000_000  # resampling counts of all cells held at once when raking
@@ -83,6 +85,21 @@ class Replicates:
     @property
     def size(self) -> int:
         return int(self.overall.shape[0])
+
+
+def check_replicates(boot: int) -> None:
+    """The one check of the number of bootstrap replicates B (every caller uses it).
+
+    Below :data:`MIN_REPLICATES` the tails of the percentile intervals rest on
+    a handful of replicates; above :data:`MAX_REPLICATES` memory and time grow
+    with no visible gain at the JSON's 4 decimals.
+
+    :raises ValueError: ``boot`` is outside ``[MIN_REPLICATES, MAX_REPLICATES]``.
+    """
+    if boot < MIN_REPLICATES:
+        raise ValueError(f"boot must be at least {MIN_REPLICATES} replicates, not {boot}")
+    if boot > MAX_REPLICATES:
+        raise ValueError(f"boot must be at most {MAX_REPLICATES} replicates, not {boot}")
 
 
 def _blas_threads() -> tuple[Callable[[int], object] | None, int]:
@@ -256,39 +273,6 @@ def replicate_cell_totals(
             yield out.reshape(layout.n_streets, layout.n_groups, bc, F)
 
 
-def _group_combine(num: npt.NDArray[Any], den: npt.NDArray[Any], shares: FloatArray) -> FloatArray:
-    """:func:`combine_groups` for (S, G, Bc, J) totals → (S, Bc, J), in their dtype.
-
-    One ratio array and a loop over the few groups; where every cell has a
-    denominator (the usual case) the share total is a constant.
-    """
-    pi = shares.astype(num.dtype)
-    ok = den > 0
-    if ok.all():  # two (S, Bc, J) buffers, whatever the number of groups
-        acc = np.divide(num[:, 0], den[:, 0])
-        acc *= pi[0]
-        part = np.empty_like(acc)
-        for g in range(1, pi.shape[0]):
-            np.divide(num[:, g], den[:, g], out=part)
-            part *= pi[g]
-            acc += part
-        acc /= pi.sum()
-        combined: FloatArray = acc
-        return combined
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = num / den
-    ratio[~ok] = 0
-    acc = ratio[:, 0] * pi[0]
-    for g in range(1, pi.shape[0]):
-        acc += ratio[:, g] * pi[g]
-    pis = ok[:, 0] * pi[0]
-    for g in range(1, pi.shape[0]):
-        pis += ok[:, g] * pi[g]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = np.where(pis > 0, acc / pis, np.nan)
-    return out
-
-
 def bootstrap_replicates(
     features: npt.NDArray[np.float32],
     layout: CellLayout,
@@ -304,7 +288,7 @@ def bootstrap_replicates(
     """Bootstrap replicates of street and district scores.
 
     :param features: (n, 2J) sorted features ``[w m x, w m]``.
-    :param boot: number of replicates B (at least 100).
+    :param boot: number of replicates B (the engine has checked it: :func:`check_replicates`).
     :param reference_streets: streets in the district reference (default all).
     :param population_coef: (S, G, J) coefficients of the cell means in the
         population-weighted district indicator scores
@@ -314,8 +298,6 @@ def bootstrap_replicates(
         cell has no answer to an indicator (population reference only).
     :param raking: re-rake every replicate (``features`` then carry the base weights).
     """
-    if boot < MIN_REPLICATES:
-        raise ValueError(f"boot must be at least {MIN_REPLICATES} replicates, not {boot}")
     J = features.shape[1] // 2
     use = np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
     parts: dict[str, list[FloatArray]] = {
@@ -323,7 +305,7 @@ def bootstrap_replicates(
     }
     for tot in replicate_cell_totals(features, layout, boot, seed, raking):
         num, den = tot[..., :J], tot[..., J:]
-        ind = _group_combine(num, den, weights.shares).transpose(1, 0, 2).astype(np.float64)
+        ind = combine_groups(num, den, weights.shares, axis=1).transpose(1, 0, 2).astype(np.float64)
         dim, ovr = composite(ind, weights)
         if population_coef is not None and point_means is not None:
             ok = den > 0

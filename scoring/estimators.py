@@ -20,8 +20,10 @@ Reference: Kish, L. (1965), *Survey Sampling*, Wiley, §6.3 (ratio means) and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .dataset import BoolArray, FloatArray, IntArray, ResponseData
 from .framework import Framework
@@ -98,19 +100,42 @@ def cell_sums(values: FloatArray, layout: CellLayout) -> FloatArray:
     return out.reshape(layout.n_streets, layout.n_groups, F)
 
 
-def combine_groups(num: FloatArray, den: FloatArray, shares: FloatArray) -> FloatArray:
-    """Group-share combination of cell ratios.
+def combine_groups(
+    num: npt.NDArray[Any], den: npt.NDArray[Any], shares: FloatArray, axis: int = -2
+) -> npt.NDArray[Any]:
+    """Group-share combination of cell ratios: the one implementation.
 
-    ``num``, ``den`` have shape (..., S, G, J); returns (..., S, J) with
-    ``Σ_g π_g (num/den) / Σ_g π_g`` over groups with ``den > 0``, NaN if none.
+    ``Σ_g π_g (num/den) / Σ_g π_g`` over the groups with ``den > 0`` along
+    ``axis`` (the group axis; default: ``num``, ``den`` are (..., S, G, J) and the
+    result (..., S, J)), NaN where no group has a denominator.  Computed in the
+    arrays' dtype (float32 for the bootstrap's replicate totals) with one ratio
+    buffer and a loop over the few groups; where every cell has a denominator
+    (the usual case) the share total is a constant.
     """
+    num = np.moveaxis(num, axis, 0)
+    den = np.moveaxis(den, axis, 0)
+    pi = shares.astype(num.dtype)
     ok = den > 0
-    ratio = np.divide(num, den, out=np.zeros_like(num), where=ok)
-    pi = shares[:, None] * ok
-    tot = pi.sum(axis=-2)
+    if ok.all():  # two buffers of the result's size, whatever the number of groups
+        combined: npt.NDArray[Any] = np.divide(num[0], den[0])
+        combined *= pi[0]
+        part = np.empty_like(combined)
+        for g in range(1, pi.shape[0]):
+            np.divide(num[g], den[g], out=part)
+            part *= pi[g]
+            combined += part
+        combined /= pi.sum()
+        return combined
+    ratio = np.divide(num, den, out=np.zeros(num.shape, dtype=num.dtype), where=ok)
+    acc = ratio[0] * pi[0]
+    for g in range(1, pi.shape[0]):
+        acc += ratio[g] * pi[g]
+    pis = ok[0] * pi[0]
+    for g in range(1, pi.shape[0]):
+        pis += ok[g] * pi[g]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = (pi * ratio).sum(axis=-2) / tot
-    return np.where(tot > 0, out, np.nan)
+        out: npt.NDArray[Any] = np.where(pis > 0, acc / pis, np.nan)
+    return out
 
 
 def composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray]:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
+from scoring.bootstrap import check_replicates
+
 from ..extensions import db
 from ..i18n import _
 from ..models import Quota, Response, ScoringRun, Wave
@@ -121,8 +123,11 @@ def score_from_console(
     :raises ValueError: bad settings or nothing to score.
     """
     check_transition(wave, "score")
-    if not 100 <= boot <= 10_000:
-        raise ValueError(_("自助抽样次数 B 须在 100 到 10000 之间。"))
+    try:
+        check_replicates(boot)
+    except ValueError:
+        # the message's numbers are MIN_REPLICATES and MAX_REPLICATES
+        raise ValueError(_("自助抽样次数 B 须在 100 到 10000 之间。")) from None
     if not 1 <= min_n <= 10_000:
         raise ValueError(_("最小样本量须在 1 到 10000 之间。"))
     apply_exclusion_policy(

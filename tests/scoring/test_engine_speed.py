@@ -6,9 +6,9 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import t as t_dist
 
-from scoring.bootstrap import _group_combine, expanded_interval, replicate_cell_totals
+from scoring.bootstrap import expanded_interval, replicate_cell_totals
 from scoring.dataset import from_points
-from scoring.estimators import Weights, cell_layout
+from scoring.estimators import Weights, cell_layout, combine_groups
 from scoring.framework import load_default_framework
 from scoring.simulate import simulate
 
@@ -73,8 +73,8 @@ def test_float32_replicates_stay_below_the_json_decimals():
         replicate_cell_totals(f64.astype(np.float32), lay, 300, 11),
         strict=True,
     ):
-        s64 = _group_combine(t64[..., :J], t64[..., J:], shares)
-        s32 = _group_combine(t32[..., :J], t32[..., J:], shares).astype(np.float64)
+        s64 = combine_groups(t64[..., :J], t64[..., J:], shares, axis=1)
+        s32 = combine_groups(t32[..., :J], t32[..., J:], shares, axis=1).astype(np.float64)
         both = np.isfinite(s64)
         assert (both == np.isfinite(s32)).all()
         worst = max(worst, float(np.abs(s64 - s32)[both].max()))
@@ -114,3 +114,21 @@ def test_cell_order_rows_give_the_same_sums_as_gathered_rows():
     assert lay_s.contiguous
     a, b = cell_sums(data.values, lay), cell_sums(sorted_data.values, lay_s)
     assert np.array_equal(a, b, equal_nan=True)
+
+
+def test_one_check_of_the_replicate_range():
+    import pytest
+
+    from scoring.bootstrap import MAX_REPLICATES, MIN_REPLICATES, check_replicates
+    from scoring.engine import score
+
+    check_replicates(MIN_REPLICATES)
+    check_replicates(MAX_REPLICATES)
+    with pytest.raises(ValueError, match="at least 100 replicates, not 99"):
+        check_replicates(99)
+    with pytest.raises(ValueError, match="at most 10000 replicates, not 10001"):
+        check_replicates(10_001)
+    fw = load_default_framework()
+    data = simulate(fw, ["A", "B"], 20, seed=1).data
+    with pytest.raises(ValueError, match="at most 10000"):
+        score(fw, data, boot=MAX_REPLICATES + 1)
