@@ -42,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,7 +67,7 @@ __all__ = [
 
 MIN_REPLICATES = 100
 MAX_REPLICATES = 10_000
-_COUNT_BUDGET = 4_000_000  # resampling counts held at once per cell (x 8 bytes)
+_COUNT_BUDGET = 262_144  # resampling counts drawn at once per worker (x 8 bytes: in cache)
 _TOTALS_BUDGET = 32_000_000  # replicate cell totals held at once (x 4 bytes)
 _RAKE_COUNT_BUDGET = 48_000_000  # resampling counts of all cells held at once when raking
 
@@ -136,10 +137,50 @@ def _parallel_workers() -> Iterator[int]:
         setter(before)
 
 
+class _Tally:
+    """One worker's reusable buffers for drawing resampling counts.
+
+    Fresh arrays of a few MB per cell (what ``np.bincount`` returns) cost page
+    faults that took more time than the counting itself at a million
+    respondents; these buffers are allocated once per worker.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.counts = np.empty(size, dtype=np.intp)
+        self.real: dict[np.dtype[Any], npt.NDArray[Any]] = {}
+
+    def draw(self, gen: np.random.Generator, nc: int, rows: int) -> npt.NDArray[np.intp]:
+        """Counts (rows, nc) of ``nc − 1`` uniform draws out of ``nc``, per row.
+
+        Exact multinomial counts: indices from ``Generator.integers`` (Lemire's
+        unbiased bounded integers), tallied.
+        """
+        idx = gen.integers(0, nc, size=(rows, nc - 1))
+        idx += (np.arange(rows) * nc)[:, None]
+        counts = self.counts[: rows * nc]
+        counts[:] = 0
+        np.add.at(counts, idx.ravel(), 1)
+        return counts.reshape(rows, nc)
+
+    def as_real(self, counts: npt.NDArray[np.intp], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+        """``counts`` converted into a reused buffer of ``dtype``."""
+        buf = self.real.get(dtype)
+        if buf is None:
+            buf = self.real[dtype] = np.empty(self.counts.size, dtype=dtype)
+        out = buf[: counts.size].reshape(counts.shape)
+        out[...] = counts
+        return out
+
+
+def _tally(cells_max: int) -> _Tally:
+    return _Tally(max(_COUNT_BUDGET, cells_max))
+
+
 def _cell_totals(
     gen: np.random.Generator,
     x: npt.NDArray[np.float32],
     out: npt.NDArray[np.float32],
+    tally: _Tally,
 ) -> None:
     """Fill ``out`` (Bc, F) with Bc Rao-Wu resampled totals of the rows of ``x``.
 
@@ -151,15 +192,12 @@ def _cell_totals(
     if nc < TINY_CELL:
         out[:] = x.sum(axis=0, dtype=np.float64).astype(out.dtype)
         return
-    draws = nc - 1
-    scale = out.dtype.type(nc / draws)
+    scale = out.dtype.type(nc / (nc - 1))
     step = max(1, _COUNT_BUDGET // nc)
     for s0 in range(0, bc, step):
         sc = min(step, bc - s0)
-        idx = gen.integers(0, nc, size=(sc, draws))
-        idx += (np.arange(sc) * nc)[:, None]
-        counts = np.bincount(idx.ravel(), minlength=sc * nc).reshape(sc, nc)
-        np.matmul(counts.astype(x.dtype), x, out=out[s0 : s0 + sc])
+        counts = tally.as_real(tally.draw(gen, nc, sc), x.dtype)
+        np.matmul(counts, x, out=out[s0 : s0 + sc])
         out[s0 : s0 + sc] *= scale
 
 
@@ -167,15 +205,13 @@ def _cell_counts(gen: np.random.Generator, nc: int, bc: int) -> npt.NDArray[np.f
     """Rao-Wu resampling counts (bc, nc), scaled: the draws :func:`_cell_totals` makes."""
     if nc < TINY_CELL:
         return np.ones((bc, nc), dtype=np.float32)
-    draws = nc - 1
     counts = np.empty((bc, nc), dtype=np.float32)
     step = max(1, _COUNT_BUDGET // nc)
+    tally = _tally(nc)
     for s0 in range(0, bc, step):
         sc = min(step, bc - s0)
-        idx = gen.integers(0, nc, size=(sc, draws))
-        idx += (np.arange(sc) * nc)[:, None]
-        counts[s0 : s0 + sc] = np.bincount(idx.ravel(), minlength=sc * nc).reshape(sc, nc)
-    counts *= np.float32(nc / draws)
+        counts[s0 : s0 + sc] = tally.draw(gen, nc, sc)
+    counts *= np.float32(nc / (nc - 1))
     return counts
 
 
@@ -265,9 +301,10 @@ def replicate_cell_totals(
             out = np.zeros((C, bc, F), dtype=features.dtype)
 
             def run(part: Sequence[int], out: npt.NDArray[np.float32] = out) -> None:
+                tally = _tally(int(layout.size.max()))
                 for c in part:
                     lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
-                    _cell_totals(gens[c], features[lo:hi], out[c])
+                    _cell_totals(gens[c], features[lo:hi], out[c], tally)
 
             list(pool.map(run, [cells[i::workers] for i in range(workers)]))
             yield out.reshape(layout.n_streets, layout.n_groups, bc, F)
