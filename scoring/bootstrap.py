@@ -353,9 +353,7 @@ def bootstrap_replicates(
         else:
             with np.errstate(invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                dind = np.nanmean(ind[:, use], axis=1)
-                ddim = np.nanmean(dim[:, use], axis=1)
-                dovr = np.nanmean(ovr[:, use], axis=1)
+                dind, ddim, dovr = (_nanmean(a[:, use]) for a in (ind, dim, ovr))
         for key, arr in zip(parts, (ind, dim, ovr, dind, ddim, dovr), strict=True):
             parts[key].append(arr)
     cat = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
@@ -367,6 +365,15 @@ def bootstrap_replicates(
         district_dimension=cat["ddim"],
         district_overall=cat["dovr"],
     )
+
+
+def _nanmean(a: FloatArray) -> FloatArray:
+    """``np.nanmean(a, axis=1)``, the same numbers; a plain mean when nothing is NaN."""
+    if np.isnan(a).any():
+        out: FloatArray = np.nanmean(a, axis=1)
+        return out
+    mean: FloatArray = a.mean(axis=1)
+    return mean
 
 
 def expanded_interval(

@@ -146,8 +146,12 @@ def composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray
     and the dimension weights are renormalised.
     """
     ok = ~np.isnan(ind)
-    filled = np.where(ok, ind, 0.0)
     a = weights.indicator
+    if ok.all():  # the usual case, the same arithmetic without the masks
+        full = _full_composite(ind, weights)
+        if full is not None:
+            return full
+    filled = np.where(ok, ind, 0.0)
     num = (filled * a) @ weights.member
     den = (ok * a) @ weights.member
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -157,6 +161,20 @@ def composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray
     tot = (dok * b).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         overall = np.where(tot > 0, (np.where(dok, dim, 0.0) * b).sum(axis=-1) / tot, np.nan)
+    return dim, overall
+
+
+def _full_composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray] | None:
+    """:func:`composite` where every indicator has a score (None: a dimension has no weight)."""
+    a, b = weights.indicator, weights.dimension
+    den = (np.ones((1, a.size)) * a) @ weights.member  # one row of (ok * a) @ member
+    if not (den > 0).all():
+        return None
+    dim: FloatArray = ((ind * a) @ weights.member) / den
+    tot = float((np.ones((1, b.size)) * b).sum(axis=-1)[0])
+    if not tot > 0:
+        return None
+    overall: FloatArray = (dim * b).sum(axis=-1) / tot
     return dim, overall
 
 
