@@ -23,8 +23,9 @@ Choices recorded in ``ScoreResult.method``:
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,7 +36,15 @@ from . import tdist as t_dist
 from .bootstrap import Replicates, bootstrap_replicates, check_replicates, expanded_interval
 from .completeness import Completeness, completeness
 from .dataset import BoolArray, FloatArray, ResponseData
-from .estimators import CellLayout, Weights, cell_layout, cell_sums, combine_groups, composite
+from .estimators import (
+    CellLayout,
+    Weights,
+    block_sums,
+    cell_blocks,
+    cell_layout,
+    combine_groups,
+    composite,
+)
 from .framework import Framework
 from .funnel import ALARM_Z, ALERT_Z, BAND_RULES, FDR_LEVEL, Funnel, expected_false_flags, funnel
 from .population import Margins
@@ -285,10 +294,7 @@ class _Points:
     di: dict[str, FloatArray]
     n_dim: npt.NDArray[np.int64]  # (S, K) respondents answering each dimension
     n_street: npt.NDArray[np.int64]  # (S,)
-    dim_any: BoolArray  # (n, K) respondent answered something in dimension k
-    answered: BoolArray  # (n, J) m_rj
-    wm: FloatArray  # (n, J) w_r m_rj
-    x: FloatArray  # (n, J) answer scores, 0 where unanswered
+    district_n_dim: npt.NDArray[np.int64]  # (K,) respondents answering each dimension
 
 
 def _figures(tb: list[FloatArray], W: Weights) -> dict[str, FloatArray]:
@@ -310,35 +316,50 @@ def _figures(tb: list[FloatArray], W: Weights) -> dict[str, FloatArray]:
     }
 
 
-def _point_estimates(framework: Framework, prep: _Prepared, W: Weights) -> _Points:
-    """Cell sums of every feature, combined into street and district figures."""
-    data, lay = prep.data, prep.layout
-    S, K = len(data.streets), len(framework.dimensions)
-    m = data.points > 0
-    w = data.weight[:, None]
+def _features(data: ResponseData, r0: int, r1: int, satisfied: int) -> Iterator[FloatArray]:
+    """The eight (rows, J) features of rows ``r0:r1``, one at a time (they stay in cache).
+
+    ``w m x``, ``w m``, ``w m sat``, ``w dk``, ``w asked``, ``w concern``,
+    ``w any-concern``, ``m`` (the sums ``_figures`` takes, in that order).
+    """
+    points = data.points[r0:r1]
+    m = points > 0
+    w = data.weight[r0:r1, None]
     wm = w * m
-    x = np.where(m, data.values, 0.0)
-    sat = (data.points >= framework.scale.satisfied_from) & m
-    any_concern = data.concerns.any(axis=1, keepdims=True)
-    # one (n, J) feature block at a time keeps memory at a few n x J arrays
-    makers: list[Callable[[], FloatArray]] = [
-        lambda: wm * x,
-        lambda: wm,
-        lambda: wm * sat,
-        lambda: w * data.dont_know,
-        lambda: w * data.asked,
-        lambda: w * data.concerns,
-        lambda: np.broadcast_to(w * any_concern, m.shape),
-        lambda: m.astype(np.float64),
-    ]
-    blocks = [cell_sums(make(), lay) for make in makers]  # each (S, G, J)
+    yield wm * np.where(m, data.values[r0:r1], 0.0)
+    yield wm
+    yield wm * ((points >= satisfied) & m)
+    yield w * data.dont_know[r0:r1]
+    yield w * data.asked[r0:r1]
+    yield w * data.concerns[r0:r1]
+    yield np.broadcast_to(w * data.concerns[r0:r1].any(axis=1, keepdims=True), m.shape)
+    yield m.astype(np.float64)
+
+
+def _point_estimates(framework: Framework, prep: _Prepared, W: Weights) -> _Points:
+    """Cell sums of every feature, combined into street and district figures.
+
+    A block of whole cells at a time (:func:`scoring.estimators.cell_blocks`):
+    the eight n x J features never exist for all rows at once.
+    """
+    data, lay = prep.data, prep.layout
+    S, G, K = len(data.streets), len(data.groups), len(framework.dimensions)
+    J = data.points.shape[1]
+    satisfied = framework.scale.satisfied_from
+    sums = np.zeros((8, lay.n_cells, J))
+    n_dim = np.zeros((S, K), dtype=np.int64)
+    d_dim = np.zeros(K, dtype=np.int64)
+    for r0, r1, c0, c1 in cell_blocks(lay):
+        for out, f in zip(sums, _features(data, r0, r1, satisfied), strict=True):
+            block_sums(f, lay, c0, c1, out)
+        dim_any = (f @ W.member) > 0  # f: the last feature, m as 0/1
+        np.add.at(n_dim, data.street[r0:r1], dim_any.astype(np.int64))
+        d_dim += dim_any.sum(axis=0)
+    blocks = [t.reshape(S, G, J) for t in sums]  # each (S, G, J)
     st = _figures(blocks, W)
     di = _figures([b.sum(axis=0, keepdims=True) for b in blocks], W)
-    dim_any = (m.astype(np.float64) @ W.member) > 0
-    n_dim = np.zeros((S, K), dtype=np.int64)
-    np.add.at(n_dim, data.street, dim_any.astype(np.int64))
     n_street = np.bincount(data.street, minlength=S)
-    return _Points(st, di, n_dim, n_street, dim_any, m, wm, x)
+    return _Points(st, di, n_dim, n_street, d_dim)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -386,14 +407,17 @@ def _replicates(
     prep: _Prepared, pts: _Points, var: _Variances, W: Weights, boot: int, seed: int
 ) -> Replicates:
     """Step 5: Rao-Wu rescaled bootstrap, deviations scaled to the published variances."""
-    J = pts.wm.shape[1]
-    weighting = prep.weighting
-    feat_boot = np.empty((prep.data.n, 2 * J), dtype=np.float32)
-    wm_base = (
-        pts.wm if weighting.replicate is None else weighting.base[prep.order, None] * pts.answered
-    )
-    feat_boot[:, :J] = wm_base * pts.x
-    feat_boot[:, J:] = wm_base
+    data, weighting = prep.data, prep.weighting
+    J = data.points.shape[1]
+    feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)  # [w m x, w m], w: base if raked
+    for r0, r1, _, _ in cell_blocks(prep.layout):
+        m = data.points[r0:r1] > 0
+        if weighting.replicate is None:
+            wm_base = data.weight[r0:r1, None] * m
+        else:
+            wm_base = weighting.base[prep.order[r0:r1], None] * m
+        feat_boot[r0:r1, :J] = wm_base * np.where(m, data.values[r0:r1], 0.0)
+        feat_boot[r0:r1, J:] = wm_base
     ref = var.ref
     raw = bootstrap_replicates(
         feat_boot,
@@ -512,25 +536,36 @@ def _verdicts(
     )
 
 
+def _py(a: npt.ArrayLike) -> Any:
+    """``a`` as (nested) lists of Python floats, None where not finite: ``_opt`` in bulk."""
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim == 0:
+        return _opt(arr)
+    if arr.ndim == 1:
+        return [x if math.isfinite(x) else None for x in arr.tolist()]
+    return [_py(row) for row in arr]
+
+
 def _estimate(
-    score: float,
-    lo: float,
-    hi: float,
-    var: float,
+    score: float | None,
+    lo: float | None,
+    hi: float | None,
+    se: float | None,
     n: int,
-    dk: float,
-    sat: float,
+    dk: float | None,
+    sat: float | None,
     **extra: float | None,
 ) -> Estimate:
-    ok = np.isfinite(score)
+    """One figure; the interval, SE and ``extra`` only where it has a score."""
+    ok = score is not None
     return Estimate(
-        score=_opt(score),
-        ci_low=_opt(lo) if ok else None,
-        ci_high=_opt(hi) if ok else None,
-        se=_opt(np.sqrt(var)) if ok else None,
+        score=score,
+        ci_low=lo if ok else None,
+        ci_high=hi if ok else None,
+        se=se if ok else None,
         n=int(n),
-        dk_rate=_opt(dk),
-        satisfaction_rate=_opt(sat),
+        dk_rate=dk,
+        satisfaction_rate=sat,
         **{k: (v if ok else None) for k, v in extra.items()},
     )
 
@@ -560,6 +595,19 @@ def _streets(
     fun, rs, shrunk, comp = ver.funnel, ver.ranks, ver.shrunk, var.comp
     n_street, n_dim, ranked = pts.n_street, pts.n_dim, var.ranked
     deff = design_effects(prep.data_in, W.shares)
+    # every per-street figure as Python values once (None: not finite)
+    with np.errstate(invalid="ignore"):
+        ind, ind_l, ind_h, ind_se = (
+            _py(a) for a in (st["ind"], ind_lo, ind_hi, np.sqrt(v_ind.street))
+        )
+        dim, dim_l, dim_h, dim_se = (
+            _py(a) for a in (st["dim"], dim_lo, dim_hi, np.sqrt(v_dim.street))
+        )
+        dk, sat, att = (_py(st[k]) for k in ("dk", "sat", "att"))
+        ddk, dsat = _py(st["ddk"]), _py(st["dsat"])
+        gap, gse = _py(gap_ind), _py(gse_ind)
+        gap_l, gap_h = _py(gap_ind - tq_ind * gse_ind), _py(gap_ind + tq_ind * gse_ind)
+    n_ind = st["n_ind"].astype(np.int64).tolist()
     streets = []
     for s, label in enumerate(data.streets):
         pri, q_below = select_priorities(
@@ -578,31 +626,31 @@ def _streets(
             pri = ()
         inds = {
             c: _estimate(
-                st["ind"][s, j],
-                ind_lo[s, j],
-                ind_hi[s, j],
-                v_ind.street[s, j],
-                st["n_ind"][s, j],
-                st["dk"][s, j],
-                st["sat"][s, j],
-                attention=_opt(st["att"][s, j]),
-                district_gap=_opt(gap_ind[s, j]),
-                gap_se=_opt(gse_ind[s, j]),
-                gap_ci_low=_opt(gap_ind[s, j] - tq_ind[s, j] * gse_ind[s, j]),
-                gap_ci_high=_opt(gap_ind[s, j] + tq_ind[s, j] * gse_ind[s, j]),
+                ind[s][j],
+                ind_l[s][j],
+                ind_h[s][j],
+                ind_se[s][j],
+                n_ind[s][j],
+                dk[s][j],
+                sat[s][j],
+                attention=att[s][j],
+                district_gap=gap[s][j],
+                gap_se=gse[s][j],
+                gap_ci_low=gap_l[s][j],
+                gap_ci_high=gap_h[s][j],
                 q_below=_opt(q_below[j]),
             )
             for j, c in enumerate(codes)
         }
         dims = {
             c: _estimate(
-                st["dim"][s, k],
-                dim_lo[s, k],
-                dim_hi[s, k],
-                v_dim.street[s, k],
+                dim[s][k],
+                dim_l[s][k],
+                dim_h[s][k],
+                dim_se[s][k],
                 n_dim[s, k],
-                st["ddk"][s, k],
-                st["dsat"][s, k],
+                ddk[s][k],
+                dsat[s][k],
             )
             for k, c in enumerate(dcodes)
         }
@@ -676,25 +724,25 @@ def _district(
         n=prep.data.n,
         dimensions={
             c: _estimate(
-                ref.dimension[k],
-                d_dim_lo[k],
-                d_dim_hi[k],
-                v_dim.district[k],
-                int(pts.dim_any[:, k].sum()),
-                di["ddk"][0, k],
-                di["dsat"][0, k],
+                _opt(ref.dimension[k]),
+                _opt(d_dim_lo[k]),
+                _opt(d_dim_hi[k]),
+                _opt(np.sqrt(v_dim.district[k])),
+                int(pts.district_n_dim[k]),
+                _opt(di["ddk"][0, k]),
+                _opt(di["dsat"][0, k]),
             )
             for k, c in enumerate(framework.dimension_codes)
         },
         indicators={
             c: _estimate(
-                ref.indicator[j],
-                d_ind_lo[j],
-                d_ind_hi[j],
-                v_ind.district[j],
+                _opt(ref.indicator[j]),
+                _opt(d_ind_lo[j]),
+                _opt(d_ind_hi[j]),
+                _opt(np.sqrt(v_ind.district[j])),
                 di["n_ind"][0, j],
-                di["dk"][0, j],
-                di["sat"][0, j],
+                _opt(di["dk"][0, j]),
+                _opt(di["sat"][0, j]),
                 attention=_opt(di["att"][0, j]),
             )
             for j, c in enumerate(framework.indicator_codes)

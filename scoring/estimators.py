@@ -19,6 +19,7 @@ Reference: Kish, L. (1965), *Survey Sampling*, Wiley, §6.3 (ratio means) and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,16 @@ import numpy.typing as npt
 from .dataset import BoolArray, FloatArray, IntArray, ResponseData
 from .framework import Framework
 
-__all__ = ["CellLayout", "Weights", "cell_layout", "cell_sums", "combine_groups", "composite"]
+__all__ = [
+    "CellLayout",
+    "Weights",
+    "block_sums",
+    "cell_blocks",
+    "cell_layout",
+    "cell_sums",
+    "combine_groups",
+    "composite",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -98,6 +108,37 @@ def cell_sums(values: FloatArray, layout: CellLayout) -> FloatArray:
         sums = np.add.reduceat(rows, layout.starts[:-1][full], axis=0)
         out[full] = sums
     return out.reshape(layout.n_streets, layout.n_groups, F)
+
+
+BLOCK_ROWS = 16_384  # rows (whole cells) whose n x J temporaries are held at once
+
+
+def cell_blocks(layout: CellLayout, rows: int = BLOCK_ROWS) -> Iterator[tuple[int, int, int, int]]:
+    """Runs of whole cells of about ``rows`` rows: ``(r0, r1, c0, c1)``.
+
+    Rows ``r0:r1`` (in cell order) are exactly cells ``c0:c1``.  Working a block
+    at a time keeps the n x J temporaries in cache and memory bounded; a cell's
+    sum adds the same rows in the same order as over all rows.
+    """
+    starts = layout.starts
+    C = layout.n_cells
+    c0 = 0
+    while c0 < C:
+        c1 = int(np.searchsorted(starts, starts[c0] + rows, side="right")) - 1
+        c1 = min(max(c1, c0 + 1), C)
+        yield int(starts[c0]), int(starts[c1]), c0, c1
+        c0 = c1
+
+
+def block_sums(values: FloatArray, layout: CellLayout, c0: int, c1: int, out: FloatArray) -> None:
+    """Cell sums of a block's rows ``values`` (cells ``c0:c1``) into ``out[c0:c1]`` (C, F).
+
+    ``out`` starts at zero; empty cells stay zero (as in :func:`cell_sums`).
+    """
+    full = layout.size[c0:c1] > 0
+    if full.any():
+        rel = layout.starts[c0:c1][full] - layout.starts[c0]
+        out[c0:c1][full] = np.add.reduceat(values, rel, axis=0)
 
 
 def combine_groups(

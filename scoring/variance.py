@@ -72,7 +72,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .dataset import BoolArray, FloatArray, ResponseData
-from .estimators import CellLayout, cell_sums
+from .estimators import CellLayout, block_sums, cell_blocks
 
 __all__ = [
     "PRIOR_DF",
@@ -150,9 +150,6 @@ def _pooled(
     return out, dfs
 
 
-_BLOCK_ROWS = 65_536  # respondents whose per-answer terms are held at once
-
-
 def _cell_terms(
     m: BoolArray,
     x: FloatArray,
@@ -214,43 +211,43 @@ def cell_covariance(
         every other cell's estimate.
     """
     S, G, J = layout.n_streets, layout.n_groups, data.points.shape[1]
-    m = data.points > 0
-    w = data.weight
-    x = np.where(m, data.values, 0.0)
-    wm = w[:, None] * m
-    # one (n, J) block at a time, and the per-respondent terms cell by cell:
-    # memory stays a few n x J arrays at a million respondents
-    tot = np.concatenate(
-        [cell_sums(wm * x, layout), cell_sums(wm, layout), cell_sums(m.astype(np.float64), layout)],
-        axis=-1,
-    )
-    del wm
-    num, den, cnt = (tot[..., i * J : (i + 1) * J] for i in range(3))
+    C = S * G
+    points, values, w = data.points, data.values, data.weight
+    if not layout.contiguous:  # one gather here instead of one per cell
+        order = layout.order
+        points, values, w = points[order], values[order], w[order]
+
+    def block(r0: int, r1: int) -> tuple[BoolArray, FloatArray]:
+        m = points[r0:r1] > 0
+        return m, np.where(m, values[r0:r1], 0.0)
+
+    # cell totals, then the per-respondent terms, a block of whole cells at a time:
+    # memory stays a few block x J arrays at a million respondents
+    tot = np.zeros((3, C, J))
+    for r0, r1, c0, c1 in cell_blocks(layout):
+        m, x = block(r0, r1)
+        wm = w[r0:r1, None] * m
+        block_sums(wm * x, layout, c0, c1, tot[0])
+        block_sums(wm, layout, c0, c1, tot[1])
+        block_sums(m.astype(np.float64), layout, c0, c1, tot[2])
+    num, den, cnt = (t.reshape(S, G, J) for t in tot)
     answered = den > 0
     means = np.divide(num, den, out=np.zeros_like(num), where=answered)
     size = layout.size
-    C = S * G
     flat_means = means.reshape(C, J)
     flat_dens = den.reshape(C, J)
-    if not layout.contiguous:  # one gather here instead of one per cell
-        order = layout.order
-        m, x, w = m[order], x[order], w[order]
     uu = np.zeros((C, J, J))
     jj = np.zeros((C, J, J))
     mm = np.zeros((C, J, J))
     bias = np.zeros((C, J))
     starts = layout.starts
-    c0 = 0
-    while c0 < C:  # blocks of whole cells of about _BLOCK_ROWS rows
-        c1 = int(np.searchsorted(starts, starts[c0] + _BLOCK_ROWS, side="right")) - 1
-        c1 = min(max(c1, c0 + 1), C)
-        r0, r1 = int(starts[c0]), int(starts[c1])
+    for r0, r1, c0, c1 in cell_blocks(layout):
+        m, x = block(r0, r1)
         _cell_terms(
-            m[r0:r1], x[r0:r1], w[r0:r1], np.repeat(np.arange(c1 - c0), size[c0:c1]),
+            m, x, w[r0:r1], np.repeat(np.arange(c1 - c0), size[c0:c1]),
             flat_means[c0:c1], flat_dens[c0:c1], starts[c0 : c1 + 1] - r0, tiny,
             uu[c0:c1], jj[c0:c1], mm[c0:c1], bias[c0:c1],
         )  # fmt: skip
-        c0 = c1
     tiny_cell = (size < tiny).reshape(S, G)
     full = ~tiny_cell
     own = uu.reshape(S, G, J, J)
