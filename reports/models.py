@@ -1,7 +1,7 @@
 """Plain input data for the documents; no database objects ever reach a template.
 
 Score maps (``street_scores``, ``district_scores``) keep the shape of the scores
-JSON (DESIGN.md section 5): ``{"score", "ci_low", "ci_high", "n", "dimensions":
+JSON (docs/scores-json.md): ``{"score", "ci_low", "ci_high", "n", "dimensions":
 {"D1": {...}}, "indicators": {"I01": {...}}}`` plus, for a street, ``rank``,
 ``rank_low``, ``rank_high`` and ``band``.
 """

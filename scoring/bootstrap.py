@@ -53,6 +53,7 @@ from .dataset import BoolArray, FloatArray
 from .estimators import CellLayout, Weights, combine_groups, composite
 from .raking_replicates import ReplicateRaking
 from .raking_solver import N_CLASS
+from .settings import BOOT_RANGE
 from .variance import TINY_CELL
 
 __all__ = [
@@ -60,13 +61,11 @@ __all__ = [
     "MIN_REPLICATES",
     "Replicates",
     "bootstrap_replicates",
-    "check_replicates",
     "expanded_interval",
     "replicate_cell_totals",
 ]
 
-MIN_REPLICATES = 100
-MAX_REPLICATES = 10_000
+MIN_REPLICATES, MAX_REPLICATES = BOOT_RANGE  # checked by scoring.settings.check_boot
 _COUNT_BUDGET = 262_144  # resampling counts drawn at once per worker (x 8 bytes: in cache)
 _TOTALS_BUDGET = 32_000_000  # replicate cell totals held at once (x 4 bytes)
 _RAKE_COUNT_BUDGET = 48_000_000  # resampling counts of all cells held at once when raking
@@ -86,21 +85,6 @@ class Replicates:
     @property
     def size(self) -> int:
         return int(self.overall.shape[0])
-
-
-def check_replicates(boot: int) -> None:
-    """The one check of the number of bootstrap replicates B (every caller uses it).
-
-    Below :data:`MIN_REPLICATES` the tails of the percentile intervals rest on
-    a handful of replicates; above :data:`MAX_REPLICATES` memory and time grow
-    with no visible gain at the JSON's 4 decimals.
-
-    :raises ValueError: ``boot`` is outside ``[MIN_REPLICATES, MAX_REPLICATES]``.
-    """
-    if boot < MIN_REPLICATES:
-        raise ValueError(f"boot must be at least {MIN_REPLICATES} replicates, not {boot}")
-    if boot > MAX_REPLICATES:
-        raise ValueError(f"boot must be at most {MAX_REPLICATES} replicates, not {boot}")
 
 
 def _blas_threads() -> tuple[Callable[[int], object] | None, int]:
@@ -325,7 +309,7 @@ def bootstrap_replicates(
     """Bootstrap replicates of street and district scores.
 
     :param features: (n, 2J) sorted features ``[w m x, w m]``.
-    :param boot: number of replicates B (the engine has checked it: :func:`check_replicates`).
+    :param boot: number of replicates B (checked by :func:`scoring.settings.check_boot`).
     :param reference_streets: streets in the district reference (default all).
     :param population_coef: (S, G, J) coefficients of the cell means in the
         population-weighted district indicator scores

@@ -49,13 +49,14 @@ what it is and how to deal with it", *Int. J. Epidemiol.* 34, 215-220; Kish, L.
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .settings import wave_seed
 
 __all__ = [
     "Change",
@@ -66,16 +67,6 @@ __all__ = [
     "targeted_change",
     "wave_seed",
 ]
-
-
-def wave_seed(code: str, base: int = 20260101) -> int:
-    """Bootstrap seed of a wave: ``base`` mixed with the wave code (sha256), in [0, 2³¹).
-
-    Independent waves get independent replicate draws; the same wave and base
-    always give the same seed (reproducible runs).
-    """
-    digest = hashlib.sha256(f"{int(base)}:{code}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (2**31 - 1)
 
 
 @dataclass(frozen=True, slots=True)

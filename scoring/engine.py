@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import tdist as t_dist
-from .bootstrap import Replicates, bootstrap_replicates, check_replicates, expanded_interval
+from .bootstrap import Replicates, bootstrap_replicates, expanded_interval
 from .completeness import Completeness, completeness
 from .dataset import BoolArray, FloatArray, ResponseData
 from .estimators import (
@@ -51,6 +51,7 @@ from .population import Margins
 from .priorities import overall_correlation, select_priorities
 from .ranking import RankSets, rank_sets
 from .reference import Coefficients, Reference, district_reference, street_coefficients
+from .reliability import composite_reliability
 from .result import (
     CellDesign,
     DistrictResult,
@@ -61,6 +62,7 @@ from .result import (
     StreetResult,
 )
 from .sensitivity import rank_sensitivity
+from .settings import DEFAULTS, check_boot
 from .shrinkage import FayHerriot, fay_herriot
 from .variance import (
     PRIOR_DF,
@@ -216,7 +218,7 @@ def _check(
             f"the responses use groups {', '.join(data.groups)} but framework "
             f"{framework.code} has {', '.join(framework.group_codes)}"
         )
-    check_replicates(boot)
+    check_boot(boot)
     if min_n < 1 or top_k < 0:
         raise ValueError("min_n must be at least 1 and top_k at least 0")
     w = data.weight
@@ -821,17 +823,17 @@ def score(
     framework: Framework,
     data: ResponseData,
     *,
-    boot: int = 1000,
-    seed: int = 20260101,
-    min_n: int = 30,
-    top_k: int = 3,
+    boot: int = DEFAULTS.boot,
+    seed: int = DEFAULTS.seed,
+    min_n: int = DEFAULTS.min_n,
+    top_k: int = DEFAULTS.top_k,
     exclude: npt.ArrayLike | None = None,
-    level: float = 0.95,
+    level: float = DEFAULTS.level,
     shrink: bool = True,
     data_sha256: str | None = None,
     population_totals: npt.ArrayLike | None = None,
-    band_rule: str = "alarm",
-    min_gap: float = 3.0,
+    band_rule: str = DEFAULTS.band_rule,
+    min_gap: float = DEFAULTS.min_gap,
     fdr: float = FDR_LEVEL,
     margins: Margins | None = None,
     trim: tuple[float, float] | None = None,
@@ -852,7 +854,7 @@ def score(
     data : ResponseData
         Responses (see :mod:`scoring.dataset`).
     boot : int
-        Bootstrap replicates B (:func:`scoring.bootstrap.check_replicates`).
+        Bootstrap replicates B (:func:`scoring.settings.check_boot`).
     seed : int
         Seed of the bootstrap; same input and seed → identical result.  Give
         independent waves different seeds (:func:`scoring.change.wave_seed`).
@@ -944,4 +946,5 @@ def score(
         indicator_cov=np.einsum(
             "sgj,sgjk,sgk->sjk", sc.indicator, cov.final, sc.indicator, optimize=True
         ),
+        reliability=composite_reliability(framework, prep.data_in),
     )

@@ -1,4 +1,4 @@
-"""Point estimators of DESIGN.md section 6 over street x group cell sums.
+"""Point estimators (docs/method.md) over street x group cell sums.
 
 Every estimate is a smooth function of weighted cell totals, so the same code
 serves the point estimates, the bootstrap replicates (extra leading axes) and

@@ -1,6 +1,6 @@
 """Evaluation framework: scale, respondent groups, dimensions and indicators.
 
-A framework is read from a TOML file (DESIGN.md section 5) into frozen
+A framework is read from a TOML file (docs/formats.md) into frozen
 dataclasses.  Validation collects every problem at once and reports each as
 ``file: key: problem`` so that a bureau clerk can fix the whole file in one go.
 """
@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .problems import Problem
+
 DEFAULT_FRAMEWORK = "gulou-default.toml"
 MAX_TEXT_CHARS = 1_000_000  # a framework is a few KB; anything this big is not one
 MAX_DEPTH = 5  # document > [[indicators]] list > table > groups list > text
@@ -28,11 +30,26 @@ CODE_LENGTH = {"framework": 60, "groups": 20, "dimensions": 20, "indicators": 20
 
 
 class FrameworkError(ValueError):
-    """A framework file that cannot be used; ``problems`` lists every reason."""
+    """A framework file that cannot be used.
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
+    ``found`` lists every reason as a :class:`~scoring.problems.Problem` (a code
+    such as ``framework.weights.sum``, its params and the English line);
+    ``problems`` is the same list as English lines ``source: key: problem``
+    (what the command line prints).  Plain strings are accepted too (code
+    ``framework.other``).
+    """
+
+    def __init__(self, problems: Sequence[str | Problem]) -> None:
+        self.found = [
+            p if isinstance(p, Problem) else Problem("framework.other", p) for p in problems
+        ]
+        self.problems = [p.message for p in self.found]
         super().__init__("\n".join(self.problems))
+
+
+def _file_problem(source: str, code: str, problem: str, **params: Any) -> Problem:
+    """A problem of the whole file (no key): ``source: problem``."""
+    return Problem(code, f"{source}: {problem}", {"source": source, "key": "", **params})
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +116,9 @@ class Framework:
     indicators: tuple[Indicator, ...]
     name_en: str = ""
     source_text: str = field(default="", compare=False, repr=False)
+    # the dimensions' AHP pairwise comparison matrix (dimension order), when the
+    # weights were derived or checked by AHP: rank sensitivity's ``ahp`` scheme
+    ahp: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def indicator_codes(self) -> tuple[str, ...]:
@@ -156,25 +176,55 @@ def load_framework(path: str | Path) -> Framework:
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
-        raise FrameworkError([f"{path.name}: file not found"]) from None
+        raise FrameworkError(
+            [_file_problem(path.name, "framework.file.not_found", "file not found")]
+        ) from None
     except UnicodeDecodeError:
-        raise FrameworkError([f"{path.name}: the file is not UTF-8 text"]) from None
+        raise FrameworkError(
+            [_file_problem(path.name, "framework.file.not_utf8", "the file is not UTF-8 text")]
+        ) from None
     return parse_framework(text, source=path.name)
 
 
 def parse_framework(text: str, source: str = "framework.toml") -> Framework:
     """Parse and validate framework TOML text; see :func:`load_framework`."""
     if len(text) > MAX_TEXT_CHARS:
-        raise FrameworkError([f"{source}: the file has {len(text)} characters; at most 1000000"])
+        raise FrameworkError(
+            [
+                _file_problem(
+                    source,
+                    "framework.file.too_long",
+                    f"the file has {len(text)} characters; at most {MAX_TEXT_CHARS}",
+                    chars=len(text),
+                    max=MAX_TEXT_CHARS,
+                )
+            ]
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise FrameworkError([f"{source}: not valid TOML: {exc}"]) from None
+        raise FrameworkError(
+            [
+                _file_problem(
+                    source, "framework.file.toml", f"not valid TOML: {exc}", detail=str(exc)
+                )
+            ]
+        ) from None
     except RecursionError:
-        raise FrameworkError([f"{source}: the TOML is nested too deeply"]) from None
+        raise FrameworkError(
+            [_file_problem(source, "framework.file.too_deep", "the TOML is nested too deeply")]
+        ) from None
     deep = _too_deep(data)
     if deep is not None:
-        raise FrameworkError([f"{source}: {deep}: nested deeper than {MAX_DEPTH} levels"])
+        raise FrameworkError(
+            [
+                Problem(
+                    "framework.too_deep",
+                    f"{source}: {deep}: nested deeper than {MAX_DEPTH} levels",
+                    {"source": source, "key": deep, "max": MAX_DEPTH},
+                )
+            ]
+        )
     return _Builder(source).build(data, text)
 
 
@@ -202,22 +252,29 @@ class _Builder:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
 
-    def fail(self, key: str, problem: str) -> None:
-        self.problems.append(f"{self.source}: {key}: {problem}")
+    def fail(self, key: str, code: str, problem: str, **params: Any) -> None:
+        """Record ``problem`` (English) at ``key`` under ``code`` with ``params``."""
+        self.problems.append(
+            Problem(
+                f"framework.{code}",
+                f"{self.source}: {key}: {problem}",
+                {"source": self.source, "key": key, **params},
+            )
+        )
 
     def text(self, table: Mapping[str, Any], key: str, where: str, required: bool = True) -> str:
         value = table.get(key)
         if value is None:
             if required:
-                self.fail(f"{where}.{key}", "is missing")
+                self.fail(f"{where}.{key}", "missing", "is missing")
             return ""
         if not isinstance(value, str) or (required and not value.strip()):
-            self.fail(f"{where}.{key}", "must be a non-empty text")
+            self.fail(f"{where}.{key}", "text.empty", "must be a non-empty text")
             return ""
         if _control(value):
-            self.fail(f"{where}.{key}", "contains a control character (such as CR)")
+            self.fail(f"{where}.{key}", "text.control", "contains a control character (such as CR)")
             return ""
         return value.strip()
 
@@ -227,8 +284,11 @@ class _Builder:
         if value and (not CODE_RE.fullmatch(value) or len(value) > limit):
             self.fail(
                 f"{where}.code",
+                "code.format",
                 f"{value!r} must be letters, digits and hyphens (starting with a letter or "
                 f"digit), at most {limit} characters",
+                value=value,
+                limit=limit,
             )
             return ""
         return value
@@ -236,44 +296,70 @@ class _Builder:
     def number(
         self, table: Mapping[str, Any], key: str, where: str, default: float | None = None
     ) -> float:
+        item = table.get("code") if isinstance(table.get("code"), str) else None
         value = table.get(key, default)
         if value is None:
-            self.fail(f"{where}.{key}", "is missing")
+            self.fail(f"{where}.{key}", "missing", "is missing")
             return math.nan
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(f"{where}.{key}", f"must be a number, not {value!r}")
+            self.fail(
+                f"{where}.{key}",
+                "number.type",
+                f"must be a number, not {value!r}",
+                value=repr(value),
+                item=item,
+            )
             return math.nan
         if not math.isfinite(value) or value <= 0:
-            self.fail(f"{where}.{key}", f"must be positive, not {value!r}")
+            self.fail(
+                f"{where}.{key}",
+                "number.positive",
+                f"must be positive, not {value!r}",
+                value=repr(value),
+                item=item,
+            )
             return math.nan
         if value > MAX_NUMBER:
-            self.fail(f"{where}.{key}", f"must be at most {MAX_NUMBER:g}, not {value!r}")
+            self.fail(
+                f"{where}.{key}",
+                "number.max",
+                f"must be at most {MAX_NUMBER:g}, not {value!r}",
+                value=repr(value),
+                max=f"{MAX_NUMBER:g}",
+                item=item,
+            )
             return math.nan
         return float(value)
 
     def tables(self, data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
         value = data.get(key)
         if value is None:
-            self.fail(key, f"is missing: add at least one [[{key}]] table")
+            self.fail(key, "tables.missing", f"is missing: add at least one [[{key}]] table")
             return []
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self.fail(key, f"must be a list of [[{key}]] tables")
+            self.fail(key, "tables.type", f"must be a list of [[{key}]] tables")
             return []
         if not value:
-            self.fail(key, f"is empty: add at least one [[{key}]] table")
+            self.fail(key, "tables.empty", f"is empty: add at least one [[{key}]] table")
         return value
 
     def unique(self, codes: list[str], where: str) -> None:
         seen: set[str] = set()
         for n, code in enumerate(codes):
             if code and code in seen:
-                self.fail(f"{where}[{n}].code", f"duplicate code {code!r}")
+                self.fail(
+                    f"{where}[{n}].code", "code.duplicate", f"duplicate code {code!r}", value=code
+                )
             seen.add(code)
 
     def build(self, data: Mapping[str, Any], text: str) -> Framework:
         head = data.get("framework")
         if not isinstance(head, dict):
-            self.fail("framework", "is missing: add a [framework] table with code, name, version")
+            self.fail(
+                "framework",
+                "head.missing",
+                "is missing: add a [framework] table with code, name, version",
+            )
             head = {}
         code = self.code(head, "framework", "framework")
         name = self.text(head, "name", "framework")
@@ -285,13 +371,17 @@ class _Builder:
         ):
             self.fail(
                 "framework.version",
+                "version",
                 f"must be a whole number >= 1 and <= {MAX_VERSION}, not {version!r}",
+                value=repr(version),
+                max=MAX_VERSION,
             )
             version = 1
         scale = self.scale(data.get("scale"))
         groups = self.groups(data)
         dimensions = self.dimensions(data)
         indicators = self.indicators(data, dimensions, groups)
+        ahp = self.ahp(data.get("ahp"), dimensions)
         if self.problems:
             raise FrameworkError(self.problems)
         return Framework(
@@ -304,18 +394,54 @@ class _Builder:
             indicators=indicators,
             name_en=str(head.get("name_en", "")),
             source_text=text,
+            ahp=ahp,
         )
+
+    def ahp(
+        self, table: Any, dimensions: tuple[Dimension, ...]
+    ) -> tuple[tuple[float, ...], ...] | None:
+        """Optional ``[ahp] dimensions = [[...], ...]``: a consistent K x K pairwise matrix."""
+        if table is None:
+            return None
+        if not isinstance(table, dict) or set(table) != {"dimensions"}:
+            self.fail("ahp", "must be a table with one key, dimensions (the pairwise matrix)")
+            return None
+        rows = table["dimensions"]
+        k = len(dimensions)
+        if (
+            not isinstance(rows, list)
+            or len(rows) != k
+            or not all(isinstance(r, list) and len(r) == k for r in rows)
+            or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for r in rows for v in r
+            )
+        ):
+            self.fail(
+                "ahp.dimensions",
+                f"must be a {k} x {k} matrix of numbers (one row per dimension, in order)",
+            )
+            return None
+        from .weights import ahp_weights  # local: weights imports the data modules
+
+        try:
+            ahp_weights(rows, [d.code for d in dimensions])
+        except ValueError as exc:
+            self.fail("ahp.dimensions", str(exc))
+            return None
+        return tuple(tuple(float(v) for v in r) for r in rows)
 
     def scale(self, table: Any) -> Scale:
         if not isinstance(table, dict):
-            self.fail("scale", "is missing: add a [scale] table with labels and scores")
+            self.fail(
+                "scale", "scale.missing", "is missing: add a [scale] table with labels and scores"
+            )
             return Scale(labels=(), scores=())
         labels = table.get("labels")
         scores = table.get("scores")
         if not isinstance(labels, list) or not all(
             isinstance(x, str) and x and not _control(x) for x in labels
         ):
-            self.fail("scale.labels", "must be a list of texts, worst answer first")
+            self.fail("scale.labels", "scale.labels", "must be a list of texts, worst answer first")
             labels = []
         if not isinstance(scores, list) or not all(
             isinstance(x, int | float)
@@ -326,33 +452,54 @@ class _Builder:
         ):
             self.fail(
                 "scale.scores",
+                "scale.scores",
                 f"must be a list of numbers from {-MAX_NUMBER:g} to {MAX_NUMBER:g}, one per label",
+                min=f"{-MAX_NUMBER:g}",
+                max=f"{MAX_NUMBER:g}",
             )
             scores = []
         if labels and len(labels) < 2:
-            self.fail("scale.labels", "needs at least 2 points")
+            self.fail("scale.labels", "scale.points", "needs at least 2 points")
         if labels and len(set(labels)) != len(labels):
-            self.fail("scale.labels", "labels must differ from each other")
+            self.fail("scale.labels", "scale.labels_unique", "labels must differ from each other")
         if labels and scores and len(labels) != len(scores):
             self.fail(
-                "scale.scores", f"has {len(scores)} scores for {len(labels)} labels: give one each"
+                "scale.scores",
+                "scale.count",
+                f"has {len(scores)} scores for {len(labels)} labels: give one each",
+                scores=len(scores),
+                labels=len(labels),
             )
         elif scores and any(b <= a for a, b in zip(scores, scores[1:], strict=False)):
-            self.fail("scale.scores", "must increase strictly from the worst to the best answer")
+            self.fail(
+                "scale.scores",
+                "scale.increase",
+                "must increase strictly from the worst to the best answer",
+            )
         labels_en = table.get("labels_en", [])
         if labels_en and (not isinstance(labels_en, list) or len(labels_en) != len(labels)):
-            self.fail("scale.labels_en", "must have one English label per label")
+            self.fail("scale.labels_en", "scale.labels_en", "must have one English label per label")
             labels_en = []
         dont_know = self.text(table, "dont_know", "scale")
         if dont_know and dont_know in labels:
-            self.fail("scale.dont_know", f"{dont_know!r} is also a scale label")
+            self.fail(
+                "scale.dont_know",
+                "scale.dont_know",
+                f"{dont_know!r} is also a scale label",
+                value=dont_know,
+            )
         satisfied_from = table.get("satisfied_from", max(len(labels) - 1, 1))
         if (
             isinstance(satisfied_from, bool)
             or not isinstance(satisfied_from, int)
             or not 1 <= satisfied_from <= max(len(labels), 1)
         ):
-            self.fail("scale.satisfied_from", f"must be a scale point from 1 to {len(labels)}")
+            self.fail(
+                "scale.satisfied_from",
+                "scale.satisfied_from",
+                f"must be a scale point from 1 to {len(labels)}",
+                max=len(labels),
+            )
             satisfied_from = max(len(labels) - 1, 1)
         return Scale(
             labels=tuple(labels),
@@ -393,7 +540,12 @@ class _Builder:
         self.unique([d.code for d in out], "dimensions")
         total = sum(d.weight for d in out)
         if out and math.isfinite(total) and abs(total - 1.0) > 1e-6:
-            self.fail("dimensions", f"weights add up to {total:g}, they must add up to 1")
+            self.fail(
+                "dimensions",
+                "weights.sum",
+                f"weights add up to {total:g}, they must add up to 1",
+                total=f"{total:g}",
+            )
         return tuple(out)
 
     def indicators(
@@ -409,14 +561,21 @@ class _Builder:
             where = f"indicators[{n}]"
             dim = self.text(t, "dimension", where)
             if dim and dim_codes and dim not in dim_codes:
-                self.fail(f"{where}.dimension", f"unknown dimension {dim!r}")
+                self.fail(
+                    f"{where}.dimension",
+                    "indicator.dimension",
+                    f"unknown dimension {dim!r}",
+                    value=dim,
+                )
             asked = t.get("groups", [])
             if not isinstance(asked, list) or not all(isinstance(g, str) for g in asked):
-                self.fail(f"{where}.groups", "must be a list of group codes")
+                self.fail(
+                    f"{where}.groups", "indicator.groups_type", "must be a list of group codes"
+                )
                 asked = []
             for g in asked:
                 if g not in group_codes:
-                    self.fail(f"{where}.groups", f"unknown group {g!r}")
+                    self.fail(f"{where}.groups", "indicator.group", f"unknown group {g!r}", value=g)
             out.append(
                 Indicator(
                     code=self.code(t, where, "indicators"),
@@ -432,10 +591,10 @@ class _Builder:
         self.unique([i.code for i in out], "indicators")
         for d in dimensions:
             if d.code and not any(i.dimension == d.code for i in out):
-                self.fail(f"dimensions.{d.code}", "has no indicators")
+                self.fail(f"dimensions.{d.code}", "dimension.empty", "has no indicators")
         for g in groups:
             if g.code and out and not any(not i.groups or g.code in i.groups for i in out):
-                self.fail(f"groups.{g.code}", "is asked no indicator")
+                self.fail(f"groups.{g.code}", "group.unasked", "is asked no indicator")
         return tuple(out)
 
 
@@ -491,4 +650,8 @@ def dump_framework(fw: Framework) -> str:
         ]
         if i.groups:
             lines.append("groups = [" + ", ".join(_toml_str(g) for g in i.groups) + "]")
+    if fw.ahp is not None:
+        lines += ["", "[ahp]", "dimensions = ["]
+        lines += ["  [" + ", ".join(_toml_num(v) for v in row) + "]," for row in fw.ahp]
+        lines.append("]")
     return "\n".join(lines) + "\n"

@@ -47,6 +47,7 @@ from scipy.special import ndtr, ndtri
 
 from . import tdist as t_dist
 from .dataset import BoolArray, FloatArray
+from .settings import BAND_RULES
 
 __all__ = [
     "ALARM_Z",
@@ -65,7 +66,6 @@ ALERT_Z = float(ndtri(0.975))
 ALARM_Z = float(ndtri(0.999))
 FDR_LEVEL = 0.05
 MIN_STREETS_OVERDISPERSION = 20
-BAND_RULES = ("alarm", "alert", "fdr")
 
 
 @dataclass(frozen=True, slots=True, eq=False)

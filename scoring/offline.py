@@ -17,6 +17,7 @@ from .exchange import ExchangeError, read_table
 from .framework import Framework, load_framework
 from .population import PopulationError, read_population
 from .result import to_json
+from .settings import DEFAULTS
 
 __all__ = ["score_file"]
 
@@ -26,13 +27,13 @@ def score_file(
     responses_path: str | Path,
     out_path: str | Path,
     *,
-    boot: int = 1000,
-    seed: int = 20260101,
-    min_n: int = 30,
-    top_k: int = 3,
+    boot: int = DEFAULTS.boot,
+    seed: int = DEFAULTS.seed,
+    min_n: int = DEFAULTS.min_n,
+    top_k: int = DEFAULTS.top_k,
     population_totals: Mapping[str, Mapping[str, float]] | None = None,
-    band_rule: str = "alarm",
-    min_gap: float = 3.0,
+    band_rule: str = DEFAULTS.band_rule,
+    min_gap: float = DEFAULTS.min_gap,
     population_path: str | Path | None = None,
     trim: tuple[float, float] | None = None,
     rake: bool = True,

@@ -4,12 +4,16 @@ One row per street x group x variable x category (CSV or XLSX)::
 
     street, group, variable, category, count
 
-``variable`` is ``age_band`` (categories ``18-34, 35-59, 60-69, 70-79, 80+``) or
-``gender`` (``female, male``); ``count`` is a number ≥ 0.  A street x group may
-give one variable, both, or none; a variable it gives lists every category
-(0 where there is nobody), and when both are given they add up to the same
-total.  A file with any problem is rejected whole, every problem reported as
-``line N, column C (NAME): reason`` (:class:`PopulationError`).
+``variable`` is ``age_band`` (categories ``18-34, 35-59, 60-69, 70-79, 80+``),
+``gender`` (``female, male``) or ``total`` (the one category ``all``: how many
+people, or resident units, the street x group has); ``count`` is a number ≥ 0.
+A street x group may give any of the three; a variable it gives lists every
+category (0 where there is nobody), and the variables it gives add up to the
+same total.  Raking uses ``age_band`` and ``gender``; the population-weighted
+district reference uses each street x group's total (``total`` when given,
+else the sum of a variable's categories), so a group that is not raked, such
+as resident units, gives ``total`` alone.  A file with any problem is rejected
+whole, every problem reported as ``line N, column C (NAME): reason`` (:class:`PopulationError`).
 
 See ``docs/weighting.md`` for how the margins are used.
 """
@@ -38,6 +42,8 @@ __all__ = [
     "Margins",
     "Population",
     "PopulationError",
+    "TOTAL",
+    "TOTAL_CATEGORY",
     "parse_population_rows",
     "read_population",
     "write_population_csv",
@@ -47,6 +53,10 @@ __all__ = [
 AGE_BANDS = ("18-34", "35-59", "60-69", "70-79", "80+")
 GENDERS = ("female", "male")  # "undisclosed" is a response code, not a population category
 VARIABLES: dict[str, tuple[str, ...]] = {"age_band": AGE_BANDS, "gender": GENDERS}
+TOTAL = "total"  # a street x group's head count without a breakdown (e.g. resident units)
+TOTAL_CATEGORY = "all"
+# every variable a file may give: the raking variables, then the total
+FILE_VARIABLES: dict[str, tuple[str, ...]] = {**VARIABLES, TOTAL: (TOTAL_CATEGORY,)}
 COLUMNS = ("street", "group", "variable", "category", "count")
 MAX_PROBLEMS = 200
 _REL_TOL = 1e-9
@@ -86,12 +96,21 @@ class Margins:
     gender : (S, G, 2) float array
         Counts by gender; NaN rows where the cell gives no gender margin.
     total : (S, G) float array
-        Population of each street x group; NaN where the file has no row for it.
+        Population of each street x group (its ``total`` row, else the sum of a
+        variable's categories); NaN where the file has no row for it.
     """
 
     age: FloatArray
     gender: FloatArray
     total: FloatArray
+
+    @property
+    def raked(self) -> npt.NDArray[np.bool_]:
+        """(S, G): street x groups with an age band or gender margin (the cells raked)."""
+        out: npt.NDArray[np.bool_] = np.logical_or(
+            np.isfinite(self.age).all(axis=-1), np.isfinite(self.gender).all(axis=-1)
+        )
+        return out
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -120,6 +139,8 @@ class Population:
     def total(self, street: str, group: str) -> float | None:
         """Population of a street x group, or None when the file does not give it."""
         m = self.margins(street, group)
+        if TOTAL in m:
+            return float(m[TOTAL][TOTAL_CATEGORY])
         for counts in m.values():
             return float(sum(counts.values()))
         return None
@@ -133,7 +154,7 @@ class Population:
         s_index = {s: i for i, s in enumerate(streets)}
         g_index = {g: i for i, g in enumerate(groups)}
         S, G = len(streets), len(groups)
-        arr = {v: np.full((S, G, len(cats)), np.nan) for v, cats in VARIABLES.items()}
+        arr = {v: np.full((S, G, len(cats)), np.nan) for v, cats in FILE_VARIABLES.items()}
         for r in self.rows:
             s, g = s_index.get(r.street), g_index.get(r.group)
             if s is None or g is None:
@@ -141,9 +162,11 @@ class Population:
             block = arr[r.variable][s, g]
             if np.isnan(block).all():
                 block[:] = 0.0
-            block[VARIABLES[r.variable].index(r.category)] = r.count
+            block[FILE_VARIABLES[r.variable].index(r.category)] = r.count
         age, gender = arr["age_band"], arr["gender"]
         total = np.where(np.isnan(age[..., 0]), gender.sum(axis=-1), age.sum(axis=-1))
+        given = arr[TOTAL][..., 0]
+        total = np.where(np.isfinite(given), given, total)
         return Margins(age=age, gender=gender, total=total)
 
     def totals(self, streets: Sequence[str], groups: Sequence[str]) -> FloatArray:
@@ -293,11 +316,12 @@ def parse_population_rows(
             )
         variable = cells["variable"]
         category = cells["category"]
-        if variable not in VARIABLES:
+        if variable not in FILE_VARIABLES:
             problems.append(
-                f"{place(line, 'variable')}: unknown variable '{variable}' (use age_band or gender)"
+                f"{place(line, 'variable')}: unknown variable '{variable}' "
+                "(use age_band, gender or total)"
             )
-        elif category not in VARIABLES[variable]:
+        elif category not in FILE_VARIABLES[variable]:
             extra = (
                 "; 'undisclosed' is an answer, not a population category"
                 if category == "undisclosed"
@@ -305,7 +329,7 @@ def parse_population_rows(
             )
             problems.append(
                 f"{place(line, 'category')}: '{category}' is not a {variable} category "
-                f"(use {', '.join(VARIABLES[variable])}){extra}"
+                f"(use {', '.join(FILE_VARIABLES[variable])}){extra}"
             )
         raw = cells["count"]
         try:
@@ -337,7 +361,8 @@ def parse_population_rows(
     if problems:
         raise PopulationError(problems)
     order = {
-        (v, c): i for i, (v, c) in enumerate((v, c) for v, cats in VARIABLES.items() for c in cats)
+        (v, c): i
+        for i, (v, c) in enumerate((v, c) for v, cats in FILE_VARIABLES.items() for c in cats)
     }
     cell_order = {
         cell: i for i, cell in enumerate(dict.fromkeys((r.street, r.group) for _, r in parsed))
@@ -364,7 +389,7 @@ def _cell_problems(
         sums: dict[str, tuple[int, float]] = {}
         for variable, cats in variables.items():
             first_line = min(line for line, _ in cats.values())
-            missing = [c for c in VARIABLES[variable] if c not in cats]
+            missing = [c for c in FILE_VARIABLES[variable] if c not in cats]
             if missing:
                 problems.append(
                     f"{place(first_line, 'category')}: {street} / {group} gives {variable} "
@@ -372,7 +397,7 @@ def _cell_problems(
                 )
                 continue
             sums[variable] = (first_line, math.fsum(c for _, c in cats.values()))
-        if len(sums) == 2:
+        if "age_band" in sums and "gender" in sums:
             (_, age), (line, gender) = sums["age_band"], sums["gender"]
             if abs(age - gender) > _REL_TOL * max(age, gender, 1.0):
                 problems.append(
@@ -380,6 +405,18 @@ def _cell_problems(
                     f"{age:g} but the gender counts to {gender:g}; both describe the same "
                     "people and must add up to the same total"
                 )
+        if TOTAL in sums:
+            line, total = sums[TOTAL]
+            for variable in VARIABLES:
+                if variable not in sums:
+                    continue
+                part = sums[variable][1]
+                if abs(part - total) > _REL_TOL * max(part, total, 1.0):
+                    problems.append(
+                        f"{place(line, 'count')}: {street} / {group}: the total is {total:g} "
+                        f"but the {variable} counts add up to {part:g}; they describe the "
+                        "same people and must agree (or leave the total out)"
+                    )
     return problems
 
 

@@ -38,6 +38,7 @@ calibration, uniqueness); Lumley, T. (2010), *Complex Surveys*, §7.4
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,11 +55,40 @@ __all__ = [
     "Raked",
     "RakingError",
     "IPFResult",
+    "TRIM_RANGE",
     "category_codes",
+    "check_trim",
     "class_tables",
     "rake",
     "solve",
 ]
+
+TRIM_RANGE = (0.01, 100.0)  # the widest trimming bounds accepted
+
+
+def check_trim(low: float | None, high: float | None) -> tuple[float, float] | None:
+    """Validate trimming bounds: both None (no trimming) or ``0.01 ≤ low < 1 < high ≤ 100``.
+
+    The bounds limit every class's raking adjustment to ``low``-``high`` times
+    its cell's average adjustment (docs/weighting.md).
+
+    :raises ValueError: one bound without the other, or bounds out of range.
+    """
+    if low is None and high is None:
+        return None
+    if low is None or high is None:
+        raise ValueError("give both trimming bounds (low and high), or neither for no trimming")
+    lo_min, hi_max = TRIM_RANGE
+    if not (math.isfinite(low) and lo_min <= low < 1):
+        raise ValueError(
+            f"the lower trimming bound must be at least {lo_min:g} and below 1, not {low:g}"
+        )
+    if not (math.isfinite(high) and 1 < high <= hi_max):
+        raise ValueError(
+            f"the upper trimming bound must be above 1 and at most {hi_max:g}, not {high:g}"
+        )
+    return (float(low), float(high))
+
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -261,7 +291,7 @@ def rake(
         error = np.where(bad, 0.0, error)
         error[bad] = redo.error
     factor = cell_factor[c, a, g]
-    raked = np.isfinite(margins.total.reshape(C))
+    raked = margins.raked.reshape(C)
     return Raked(
         weight=w * factor,
         factor=factor,

@@ -14,7 +14,9 @@ from .population import Margins
 from .raking import class_tables
 from .raking_solver import N_AGE, N_CLASS, N_GENDER, _solve_classfirst, solve
 
-__all__ = ["ReplicateRaking", "replicate_raking"]
+__all__ = ["BLOCK_TABLES", "ReplicateRaking", "replicate_raking"]
+
+BLOCK_TABLES = 16_384  # replicate tables solved at once (bounds the solver's temporaries)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -58,6 +60,14 @@ class ReplicateRaking:
     tol: float = 1e-7
     report: list[int] = field(default_factory=lambda: [0, 0])
 
+    @property
+    def raked_cells(self) -> BoolArray:
+        """(C,) cells with margins; the others' factors are 1 (their tables need not be formed)."""
+        out: BoolArray = np.logical_or(
+            np.isfinite(self.age).all(axis=1), np.isfinite(self.gender).all(axis=1)
+        )
+        return out
+
     def factors(self, tables: FloatArray) -> npt.NDArray[np.float32]:
         """Class factors (18, C, Bc) for replicate class tables (18, C, Bc) (class-first)."""
         _, C, bc = tables.shape
@@ -76,11 +86,25 @@ class ReplicateRaking:
             self.report[1] += int((~fit.converged).sum())
             cf = np.moveaxis(fit.factor.reshape(C, bc, N_CLASS), -1, 0)
             return np.ascontiguousarray(cf, dtype=np.float32)
-        N = C * bc
+        # only the cells with margins are raked (the others keep their counts), a
+        # block of cells at a time: the solver's temporaries stay small enough to
+        # be reused from the heap instead of being mapped (and page-faulted) anew
+        raked = np.flatnonzero(self.raked_cells)
+        out = np.ones((N_CLASS, C, bc), dtype=np.float32)
+        per = max(1, BLOCK_TABLES // bc)
+        for b0 in range(0, raked.size, per):
+            cells = raked[b0 : b0 + per]
+            out[:, cells, :] = self._solve_block(tables[:, cells, :], cells)
+        return out
+
+    def _solve_block(self, tables: FloatArray, cells: IntArray) -> FloatArray:
+        """Factors (18, c, Bc) of the replicate tables (18, c, Bc) of raked cells ``cells``."""
+        _, c, bc = tables.shape
+        N = c * bc
         tab = tables.reshape(N_AGE, N_GENDER, N)
-        age = np.repeat(self.age.T, bc, axis=1)
-        gender = np.repeat(self.gender.T, bc, axis=1)
-        start = np.repeat(self.start, bc)
+        age = np.repeat(self.age[cells].T, bc, axis=1)
+        gender = np.repeat(self.gender[cells].T, bc, axis=1)
+        start = np.repeat(self.start[cells], bc)
         factor, error, _, _, _ = _solve_classfirst(tab, age, gender, start, True, self.tol, 100)
         bad = np.flatnonzero(error > self.tol)
         self.report[0] += N
@@ -96,7 +120,7 @@ class ReplicateRaking:
                 100,
             )
             factor[..., bad] = redo
-        return factor.reshape(N_CLASS, C, bc).astype(np.float32)
+        return factor.reshape(N_CLASS, c, bc)
 
 
 def replicate_raking(

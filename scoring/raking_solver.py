@@ -92,6 +92,9 @@ def _solve_t(
     """
     af = a_target * f
     afm = af * m
+    # den = f + m e^u > 0 everywhere: a band without weight (f = m = 0) adds
+    # nothing (af = 0), so its f can be 1 and no division needs a mask
+    f_safe = np.where(f + m > 0, f, 1.0)
     n = u0.shape[0]
     lo = np.full(n, -50.0)
     hi = np.full(n, 50.0)
@@ -99,16 +102,19 @@ def _solve_t(
     scale = np.where(pop > 0, pop, 1.0)
     misfit = np.zeros(n)
     idx = np.arange(n)
-    sub_f, sub_m, sub_af, sub_afm, sub_fem = f, m, af, afm, female
+    sub_f, sub_m, sub_af, sub_afm, sub_fem = f_safe, m, af, afm, female
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
         cur = u[idx]
         e = np.exp(cur)
-        den = sub_f + sub_m * e
-        ok = den > 0
-        inv = np.divide(1.0, den, out=np.zeros_like(den), where=ok)
-        val = (sub_af * inv).sum(axis=0) - sub_fem
-        slope = -(sub_afm * inv * inv).sum(axis=0) * e
+        inv = sub_m * e
+        inv += sub_f
+        np.reciprocal(inv, out=inv)
+        val = np.einsum("kn,kn->n", sub_af, inv)
+        val -= sub_fem
+        inv *= inv
+        slope = np.einsum("kn,kn->n", sub_afm, inv)
+        slope *= -e
         miss = np.abs(val) / scale[idx]
         misfit[idx] = miss
         go = (miss > tol) & (hi[idx] - lo[idx] > 1e-13)

@@ -19,12 +19,15 @@ from .priorities import Priority
 __all__ = [
     "DECIMALS",
     "CellDesign",
+    "DimensionReliability",
     "DistrictResult",
     "Estimate",
+    "Reliability",
     "ScoreResult",
     "Shrunk",
     "SmallCell",
     "StreetResult",
+    "reliability_dict",
     "to_dict",
     "to_json",
 ]
@@ -140,6 +143,46 @@ class DistrictResult:
     n_streets: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class DimensionReliability:
+    """One dimension's internal consistency (docs/weighting.md, reliability).
+
+    ``alpha`` (Cronbach) and ``item_rest`` (each item with the sum of the
+    dimension's other items) are on the ``n`` respondents who answered every
+    item of the dimension; None for a one-item dimension or too few answers.
+    """
+
+    dimension: str
+    items: tuple[str, ...]
+    n: int
+    alpha: float | None
+    item_rest: Mapping[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Reliability:
+    """Reliability of the composite for the scored responses (unweighted).
+
+    ``eigenvalues`` of the items' (pairwise-complete) correlation matrix, largest
+    first; ``parallel_95`` the 95th percentiles of random-data eigenvalues of the
+    same size (Horn's parallel analysis, ``parallel_draws`` draws, ``parallel_n``
+    respondents); ``factors_retained`` how many leading eigenvalues exceed them.
+    ``composite_overall_r`` correlates each respondent's composite with their
+    overall-satisfaction answer (``composite_overall_n`` respondents with both).
+    """
+
+    dimensions: tuple[DimensionReliability, ...]
+    eigenvalues: tuple[float, ...]
+    parallel_95: tuple[float, ...]
+    parallel_n: int
+    parallel_draws: int
+    factors_retained: int
+    first_factor_share: float | None
+    composite_overall_r: float | None
+    composite_overall_n: int
+    weighted: bool = False
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class ScoreResult:
     """A scoring run: settings, district reference, streets, flagged cells.
@@ -159,6 +202,7 @@ class ScoreResult:
     flagged_sensitivity: Mapping[str, Any] | None = None
     sensitivity: Mapping[str, Any] | None = None
     indicator_cov: Any = field(default=None, repr=False)
+    reliability: Reliability | None = None
 
 
 def _num(value: Any) -> Any:
@@ -194,6 +238,30 @@ def _estimate(e: Estimate, indicator: bool) -> dict[str, Any]:
         out["gap_ci_high"] = e.gap_ci_high
         out["q_below"] = e.q_below
     return out
+
+
+def reliability_dict(r: Reliability) -> dict[str, Any]:
+    """Plain-data form of a :class:`Reliability` (the JSON key ``reliability``)."""
+    return {
+        "dimensions": {
+            d.dimension: {
+                "items": list(d.items),
+                "n": d.n,
+                "alpha": d.alpha,
+                "item_rest": dict(d.item_rest),
+            }
+            for d in r.dimensions
+        },
+        "eigenvalues": list(r.eigenvalues),
+        "parallel_95": list(r.parallel_95),
+        "parallel_n": r.parallel_n,
+        "parallel_draws": r.parallel_draws,
+        "factors_retained": r.factors_retained,
+        "first_factor_share": r.first_factor_share,
+        "composite_overall_r": r.composite_overall_r,
+        "composite_overall_n": r.composite_overall_n,
+        "weighted": r.weighted,
+    }
 
 
 def to_dict(result: ScoreResult) -> dict[str, Any]:
@@ -272,6 +340,8 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
         out["flagged_sensitivity"] = dict(result.flagged_sensitivity)
     if result.sensitivity is not None:
         out["sensitivity"] = dict(result.sensitivity)
+    if result.reliability is not None:
+        out["reliability"] = reliability_dict(result.reliability)
     return out
 
 

@@ -13,7 +13,8 @@ Composite Indicators*, 2008, step 7; Saisana, Saltelli & Tarantola 2005,
 * ``entropy`` — indicator weights from the entropy of the streets' indicator
   scores (data-driven: marked so; freeze them from a reference wave by passing
   ``entropy_reference``);
-* ``ahp`` — dimension weights from an AHP pairwise matrix, when one is given;
+* ``ahp`` — dimension weights from an AHP pairwise matrix: the one passed in,
+  else the framework's stored matrix (its ``[ahp]`` table) when it has one;
 * ``perturbed`` — ``draws`` random perturbations of the dimension weights and
   group shares (Dirichlet around the framework's, concentration ``alpha``):
   the 5th-95th percentile of each street's rank.
@@ -33,9 +34,10 @@ import numpy.typing as npt
 from .dataset import FloatArray, ResponseData
 from .estimators import Weights, cell_layout, cell_sums, combine_groups, composite
 from .framework import Framework
+from .settings import DEFAULTS
 from .weights import ahp_weights, entropy_weights
 
-__all__ = ["SCHEMES", "rank_sensitivity", "summary"]
+__all__ = ["AHP_SOURCES", "SCHEMES", "rank_sensitivity", "summary"]
 
 SCHEMES = {
     "equal_shares": "every respondent group counts equally",
@@ -44,6 +46,10 @@ SCHEMES = {
     "equal_indicators": "every indicator counts equally",
     "entropy": "entropy indicator weights (data-driven)",
     "ahp": "AHP dimension weights",
+}
+AHP_SOURCES = {
+    "given": "the pairwise matrix given for this run",
+    "framework": "the framework's stored pairwise matrix",
 }
 
 
@@ -64,7 +70,7 @@ def rank_sensitivity(
     *,
     draws: int = 500,
     alpha: float = 100.0,
-    seed: int = 20260101,
+    seed: int = DEFAULTS.seed,
     entropy_reference: FloatArray | None = None,
     ahp_matrix: npt.ArrayLike | None = None,
 ) -> dict[str, Any]:
@@ -87,12 +93,14 @@ def rank_sensitivity(
         Entropy weights frozen from a reference wave; default computed from
         this wave's street indicator scores (then marked data-driven).
     ahp_matrix : (K, K) array, optional
-        Pairwise comparison of the dimensions for the ``ahp`` scheme.
+        Pairwise comparison of the dimensions for the ``ahp`` scheme; default
+        the framework's stored matrix (``framework.ahp``), if any.
 
     Returns
     -------
     dict
-        ``schemes`` (name → description, data_driven), ``perturbation``, and
+        ``schemes`` (name → description, data_driven), ``perturbation``,
+        ``ahp`` (``{source, weights, cr}`` of the matrix used, or None), and
         ``streets``: per street its ``rank``, ``ranks`` per scheme, and
         ``rank_min``/``rank_max`` over all schemes and the perturbations'
         5th-95th percentiles.
@@ -139,9 +147,18 @@ def rank_sensitivity(
         schemes["entropy"] = overall(replace(W, indicator=ent, dimension=dim_w))
     except ValueError:
         pass
-    if ahp_matrix is not None:
-        ahp = ahp_weights(ahp_matrix, framework.dimension_codes)
+    ahp_info: dict[str, Any] | None = None
+    source = "given" if ahp_matrix is not None else "framework"
+    matrix = ahp_matrix if ahp_matrix is not None else framework.ahp
+    if matrix is not None:
+        ahp = ahp_weights(matrix, framework.dimension_codes)
         schemes["ahp"] = overall(replace(W, dimension=np.asarray(ahp.weights)))
+        ahp_info = {
+            "source": source,
+            "description": AHP_SOURCES[source],
+            "weights": dict(zip(framework.dimension_codes, ahp.weights, strict=True)),
+            "cr": ahp.cr,
+        }
     for name in schemes:
         info[name] = {
             "description": SCHEMES[name],
@@ -186,6 +203,7 @@ def rank_sensitivity(
             "varies": "dimension weights and group shares",
         },
         "entropy_weights": [float(x) for x in ent] if "entropy" in schemes else None,
+        "ahp": ahp_info,
         "streets_moving": len(moved),
         "streets": streets,
     }

@@ -223,7 +223,7 @@ def calibration_values(
     fitted = np.einsum("cqp,cjp->cqj", design, beta)  # (C, classes, J)
     den = wm.sum(axis=1)
     mean = np.divide(wmx.sum(axis=1), den, out=np.zeros_like(den), where=den > 0)  # (C, J)
-    raked = np.isfinite(margins.total.reshape(C))
+    raked = margins.raked.reshape(C)
     shift = np.where(raked[:, None, None], fitted - mean[:, None, :], 0.0)
     resid = np.where(m, data.values - fitted[cell, cls], 0.0)
     # residuals lose one degree of freedom per fitted parameter: a/(a − p) instead of a/(a − 1)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from scoring.settings import DEFAULTS, SEED_RANGE
+
 from .cli_context import with_appcontext
 
 
@@ -17,9 +19,9 @@ from .cli_context import with_appcontext
     "--responses", "responses_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
 )
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--boot", default=1000, show_default=True, type=int)
-@click.option("--seed", default=20260101, show_default=True, type=int)
-@click.option("--min-n", default=30, show_default=True, type=int)
+@click.option("--boot", default=DEFAULTS.boot, show_default=True, type=int)
+@click.option("--seed", default=DEFAULTS.seed, show_default=True, type=int)
+@click.option("--min-n", default=DEFAULTS.min_n, show_default=True, type=int)
 @click.option(
     "--population",
     "population_path",
@@ -62,7 +64,12 @@ def score(
     from scoring.offline import score_file
     from scoring.population import PopulationError
     from scoring.raking import RakingError
+    from scoring.settings import ScoringSettings
 
+    try:
+        ScoringSettings(boot=boot, seed=seed, min_n=min_n).validated()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     bounds = None
     if trim:
         try:
@@ -95,11 +102,11 @@ def score(
 
 @click.command("score-wave")
 @click.argument("code")
-@click.option("--boot", default=1000, show_default=True, type=int)
+@click.option("--boot", default=DEFAULTS.boot, show_default=True, type=int)
 @click.option(
     "--seed",
     default=None,
-    type=click.IntRange(0, 2**31 - 1),
+    type=click.IntRange(*SEED_RANGE),
     help="Default: derived from the district and wave codes (each wave its own).",
 )
 @click.option("--min-n", default=None, type=int, help="Default: the wave's setting.")

@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
 
-    @login_manager.user_loader
+    @login_manager.user_loader  # type: ignore[untyped-decorator]
     def load_user(user_id: str):  # type: ignore[no-untyped-def]
         from .auth.sessions import load_user as load_session_user
 
@@ -124,10 +124,10 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/api/"):
             body = {"error": "Internal Server Error", "message": message, "request_id": request_id}
             return body, 500
-        page = render_template(
+        html = render_template(
             "errors/error.html", error=None, message=message, request_id=request_id
         )
-        return page, 500
+        return html, 500
 
 
 def _proxy_fix(app: Flask) -> None:

@@ -17,6 +17,7 @@ from ..auth.scope import (
     visible_district_ids,
     visible_districts,
 )
+from ..errors import attempt
 from ..extensions import db
 from ..models import ROLES, District, Street, User
 from ..services import accounts, api_tokens, staff
@@ -124,13 +125,14 @@ def create_user():
     district = db.session.get(District, district_id) if district_id else None
     if street is not None and street.district_id not in visible_district_ids():
         abort(404)
-    try:
+
+    def create() -> User:
+        from ..services.audit import record
+
         user = accounts.create_user(
             form.username.data.strip(), form.password.data, form.role.data, street, district
         )
         db.session.flush()
-        from ..services.audit import record
-
         record(
             "user.create",
             user,
@@ -141,14 +143,15 @@ def create_user():
                 "district": user.district.name if user.district else None,
             },
         )
-    except ValueError as exc:
-        db.session.rollback()
-        message = str(exc)
-        if "needs --street" in message:
-            message = _("街道工作人员必须选择所属街道。")
-        form.username.errors.append(message)
-        return _users_page(form, 400)
-    db.session.commit()
+        return user
+
+    def explain(message: str) -> str:
+        return _("街道工作人员必须选择所属街道。") if "needs --street" in message else message
+
+    done = attempt(create, form=form, field="username", explain=explain)
+    if done.failed:
+        return _users_page(form, done.status)
+    user = done.result
     flash(_("已创建账号 %(name)s。", name=user.username), "success")
     return redirect(url_for("admin.users"))
 
@@ -167,13 +170,8 @@ def set_active(user_id: int):
     user = _target(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        staff.set_active(user, not user.active, by_user_id=current_user.id)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if attempt(lambda: staff.set_active(user, not user.active, by_user_id=current_user.id)).failed:
         return redirect(url_for("admin.users")), 303
-    db.session.commit()
     flash(
         _("已启用 %(name)s。", name=user.username)
         if user.active
@@ -192,13 +190,12 @@ def reset_password(user_id: int):
     if not form.validate_on_submit():
         flash(_("请填写新密码。"), "error")
         return _users_page(_user_form(), 400)
-    try:
-        staff.reset_password(user, form.password.data, by_user_id=current_user.id)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(_("%(name)s 的密码未修改：%(why)s", name=user.username, why=str(exc)), "error")
-        return _users_page(_user_form(), 400)
-    db.session.commit()
+    done = attempt(
+        lambda: staff.reset_password(user, form.password.data, by_user_id=current_user.id),
+        explain=lambda why: _("%(name)s 的密码未修改：%(why)s", name=user.username, why=why),
+    )
+    if done.failed:
+        return _users_page(_user_form(), done.status)
     flash(_("已重设 %(name)s 的密码。", name=user.username), "success")
     return redirect(url_for("admin.users"))
 
@@ -213,13 +210,12 @@ def set_role(user_id: int):
         flash(_("请选择角色。"), "error")
         return _users_page(_user_form(), 400)
     street = db.session.get(Street, form.street.data) if form.street.data else None
-    try:
-        staff.set_role(user, form.role.data, street, by_user_id=current_user.id)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(_("%(name)s 的角色未修改：%(why)s", name=user.username, why=str(exc)), "error")
-        return _users_page(_user_form(), 400)
-    db.session.commit()
+    done = attempt(
+        lambda: staff.set_role(user, form.role.data, street, by_user_id=current_user.id),
+        explain=lambda why: _("%(name)s 的角色未修改：%(why)s", name=user.username, why=why),
+    )
+    if done.failed:
+        return _users_page(_user_form(), done.status)
     flash(_("已更改 %(name)s 的角色，该账号需重新登录。", name=user.username), "success")
     return redirect(url_for("admin.users"))
 
@@ -258,22 +254,21 @@ def change_password():
 
     form = OwnPasswordForm()
     user = current_user._get_current_object()
-    problem = None
     if not form.validate_on_submit():
-        problem = _("请填写当前密码和新密码。")
+        form.password.errors = [_("请填写当前密码和新密码。")]
+        failed, status = True, 400
     else:
-        try:
-            staff.change_own_password(user, form.current.data, form.password.data)
-        except ValueError as exc:
-            problem = str(exc)
-    if problem:
-        db.session.rollback()
-        form.password.errors = [problem]
+        done = attempt(
+            lambda: staff.change_own_password(user, form.current.data, form.password.data),
+            form=form,
+            field="password",
+        )
+        failed, status = done.failed, done.status
+    if failed:
         page = render_template(
             "admin/account.html", form=TokenForm(), token=None, password_form=form
         )
-        return page, 400
-    db.session.commit()
+        return page, status
     sessions.sign_in(user)  # this browser continues with the new session version
     flash(_("密码已修改，其他设备上的登录已失效。"), "success")
     return redirect(url_for("admin.account"))

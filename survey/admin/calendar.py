@@ -84,7 +84,8 @@ def calendar_set_year():
             .order_by(AuditLog.id.desc())
             .limit(1)
         )
-        return redirect(
-            url_for("admin.calendar", redetermined=entry.id, _anchor="redetermined"), 303
-        )
+        if entry is not None:
+            return redirect(
+                url_for("admin.calendar", redetermined=entry.id, _anchor="redetermined"), 303
+            )
     return redirect(url_for("admin.calendar"), 303)

@@ -27,7 +27,10 @@ from wtforms.validators import (
     Regexp,
 )
 
+from scoring.settings import BOOT_RANGE, DEFAULTS, MIN_N_RANGE, SEED_RANGE, TOP_K_RANGE
+
 from ..models import ROLE_NAMES
+from ..services.problem_text import TEXTS as PROBLEM_TEXTS
 
 
 class ConfirmForm(FlaskForm):
@@ -81,33 +84,38 @@ class WaveForm(FlaskForm):
     ends_on = DateField(_l("结束日期"), validators=[Optional()])
     allow_open_links = BooleanField(_l("允许公开二维码链接（可重复使用）"))
     min_n = IntegerField(
-        _l("每格最小样本量 min_n"), default=30, validators=[InputRequired(), NumberRange(1, 10000)]
+        _l("每格最小样本量 min_n"),
+        default=DEFAULTS.min_n,
+        validators=[
+            InputRequired(),
+            NumberRange(*MIN_N_RANGE, PROBLEM_TEXTS["settings.min_n.range"]),
+        ],
     )
 
 
 class ScoreForm(FlaskForm):
     boot = IntegerField(
         _l("重复抽样次数（默认1000，一般无需修改）"),
-        default=1000,
+        default=DEFAULTS.boot,
         validators=[
             InputRequired(_l("请填写重复抽样次数。")),
-            NumberRange(100, 10000, _l("重复抽样次数须在 100 到 10000 之间。")),
+            NumberRange(*BOOT_RANGE, PROBLEM_TEXTS["settings.boot.range"]),
         ],
     )
     seed = IntegerField(
         _l("随机数起点（记录下来可以重算出完全相同的结果，一般无需修改）"),
-        default=20260101,
+        default=DEFAULTS.seed,
         validators=[
             InputRequired(_l("请填写随机数起点。")),
-            NumberRange(0, 2**31 - 1, _l("随机数起点须是 0 到 2147483647 之间的整数。")),
+            NumberRange(*SEED_RANGE, PROBLEM_TEXTS["settings.seed.range"]),
         ],
     )
     min_n = IntegerField(
         _l("每个街道每类人群至少几份答卷才单独计算（默认30）"),
-        default=30,
+        default=DEFAULTS.min_n,
         validators=[
             InputRequired(_l("请填写最少答卷数。")),
-            NumberRange(1, 10000, _l("最少答卷数须在 1 到 10000 之间。")),
+            NumberRange(*MIN_N_RANGE, PROBLEM_TEXTS["settings.min_n.range"]),
         ],
     )
     exclude_flagged = BooleanField(_l("排除质量标记的答卷（未经复核的）"), default=True)
@@ -275,7 +283,11 @@ class DocumentSettingsForm(FlaskForm):
         _l("整改期限（工作日）"), validators=[InputRequired(), NumberRange(min=1, max=365)]
     )
     top_k = IntegerField(
-        _l("每个街道的整改事项数"), validators=[InputRequired(), NumberRange(min=1, max=10)]
+        _l("每个街道的整改事项数"),
+        validators=[
+            InputRequired(),
+            NumberRange(*TOP_K_RANGE, PROBLEM_TEXTS["settings.top_k.range"]),
+        ],
     )
 
 

@@ -12,6 +12,7 @@ from scoring.framework import FrameworkError
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import in_visible
 from ..downloads import content_disposition
+from ..errors import UserError, attempt
 from ..extensions import db
 from ..models import Framework, Wave
 from ..services import framework_edit
@@ -73,7 +74,7 @@ def import_framework():
         return _frameworks_page(form, [_("文件不是 UTF-8 文本。")], 400)
     except FrameworkError as exc:
         db.session.rollback()
-        return _frameworks_page(form, problems_words(exc.problems), 400)
+        return _frameworks_page(form, problems_words(exc.found), 400)
     db.session.commit()
     flash(_("已导入指标体系 %(label)s。", label=row.label), "success")
     return redirect(url_for("admin.framework", fid=row.id))
@@ -131,7 +132,7 @@ def edit_framework(fid: int):
         stored = framework_edit.edit_framework(row, edit, user_id=current_user.id)
     except FrameworkError as exc:
         db.session.rollback()
-        return _framework_page(row, form, problems_words(exc.problems), 400)
+        return _framework_page(row, form, problems_words(exc.found), 400)
     db.session.commit()
     if stored.id == row.id:
         flash(_("已保存。") if stored.sha256 != row.sha256 else _("没有改动。"), "success")
@@ -169,23 +170,23 @@ def ahp_post(fid: int):
     if not form.validate_on_submit():
         return _ahp_page(row, form, error=_("请填写上三角的每一格（1/9 到 9）。"), status=400)
     upper = {(i, j): form[f"a_{i}_{j}"].data for i in range(n) for j in range(i + 1, n)}
-    try:
-        matrix = framework_edit.ahp_matrix(upper, n)
-        if form.do.data == "apply":
-            stored, result = framework_edit.apply_ahp(row, matrix, user_id=current_user.id)
-        else:
+
+    def compute():  # type: ignore[no-untyped-def]
+        try:
+            matrix = framework_edit.ahp_matrix(upper, n)
+            if form.do.data == "apply":
+                return framework_edit.apply_ahp(row, matrix, user_id=current_user.id)
             labels = [f"{d.code} {d.name}" for d in spec_of(row).dimensions]
-            result = framework_edit.ahp_for(matrix, labels)
-            stored = None
-    except FrameworkError as exc:
-        db.session.rollback()
-        return _ahp_page(row, form, error="；".join(problems_words(exc.problems)), status=400)
-    except ValueError as exc:
-        db.session.rollback()
-        return _ahp_page(row, form, error=str(exc), status=400)
+            return None, framework_edit.ahp_for(matrix, labels)
+        except FrameworkError as exc:  # the framework's problems, in the reader's words
+            raise UserError("；".join(problems_words(exc.found))) from exc
+
+    done = attempt(compute, show=False)
+    if done.failed:
+        return _ahp_page(row, form, error=done.message, status=done.status)
+    stored, result = done.result
     if stored is None:
         return _ahp_page(row, form, result=result)
-    db.session.commit()
     flash(
         _(
             "已按层次分析法更新维度权重（CR = %(cr).3f），保存为 %(label)s。",

@@ -17,6 +17,7 @@ from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import require_wave
 from ..downloads import content_disposition
 from ..edges import bounded_int
+from ..errors import attempt
 from ..extensions import db
 from ..models import DocumentJob, Notice, Street
 from ..services.console_preview import issue_preview
@@ -80,11 +81,10 @@ def issue_confirm(code: str):
     if wave.state != "scored":
         flash(_("只有“已计分”的测评批次可以下发通知书。"), "error")
         return redirect(url_for("admin.notices", code=code)), 303
-    try:
-        preview = issue_preview(wave, form.issue_date.data, form.days.data)
-    except ValueError as exc:
-        flash(str(exc), "error")
+    done = attempt(lambda: issue_preview(wave, form.issue_date.data, form.days.data), commit=False)
+    if done.failed:
         return redirect(url_for("admin.notices", code=code)), 303
+    preview = done.result
     post = IssueForm(formdata=None, issue_date=form.issue_date.data, days=form.days.data)
     return render_template("admin/notices/confirm.html", wave=wave, preview=preview, form=post)
 
@@ -144,6 +144,8 @@ def _preview_pages(
     """Render a notice and its page images once per (run, street, date, days)."""
     wave = get_wave_or_404(wave_code)
     street = db.session.get(Street, street_id)
+    if street is None:
+        abort(404)
     pdf, _data = render_street_notice(wave, street, day, days, preview=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "n.pdf"
@@ -174,10 +176,12 @@ def notice_preview(code: str, street_id: int):
     if run is None:
         abort(409, _("本批次还没有计分结果。"))
     day, days = _preview_date()
-    try:
-        pages = _preview_pages(wave.code, street.id, run.id, day, days)
-    except ValueError as exc:
-        abort(409, str(exc))
+    done = attempt(
+        lambda: _preview_pages(wave.code, street.id, run.id, day, days), show=False, commit=False
+    )
+    if done.failed:
+        abort(409, done.message)
+    pages = done.result
     return render_template(
         "admin/notices/preview.html",
         wave=wave,
@@ -226,11 +230,9 @@ def correct(notice_id: int):
     require_wave(notice.wave_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        new = correct_notice(notice, user_id=current_user.id)
-    except ValueError as exc:
-        flash(str(exc), "error")
+    done = attempt(lambda: correct_notice(notice, user_id=current_user.id))
+    if done.failed:
         return redirect(url_for("admin.notices", code=notice.wave.code)), 303
-    db.session.commit()
+    new = done.result
     flash(_("已下发更正通知书 %(number)s。", number=new.doc_number), "success")
     return redirect(url_for("admin.notices", code=notice.wave.code)), 303

@@ -11,6 +11,7 @@ from scoring.framework import load_default_framework
 
 from ..auth.decorators import roles_required
 from ..auth.scope import current_district
+from ..errors import attempt
 from ..extensions import db
 from ..models import District, Wave
 from ..services.frameworks import spec_of
@@ -58,17 +59,22 @@ def _plan_page(status: int = 200, errors: list[str] | None = None):  # type: ign
     framework = spec_of(source.framework) if source else load_default_framework()
     plan = None
     if half is not None:
-        try:
-            plan = make_plan(
+        done = attempt(
+            lambda: make_plan(
                 district,
                 half,
                 target=target,
                 indicator=indicator,
                 source=source,
                 framework=framework,
-            )
-        except ValueError as exc:
-            problems.append(str(exc))
+            ),
+            show=False,
+            commit=False,
+        )
+        if done.failed:
+            problems.append(done.message)
+        else:
+            plan = done.result
     open_waves = db.session.scalars(
         select(Wave)
         .where(Wave.district_id == district.id, Wave.state.in_(("draft", "fieldwork")))
@@ -113,7 +119,8 @@ def apply_planning():
     if not form.validate_on_submit() or wave is None or half is None or problems:
         return _plan_page(400, [_("请选择要设置配额的测评批次。")] if wave is None else [])
     source = next((w for w in scored_waves(district) if w.code == source_code), None)
-    try:
+
+    def apply() -> int:
         plan = make_plan(
             district,
             half,
@@ -122,11 +129,12 @@ def apply_planning():
             source=source,
             framework=spec_of(wave.framework),
         )
-        changed = apply_plan(plan, wave, user_id=current_user.id)
-    except ValueError as exc:
-        db.session.rollback()
-        return _plan_page(400, [str(exc)])
-    db.session.commit()
+        return apply_plan(plan, wave, user_id=current_user.id)
+
+    done = attempt(apply, show=False)
+    if done.failed:
+        return _plan_page(done.status, [done.message])
+    changed = done.result
     flash(_("已按抽样方案设置 %(n)s 个配额。", n=changed), "success")
     if current_user.role == "agency":
         return redirect(url_for("agency.dashboard", code=wave.code))

@@ -6,7 +6,7 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from scoring.population import AGE_BANDS, GENDERS, PopulationError
+from scoring.population import AGE_BANDS, GENDERS, TOTAL, TOTAL_CATEGORY, PopulationError
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import current_district
@@ -90,7 +90,7 @@ def _edit_page(district: District, values: dict[str, str], problems: list[str], 
         "admin/population_edit.html",
         district=district,
         groups=pop_service.group_names(),
-        variables=(("age_band", AGE_BANDS), ("gender", GENDERS)),
+        variables=(("age_band", AGE_BANDS), ("gender", GENDERS), (TOTAL, (TOTAL_CATEGORY,))),
         values=values,
         problems=problems,
         confirm=ConfirmForm(),

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..edges import bounded_int
+from ..errors import attempt
 from ..extensions import db
 from ..models import Response
 from ..services import quality_review
@@ -57,13 +58,10 @@ def quality_check(code: str):
     wave = get_wave_or_404(code)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        n = quality_review.run_quality_checks(wave, user_id=current_user.id)
-    except quality_review.ReviewLocked as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _page(wave, 409)
-    db.session.commit()
+    done = attempt(lambda: quality_review.run_quality_checks(wave, user_id=current_user.id))
+    if done.failed:
+        return _page(wave, done.status)
+    n = done.result
     flash(_("质量检查完成：新标记 %(n)s 份答卷。", n=n), "success")
     return redirect(url_for("admin.quality", code=wave.code))
 
@@ -80,19 +78,13 @@ def exclusion(code: str, response_id: int):
     if not form.validate_on_submit():
         flash(_("请填写理由（至少 2 个字）。"), "error")
         return _page(wave, 400, form)
-    try:
-        quality_review.set_exclusion(
+    done = attempt(
+        lambda: quality_review.set_exclusion(
             response, form.action.data == "exclude", form.reason.data, user_id=current_user.id
         )
-    except quality_review.ReviewLocked as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _page(wave, 409, form)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _page(wave, 400, form)
-    db.session.commit()
+    )
+    if done.failed:
+        return _page(wave, done.status, form)
     flash(
         _(
             "答卷 %(id)s 已%(what)s。",

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ..auth.decorators import roles_required
 from ..auth.scope import in_current, require_visible, require_wave
 from ..edges import DB_INT_MAX, bounded_int
+from ..errors import attempt
 from ..extensions import db
 from ..models import Evidence, Notice, RectificationItem, Street, User, Wave
 from ..services import publication
@@ -186,13 +187,11 @@ def accept_item(item_id: int):
     form = AcceptForm()
     if not form.validate_on_submit():
         return _render_item(item, 400, accept=form)
-    try:
-        rect.accept_item(item, user_id=current_user.id, note=form.note.data or "")
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _render_item(item, 400, accept=form)
-    db.session.commit()
+    done = attempt(
+        lambda: rect.accept_item(item, user_id=current_user.id, note=form.note.data or "")
+    )
+    if done.failed:
+        return _render_item(item, done.status, accept=form)
     flash(_("已通过验收：%(s)s %(i)s。", s=item.street.name, i=item.indicator_name), "success")
     return redirect(url_for("admin.rectification_item", item_id=item.id))
 
@@ -205,13 +204,9 @@ def return_item(item_id: int):
     form = ReturnForm()
     if not form.validate_on_submit():
         return _render_item(item, 400, give_back=form)
-    try:
-        rect.return_item(item, reason=form.reason.data, user_id=current_user.id)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _render_item(item, 400, give_back=form)
-    db.session.commit()
+    done = attempt(lambda: rect.return_item(item, reason=form.reason.data, user_id=current_user.id))
+    if done.failed:
+        return _render_item(item, done.status, give_back=form)
     flash(_("已退回：%(s)s %(i)s。", s=item.street.name, i=item.indicator_name), "success")
     return redirect(url_for("admin.rectification_item", item_id=item.id))
 
@@ -233,13 +228,12 @@ def escalate(code: str):
             for error in errors:
                 flash(str(error), "error")
         return redirect(back)
-    try:
-        notice = rect.issue_escalation(street, wave, days=form.days.data, user_id=current_user.id)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    done = attempt(
+        lambda: rect.issue_escalation(street, wave, days=form.days.data, user_id=current_user.id)
+    )
+    if done.failed:
         return redirect(back)
-    db.session.commit()
+    notice = done.result
     flash(_("已向%(s)s下发督办通知 %(d)s。", s=street.full_name, d=notice.doc_number), "success")
     return redirect(back)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,6 +14,7 @@ from scoring.framework import load_default_framework
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import current_district
+from ..errors import attempt
 from ..extensions import db
 from ..models import District, Framework
 from ..services.document_settings import update_document_settings
@@ -20,7 +23,7 @@ from . import bp
 from .forms import DocumentSettingsForm
 
 
-def _context() -> tuple[District, list]:
+def _context() -> tuple[District, list[Any]]:
     district = current_district()
     if district is None:
         abort(409, _("还没有区县数据。"))
@@ -30,7 +33,7 @@ def _context() -> tuple[District, list]:
     return district, indicators
 
 
-def _page(form: DocumentSettingsForm, district: District, indicators: list, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(form: DocumentSettingsForm, district: District, indicators: list[Any], status: int = 200):  # type: ignore[no-untyped-def]
     templates = district.requirement_templates or {}
     values = {
         i.code: request.form.get(f"req_{i.code}", templates.get(i.code, "")) for i in indicators
@@ -62,8 +65,8 @@ def save_document_settings():
     if not form.validate_on_submit():
         return _page(form, district, indicators, 400)
     templates = {i.code: request.form.get(f"req_{i.code}", "")[:1000] for i in indicators}
-    try:
-        update_document_settings(
+    done = attempt(
+        lambda: update_document_settings(
             district,
             authority=form.authority.data,
             doc_prefix=form.doc_prefix.data,
@@ -73,12 +76,9 @@ def save_document_settings():
             templates=templates,
             user_id=current_user.id,
         )
-    except ValueError as exc:
-        db.session.rollback()
-        form.authority.errors = []
-        flash(str(exc), "error")
-        return _page(form, district, indicators, 400)
-    db.session.commit()
+    )
+    if done.failed:
+        return _page(form, district, indicators, done.status)
     flash(_("文书设置已保存。"), "success")
     return redirect(url_for("admin.document_settings")), 303
 

@@ -10,8 +10,9 @@ from wtforms.fields.choices import SelectChoice as C
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import current_district, require_visible
+from ..errors import attempt
 from ..extensions import db
-from ..models import Framework, ScoringRun, Wave
+from ..models import DocumentJob, Framework, ScoringRun, Wave
 from ..services import console, jobs, waves
 from ..services.quality_review import run_is_stale
 from ..services.scoring_runs import current_run, default_seed
@@ -55,8 +56,10 @@ def create_wave():
     if not form.validate_on_submit():
         return render_template("admin/wave_new.html", form=form), 400
     framework = db.session.get(Framework, form.framework.data)
-    try:
-        wave = waves.create_wave(
+    if framework is None:  # the form offers stored frameworks only
+        abort(400)
+    done = attempt(
+        lambda: waves.create_wave(
             district,
             framework,
             form.code.data.strip(),
@@ -66,12 +69,13 @@ def create_wave():
             allow_open_links=form.allow_open_links.data,
             min_n=form.min_n.data,
             user_id=current_user.id,
-        )
-    except ValueError as exc:
-        db.session.rollback()
-        form.code.errors.append(str(exc))
-        return render_template("admin/wave_new.html", form=form), 400
-    db.session.commit()
+        ),
+        form=form,
+        field="code",
+    )
+    if done.failed:
+        return render_template("admin/wave_new.html", form=form), done.status
+    wave = done.result
     flash(_("已创建测评批次 %(name)s（草稿）。", name=wave.name), "success")
     return redirect(url_for("admin.wave", code=wave.code))
 
@@ -172,13 +176,9 @@ def transition(code: str, action: str):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        waves.transition(wave, action, user_id=current_user.id)
-    except waves.WaveStateError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return wave_page(wave, status=409)
-    db.session.commit()
+    done = attempt(lambda: waves.transition(wave, action, user_id=current_user.id))
+    if done.failed:
+        return wave_page(wave, status=done.status)
     flash(_("测评批次现在的状态：%(state)s。", state=waves.STATE_NAMES[wave.state]), "success")
     if wave.state == "published":
         flash(_("结果已公布，公众现在可以在公示页面看到。"), "success")
@@ -201,6 +201,7 @@ def score(code: str):
             "exclude_flagged": form.exclude_flagged.data,
             "include_open_channel": form.include_open_channel.data,
         }
+        job: DocumentJob | None
         try:
             job = jobs.start_score_job(wave, settings, current_user.id)
         except waves.WaveStateError as exc:
@@ -212,8 +213,8 @@ def score(code: str):
             if job is None:
                 return redirect(url_for("admin.wave", code=wave.code)), 303
         return redirect(url_for("admin.job", code=wave.code, job_id=job.id)), 303
-    try:
-        run = console.score_from_console(
+    done = attempt(
+        lambda: console.score_from_console(
             wave,
             boot=form.boot.data,
             seed=form.seed.data,
@@ -223,15 +224,10 @@ def score(code: str):
             weighting=form.weighting.data,
             user_id=current_user.id,
         )
-    except waves.WaveStateError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return wave_page(wave, score_form=form, status=409)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return wave_page(wave, score_form=form, status=400)
-    db.session.commit()
+    )
+    if done.failed:
+        return wave_page(wave, score_form=form, status=done.status)
+    run = done.result
     flash(
         _(
             "计分完成：%(n)s 份答卷（排除 %(x)s 份），B = %(b)s。",
@@ -266,12 +262,9 @@ def save_quotas(code: str):
     targets = {
         (s.id, g.code): form[f"q_{s.id}_{g.code}"].data or 0 for s in streets for g in groups
     }
-    try:
-        changed = console.set_quotas(wave, targets, user_id=current_user.id)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    done = attempt(lambda: console.set_quotas(wave, targets, user_id=current_user.id))
+    if done.failed:
         return render_template("admin/quotas.html", wave=wave, form=form, groups=groups), 409
-    db.session.commit()
+    changed = done.result
     flash(_("已保存配额（%(n)s 格有改动）。", n=changed), "success")
     return redirect(url_for("admin.quotas", code=wave.code))

@@ -47,7 +47,7 @@ def interview_new():
         street = db.session.get(Street, form.street.data)
         community = db.session.get(Community, form.community.data) if form.community.data else None
         problem = None
-        if street is None or street.district_id != wave.district_id:
+        if wave is None or street is None or street.district_id != wave.district_id:
             problem = _("该街道不属于本测评批次的区县。")
         elif community is not None and community.street_id != street.id:
             problem = _("该社区不属于所选街道。")
@@ -56,6 +56,7 @@ def interview_new():
         if problem:
             form.community.errors.append(problem)
         else:
+            assert wave is not None and street is not None  # checked above
             token, _draft = questionnaire.start_interview(
                 wave.id,
                 street.id,

@@ -17,6 +17,7 @@ from ..auth.decorators import AGENCY, FIELDWORK_VIEWERS, roles_required
 from ..auth.scope import in_current, require_visible
 from ..downloads import clean_filename, content_disposition
 from ..edges import DB_INT_MAX, bounded_int
+from ..errors import attempt
 from ..extensions import db
 from ..models import Community, InvitationBatch, Street, Wave
 from ..services import fieldwork
@@ -196,7 +197,7 @@ def invitations(code: str):
         form.street.data = street.id
     status = 200
     notice = None
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST" and street is not None and form.validate_on_submit():
         done = batch_for_request(form.request_key.data or "")
         if done is not None:
             # a second press (or a reload) of the same form: nothing new is created
@@ -217,7 +218,8 @@ def invitations(code: str):
                 status = 400
             else:
                 count = 1 if form.is_open.data else form.count.data
-                try:
+
+                def issue():  # type: ignore[no-untyped-def]
                     batch, tokens = create_batch(
                         wave,
                         street,
@@ -228,15 +230,12 @@ def invitations(code: str):
                         is_open=form.is_open.data,
                         request_key=form.request_key.data or None,
                     )
-                    response = _deliver(wave, batch, tokens, form.output.data, form.is_open.data)
-                except ValueError as exc:
-                    db.session.rollback()
-                    target = form.is_open if "公开二维码" in str(exc) else form.count
-                    target.errors.append(str(exc))
-                    status = 400
-                else:
-                    db.session.commit()
-                    return response
+                    return _deliver(wave, batch, tokens, form.output.data, form.is_open.data)
+
+                issued = attempt(issue, form=form, field="count")
+                if not issued.failed:
+                    return issued.result
+                status = issued.status
     elif request.method == "POST":
         status = 400
     if request.method == "POST" and status != 409:
@@ -301,15 +300,15 @@ def reissue_batch(code: str, batch_id: int):
         abort(404)
     if not form.validate_on_submit():
         abort(400)
-    try:
+
+    def reissue():  # type: ignore[no-untyped-def]
         new_batch, tokens = fieldwork.reissue_batch(batch, current_user.id)
-        response = _deliver(wave, new_batch, tokens, form.output.data, False)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        return _deliver(wave, new_batch, tokens, form.output.data, False)
+
+    done = attempt(reissue)
+    if done.failed:
         return redirect(url_for("agency.invitations", code=code))
-    db.session.commit()
-    return response
+    return done.result
 
 
 @bp.post("/waves/<code>/token")
@@ -321,18 +320,18 @@ def token_action(code: str):
     if not form.validate_on_submit():
         flash(_("请粘贴邀请码或链接。"), "error")
         return redirect(url_for("agency.invitations", code=code))
-    try:
+
+    def act():  # type: ignore[no-untyped-def]
         inv = fieldwork.find_token(wave, form.token.data)
         if form.action.data == "reissue":
-            batch, token = fieldwork.reissue_invitation(inv, current_user.id)
-        else:
-            fieldwork.revoke_invitation(inv, current_user.id)
-            batch, token = None, None
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+            return fieldwork.reissue_invitation(inv, current_user.id)
+        fieldwork.revoke_invitation(inv, current_user.id)
+        return None, None
+
+    done = attempt(act)
+    if done.failed:
         return redirect(url_for("agency.invitations", code=code))
-    db.session.commit()
+    batch, token = done.result
     if batch is None or token is None:
         flash(_("邀请码已作废。"), "success")
         return redirect(url_for("agency.invitations", code=code))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..questions import ABOUT_YOU
+
 _error = {
     "type": "object",
     "properties": {
@@ -105,7 +107,7 @@ OPENAPI: dict[str, Any] = {
             },
             "Scores": {
                 "type": "object",
-                "description": "The scores JSON of DESIGN.md section 5.",
+                "description": "The scores JSON of a scoring run (docs/scores-json.md).",
                 "required": ["method", "district", "streets"],
                 "properties": {
                     "method": {"type": "object"},
@@ -150,7 +152,7 @@ OPENAPI: dict[str, Any] = {
                     "the time of receipt), channel (phone|face|paper; empty: paper; online and "
                     "open are refused), weight (empty or 1: weights are the bureau's), one field "
                     "per indicator code (1..K, 'DK' or null), concerns ('I07;I08' or a list), "
-                    "overall, comment; optional age_band, gender, residence_years."
+                    "overall, comment; optional " + ", ".join(q.code for q in ABOUT_YOU) + "."
                 ),
                 "required": ["response_id", "street", "group"],
                 "properties": {
@@ -169,11 +171,7 @@ OPENAPI: dict[str, Any] = {
                     },
                     "overall": _answer,
                     "comment": {"type": ["string", "null"]},
-                    "age_band": {
-                        "enum": ["18-34", "35-59", "60-69", "70-79", "80+", "", None],
-                    },
-                    "gender": {"enum": ["female", "male", "undisclosed", "", None]},
-                    "residence_years": {"enum": ["lt1", "1-5", "5-10", "10+", "", None]},
+                    **{q.code: {"enum": [*q.codes, "", None]} for q in ABOUT_YOU},
                 },
                 "additionalProperties": _answer,
             },

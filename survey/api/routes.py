@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Response, abort, g, jsonify, request
 from sqlalchemy import select
@@ -43,7 +43,7 @@ def _wave(code: str) -> Wave:
     return wave
 
 
-def _not_found(what: str):  # type: ignore[no-untyped-def]
+def _not_found(what: str) -> NoReturn:
     abort(json_response(404, {"error": "Not Found", "message": f"no such {what}"}))
 
 
@@ -117,7 +117,7 @@ def _run_doc(wave: Wave) -> tuple[Any, str]:
 @bp.get("/waves/<code>/scores")
 @token_required(*SCORES)
 def scores(code: str):
-    """The current run's result JSON (DESIGN §5); a street officer gets only their street."""
+    """The current run's scores JSON (docs/scores-json.md); a street officer: own street only."""
     w = _wave(code)
     run, text = _run_doc(w)
     user = g.api_user

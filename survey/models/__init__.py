@@ -1,7 +1,7 @@
 """SQLAlchemy 2 typed models; importing this package registers every table."""
 
 from .district import Community, District, Street
-from .framework import Dimension, Framework, Indicator, RespondentGroup
+from .framework import Framework, RespondentGroup
 from .job import JOB_STATES, DocumentJob
 from .population import POPULATION_SOURCES, PopulationMargin, PopulationVersion
 from .rectification import (
@@ -31,12 +31,10 @@ __all__ = [
     "Answer",
     "AuditLog",
     "Community",
-    "Dimension",
     "DocumentJob",
     "District",
     "Evidence",
     "Framework",
-    "Indicator",
     "Invitation",
     "InvitationBatch",
     "ItemEvent",

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 
 
-class District(db.Model):
+class District(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(80))
-    # Bureau settings for documents (DESIGN section 7).
+    # Bureau settings for documents (docs/documents.md).
     authority: Mapped[str] = mapped_column(String(120), default="")
     doc_prefix: Mapped[str] = mapped_column(String(20), default="")
     reply_address: Mapped[str] = mapped_column(Text, default="")
     deadline_days: Mapped[int] = mapped_column(default=30)
     top_k: Mapped[int] = mapped_column(default=3)
     # Indicator code -> requirement text with {street} / {indicator} placeholders.
-    requirement_templates: Mapped[dict] = mapped_column(JSON, default=dict)
+    requirement_templates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     streets: Mapped[list[Street]] = relationship(
         back_populates="district", order_by="Street.position"
     )
 
 
-class Street(db.Model):
+class Street(Model):
     __table_args__ = (
         UniqueConstraint("district_id", "code"),
         UniqueConstraint("district_id", "name"),
@@ -49,7 +51,7 @@ class Street(db.Model):
         return self.name if self.name.endswith(("街道", "镇")) else f"{self.name}街道"
 
 
-class Community(db.Model):
+class Community(Model):
     __table_args__ = (UniqueConstraint("street_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

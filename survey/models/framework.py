@@ -1,8 +1,10 @@
-"""Stored framework versions: the TOML text plus rows for its parts.
+"""Stored framework versions: the TOML text plus a row per respondent group.
 
 A version is immutable once a wave uses it (``frozen``); an edit then makes a
-new version.  The TOML text is the source of truth; the rows exist for joins,
-ordering and the editor.
+new version.  The TOML text is the source of truth: dimensions and indicators
+are read from it (:func:`survey.services.frameworks.spec_of`, which returns a
+``scoring.framework.Framework``).  Respondent groups also have rows, which the
+population margins join on.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._base import utcnow
 
 
-class Framework(db.Model):
+class Framework(Model):
     __table_args__ = (UniqueConstraint("code", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,12 +30,6 @@ class Framework(db.Model):
     frozen: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    dimensions: Mapped[list[Dimension]] = relationship(
-        back_populates="framework", order_by="Dimension.position", cascade="all, delete-orphan"
-    )
-    indicators: Mapped[list[Indicator]] = relationship(
-        back_populates="framework", order_by="Indicator.position", cascade="all, delete-orphan"
-    )
     groups: Mapped[list[RespondentGroup]] = relationship(
         back_populates="framework",
         order_by="RespondentGroup.position",
@@ -45,39 +41,7 @@ class Framework(db.Model):
         return f"{self.code} v{self.version}"
 
 
-class Dimension(db.Model):
-    __table_args__ = (UniqueConstraint("framework_id", "code"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(ForeignKey("framework.id"), index=True)
-    code: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(80))
-    name_en: Mapped[str] = mapped_column(String(120), default="")
-    weight: Mapped[float] = mapped_column(Float)
-    position: Mapped[int] = mapped_column(default=0)
-
-    framework: Mapped[Framework] = relationship(back_populates="dimensions")
-
-
-class Indicator(db.Model):
-    __table_args__ = (UniqueConstraint("framework_id", "code"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(ForeignKey("framework.id"), index=True)
-    code: Mapped[str] = mapped_column(String(20))
-    dimension_code: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(80))
-    name_en: Mapped[str] = mapped_column(String(160), default="")
-    question: Mapped[str] = mapped_column(Text)
-    question_en: Mapped[str] = mapped_column(Text, default="")
-    weight: Mapped[float] = mapped_column(Float, default=1.0)
-    groups: Mapped[str] = mapped_column(String(200), default="")  # ";"-separated, "" = all
-    position: Mapped[int] = mapped_column(default=0)
-
-    framework: Mapped[Framework] = relationship(back_populates="indicators")
-
-
-class RespondentGroup(db.Model):
+class RespondentGroup(Model):
     __table_args__ = (UniqueConstraint("framework_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

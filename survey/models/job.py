@@ -15,14 +15,14 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._base import utcnow
 
 JOB_STATES = ("queued", "running", "done", "failed")
 JOB_KINDS = ("notices", "score", "export")
 
 
-class DocumentJob(db.Model):
+class DocumentJob(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="notices")

@@ -12,14 +12,14 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._base import utcnow
 from .district import District, Street
 
 POPULATION_SOURCES = ("import", "form")
 
 
-class PopulationVersion(db.Model):
+class PopulationVersion(Model):
     __table_args__ = (UniqueConstraint("district_id", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +42,7 @@ class PopulationVersion(db.Model):
         return f"v{self.version}"
 
 
-class PopulationMargin(db.Model):
+class PopulationMargin(Model):
     __table_args__ = (
         UniqueConstraint(
             "version_id",

@@ -1,6 +1,6 @@
 """Notices, rectification items with their events and evidence, official days.
 
-Item states follow DESIGN.md section 8:
+Item states (docs/architecture.md, "Life cycles"):
 issued -> planned -> in_progress -> submitted -> accepted | returned (-> in_progress).
 """
 
@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._base import utcnow
 from .district import Street
 from .wave import Wave
@@ -20,7 +20,7 @@ ITEM_STATES = ("issued", "planned", "in_progress", "submitted", "accepted", "ret
 NOTICE_KINDS = ("notice", "letter", "escalation", "publication", "ranking", "supplement")
 
 
-class Notice(db.Model):
+class Notice(Model):
     __table_args__ = (UniqueConstraint("doc_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +50,7 @@ class Notice(db.Model):
     items: Mapped[list[RectificationItem]] = relationship(back_populates="notice")
 
 
-class RectificationItem(db.Model):
+class RectificationItem(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
@@ -85,7 +85,7 @@ class RectificationItem(db.Model):
     )
 
 
-class ItemEvent(db.Model):
+class ItemEvent(Model):
     """One transition or progress note on an item: who, when, what."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,7 +99,7 @@ class ItemEvent(db.Model):
     item: Mapped[RectificationItem] = relationship(back_populates="events")
 
 
-class Evidence(db.Model):
+class Evidence(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("rectification_item.id"), index=True)
     filename: Mapped[str] = mapped_column(String(200))
@@ -114,7 +114,7 @@ class Evidence(db.Model):
     item: Mapped[RectificationItem] = relationship(back_populates="evidence")
 
 
-class OfficialDay(db.Model):
+class OfficialDay(Model):
     """A holiday or a make-up working day on the official calendar."""
 
     __table_args__ = (UniqueConstraint("day"),)

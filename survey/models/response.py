@@ -9,11 +9,12 @@ the unique ``Response.invitation_id``.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ._base import utcnow
 from .district import Community, Street
 from .wave import Wave
@@ -21,7 +22,7 @@ from .wave import Wave
 DK_POINT = 0  # Answer.point for 不了解
 
 
-class InvitationBatch(db.Model):
+class InvitationBatch(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"))
@@ -38,7 +39,7 @@ class InvitationBatch(db.Model):
     community: Mapped[Community | None] = relationship()
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     __table_args__ = (Index("ix_invitation_start_address", "wave_id", "start_address"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,17 +65,17 @@ class Invitation(db.Model):
     batch: Mapped[InvitationBatch | None] = relationship()
 
 
-class ResponseDraft(db.Model):
+class ResponseDraft(Model):
     """Partial answers kept server-side for save-and-resume."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id"), unique=True)
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     page: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Response(db.Model):
+class Response(Model):
     __table_args__ = (
         UniqueConstraint("wave_id", "public_id"),
         Index("ix_response_wave_street", "wave_id", "street_id"),
@@ -97,7 +98,7 @@ class Response(db.Model):
     started_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]  # set by the submitting code; None for undated imports
     duration_s: Mapped[float | None]
-    page_durations: Mapped[dict | None] = mapped_column(JSON)
+    page_durations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     device_hash: Mapped[str | None] = mapped_column(String(64))
     overall: Mapped[int | None] = mapped_column(SmallInteger)
     concerns: Mapped[str] = mapped_column(String(120), default="")  # "I07;I08"
@@ -116,7 +117,7 @@ class Response(db.Model):
     )
 
 
-class Answer(db.Model):
+class Answer(Model):
     __table_args__ = (UniqueConstraint("response_id", "indicator_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from scoring.settings import DEFAULTS
+
+from ..extensions import Model
 from ._base import utcnow
 from .district import Street
 from .population import PopulationVersion
 from .wave import Wave
 
 
-class ScoringRun(db.Model):
+class ScoringRun(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    boot: Mapped[int] = mapped_column(default=1000)
+    boot: Mapped[int] = mapped_column(default=DEFAULTS.boot)
     seed: Mapped[int]
-    min_n: Mapped[int] = mapped_column(default=30)
-    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    min_n: Mapped[int] = mapped_column(default=DEFAULTS.min_n)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     framework_sha256: Mapped[str] = mapped_column(String(64))
     data_sha256: Mapped[str] = mapped_column(String(64))
     n_responses: Mapped[int] = mapped_column(default=0)
@@ -39,7 +42,7 @@ class ScoringRun(db.Model):
     )
 
 
-class StreetResult(db.Model):
+class StreetResult(Model):
     """One street's headline figures of a run (the full detail is in ``result_json``)."""
 
     __table_args__ = (UniqueConstraint("run_id", "street_id"),)

@@ -1,6 +1,6 @@
 """Survey waves and their fieldwork quotas.
 
-States follow DESIGN.md section 8:
+States (docs/architecture.md, "Life cycles"):
 draft -> fieldwork -> closed -> scored -> notices_issued -> published.
 """
 
@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from scoring.settings import DEFAULTS
+
+from ..extensions import Model
 from ._base import utcnow
 from .district import District, Street
 from .framework import Framework
@@ -21,7 +23,7 @@ WAVE_STATES = ("draft", "fieldwork", "closed", "scored", "notices_issued", "publ
 WEIGHTINGS = ("unweighted", "imported", "raked")
 
 
-class Wave(db.Model):
+class Wave(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -33,10 +35,14 @@ class Wave(db.Model):
     ends_on: Mapped[date | None]
     allow_open_links: Mapped[bool] = mapped_column(default=False)
     include_open_channel: Mapped[bool] = mapped_column(default=True)
-    min_n: Mapped[int] = mapped_column(default=30)
+    min_n: Mapped[int] = mapped_column(default=DEFAULTS.min_n)
     weighting: Mapped[str] = mapped_column(
         String(10), default="imported", server_default="imported"
     )
+    # raking's weight trimming bounds (relative to the cell's average adjustment);
+    # both None: no trimming (docs/weighting.md)
+    trim_low: Mapped[float | None] = mapped_column(Float)
+    trim_high: Mapped[float | None] = mapped_column(Float)
     description: Mapped[str] = mapped_column(Text, default="")
     # shown to residents in "is this genuine?" and printed on invitation cards
     agency_name: Mapped[str] = mapped_column(String(120), default="")
@@ -50,7 +56,7 @@ class Wave(db.Model):
     quotas: Mapped[list[Quota]] = relationship(back_populates="wave", cascade="all, delete-orphan")
 
 
-class Quota(db.Model):
+class Quota(Model):
     __table_args__ = (UniqueConstraint("wave_id", "street_id", "group_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

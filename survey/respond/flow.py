@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import questions
 from ..extensions import db
 from ..models._base import utcnow
 from ..services import questionnaire as q
@@ -29,7 +31,7 @@ class Flow:
     prefix: str  # endpoint prefix, e.g. "respond."
     interview: bool = False
 
-    def url(self, name: str, **values: object) -> str:
+    def url(self, name: str, **values: Any) -> str:
         return url_for(self.prefix + name, **values)
 
 
@@ -101,7 +103,7 @@ def pop_shown(invitation_id: int, n: int) -> datetime | None:
         return None
 
 
-def _context(flow: Flow, token: str, seen: q.Visit) -> dict:
+def _context(flow: Flow, token: str, seen: q.Visit) -> dict[str, Any]:
     pages = q.pages_for(seen.spec, seen.inv.group_code)
     return {
         "flow": flow,
@@ -114,6 +116,7 @@ def _context(flow: Flow, token: str, seen: q.Visit) -> dict:
         "data": seen.draft.data if seen.draft is not None else {},
         "draft": seen.draft,
         "q": q,
+        "questions": questions,
         "form": PageForm(),
     }
 

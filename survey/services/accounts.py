@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..errors import UserError
+from ..extensions import db, rowcount
 from ..i18n import _
 from ..models import ROLES, District, Street, User
 from ..models._base import utcnow
@@ -43,28 +44,28 @@ def create_user(
     (a city bureau, an agency serving several).  A street officer always works
     for their street's district.
 
-    :raises ValueError: unknown role, missing street for a street officer, a
+    :raises UserError: unknown role, missing street for a street officer, a
         street outside ``district``, a taken username, or a weak password.
     """
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     if role == "street" and street is None:
-        raise ValueError("a street officer needs --street")
+        raise UserError("a street officer needs --street")
     if role != "street" and street is not None:
         street = None
     if street is not None:
         if district is not None and street.district_id != district.id:
-            raise ValueError(f"street {street.name} is not in district {district.name}")
+            raise UserError(f"street {street.name} is not in district {district.name}")
         district_id: int | None = street.district_id
     else:
         district_id = district.id if district is not None else None
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{2,60}", username):
-        raise ValueError("username: 2-60 letters, digits, '_', '.', '-'")
+        raise UserError("username: 2-60 letters, digits, '_', '.', '-'")
     if db.session.scalar(select(User).where(User.username == username)):
-        raise ValueError(f"username {username!r} is taken")
+        raise UserError(f"username {username!r} is taken")
     problem = password_problem(password)
     if problem:
-        raise ValueError(problem)
+        raise UserError(problem)
     user = User(username=username, role=role, street=street, district_id=district_id)
     user.set_password(password)
     db.session.add(user)
@@ -130,12 +131,14 @@ def authenticate(username: str, password: str) -> tuple[User | None, str]:
     if not user.active:
         db.session.rollback()
         return None, refused
-    signed_in = db.session.execute(
-        update(User)
-        .where(User.id == user_id, User.active.is_(True), unlocked)
-        .values(failed_logins=0, locked_until=None),
-        execution_options={"synchronize_session": False},
-    ).rowcount
+    signed_in = rowcount(
+        db.session.execute(
+            update(User)
+            .where(User.id == user_id, User.active.is_(True), unlocked)
+            .values(failed_logins=0, locked_until=None),
+            execution_options={"synchronize_session": False},
+        )
+    )
     db.session.commit()
     if signed_in != 1:
         return None, refused

@@ -49,8 +49,8 @@ def record(
     obj: Any,
     *,
     user_id: int | None = None,
-    before: dict | None = None,
-    after: dict | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
     note: str = "",
 ) -> AuditLog:
     """Add an audit entry for ``obj`` (not committed; it lands with the change).

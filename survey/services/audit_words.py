@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..extensions import db
 from ..i18n import _
@@ -168,7 +169,7 @@ def _field(key: str) -> str:
     return _(FIELDS[key]) if key in FIELDS else key
 
 
-def changes(before: Mapping | None, after: Mapping | None) -> list[Change]:
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[Change]:
     """Field-by-field changes in plain words (unchanged fields left out)."""
     before, after = before or {}, after or {}
     out = []

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, LargeBinary, Table, inspect, select, text
 from sqlalchemy.types import TypeEngine
@@ -96,7 +97,7 @@ class Manifest:
 # -- values -----------------------------------------------------------------
 
 
-def _encoder(kind: TypeEngine):  # type: ignore[no-untyped-def]
+def _encoder(kind: TypeEngine[Any]):  # type: ignore[no-untyped-def]
     if isinstance(kind, LargeBinary):
         return lambda v: None if v is None else base64.b64encode(bytes(v)).decode("ascii")
     if isinstance(kind, DateTime | Date):
@@ -104,7 +105,7 @@ def _encoder(kind: TypeEngine):  # type: ignore[no-untyped-def]
     return lambda v: v
 
 
-def _decoder(kind: TypeEngine):  # type: ignore[no-untyped-def]
+def _decoder(kind: TypeEngine[Any]):  # type: ignore[no-untyped-def]
     if isinstance(kind, LargeBinary):
         return lambda v: None if v is None else base64.b64decode(v)
     if isinstance(kind, DateTime):

@@ -12,6 +12,7 @@ import io
 import math
 import subprocess
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from functools import lru_cache
 
 import matplotlib
@@ -59,7 +60,7 @@ def _svg(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _rc() -> matplotlib.rc_context:  # type: ignore[name-defined]
+def _rc() -> AbstractContextManager[None]:
     return matplotlib.rc_context(
         {"font.family": FONT_FAMILY, "font.size": 9, "axes.unicode_minus": False}
     )
@@ -90,10 +91,13 @@ def caterpillar(
             if lo is not None and hi is not None:
                 ax.axvspan(float(lo), float(hi), color=DISTRICT_COLOR, alpha=0.12, lw=0)  # type: ignore[arg-type]
             ax.axvline(
-                float(d), color=DISTRICT_COLOR, lw=1.2, label=f"{district_label} {float(d):.1f}"
-            )  # type: ignore[arg-type]
+                float(d),  # type: ignore[arg-type]
+                color=DISTRICT_COLOR,
+                lw=1.2,
+                label=f"{district_label} {float(d):.1f}",  # type: ignore[arg-type]
+            )
         for y, s in enumerate(rows):
-            color = BAND_COLORS.get(s.get("band"), BAND_COLORS[None])  # type: ignore[arg-type]
+            color = BAND_COLORS.get(s.get("band"), BAND_COLORS[None])  # type: ignore[call-overload]
             score = float(s["score"])  # type: ignore[arg-type]
             lo = s.get("ci_low")
             hi = s.get("ci_high")
@@ -205,7 +209,7 @@ def radar(
         ax.set_xticklabels(list(labels), fontsize=10.5)
         ax.tick_params(axis="x", pad=10)
         ax.set_ylim(low, high)
-        ax.set_rlabel_position(112.5)
+        ax.set_rlabel_position(112.5)  # type: ignore[attr-defined]  # a polar Axes
         ax.tick_params(axis="y", labelsize=8, labelcolor="#5f6368")
         ax.legend(
             loc="lower center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False, fontsize=9.5

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
-from scoring.bootstrap import check_replicates
+from scoring.settings import ScoringSettings
 
+from ..errors import UserError
 from ..extensions import db
 from ..i18n import _
 from ..models import Quota, Response, ScoringRun, Wave
 from .audit import record
+from .problem_text import problems_text
 from .quality_review import AUTO_PREFIX, REVIEW_PREFIX
 from .scoring_runs import score_wave
 from .waves import check_transition, set_weighting
@@ -26,20 +28,20 @@ def set_quotas(
 
     Writes :class:`Quota` rows (not committed) and one audit entry.
 
-    :raises ValueError: a street outside the wave's district, an unknown group,
+    :raises UserError: a street outside the wave's district, an unknown group,
         a negative or absurd target, or a wave past fieldwork.
     """
     if wave.state not in ("draft", "fieldwork"):
-        raise ValueError(_("测评批次已结束收集，配额不能再修改。"))
+        raise UserError(_("测评批次已结束收集，配额不能再修改。"))
     streets = {s.id for s in wave.district.streets}
     groups = {g.code for g in wave.framework.groups}
     current = {(q.street_id, q.group_code): q for q in wave.quotas}
     changed: dict[str, list[int]] = {}
     for (street_id, group), target in targets.items():
         if street_id not in streets or group not in groups:
-            raise ValueError(_("配额表中有不属于本测评批次的街道或受访群体。"))
+            raise UserError(_("配额表中有不属于本测评批次的街道或受访群体。"))
         if not 0 <= target <= MAX_QUOTA:
-            raise ValueError(_("配额须在 0 到 %(n)s 之间。", n=MAX_QUOTA))
+            raise UserError(_("配额须在 0 到 %(n)s 之间。", n=MAX_QUOTA))
         quota = current.get((street_id, group))
         before = quota.target if quota else 0
         if before == target:
@@ -120,16 +122,12 @@ def score_from_console(
     then exports, so the offline scorer reproduces it byte for byte.
 
     :raises WaveStateError: the wave is not closed or scored (nothing changed).
-    :raises ValueError: bad settings or nothing to score.
+    :raises UserError: bad settings or nothing to score.
     """
     check_transition(wave, "score")
-    try:
-        check_replicates(boot)
-    except ValueError:
-        # the message's numbers are MIN_REPLICATES and MAX_REPLICATES
-        raise ValueError(_("自助抽样次数 B 须在 100 到 10000 之间。")) from None
-    if not 1 <= min_n <= 10_000:
-        raise ValueError(_("最小样本量须在 1 到 10000 之间。"))
+    found = ScoringSettings(boot=boot, seed=seed, min_n=min_n).problems()
+    if found:
+        raise UserError(problems_text(found))
     apply_exclusion_policy(
         wave,
         exclude_flagged=exclude_flagged,

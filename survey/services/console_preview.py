@@ -51,14 +51,14 @@ def issue_preview(wave: Wave, issue_date: dt.date, days: int | None) -> IssuePre
     issuing (consecutive from the next free number of the year, streets in the
     district's order, then the 通报), without rendering any PDF.
 
-    :raises ValueError: the wave has no scoring run.
+    :raises UserError: the wave has no scoring run.
     """
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
     dims, inds = _names(wave)
     scored = {r["street"] for r in scores["streets"]}
     seq = next_sequence(settings.doc_prefix, issue_date.year)
-    rows = []
+    rows: list[IssueRow] = []
     for street in wave.district.streets:
         if street.name not in scored:
             continue

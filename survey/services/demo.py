@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import inspect, select, text
@@ -21,6 +22,7 @@ from scoring.simulate import simulate
 
 from ..extensions import db
 from ..models import District, Quota, Wave
+from ..questions import RESIDENCE_YEARS
 from . import demo_data as content
 from .accounts import create_user
 from .districts import create_district
@@ -211,7 +213,7 @@ def _rectification_story(wave: Wave, users: dict, seed: int) -> None:  # type: i
             continue
         own = notice.street.name == "宁海路街道"
         for k, item in enumerate(notice.items):
-            plan = {
+            plan: dict[str, Any] = {
                 key: (
                     value.format(name=item.indicator_name)
                     if isinstance(value, str)
@@ -294,7 +296,7 @@ def _simulate_wave(  # type: ignore[no-untyped-def]
     communities = {s.name: s.communities for s in district.streets}
     demo_rng = np.random.default_rng(seed + 14)  # demographics: their own draws
     records: list[ResponseRecord] = []
-    extra: list[dict] = []
+    extra: list[dict[str, Any]] = []
     notes: list[dict[str, str]] = []
     for k, r in enumerate(order):
         street = streets[data.street[r]]
@@ -368,7 +370,7 @@ def _demographics(rng: np.random.Generator, group: str) -> dict[str, str | None]
     return {
         "age_band": str(rng.choice(bands, p=p)),
         "gender": gender,
-        "residence_years": str(rng.choice(["lt1", "1-5", "5-10", "10+"], p=[0.05, 0.2, 0.25, 0.5])),
+        "residence_years": str(rng.choice(RESIDENCE_YEARS.codes, p=[0.05, 0.2, 0.25, 0.5])),
     }
 
 

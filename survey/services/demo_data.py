@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # Gulou District's 13 streets, in the district's official order.
 STREETS: tuple[tuple[str, str], ...] = (
     ("NHL", "宁海路街道"),
@@ -90,7 +92,7 @@ ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
 CITY_PASSWORD = "Demo-City-2026"
 
 # What the demo streets did about their rectification items (measures, results, photo captions).
-RECTIFICATION_STEPS: tuple[dict, ...] = (
+RECTIFICATION_STEPS: tuple[dict[str, Any], ...] = (
     {
         "measures": (
             "围绕“{name}”逐个社区走访，列出居民反映的问题清单，逐项明确措施、责任人和完成时间。"

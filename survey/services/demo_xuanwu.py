@@ -8,6 +8,7 @@ it, next to 鼓楼区; the demo's ``city`` account sees both.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
 
 def build_xuanwu(
     framework: Framework, spec, seed: int, simulate_wave
-) -> tuple[District, int, list]:  # type: ignore[no-untyped-def]
+) -> tuple[District, int, list[Any]]:  # type: ignore[no-untyped-def]
     """Add 玄武区 with a scored wave; return (district, responses, accounts).  Not committed.
 
     ``simulate_wave(wave, district, spec, rng, seed)`` fills the wave (the same
@@ -59,7 +60,7 @@ def build_xuanwu(
     transition(wave, "open")
     responses = simulate_wave(wave, district, spec, np.random.default_rng(seed + 1000), seed + 1000)
     transition(wave, "close")
-    score_wave(wave, boot=1000, seed=seed)
+    score_wave(wave, seed=seed)  # the default number of replicates
     streets = {s.name: s for s in district.streets}
     accounts = []
     for username, role, street_name, password in ACCOUNTS:

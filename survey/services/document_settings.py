@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from reports.requirements import check_templates
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import District
 from .audit import record
@@ -47,20 +48,23 @@ def update_document_settings(
 
     Empty requirement texts fall back to the default wording.
 
-    :raises ValueError: a requirement text with an unknown placeholder or a lone
+    :raises UserError: a requirement text with an unknown placeholder or a lone
         brace, a deadline outside 1..365 working days, top k outside 1..10, or
         a 发文字号 prefix another district of the installation uses; nothing is
         changed then.
     """
     kept = {code: text.strip() for code, text in templates.items() if text and text.strip()}
-    check_templates(kept)
+    try:
+        check_templates(kept)
+    except ValueError as exc:  # the texts the user typed, refused by reports.requirements
+        raise UserError(str(exc)) from exc
     if not 1 <= deadline_days <= 365:
-        raise ValueError("整改期限须在 1 到 365 个工作日之间。")
+        raise UserError("整改期限须在 1 到 365 个工作日之间。")
     if not 1 <= top_k <= 10:
-        raise ValueError("每个街道的整改事项须在 1 到 10 项之间。")
+        raise UserError("每个街道的整改事项须在 1 到 10 项之间。")
     other = prefix_taken_by(district, doc_prefix)
     if other is not None:
-        raise ValueError(
+        raise UserError(
             f"发文字号前缀「{doc_prefix.strip() or DEFAULT_PREFIX}」已由{other.name}使用，"
             "每个区须使用自己的前缀（如「鼓民整」「玄民整」）。"
         )

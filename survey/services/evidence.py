@@ -22,6 +22,7 @@ from flask import has_request_context
 from flask_babel import gettext
 from PIL import Image, ImageOps
 
+from ..errors import UserError
 from . import pdf_safety
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -42,7 +43,7 @@ def _(text: str, **variables: object) -> str:
     return text % variables if variables else text
 
 
-class EvidenceRejected(ValueError):
+class EvidenceRejected(UserError):
     """An upload that cannot be kept; the message tells a street clerk what to do."""
 
 
@@ -115,7 +116,7 @@ def _check_image(filename: str, data: bytes) -> CheckedFile:
         raise too_big from None
     except Exception:  # noqa: BLE001 - any decoder failure means a bad file
         raise unreadable from None
-    content_type, suffix = IMAGE_FORMATS[fmt]
+    content_type, suffix = IMAGE_FORMATS[str(fmt)]  # a format of IMAGE_FORMATS (checked above)
     out = io.BytesIO()
     if fmt == "JPEG":
         clean.save(out, "JPEG", quality=90, optimize=True)

@@ -19,6 +19,7 @@ from scoring.framework import Framework as FrameworkSpec
 from scoring.spreadsheet import csv_row, formula_safe, xlsx_row
 
 from ..models import Wave
+from ..questions import COMMENT, CONCERNS, OVERALL
 from .frameworks import spec_of
 from .responses import wave_records
 
@@ -115,26 +116,24 @@ def records_sav(
             None if v is None else float(SAV_DK if v == DK else int(v))
             for v in (r.answers.get(code) for r in records)
         ]
-    data["overall"] = [None if r.overall is None else float(r.overall) for r in records]
-    data["concerns"] = [safe_cell(";".join(r.concerns)) for r in records]
-    data["comment"] = [safe_cell(r.comment) for r in records]
+    data[OVERALL.code] = [None if r.overall is None else float(r.overall) for r in records]
+    data[CONCERNS.code] = [safe_cell(";".join(r.concerns)) for r in records]
+    data[COMMENT.code] = [safe_cell(r.comment) for r in records]
     schema = {
-        name: (pl.Float64 if name in (*codes, "overall", "weight") else pl.Utf8) for name in data
+        name: (pl.Float64 if name in (*codes, OVERALL.code, "weight") else pl.Utf8) for name in data
     }
     frame = pl.DataFrame(data, schema=schema)
     scale = {float(k + 1): lab for k, lab in enumerate(spec.scale.labels)}
     answer_labels = {**scale, float(SAV_DK): spec.scale.dont_know}
     value_labels = {code: answer_labels for code in codes}
-    value_labels["overall"] = dict(scale)
-    column_labels = {
+    value_labels[OVERALL.code] = dict(scale)
+    column_labels: dict[str, str | None] = {
         "response_id": "答卷编号",
         "street": "街道",
         "group": "受访群体（" + "；".join(f"{g.code}={g.name}" for g in spec.groups) + "）",
         "channel": "渠道",
         "weight": "权重",
-        "overall": "总体满意度",
-        "concerns": "最关注的问题（指标代码）",
-        "comment": "意见建议",
+        **{question.code: question.export_label for question in (OVERALL, CONCERNS, COMMENT)},
         **{i.code: f"{i.name}：{i.question}"[:250] for i in spec.indicators},
     }
     fd, path = tempfile.mkstemp(suffix=".sav")
@@ -147,7 +146,7 @@ def records_sav(
             column_labels=column_labels,
             variable_value_labels=value_labels,
             missing_ranges={code: [SAV_DK] for code in codes},
-            variable_measure={code: "ordinal" for code in (*codes, "overall")},
+            variable_measure={code: "ordinal" for code in (*codes, OVERALL.code)},
         )
         with open(path, "rb") as fh:
             return fh.read()

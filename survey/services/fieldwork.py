@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from scoring.spreadsheet import csv_row
 
+from ..errors import UserError
 from ..extensions import db
 from ..i18n import _
 from ..models import Invitation, InvitationBatch, Quota, Response, User, Wave
@@ -241,7 +242,7 @@ def revoke_batch(batch: InvitationBatch, user_id: int | None = None) -> int:
 
 
 def find_token(wave: Wave, token_or_url: str) -> Invitation:
-    """Return the invitation of a pasted token or link in ``wave``.  :raises ValueError."""
+    """Return the invitation of a pasted token or link in ``wave``.  :raises UserError."""
     token = token_or_url.strip().rstrip("/").rsplit("/", 1)[-1]
     inv = db.session.scalar(
         select(Invitation).where(
@@ -249,19 +250,19 @@ def find_token(wave: Wave, token_or_url: str) -> Invitation:
         )
     )
     if inv is None:
-        raise ValueError(_("本测评批次中没有这个邀请码，请核对后再试。"))
+        raise UserError(_("本测评批次中没有这个邀请码，请核对后再试。"))
     return inv
 
 
 def revoke_invitation(inv: Invitation, user_id: int | None = None) -> None:
     """Revoke one invitation (sets ``revoked_at``, audit-logged; not committed).
 
-    :raises ValueError: already revoked, or already used for a response.
+    :raises UserError: already revoked, or already used for a response.
     """
     if inv.revoked_at is not None:
-        raise ValueError(_("这个邀请码已经作废。"))
+        raise UserError(_("这个邀请码已经作废。"))
     if db.session.scalar(select(Response.id).where(Response.invitation_id == inv.id)):
-        raise ValueError(_("这个邀请码已经提交过答卷，不能作废。"))
+        raise UserError(_("这个邀请码已经提交过答卷，不能作废。"))
     inv.revoked_at = utcnow()
     record("invitations.revoke", inv, user_id=user_id)
 
@@ -271,10 +272,10 @@ def reissue_invitation(inv: Invitation, user_id: int | None = None) -> tuple[Inv
 
     The replacement is a new batch of 1 for the same street, group and
     community (not committed).
-    :raises ValueError: as :func:`revoke_invitation`, or an open link.
+    :raises UserError: as :func:`revoke_invitation`, or an open link.
     """
     if inv.batch is None or inv.is_open:
-        raise ValueError(_("只能补发发放记录中的普通邀请码。"))
+        raise UserError(_("只能补发发放记录中的普通邀请码。"))
     revoke_invitation(inv, user_id)
     batch, tokens = _replacements(inv.batch, 1, user_id)
     return batch, tokens[0]
@@ -286,11 +287,11 @@ def reissue_batch(
     """Revoke the unused invitations of ``batch`` and issue as many fresh ones.
 
     Returns the new batch and its plain tokens (show them once); not committed.
-    :raises ValueError: nothing left to replace.
+    :raises UserError: nothing left to replace.
     """
     count = revoke_batch(batch, user_id)
     if count == 0:
-        raise ValueError(_("这次发放没有未使用的邀请码可以补发。"))
+        raise UserError(_("这次发放没有未使用的邀请码可以补发。"))
     return _replacements(batch, count, user_id)
 
 

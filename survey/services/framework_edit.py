@@ -17,9 +17,10 @@ from fractions import Fraction
 from sqlalchemy import func, select
 
 from scoring.framework import Framework as FrameworkSpec
-from scoring.framework import FrameworkError, dump_framework, parse_framework
+from scoring.framework import dump_framework, parse_framework
 from scoring.weights import AHPResult, ahp_weights
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import Framework, Wave
 from .audit import record
@@ -53,7 +54,9 @@ def apply_edit(spec: FrameworkSpec, edit: FrameworkEdit) -> FrameworkSpec:
     """Return ``spec`` with ``edit`` applied, validated through its TOML text.
 
     :raises FrameworkError: every problem of the edited framework (e.g. negative
-        weights, dimension weights not adding up to 1, an empty question).
+        weights, dimension weights not adding up to 1, an empty question), with
+        codes (:mod:`scoring.framework` is the one validation; the console
+        shows them in the reader's language, ``services/framework_words.py``).
     """
     indicators = tuple(
         dataclasses.replace(
@@ -83,18 +86,6 @@ def apply_edit(spec: FrameworkSpec, edit: FrameworkEdit) -> FrameworkSpec:
         groups=groups,
         dimensions=dimensions,
     )
-    problems = [
-        f"{where} {code}: 权重必须是正数（现为 {value:g}）"
-        for where, values in (
-            ("维度", edit.dimension_weights),
-            ("指标", edit.indicator_weights),
-            ("受访群体", edit.group_shares),
-        )
-        for code, value in values.items()
-        if not value > 0
-    ]
-    if problems:
-        raise FrameworkError(problems)
     return parse_framework(dump_framework(new), source="编辑后的指标体系")
 
 
@@ -186,24 +177,24 @@ def import_framework(
 def parse_judgement(text: str) -> Fraction:
     """Read one Saaty judgement such as ``3``, ``1/5`` or ``0.2``.
 
-    :raises ValueError: not a number, not positive, or outside 1/9..9.
+    :raises UserError: not a number, not positive, or outside 1/9..9.
     """
     raw = (text or "").strip().replace("／", "/")
     try:
         value = Fraction(raw).limit_denominator(100)
     except (ValueError, ZeroDivisionError):
-        raise ValueError(f"“{raw}”不是数字（请填 1/9 到 9 之间的数，如 3 或 1/5）") from None
+        raise UserError(f"“{raw}”不是数字（请填 1/9 到 9 之间的数，如 3 或 1/5）") from None
     if value <= 0:
-        raise ValueError(f"“{raw}”不是正数：两两比较的判断必须大于 0")
+        raise UserError(f"“{raw}”不是正数：两两比较的判断必须大于 0")
     if not SAATY_MIN <= value <= SAATY_MAX:
-        raise ValueError(f"“{raw}”超出萨蒂标度 1/9 到 9 的范围")
+        raise UserError(f"“{raw}”超出萨蒂标度 1/9 到 9 的范围")
     return value
 
 
 def ahp_matrix(upper: Mapping[tuple[int, int], str], n: int) -> list[list[float]]:
     """Build the full reciprocal matrix from upper-triangle texts ``(i, j) -> "3"``, i < j.
 
-    :raises ValueError: listing every bad cell as ``第 i 行第 j 列: reason``.
+    :raises UserError: listing every bad cell as ``第 i 行第 j 列: reason``.
     """
     matrix = [[1.0] * n for _ in range(n)]
     problems = []
@@ -217,7 +208,7 @@ def ahp_matrix(upper: Mapping[tuple[int, int], str], n: int) -> list[list[float]
             matrix[i][j] = float(v)
             matrix[j][i] = float(1 / v)
     if problems:
-        raise ValueError("；".join(problems))
+        raise UserError("；".join(problems))
     return matrix
 
 
@@ -242,9 +233,12 @@ def ahp_defaults(weights: Sequence[float]) -> dict[tuple[int, int], str]:
 def ahp_for(matrix: Sequence[Sequence[float]], labels: Sequence[str]) -> AHPResult:
     """AHP weights of a full pairwise matrix (refuses non-positive, non-reciprocal, CR ≥ 0.1).
 
-    :raises ValueError: with the reason (and the most inconsistent pair for CR ≥ 0.1).
+    :raises UserError: with the reason (and the most inconsistent pair for CR ≥ 0.1).
     """
-    return ahp_weights(matrix, labels=list(labels))
+    try:
+        return ahp_weights(matrix, labels=list(labels))
+    except ValueError as exc:  # the judgements the user typed, refused by scoring.weights
+        raise UserError(str(exc)) from exc
 
 
 def apply_ahp(
@@ -256,7 +250,7 @@ def apply_ahp(
     the largest weight, so they add up to exactly 1.  The audit entry keeps the
     matrix, λmax, CI and CR.
 
-    :raises ValueError: the matrix is refused (see :func:`ahp_for`).
+    :raises UserError: the matrix is refused (see :func:`ahp_for`).
     """
     spec = spec_of(row)
     labels = [f"{d.code} {d.name}" for d in spec.dimensions]
@@ -267,7 +261,10 @@ def apply_ahp(
     edit = FrameworkEdit(
         dimension_weights={d.code: w for d, w in zip(spec.dimensions, weights, strict=True)}
     )
-    new = apply_edit(spec, edit)
+    # the matrix is kept with the framework: rank sensitivity's AHP scheme uses it
+    new = dataclasses.replace(
+        apply_edit(spec, edit), ahp=tuple(tuple(float(v) for v in r) for r in matrix)
+    )
     stored = store_version(
         row,
         new,

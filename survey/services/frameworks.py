@@ -1,8 +1,9 @@
 """Framework versions in the database.
 
-A framework is stored as its canonical TOML (the source of truth) plus rows for
-its parts.  A version used by a wave is frozen; importing or editing a frozen
-framework creates the next version instead of changing it.
+A framework is stored as its canonical TOML (the source of truth) plus a row
+per respondent group (which population margins join on).  A version used by a
+wave is frozen; importing or editing a frozen framework creates the next
+version instead of changing it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from scoring.framework import Framework as FrameworkSpec
 from scoring.framework import dump_framework, parse_framework
 
 from ..extensions import db
-from ..models import Dimension, Framework, Indicator, RespondentGroup
+from ..models import Framework, RespondentGroup
 from .audit import record
 
 
@@ -43,7 +44,7 @@ def save_framework(spec: FrameworkSpec, user_id: int | None = None) -> Framework
             select(func.max(Framework.version)).where(Framework.code == spec.code)
         )
         spec = parse_framework(
-            text.replace(f"version = {spec.version}", f"version = {latest + 1}", 1)
+            text.replace(f"version = {spec.version}", f"version = {(latest or 0) + 1}", 1)
         )
         text = dump_framework(spec)
     row = Framework(
@@ -53,24 +54,6 @@ def save_framework(spec: FrameworkSpec, user_id: int | None = None) -> Framework
         toml=text,
         sha256=spec.sha256,
     )
-    for pos, d in enumerate(spec.dimensions):
-        row.dimensions.append(
-            Dimension(code=d.code, name=d.name, name_en=d.name_en, weight=d.weight, position=pos)
-        )
-    for pos, i in enumerate(spec.indicators):
-        row.indicators.append(
-            Indicator(
-                code=i.code,
-                dimension_code=i.dimension,
-                name=i.name,
-                name_en=i.name_en,
-                question=i.question,
-                question_en=i.question_en,
-                weight=i.weight,
-                groups=";".join(i.groups),
-                position=pos,
-            )
-        )
     for pos, g in enumerate(spec.groups):
         row.groups.append(
             RespondentGroup(

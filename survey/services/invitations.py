@@ -14,6 +14,7 @@ import secrets
 from flask import current_app
 from sqlalchemy import select
 
+from ..errors import UserError
 from ..extensions import db
 from ..i18n import _
 from ..models import Community, Invitation, InvitationBatch, Street, Wave
@@ -97,22 +98,22 @@ def create_batch(
         the database refuses a second batch with the same key (see
         :func:`batch_for_request`).
 
-    :raises ValueError: wave not accepting invitations, unknown group, bad count,
+    :raises UserError: wave not accepting invitations, unknown group, bad count,
         street or community outside the wave's district.
     """
     if wave.state not in ("draft", "fieldwork"):
-        raise ValueError(_("测评批次 %(code)s 已结束收集，不能再发放邀请码。", code=wave.code))
+        raise UserError(_("测评批次 %(code)s 已结束收集，不能再发放邀请码。", code=wave.code))
     groups = {g.code for g in wave.framework.groups}
     if group_code not in groups:
-        raise ValueError(f"未知受访群体 {group_code!r}（可用：{', '.join(sorted(groups))}）")
+        raise UserError(f"未知受访群体 {group_code!r}（可用：{', '.join(sorted(groups))}）")
     if not 1 <= count <= MAX_BATCH:
-        raise ValueError(_("数量须在 1 到 %(n)s 之间。", n=MAX_BATCH))
+        raise UserError(_("数量须在 1 到 %(n)s 之间。", n=MAX_BATCH))
     if street.district_id != wave.district_id:
-        raise ValueError(_("该街道不属于本测评批次的区县。"))
+        raise UserError(_("该街道不属于本测评批次的区县。"))
     if community is not None and community.street_id != street.id:
-        raise ValueError(_("该社区不属于所选街道。"))
+        raise UserError(_("该社区不属于所选街道。"))
     if is_open and not wave.allow_open_links:
-        raise ValueError(_("本测评批次未开放公开二维码链接。"))
+        raise UserError(_("本测评批次未开放公开二维码链接。"), field="is_open")
     batch = InvitationBatch(
         wave=wave,
         street=street,
@@ -163,7 +164,8 @@ def _tokens_with_unique_codes(count: int) -> list[str]:
                 )
             )
             for h in taken:
-                fresh.pop(h, None)
+                if h is not None:
+                    fresh.pop(h, None)
         chosen.update(fresh)
     return list(chosen.values())
 

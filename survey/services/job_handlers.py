@@ -15,7 +15,7 @@ from .notices import NumbersTaken, issue_notices
 def issue_wave_notices(job: DocumentJob, ctx: JobContext) -> None:
     """Issue every notice of the job's wave: read, render outside any transaction, store."""
     params = json.loads(job.params)
-    wave = db.session.get(Wave, job.wave_id)
+    wave = _wave_of(job)
     try:
         issue_notices(
             wave,
@@ -36,7 +36,7 @@ def score_large_wave(job: DocumentJob, ctx: JobContext) -> None:
     from .console import score_from_console
 
     params = json.loads(job.params)
-    wave = db.session.get(Wave, job.wave_id)
+    wave = _wave_of(job)
     ctx.progress(0, 1, wave.code)
     run = score_from_console(
         wave,
@@ -58,8 +58,16 @@ def export_large_wave(job: DocumentJob, ctx: JobContext) -> None:
     from .exports import responses_export
 
     params = json.loads(job.params)
-    wave = db.session.get(Wave, job.wave_id)
+    wave = _wave_of(job)
     ctx.progress(0, 1, params["name"])
     data = responses_export(wave, params["fmt"], included_only=params["included"])
     ctx.end_reads()
     ctx.complete(f"已生成 {params['name']}。", result=data, result_name=params["name"])
+
+
+def _wave_of(job: DocumentJob) -> Wave:
+    """The wave a job works on (waves are never deleted while a job is queued)."""
+    wave = db.session.get(Wave, job.wave_id)
+    if wave is None:
+        raise LookupError(f"job {job.id}: wave {job.wave_id} does not exist")
+    return wave

@@ -40,7 +40,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..models import DocumentJob, Wave
 from ..models._base import utcnow
 
@@ -192,7 +192,7 @@ class JobContext:
                 result_name=result_name,
             )
         )
-        if done.rowcount != 1:
+        if rowcount(done) != 1:
             raise LeaseLost(f"job {self.job_id} was taken over")
 
     def _write(self, values: dict[str, Any]) -> bool:
@@ -202,7 +202,7 @@ class JobContext:
             .values(**values)
         )
         if self.engine is None:
-            return db.session.execute(stmt).rowcount == 1
+            return rowcount(db.session.execute(stmt)) == 1
         with self.engine.begin() as conn:
             return conn.execute(stmt).rowcount == 1
 
@@ -238,7 +238,7 @@ def claim(job_id: int, worker: str = WORKER_NAME) -> str | None:
         )
     )
     db.session.commit()
-    return lease if taken.rowcount == 1 else None
+    return lease if rowcount(taken) == 1 else None
 
 
 def run_job(job_id: int, worker: str = WORKER_NAME) -> None:
@@ -253,6 +253,7 @@ def run_job(job_id: int, worker: str = WORKER_NAME) -> None:
     beat = None if inline else _Heartbeat(ctx, max(1.0, lease_seconds() / 6))
     try:
         job = db.session.get(DocumentJob, job_id)
+        assert job is not None  # this worker holds its lease
         run = HANDLERS[job.kind]
         if beat:
             beat.start()
@@ -394,7 +395,7 @@ def reap(now: dt.datetime | None = None) -> list[int]:
             )
             .values(**values)
         )
-        if changed.rowcount == 1 and values["state"] == "queued":
+        if rowcount(changed) == 1 and values["state"] == "queued":
             requeued.append(job_id)
     # A queued job nobody took for two leases (a message lost with a queue
     # server restart, say): send it again; claiming makes duplicates harmless.

@@ -18,10 +18,14 @@ from .sample_quality import response_rates
 def appendix_context(wave: Wave, run: ScoringRun) -> dict[str, Any]:
     """Everything the appendix shows for ``run`` of ``wave`` (plain data)."""
     spec = spec_of(wave.framework)
-    records = wave_records(wave, included_only=True)
-    rel = None
-    if len(records) >= 10:
-        rel = reliability(spec, scoring.from_records(records, spec))
+    doc = result_doc(run)
+    # the run's own figures (its JSON key reliability); runs scored before it
+    # was recorded get them recomputed from the wave's included responses
+    rel = doc.get("reliability")
+    if rel is None:
+        records = wave_records(wave, included_only=True)
+        if len(records) >= 10:
+            rel = reliability(spec, scoring.from_records(records, spec))
     cells = response_rates(wave)
     rates = {
         "issued": sum(c.issued for c in cells),
@@ -30,7 +34,7 @@ def appendix_context(wave: Wave, run: ScoringRun) -> dict[str, Any]:
         "other": sum(c.other for c in cells),
     }
     return methods_context(
-        result_doc(run),
+        doc,
         district=wave.district.name,
         wave=wave.name,
         run_id=run.id,

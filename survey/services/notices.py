@@ -25,10 +25,11 @@ from sqlalchemy import func, select
 
 from reports.bulk import NoticeResult, generate_notices
 from reports.calendar import Deadline
-from reports.models import LETTER, NOTICE, IssuedDocument
+from reports.models import LETTER, NOTICE, IssuedDocument, NoticeData
 from reports.notice import NoticeSettings, build_notice_data, render_notice_pdf
 from reports.ranking import RankingSettings, build_ranking_data, render_ranking_pdf
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import Answer, District, Notice, RectificationItem, Response, Street, Wave
 from ..models._base import utcnow
@@ -108,7 +109,7 @@ def _names(wave: Wave) -> tuple[dict[str, str], dict[str, str]]:
 def _scores(wave: Wave) -> dict[str, Any]:
     run = current_run(wave)
     if run is None:
-        raise ValueError(f"测评批次 {wave.code} 还没有计分结果，请先计分。")
+        raise UserError(f"测评批次 {wave.code} 还没有计分结果，请先计分。")
     return json.loads(run.result_json)
 
 
@@ -132,7 +133,7 @@ def render_street_notice(
     dims, inds = _names(wave)
     row = next((s for s in scores["streets"] if s["street"] == street.name), None)
     if row is None:
-        raise ValueError(f"{street.name} 在本批次没有计分结果。")
+        raise UserError(f"{street.name} 在本批次没有计分结果。")
     comments = street_comments(wave, street, row.get("priorities", []))
     data = build_notice_data(
         scores,
@@ -180,18 +181,19 @@ def issue_notices(
     :raises WaveStateError: the wave is not scored (also: issued meanwhile).
     :raises NumbersTaken: another document took one of the reserved numbers while
         these rendered; issuing again renders them with fresh numbers.
-    :raises ValueError: no scoring run, or a document failed to render.
+    :raises UserError: no scoring run, or a document failed to render.
     """
     check_transition(wave, "issue")
     issue_date = issue_date or default_issue_date()
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
     run = current_run(wave)
+    assert run is not None  # _scores refused a wave without one
     dims, inds = _names(wave)
     scored_names = {r["street"] for r in scores["streets"]}
     scored = [s for s in wave.district.streets if s.name in scored_names]
     seq = next_sequence(settings.doc_prefix, issue_date.year)
-    datas = []
+    datas: list[NoticeData] = []
     for street in scored:
         row = next(r for r in scores["streets"] if r["street"] == street.name)
         datas.append(
@@ -245,7 +247,7 @@ def issue_notices(
     results = generate_notices(datas, processes=workers, progress=report)
     failures = [f"{r.street}: {r.error}" for r in results if not r.ok]
     if failures:
-        raise ValueError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
+        raise UserError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))
     ranking_pdf = render_ranking_pdf(ranking)
     if progress:
         progress(total, total, "通报")
@@ -271,6 +273,7 @@ def issue_notices(
         )
         deadline = data.deadline
         for item in data.items if deadline is not None else ():
+            assert deadline is not None
             db.session.add(
                 RectificationItem(
                     notice=notice,
@@ -310,7 +313,7 @@ def issue_notices(
     return notices
 
 
-class NumbersTaken(ValueError):
+class NumbersTaken(UserError):
     """Doc numbers reserved for a batch were taken by another document meanwhile."""
 
 
@@ -331,10 +334,12 @@ def _lock_for_storing(
     """
     db.session.execute(select(District.id).where(District.id == district_id).with_for_update())
     wave = db.session.get(Wave, wave_id, populate_existing=True)
+    if wave is None:
+        raise UserError("测评批次已被删除，未下发任何文件。")
     check_transition(wave, "issue")
     run = current_run(wave)
     if run is None or run.id != run_id:
-        raise ValueError("计分结果在生成期间发生了变化，未下发任何文件，请重新下发。")
+        raise UserError("计分结果在生成期间发生了变化，未下发任何文件，请重新下发。")
     if next_sequence(prefix, year) != first_seq:
         raise NumbersTaken("生成期间另有文件占用了预留的发文字号，将重新编号生成。")
     streets = {s.id: s for s in wave.district.streets}
@@ -400,7 +405,7 @@ def correct_notice(
     The old notice is never modified.  Not committed.
     """
     if old.kind not in STREET_DOCUMENT_KINDS or old.street is None:
-        raise ValueError("只能更正街道整改通知书或测评结果告知书。")
+        raise UserError("只能更正街道整改通知书或测评结果告知书。")
     issue_date = issue_date or default_issue_date()
     pdf, data = render_street_notice(old.wave, old.street, issue_date, days)
     return _store(

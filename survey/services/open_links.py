@@ -112,7 +112,7 @@ def wave_bursts(wave: Wave) -> dict[int, str]:
     ).all()
     by_address: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
     for rid, address, created in rows:
-        by_address[address].append((rid, created))
+        by_address[str(address)].append((rid, created))  # never None (filtered above)
     largest: dict[int, int] = {}  # response id -> size of the largest burst it is in
     for starts in by_address.values():
         lo = 0

@@ -10,6 +10,7 @@ from sqlalchemy import select
 import scoring
 from scoring.planning import Plan, default_inputs, design_inputs, plan_sizes
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import District, ScoringRun, Wave
 from .console import set_quotas
@@ -43,16 +44,16 @@ def make_plan(
 
     The per-respondent SD and 不了解 rate come from the source wave's scored
     responses, the design effect from its scoring run (so a raked run's
-    weights count).  :raises ValueError: bad target or half-width.
+    weights count).  :raises UserError: bad target or half-width.
     """
     if source is None:
         if framework is None:
-            raise ValueError("a plan needs a framework or an earlier scored wave")
+            raise UserError("a plan needs a framework or an earlier scored wave")
         inputs = default_inputs(framework.group_codes, indicator=target == "indicator")
         return plan_sizes(framework, inputs, half_width, target=target, indicator=indicator)
     spec = spec_of(source.framework)
     if target == "indicator" and indicator not in spec.indicator_codes:
-        raise ValueError(f"unknown indicator {indicator!r} for a one-indicator plan")
+        raise UserError(f"unknown indicator {indicator!r} for a one-indicator plan")
     records = wave_records(source, included_only=True)
     data = scoring.from_records(records, spec)
     inputs = design_inputs(
@@ -82,11 +83,11 @@ def make_plan(
 def apply_plan(plan: Plan, wave: Wave, *, user_id: int | None = None) -> int:
     """Set every street x group quota of ``wave`` to the plan (not committed); return changes.
 
-    :raises ValueError: the wave is past fieldwork or uses other groups.
+    :raises UserError: the wave is past fieldwork or uses other groups.
     """
     groups = {g.code for g in wave.framework.groups}
     if set(plan.groups) != groups:
-        raise ValueError("the plan's respondent groups differ from the wave's framework")
+        raise UserError("the plan's respondent groups differ from the wave's framework")
     targets = {
         (s.id, g): n
         for s in wave.district.streets

@@ -1,7 +1,7 @@
 """What a street and the public see of a scored wave: scores, rectification, verification.
 
 Plain dictionaries for the templates, built from the stored scores JSON of the
-wave's current run (DESIGN.md section 5).  Public views pass ``min_n``: a
+wave's current run (docs/scores-json.md).  Public views pass ``min_n``: a
 street or indicator figure computed from fewer respondents is suppressed.
 The next-wave verification compares a wave with the next scored wave on the
 same framework (:func:`scoring.compare_waves`, :func:`scoring.targeted_change`).
@@ -407,7 +407,8 @@ def verification(
             pass
     out: dict[int, dict[str, Any]] = {}
     for street in streets:
-        rows_t, rows_u = [], []
+        rows_t: list[dict[str, Any]] = []
+        rows_u: list[dict[str, Any]] = []
         for c in changes:
             if c.street != street.name or c.item == "overall":
                 continue

@@ -10,6 +10,8 @@ import segno
 from flask import render_template
 from markupsafe import Markup
 
+from ..errors import UserError
+
 INSTRUCTION = "请用手机扫码填写居民满意度问卷，约5分钟，不收集姓名和电话"
 MAX_PDF_LINKS = 1000
 
@@ -63,14 +65,14 @@ def qr_sheet_pdf(
     is ever split off at a page break.
 
     :param poster: one large code per page (an open link for a community notice board).
-    :raises ValueError: more than ``MAX_PDF_LINKS`` links (use the CSV instead).
+    :raises UserError: more than ``MAX_PDF_LINKS`` links (use the CSV instead).
     """
     from weasyprint import HTML
 
     from .invitations import typed_code
 
     if len(links) > MAX_PDF_LINKS:
-        raise ValueError(f"一次最多打印 {MAX_PDF_LINKS} 个二维码，请分批创建或下载 CSV。")
+        raise UserError(f"一次最多打印 {MAX_PDF_LINKS} 个二维码，请分批创建或下载 CSV。")
     cards = [
         QrCard(typed_code(token), url, qr_svg(url, scale=10 if poster else 4))
         for token, url in links

@@ -16,6 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import String, bindparam, cast, func, or_, select, update
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 
 def _check_all(
     codes: Sequence[str],
-    rows: Sequence[tuple],
+    rows: Sequence[tuple[Any, ...]],
     answers: dict[int, dict[str, int]],
     names: dict[int, str],
 ) -> dict[str, QualityFlags]:
@@ -88,7 +89,7 @@ def _check_all(
     }
 
 
-def _load(query) -> tuple[list[tuple], dict[int, dict[str, int]]]:  # type: ignore[no-untyped-def]
+def _load(query) -> tuple[list[tuple[Any, ...]], dict[int, dict[str, int]]]:  # type: ignore[no-untyped-def]
     rows = [tuple(row) for row in db.session.execute(query.order_by(Response.id))]
     ids = [row[0] for row in rows]
     answers: dict[int, dict[str, int]] = {}
@@ -112,7 +113,7 @@ def _community_names(wave: Wave) -> dict[int, str]:
 
 
 def flag_submission(
-    spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
+    spec: FrameworkSpec, row: Mapping[str, Any], points: Mapping[str, int]
 ) -> tuple[str, bool]:
     """Return the quality flags of a response about to be stored ('' if none)
     and whether they exclude it by default (:func:`scoring.quality.exclusion_rule`).
@@ -177,11 +178,11 @@ _NEAR = {key: _near_query(*key) for key in ((True, True), (True, False), (False,
 
 
 def _flag_submission(
-    spec: FrameworkSpec, row: Mapping, points: Mapping[str, int]
+    spec: FrameworkSpec, row: Mapping[str, Any], points: Mapping[str, int]
 ) -> tuple[str, bool]:
     submitted = row["submitted_at"]
     device, community = row.get("device_hash"), row.get("community_id")
-    rows: list[tuple] = []
+    rows: list[tuple[Any, ...]] = []
     answers: dict[int, dict[str, int]] = {}
     if device or community is not None:
         params = {

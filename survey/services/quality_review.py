@@ -9,21 +9,19 @@ the notices quote the run's numbers.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 
 import numpy as np
 from sqlalchemy import func, or_, select
 
-from scoring.exchange import write_csv
 from scoring.quality import combine_flags, exclusion_rule, speeder_flags, straightline_flags
 
 from .. import i18n
+from ..errors import UserError
 from ..extensions import db
 from ..models import DK_POINT, Answer, AuditLog, Response, ScoringRun, Wave
 from .audit import record
 from .frameworks import spec_of
-from .responses import wave_records
 
 AUTO_PREFIX = "自动排除："
 REVIEW_PREFIX = "复核："
@@ -31,8 +29,10 @@ REVIEW_STATES = ("fieldwork", "closed", "scored")
 PAGE = 50
 
 
-class ReviewLocked(ValueError):
+class ReviewLocked(UserError):
     """The wave's data can no longer be reviewed."""
+
+    status = 409
 
 
 def check_reviewable(wave: Wave) -> None:
@@ -66,12 +66,12 @@ def set_exclusion(
 
     Audit-logged with the state before and after.
 
-    :raises ValueError: no reason given.  :raises ReviewLocked: wave locked.
+    :raises UserError: no reason given.  :raises ReviewLocked: wave locked.
     """
     check_reviewable(response.wave)
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise ValueError(i18n._("请填写排除或恢复的理由。"))
+        raise UserError(i18n._("请填写排除或恢复的理由。"))
     before = {"excluded": response.excluded, "reason": response.exclusion_reason}
     response.excluded = excluded
     response.exclusion_reason = REVIEW_PREFIX + ("排除：" if excluded else "保留：") + reason[:500]
@@ -147,10 +147,14 @@ def run_quality_checks(wave: Wave, *, user_id: int | None = None) -> int:
 
 
 def included_sha256(wave: Wave) -> str:
-    """SHA-256 of the CSV that scoring would read now (included responses)."""
-    return hashlib.sha256(
-        write_csv(wave_records(wave, included_only=True), spec_of(wave.framework))
-    ).hexdigest()
+    """SHA-256 of the CSV that scoring would read now: a new run's ``data_sha256``.
+
+    The same function as ``score_wave`` uses (weights as the wave's weighting
+    setting scores them), so an unchanged wave is never reported as stale.
+    """
+    from .wave_columns import scored_data_sha256  # wave_columns imports this module
+
+    return scored_data_sha256(wave)
 
 
 _sha_cache: dict[tuple[int, int, int, int], str] = {}

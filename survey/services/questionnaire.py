@@ -20,10 +20,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
@@ -33,34 +34,17 @@ from werkzeug.datastructures import MultiDict
 from scoring.framework import Framework as FrameworkSpec
 from scoring.framework import Indicator
 
-from ..extensions import db
+from ..errors import UserError
+from ..extensions import db, rowcount
 from ..i18n import _
 from ..models import DK_POINT, Answer, Framework, Invitation, Response, ResponseDraft, Wave
 from ..models._base import utcnow
+from ..questions import DK, FIXED, MAX_ANSWER_COMMENT
 from .frameworks import spec_of
 from .invitations import hash_code, hash_token, new_token, normalise_code
 
-MAX_ANSWER_COMMENT = 500
-MAX_COMMENT = 2000
-MAX_CONCERNS = 3
 SUBMIT_ATTEMPTS = 4
-DK = "DK"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{8,64}")
-
-AGE_BANDS = (
-    ("18-34", _l("18–34岁")),
-    ("35-59", _l("35–59岁")),
-    ("60-69", _l("60–69岁")),
-    ("70-79", _l("70–79岁")),
-    ("80+", _l("80岁及以上")),
-)
-GENDERS = (("female", _l("女")), ("male", _l("男")), ("undisclosed", _l("不愿回答")))
-RESIDENCE = (
-    ("lt1", _l("不到1年")),
-    ("1-5", _l("1–5年")),
-    ("5-10", _l("5–10年")),
-    ("10+", _l("10年以上")),
-)
 INTERVIEW_CHANNELS = ("phone", "face")
 
 
@@ -384,10 +368,10 @@ def start_interview(
     """Open a phone or face-to-face interview: a one-off invitation plus its draft.
 
     Adds rows (not committed); the token lets the interviewer resume.
-    :raises ValueError: channel other than phone/face.
+    :raises UserError: channel other than phone/face.
     """
     if channel not in INTERVIEW_CHANNELS:
-        raise ValueError(_("访问方式只能是电话或面访。"))
+        raise UserError(_("访问方式只能是电话或面访。"))
     token = new_token()
     inv = Invitation(
         token_hash=hash_token(token),
@@ -420,7 +404,7 @@ def allowed_points(spec: FrameworkSpec) -> tuple[str, ...]:
     return (*(str(k) for k in range(1, spec.scale.points + 1)), DK)
 
 
-def _single(form: MultiDict, key: str, problems: list[str]) -> str:
+def _single(form: MultiDict[str, str], key: str, problems: list[str]) -> str:
     values = form.getlist(key)
     if len(values) > 1:
         problems.append(_("%(key)s：只能有一个答案", key=key))
@@ -437,7 +421,9 @@ def _text(value: str, limit: int, key: str, invalid: dict[str, str]) -> str:
     return value
 
 
-def parse_page(spec: FrameworkSpec, group: str, page: Page, form: MultiDict) -> PageAnswers:
+def parse_page(
+    spec: FrameworkSpec, group: str, page: Page, form: MultiDict[str, str]
+) -> PageAnswers:
     """Validate one posted page.
 
     Problems a resident can make and fix (more than three concerns, an over-long
@@ -475,45 +461,57 @@ def parse_page(spec: FrameworkSpec, group: str, page: Page, form: MultiDict) -> 
         if note:
             out.comments[ind.code] = note
     if page.kind == "final":
-        concerns = form.getlist("concerns")
-        for code in concerns:
-            if code not in asked:
-                problems.append(_("最关注的问题：未知的题目 %(code)s", code=code[:20]))
-        if len(set(concerns)) != len(concerns):
-            problems.append(_("最关注的问题：重复的选项"))
-        if len(concerns) > MAX_CONCERNS:
-            out.invalid["concerns"] = _(
-                "最关注的问题最多选%(max)s项，您选了%(n)s项。请取消%(extra)s项后再继续。",
-                max=MAX_CONCERNS,
-                n=len(concerns),
-                extra=len(concerns) - MAX_CONCERNS,
-            )
-        overall = _single(form, "overall", problems)
-        if overall and overall not in points:
-            problems.append(_("总体满意度：无效的答案 %(value)s", value=overall[:20]))
-        if not overall:
-            out.missing.append("overall")
-        final: dict[str, object] = {
-            "concerns": [c for c in spec.indicator_codes if c in concerns],
-            "overall": overall,
-            "comment": _text(form.get("comment", ""), MAX_COMMENT, "comment", out.invalid),
-        }
-        for name, choices in (
-            ("age_band", AGE_BANDS),
-            ("gender", GENDERS),
-            ("residence_years", RESIDENCE),
-        ):
-            value = _single(form, name, problems)
-            if value and value not in {c for c, _label in choices}:
-                problems.append(_("%(name)s：无效的选项 %(value)s", name=name, value=value[:20]))
-            final[name] = value
-        out.final = final
+        out.final = _parse_final(spec, asked, points, form, out, problems)
     if problems:
         raise BadAnswers(problems)
     return out
 
 
-def merged_data(data: Mapping, page: Page, values: PageAnswers) -> dict:
+def _parse_final(
+    spec: FrameworkSpec,
+    asked: set[str],
+    points: tuple[str, ...],
+    form: MultiDict[str, str],
+    out: PageAnswers,
+    problems: list[str],
+) -> dict[str, object]:
+    """Validate the fixed questions of :mod:`survey.questions` (the final page)."""
+    final: dict[str, object] = {}
+    for question in FIXED:
+        name = question.code
+        if question.kind == "concerns":
+            concerns = form.getlist(name)
+            for code in concerns:
+                if code not in asked:
+                    problems.append(_("最关注的问题：未知的题目 %(code)s", code=code[:20]))
+            if len(set(concerns)) != len(concerns):
+                problems.append(_("最关注的问题：重复的选项"))
+            if len(concerns) > question.limit:
+                out.invalid[name] = _(
+                    "最关注的问题最多选%(max)s项，您选了%(n)s项。请取消%(extra)s项后再继续。",
+                    max=question.limit,
+                    n=len(concerns),
+                    extra=len(concerns) - question.limit,
+                )
+            final[name] = [c for c in spec.indicator_codes if c in concerns]
+        elif question.kind == "scale":
+            value = _single(form, name, problems)
+            if value and value not in points:
+                problems.append(_("总体满意度：无效的答案 %(value)s", value=value[:20]))
+            if not value and question.required:
+                out.missing.append(name)
+            final[name] = value
+        elif question.kind == "text":
+            final[name] = _text(form.get(name, ""), question.limit, name, out.invalid)
+        else:
+            value = _single(form, name, problems)
+            if value and value not in question.codes:
+                problems.append(_("%(name)s：无效的选项 %(value)s", name=name, value=value[:20]))
+            final[name] = value
+    return final
+
+
+def merged_data(data: Mapping[str, Any], page: Page, values: PageAnswers) -> dict[str, Any]:
     """Return a copy of draft ``data`` with ``page``'s answers replaced by ``values``."""
     merged = copy.deepcopy(dict(data))
     merged.setdefault("answers", {})
@@ -557,13 +555,14 @@ def save_page(
 
 
 def missing_by_page(spec: FrameworkSpec, group: str, draft: ResponseDraft) -> dict[int, list[str]]:
-    """Return page number -> unanswered required items (indicator codes, 'overall')."""
+    """Return page number -> unanswered required items (indicator codes, fixed question codes)."""
     answers = draft.data.get("answers", {})
     out: dict[int, list[str]] = {}
     for page in pages_for(spec, group):
         gaps = [i.code for i in page.indicators if i.code not in answers]
-        if page.kind == "final" and not draft.data.get("final", {}).get("overall"):
-            gaps.append("overall")
+        if page.kind == "final":
+            final = draft.data.get("final", {})
+            gaps.extend(q.code for q in FIXED if q.required and not final.get(q.code))
         if gaps:
             out[page.number] = gaps
     return out
@@ -572,11 +571,11 @@ def missing_by_page(spec: FrameworkSpec, group: str, draft: ResponseDraft) -> di
 # -- submission -------------------------------------------------------------
 
 
-_INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
-_INSERT_ANSWER = insert(Answer.__table__)
-_DELETE_DRAFT = delete(ResponseDraft.__table__).where(
-    ResponseDraft.__table__.c.id == bindparam("draft_id")
-)
+_RESPONSE = cast(Table, Response.__table__)
+_DRAFT = cast(Table, ResponseDraft.__table__)
+_INSERT_RESPONSE = insert(_RESPONSE).returning(_RESPONSE.c.id)
+_INSERT_ANSWER = insert(cast(Table, Answer.__table__))
+_DELETE_DRAFT = delete(_DRAFT).where(_DRAFT.c.id == bindparam("draft_id"))
 
 
 class _DraftGone(Exception):
@@ -596,12 +595,12 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
 
     :raises AlreadySubmitted: the invitation already has a response (also when
         a concurrent request won the race: the database's unique key decides).
-    :raises ValueError: required answers missing.
+    :raises UserError: required answers missing.
     """
     from .quality import AUTO_REASON, flag_submission, record_exclusion
 
     spec = spec if spec is not None else spec_of(inv.wave.framework)
-    place = {
+    place: dict[str, Any] = {
         "invitation_id": inv.id,
         "wave_id": inv.wave_id,
         "street_id": inv.street_id,
@@ -611,7 +610,7 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
     draft_id, data = draft.id, draft.data
     for attempt in range(SUBMIT_ATTEMPTS):
         if missing_by_page(spec, place["group_code"], draft):
-            raise ValueError(_("还有题目没有回答。"))
+            raise UserError(_("还有题目没有回答。"))
         row, answers = _rows_from(place, data)
         reason, exclude = flag_submission(
             spec, row, {a["indicator_code"]: a["point"] for a in answers}
@@ -630,7 +629,7 @@ def submit(inv: Invitation, draft: ResponseDraft, spec: FrameworkSpec | None = N
                     _INSERT_ANSWER, [{**a, "response_id": response_id} for a in answers]
                 )
             gone = db.session.execute(_DELETE_DRAFT, {"draft_id": draft_id})
-            if gone.rowcount != 1:
+            if rowcount(gone) != 1:
                 raise _DraftGone()
             if exclude:
                 record_exclusion(response_id, reason)
@@ -662,12 +661,13 @@ def _used(invitation_id: int) -> bool:
     return found is not None
 
 
-def _rows_from(place: dict, data: Mapping) -> tuple[dict, list[dict]]:
+def _rows_from(
+    place: dict[str, Any], data: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The response row and its answer rows (without ``response_id``) from draft data."""
     final = data.get("final", {})
     now = utcnow()
     started = datetime.fromisoformat(data["started"]) if data.get("started") else None
-    overall = final.get("overall") or ""
     row = {
         **place,
         "public_id": f"R{secrets.token_hex(8)}",
@@ -678,12 +678,7 @@ def _rows_from(place: dict, data: Mapping) -> tuple[dict, list[dict]]:
         "duration_s": (now - started).total_seconds() if started else None,
         "page_durations": data.get("durations") or {},
         "device_hash": data.get("device"),
-        "overall": int(overall) if overall not in ("", DK) else None,
-        "concerns": ";".join(final.get("concerns", [])),
-        "comment": final.get("comment", ""),
-        "age_band": final.get("age_band") or None,
-        "gender": final.get("gender") or None,
-        "residence_years": final.get("residence_years") or None,
+        **{q.column: q.stored(final.get(q.code)) for q in FIXED},
     }
     comments = data.get("comments", {})
     answers = [
@@ -703,4 +698,4 @@ def answers_view(spec: FrameworkSpec, data: Mapping[str, object]) -> dict[str, s
     labels[DK] = spec.scale.dont_know
     answers = data.get("answers", {})
     assert isinstance(answers, dict)
-    return {code: labels.get(value, value) for code, value in answers.items()}
+    return {code: labels.get(value) or value for code, value in answers.items()}

@@ -1,4 +1,4 @@
-"""Rectification items (整改事项): the state machine of DESIGN.md section 8.
+"""Rectification items (整改事项): their state machine (docs/architecture.md, "Life cycles").
 
 issued -> planned -> in_progress -> submitted -> accepted | returned (-> in_progress).
 
@@ -20,6 +20,7 @@ from reports.followup import escalation_title, render_escalation_pdf
 from reports.models import EscalationData, Letterhead, OverdueItem
 from reports.notice import addressee_for
 
+from ..errors import UserError
 from ..extensions import db
 from ..models import Evidence, ItemEvent, Notice, RectificationItem, Street, Wave
 from ..models._base import utcnow
@@ -49,7 +50,7 @@ EDITABLE = ("planned", "in_progress", "returned")
 MAX_EVIDENCE = 20
 
 
-class TransitionError(ValueError):
+class TransitionError(UserError):
     """A step the item's current state does not allow; nothing was changed."""
 
 
@@ -85,9 +86,9 @@ def _event(item: RectificationItem, to_state: str, user_id: int | None, note: st
 def _text(value: str | None, label: str, limit: int = 4000) -> str:
     text = (value or "").strip()
     if not text:
-        raise ValueError(_("请填写%(label)s。", label=label))
+        raise UserError(_("请填写%(label)s。", label=label))
     if len(text) > limit:
-        raise ValueError(_("%(label)s不能超过%(n)d个字。", label=label, n=limit))
+        raise UserError(_("%(label)s不能超过%(n)d个字。", label=label, n=limit))
     return text
 
 
@@ -110,9 +111,9 @@ def plan_item(
     unit = _text(responsible_unit, _("责任单位"), 120)
     person = _text(responsible_person, _("责任人"), 60)
     if planned_date is None:
-        raise ValueError(_("请填写计划完成日期。"))
+        raise UserError(_("请填写计划完成日期。"))
     if planned_date > item.deadline:
-        raise ValueError(_("计划完成日期不能晚于整改期限（%(d)s）。", d=item.deadline.isoformat()))
+        raise UserError(_("计划完成日期不能晚于整改期限（%(d)s）。", d=item.deadline.isoformat()))
     first = item.state == "issued"
     item.measures, item.responsible_unit, item.responsible_person = measures, unit, person
     item.planned_date = planned_date
@@ -140,7 +141,7 @@ def add_evidence(
     """
     _require(item, EDITABLE, _("上传佐证材料"))
     if len(item.evidence) >= MAX_EVIDENCE:
-        raise ValueError(_("每项最多上传%(n)d个佐证材料。", n=MAX_EVIDENCE))
+        raise UserError(_("每项最多上传%(n)d个佐证材料。", n=MAX_EVIDENCE))
     evidence = Evidence(
         item=item,
         filename=checked.filename,
@@ -174,7 +175,7 @@ def submit_item(item: RectificationItem, *, result: str, user_id: int | None) ->
     _require(item, ("in_progress", "returned"), _("报送验收"))
     text = _text(result, _("整改成效"))
     if not item.evidence:
-        raise ValueError(_("请至少上传一份佐证材料（照片或PDF）后再报送验收。"))
+        raise UserError(_("请至少上传一份佐证材料（照片或PDF）后再报送验收。"))
     item.result = text
     _event(item, "submitted", user_id, _("报送验收"))
     return item
@@ -304,15 +305,15 @@ def issue_escalation(
     working days after ``issue_date``, records an ItemEvent per item and
     audit-logs the notice.
 
-    :raises ValueError: no overdue item, or ``days`` out of range.
+    :raises UserError: no overdue item, or ``days`` out of range.
     """
     if not 1 <= days <= 60:
-        raise ValueError(_("新的整改期限应为1至60个工作日。"))
+        raise UserError(_("新的整改期限应为1至60个工作日。"))
     issue_date = issue_date or default_issue_date()
     calendar = official_calendar()
     items = [i for i in street_items(street, wave) if is_overdue(i, issue_date, calendar)]
     if not items:
-        raise ValueError(_("%(street)s在本批次没有逾期未验收的整改事项。", street=street.name))
+        raise UserError(_("%(street)s在本批次没有逾期未验收的整改事项。", street=street.name))
     settings = notice_settings(wave, issue_date, days)
     seq = next_sequence(settings.doc_prefix, issue_date.year)
     doc_number = settings.doc_number(seq)

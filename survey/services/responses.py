@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 
@@ -12,6 +13,7 @@ from scoring.exchange import DK, ExchangeError, ResponseRecord, read_responses
 
 from ..extensions import db
 from ..models import DK_POINT, Answer, Response, Street, Wave
+from ..questions import ABOUT_YOU
 from .frameworks import spec_of
 from .provenance import check_provenance
 
@@ -102,7 +104,7 @@ def insert_records(
     *,
     interviewer_id: int | None = None,
     import_sha256: str | None = None,
-    extra: Sequence[dict] | None = None,
+    extra: Sequence[dict[str, Any]] | None = None,
     answer_comments: Sequence[dict[str, str]] | None = None,
 ) -> list[int]:
     """Bulk-insert responses and their answers (not committed); return the new ids.
@@ -126,9 +128,7 @@ def insert_records(
             "overall": rec.overall,
             "concerns": ";".join(rec.concerns),
             "comment": rec.comment,
-            "age_band": rec.age_band,
-            "gender": rec.gender,
-            "residence_years": rec.residence_years,
+            **{q.column: getattr(rec, q.code) for q in ABOUT_YOU},
             "interviewer_id": interviewer_id,
             "import_sha256": import_sha256,
         }
@@ -180,9 +180,7 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
             Response.concerns,
             Response.overall,
             Response.comment,
-            Response.age_band,
-            Response.gender,
-            Response.residence_years,
+            *(getattr(Response, q.column) for q in ABOUT_YOU),
         )
         .join(Street, Street.id == Response.street_id)
         .where(Response.wave_id == wave.id)
@@ -213,9 +211,7 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
         concerns,
         overall,
         comment,
-        age_band,
-        gender,
-        residence_years,
+        *about_you,
     ) in rows:
         given = answers.get(rid, {})
         out.append(
@@ -230,9 +226,7 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
                 concerns=tuple(c for c in concerns.split(";") if c),
                 overall=overall,
                 comment=comment or "",
-                age_band=age_band,
-                gender=gender,
-                residence_years=residence_years,
+                **{q.code: value for q, value in zip(ABOUT_YOU, about_you, strict=True)},
             )
         )
     return out

@@ -101,20 +101,20 @@ def response_rates(wave: Wave) -> list[CellRates]:
         .group_by(Response.street_id, Response.group_code, Invitation.is_open)
     )
     for sid, group, is_open, count in resp:
-        c = cells.get((sid, group))
-        if c is None:
+        cell = cells.get((sid, group))
+        if cell is None:
             continue
-        c.n += count
+        cell.n += count
         if is_open is None:
-            c.other += count
+            cell.other += count
         elif is_open:
-            c.open_link += count
+            cell.open_link += count
         else:
-            c.completed += count
+            cell.completed += count
     for q in db.session.scalars(select(Quota).where(Quota.wave_id == wave.id)):
-        c = cells.get((q.street_id, q.group_code))
-        if c is not None and q.target:
-            c.quota = q.target
+        quota_cell = cells.get((q.street_id, q.group_code))
+        if quota_cell is not None and q.target:
+            quota_cell.quota = q.target
     return [cells[(sid, g)] for sid in names for g in groups]
 
 
@@ -178,3 +178,49 @@ def sample_vs_population(wave: Wave) -> list[Composition]:
                     )
                 out.append(comp)
     return out
+
+
+# -- raking's weight trimming (a wave setting) ----------------------------------
+
+
+def wave_trim(wave: Wave) -> tuple[float, float] | None:
+    """The wave's trimming bounds for raking, or None (no trimming, the default)."""
+    from scoring.raking import check_trim
+
+    return check_trim(wave.trim_low, wave.trim_high)
+
+
+def set_trim(
+    wave: Wave, low: float | None, high: float | None, *, user_id: int | None = None
+) -> tuple[float, float] | None:
+    """Set the wave's trimming bounds (both None: no trimming); audit-logged, not committed.
+
+    Used by the next raked scoring of the wave (docs/weighting.md, Trimming) and
+    recorded in its run (``method.weighting.trim``).
+
+    :raises UserError: bounds :func:`scoring.raking.check_trim` refuses; nothing changes.
+    """
+    from flask_babel import gettext as _
+
+    from scoring.raking import check_trim
+
+    from ..errors import UserError
+    from .audit import record
+
+    try:
+        bounds = check_trim(low, high)
+    except ValueError as exc:
+        raise UserError(
+            _("权重截尾的上下限无效：%(reason)s", reason=str(exc)), field="trim_low"
+        ) from None
+    before = wave_trim(wave)
+    if bounds != before:
+        record(
+            "wave.trim",
+            wave,
+            user_id=user_id,
+            before={"trim": list(before) if before else None},
+            after={"trim": list(bounds) if bounds else None},
+        )
+        wave.trim_low, wave.trim_high = bounds if bounds else (None, None)
+    return bounds

@@ -1,34 +1,42 @@
 """Scoring a closed wave: load rows, call :mod:`scoring`, store the run.
 
-The wave's included responses are turned into exactly the CSV that
-``minping export-responses --included-only`` writes, and scored the way the
-offline scorer scores that file, so both give byte-identical JSON.
+The wave's responses are read as columns (:mod:`survey.services.wave_columns`)
+and fed to the engine as arrays, the way the offline scorer scores the CSV that
+``minping export-responses --included-only`` writes, so both give
+byte-identical JSON; the run's ``data_sha256`` is that CSV's sha256, computed
+from the same columns.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 import scoring
-from scoring.change import wave_seed
-from scoring.dataset import ResponseRecord
-from scoring.exchange import write_csv
 from scoring.population import Margins, Population
+from scoring.settings import DEFAULTS, ScoringSettings, wave_seed
 
+from ..errors import UserError
 from ..extensions import db
-from ..models import PopulationVersion, Response, ScoringRun, StreetResult, Wave
+from ..models import PopulationVersion, ScoringRun, StreetResult, Wave
 from .audit import record
 from .frameworks import spec_of
 from .population import current_population, population_of
-from .quality_review import REVIEW_PREFIX
-from .responses import wave_records
+from .sample_quality import wave_trim
+from .wave_columns import (
+    WaveColumns,
+    data_sha256,
+    included_rows,
+    load_wave_columns,
+    response_data,
+    scored_table,
+    take,
+)
 from .waves import check_transition, transition
 
 
@@ -47,7 +55,7 @@ def default_seed(wave: Wave) -> int:
 def score_wave(
     wave: Wave,
     *,
-    boot: int = 1000,
+    boot: int = DEFAULTS.boot,
     seed: int | None = None,
     min_n: int | None = None,
     top_k: int | None = None,
@@ -60,20 +68,24 @@ def score_wave(
     defaults to the wave's own seed (:func:`default_seed`); it is stored in the run.
 
     :raises WaveStateError: the wave is not closed or scored.
-    :raises ValueError: bad settings or nothing to score.
+    :raises UserError: a setting out of its range (English messages of
+        :meth:`scoring.settings.ScoringSettings.problems`; the console checks
+        them first, in the reader's language) or nothing to score.
     """
     check_transition(wave, "score")
     seed = default_seed(wave) if seed is None else seed
     min_n = wave.min_n if min_n is None else min_n
     top_k = wave.district.top_k if top_k is None else top_k
+    found = ScoringSettings(boot=boot, seed=seed, min_n=min_n, top_k=top_k).problems()
+    if found:
+        raise UserError("; ".join(p.message for p in found))
     spec = spec_of(wave.framework)
-    records = wave_records(wave, included_only=True)
-    if not records:
-        raise ValueError(f"wave {wave.code} has no responses to score")
-    if wave.weighting == "unweighted":
-        records = [dataclasses.replace(r, weight=1.0) for r in records]
-    csv_bytes = write_csv(records, spec)
-    data = scoring.from_records(records, spec)
+    columns = load_wave_columns(wave, spec)
+    table = scored_table(wave, take(columns.table, included_rows(wave, columns)))
+    if table.n == 0:
+        raise UserError(f"wave {wave.code} has no responses to score")
+    digest = data_sha256(table, spec)
+    data = response_data(table, spec)
     version, population = _population_version(wave)
     margins, totals = _population_inputs(wave, population, data)
     reference_wave, entropy = _entropy_reference(wave, spec)
@@ -84,10 +96,11 @@ def score_wave(
         seed=seed,
         min_n=min_n,
         top_k=top_k,
-        data_sha256=hashlib.sha256(csv_bytes).hexdigest(),
+        data_sha256=digest,
         margins=margins,
         population_totals=totals,
         entropy_reference=entropy,
+        trim=wave_trim(wave) if margins is not None else None,
     )
     if version is not None and (margins is not None or totals is not None):
         weighting = {
@@ -102,7 +115,7 @@ def score_wave(
     doc = json.loads(text)
     sensitivity = flagged_comparison(
         wave,
-        records,
+        columns,
         result,
         boot=boot,
         seed=seed,
@@ -110,7 +123,6 @@ def score_wave(
         top_k=top_k,
         population=population,
     )
-    total = db.session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave.id))
     db.session.execute(
         update(ScoringRun).where(ScoringRun.wave_id == wave.id).values(is_current=False)
     )
@@ -127,9 +139,9 @@ def score_wave(
         },
         population_version_id=version.id if version is not None else None,
         framework_sha256=spec.sha256,
-        data_sha256=hashlib.sha256(csv_bytes).hexdigest(),
-        n_responses=len(records),
-        n_excluded=(total or 0) - len(records),
+        data_sha256=digest,
+        n_responses=table.n,
+        n_excluded=columns.table.n - table.n,
         result_json=text,
         created_by_id=user_id,
         is_current=True,
@@ -164,7 +176,7 @@ def score_wave(
 
 def flagged_comparison(
     wave: Wave,
-    scored: list[ResponseRecord],
+    columns: WaveColumns,
     result: scoring.ScoreResult,
     *,
     boot: int,
@@ -178,29 +190,27 @@ def flagged_comparison(
     Flagged responses are those carrying quality flags that no reviewer has
     decided on; the exclusion rule leaves most of them in (only where several
     signals agree is one excluded).  "With" scores every flagged response
-    (the run's data plus the flagged ones it excluded), "without" leaves every
-    flagged one out; each side that differs from the run's data is scored with
-    the run's settings and seed.  Returns :func:`scoring.flagged_sensitivity`
+    (the run's data plus the flagged ones it excluded, appended after them),
+    "without" leaves every flagged one out.  Each side that differs from the
+    run's data is scored with the run's settings, seed and number of
+    replicates (the bands it compares need the full intervals), without the
+    rank sensitivity analysis; both are row subsets of the ``columns`` already
+    loaded, so nothing is read again.  Returns :func:`scoring.flagged_sensitivity`
     (``n_flagged``, ``ranks_moved``, ``bands_moved``, per-street scores, ranks
     and bands) plus ``n_excluded_by_rule``, or ``None`` when nothing is flagged.
     """
-    rows = db.session.execute(
-        select(Response.public_id, Response.excluded).where(
-            Response.wave_id == wave.id,
-            Response.quality_flags != "",
-            Response.exclusion_reason.not_like(REVIEW_PREFIX + "%"),
-        )
-    ).all()
-    if not rows:
+    flagged = columns.flagged
+    if not flagged.any():
         return None
-    flagged_in = {pid for pid, excluded in rows if not excluded}
-    flagged_out = {pid for pid, excluded in rows if excluded}
     spec = spec_of(wave.framework)
+    scored = included_rows(wave, columns)
+    in_run = np.zeros(columns.table.n, dtype=bool)
+    in_run[scored] = True
+    flagged_in = flagged & in_run
+    flagged_out = flagged & columns.excluded
 
-    def rescore(records: list[ResponseRecord]) -> scoring.ScoreResult:
-        if wave.weighting == "unweighted":
-            records = [dataclasses.replace(r, weight=1.0) for r in records]
-        data = scoring.from_records(records, spec)
+    def rescore(rows: np.ndarray) -> scoring.ScoreResult:
+        data = response_data(scored_table(wave, take(columns.table, rows)), spec)
         margins, totals = _population_inputs(wave, population, data)
         return scoring.score(
             spec,
@@ -212,22 +222,23 @@ def flagged_comparison(
             margins=margins,
             population_totals=totals,
             sensitivity=False,
+            trim=wave_trim(wave) if margins is not None else None,
         )
 
     with_flagged = result
-    if flagged_out:
-        extra = [r for r in wave_records(wave) if r.response_id in flagged_out]
+    if flagged_out.any():
+        extra = flagged_out.copy()
         if not wave.include_open_channel:
-            extra = [r for r in extra if r.channel != "open"]
-        with_flagged = rescore([*scored, *extra])
+            extra &= ~columns.open_channel
+        with_flagged = rescore(np.concatenate([scored, np.flatnonzero(extra)]))
     without_flagged = result
-    if flagged_in:
-        kept = [r for r in scored if r.response_id not in flagged_in]
-        if not kept:
+    if (flagged & ~columns.excluded).any():
+        kept = scored[~flagged_in[scored]]
+        if kept.size == 0:
             return None
         without_flagged = rescore(kept)
-    out = scoring.flagged_sensitivity(with_flagged, without_flagged, n_flagged=len(rows))
-    out["n_excluded_by_rule"] = len(flagged_out)
+    out = scoring.flagged_sensitivity(with_flagged, without_flagged, n_flagged=int(flagged.sum()))
+    out["n_excluded_by_rule"] = int(flagged_out.sum())
     return _plain(out)  # type: ignore[no-any-return]
 
 
@@ -249,12 +260,12 @@ def _plain(value: Any) -> Any:
 def _population_version(wave: Wave) -> tuple[PopulationVersion | None, Population | None]:
     """The district's newest population version and its margins.
 
-    :raises ValueError: a raked wave in a district without population margins.
+    :raises UserError: a raked wave in a district without population margins.
     """
     version = current_population(wave.district)
     if version is None:
         if wave.weighting == "raked":
-            raise ValueError(
+            raise UserError(
                 f"wave {wave.code} is set to rake to population margins, but district "
                 f"{wave.district.code} has none: import them (console 人口数, or minping "
                 "population import) or choose imported weights"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import UserError
 from ..i18n import _
 from ..models import ROLES, Street, User
 from .accounts import password_problem
@@ -13,10 +14,10 @@ def set_active(user: User, active: bool, *, by_user_id: int | None = None) -> Us
 
     Deactivation also drops the API token.
 
-    :raises ValueError: an admin trying to deactivate their own account.
+    :raises UserError: an admin trying to deactivate their own account.
     """
     if not active and user.id == by_user_id:
-        raise ValueError(_("不能停用自己正在使用的账号。"))
+        raise UserError(_("不能停用自己正在使用的账号。"))
     before = {"active": user.active}
     user.active = active
     user.revoke_sessions()
@@ -35,11 +36,11 @@ def set_active(user: User, active: bool, *, by_user_id: int | None = None) -> Us
 def reset_password(user: User, password: str, *, by_user_id: int | None = None) -> User:
     """Set a new password for ``user``, lift any lockout, end its sessions (not committed).
 
-    :raises ValueError: the password breaks the policy of :func:`password_problem`.
+    :raises UserError: the password breaks the policy of :func:`password_problem`.
     """
     problem = password_problem(password)
     if problem:
-        raise ValueError(problem)
+        raise UserError(problem)
     user.set_password(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -52,15 +53,15 @@ def set_role(
 ) -> User:
     """Change ``user``'s role (and street); every session of the account ends (not committed).
 
-    :raises ValueError: unknown role, a street officer without a street, or an
+    :raises UserError: unknown role, a street officer without a street, or an
         admin changing their own role.
     """
     if role not in ROLES:
-        raise ValueError(_("未知的角色。"))
+        raise UserError(_("未知的角色。"))
     if role == "street" and street is None:
-        raise ValueError(_("街道工作人员必须选择所属街道。"))
+        raise UserError(_("街道工作人员必须选择所属街道。"))
     if user.id == by_user_id:
-        raise ValueError(_("不能更改自己正在使用的账号的角色。"))
+        raise UserError(_("不能更改自己正在使用的账号的角色。"))
     before = {"role": user.role, "street": user.street.name if user.street else None}
     user.role = role
     user.street = street if role == "street" else None
@@ -80,14 +81,14 @@ def change_own_password(user: User, current: str, password: str) -> User:
 
     Every session of the account ends (the caller signs this one in again).
 
-    :raises ValueError: the current password is wrong, or the new one breaks
+    :raises UserError: the current password is wrong, or the new one breaks
         the policy of :func:`password_problem`.
     """
     if not user.check_password(current):
-        raise ValueError(_("当前密码不正确。"))
+        raise UserError(_("当前密码不正确。"))
     problem = password_problem(password)
     if problem:
-        raise ValueError(problem)
+        raise UserError(problem)
     user.set_password(password)
     record("user.change_password", user, user_id=user.id, after={"password": "changed"})
     return user

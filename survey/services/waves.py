@@ -7,6 +7,9 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from scoring.settings import DEFAULTS
+
+from ..errors import UserError
 from ..extensions import db
 from ..i18n import _
 from ..models import District, Framework, Response, Wave
@@ -39,8 +42,10 @@ ACTION_NAMES = {
 }
 
 
-class WaveStateError(ValueError):
+class WaveStateError(UserError):
     """A wave transition attempted out of order."""
+
+    status = 409
 
 
 def check_transition(wave: Wave, action: str) -> str:
@@ -96,24 +101,24 @@ def create_wave(
     starts_on: date | None = None,
     ends_on: date | None = None,
     allow_open_links: bool = False,
-    min_n: int = 30,
+    min_n: int = DEFAULTS.min_n,
     agency_name: str = "",
     hotline: str = "",
     user_id: int | None = None,
 ) -> Wave:
-    """Add a draft wave (not committed).  :raises ValueError: on a taken code.
+    """Add a draft wave (not committed).  :raises UserError: on a taken code.
 
     :param agency_name: the survey agency residents see on the privacy notice and cards.
     :param hotline: the phone number residents can call to check an invitation is genuine.
     """
     if not code or len(code) > 60:
-        raise ValueError(_("测评批次代码不能为空，且不超过60个字符。"))
+        raise UserError(_("测评批次代码不能为空，且不超过60个字符。"))
     if not WAVE_CODE.fullmatch(code):
-        raise ValueError(code_rule())
+        raise UserError(code_rule())
     if db.session.scalar(select(Wave).where(Wave.code == code)):
-        raise ValueError(_("测评批次代码 %(code)s 已被使用。", code=code))
+        raise UserError(_("测评批次代码 %(code)s 已被使用。", code=code))
     if starts_on and ends_on and ends_on < starts_on:
-        raise ValueError(_("结束日期不能早于开始日期。"))
+        raise UserError(_("结束日期不能早于开始日期。"))
     wave = Wave(
         code=code,
         name=name,
@@ -155,12 +160,12 @@ def set_weighting(wave: Wave, weighting: str, user_id: int | None = None) -> Wav
     :param weighting: ``unweighted`` (every respondent alike), ``imported``
         (the responses' own weights) or ``raked`` (the responses' weights raked
         to the district's population margins).
-    :raises ValueError: an unknown setting.
+    :raises UserError: an unknown setting.
     """
     from ..models import WEIGHTINGS
 
     if weighting not in WEIGHTINGS:
-        raise ValueError(_("加权方式须为 %(choices)s 之一。", choices=", ".join(WEIGHTINGS)))
+        raise UserError(_("加权方式须为 %(choices)s 之一。", choices=", ".join(WEIGHTINGS)))
     if wave.weighting != weighting:
         record(
             "wave.weighting",

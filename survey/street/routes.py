@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,11 +11,12 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..auth.decorators import roles_required
+from ..errors import attempt
 from ..extensions import db
 from ..models import Evidence, Notice, RectificationItem, Street, User, Wave
 from ..services import publication
 from ..services import rectification as rect
-from ..services.evidence import EvidenceRejected, check_upload
+from ..services.evidence import check_upload
 from ..services.notices import default_issue_date
 from ..services.official_days import official_calendar
 from ..services.rectification import TransitionError
@@ -192,17 +195,15 @@ def _apply(item: RectificationItem, form, name: str, action, success: str, field
     """
     if not form.validate_on_submit():
         return _render_item(item, 400, **{name: form})
-    try:
-        action()
-    except (TransitionError, EvidenceRejected, ValueError) as exc:
-        db.session.rollback()
+    done = attempt(action, show=False)
+    if done.error is not None:
+        exc = done.error
         target = field(exc) if callable(field) else field
         if target is not None and not isinstance(exc, TransitionError):
-            target.errors = [*target.errors, str(exc)]
+            target.errors = [*target.errors, done.message]
         else:
-            flash(str(exc), "error")
-        return _render_item(item, 400, **{name: form})
-    db.session.commit()
+            flash(done.message, "error")
+        return _render_item(item, done.status, **{name: form})
     flash(success, "success")
     return redirect(url_for("street.item", item_id=item.id))
 
@@ -252,7 +253,7 @@ def upload(item_id: int):
     item = own_item(item_id)
     form = EvidenceForm()
 
-    failed: list = []
+    failed: list[Any] = []
 
     def store() -> None:
         for slot, caption in form.pairs():

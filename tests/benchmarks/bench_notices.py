@@ -1,4 +1,4 @@
-"""Benchmark: rectification notice PDFs per minute (DESIGN.md section 10: >= 120/min on 2 cores).
+"""Benchmark: notice PDFs per minute (README.md, "Performance": >= 120/min on 2 cores).
 
 Run explicitly (not part of the test suite)::
 

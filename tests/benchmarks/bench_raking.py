@@ -3,12 +3,16 @@
 100,000 responses x 17 indicators x 300 streets (elderly and adult cells raked
 to age band and gender margins, units not), B = 1000: the whole ``minping
 score`` command with and without ``--population``, each in its own process, on
-the same files.  Prints wall-clock and CPU times and their ratio; never asserts.
+the same files; and svy's rake + replication means of the 17 items by street on
+the same two files and B (``--svy-python``, default ``/tmp/svy-venv/bin/python``;
+``--skip-svy`` to leave it out), whole process too.  Prints wall-clock and CPU
+times, their ratios and the load average; never asserts.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -19,6 +23,78 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# svy rakes within each street x group with margins on cell x age band and cell
+# x gender (raking on the interactions is raking every cell separately).
+SVY_SCRIPT = r"""
+import sys, time
+t0 = time.perf_counter()
+import polars as pl
+import svy
+path, pop_path, boot = sys.argv[1], sys.argv[2], int(sys.argv[3])
+codes = [f"I{k:02d}" for k in range(1, 18)]
+df = pl.read_csv(path, infer_schema=False)
+df = df.with_columns(
+    [pl.col(c).cast(pl.Float64, strict=False) for c in codes]
+    + [pl.col("weight").cast(pl.Float64, strict=False).fill_null(1.0)]
+    + [pl.col("age_band").fill_null("undisclosed"), pl.col("gender").fill_null("undisclosed")]
+).with_row_index("rid")
+pop = pl.read_csv(pop_path, infer_schema=False).with_columns(pl.col("count").cast(pl.Float64))
+t1 = time.perf_counter()
+# rake within each street x group: margins on cell x age band and cell x gender;
+# respondents without an age band / gender keep the cell's average adjustment
+# (their level's control = their weight x N / T, known levels scaled by (T - U) / T)
+raked_groups = pop.get_column("group").unique().to_list()
+df = df.with_columns(
+    (pl.col("street") + "|" + pl.col("group")).alias("cell"),
+)
+df = df.with_columns(
+    (pl.col("cell") + "|" + pl.col("age_band")).alias("ca"),
+    (pl.col("cell") + "|" + pl.col("gender")).alias("cg"),
+    pl.col("group").is_in(raked_groups).alias("raked"),
+)
+T = df.filter(pl.col("raked")).group_by("cell").agg(pl.col("weight").sum().alias("T"))
+U = {}
+for var, col in (("age_band", "ca"), ("gender", "cg")):
+    u = (
+        df.filter(pl.col("raked") & (pl.col(var) == "undisclosed"))
+        .group_by("cell").agg(pl.col("weight").sum().alias("U"))
+    )
+    U[var] = u
+N = (
+    pop.filter(pl.col("variable") == "gender")
+    .with_columns((pl.col("street") + "|" + pl.col("group")).alias("cell"))
+    .group_by("cell").agg(pl.col("count").sum().alias("N"))
+)
+controls = {}
+for var, col in (("age_band", "ca"), ("gender", "cg")):
+    t = T.join(N, on="cell").join(U[var], on="cell", how="left")
+    t = t.with_columns(pl.col("U").fill_null(0.0))
+    known = (
+        pop.filter(pl.col("variable") == var)
+        .with_columns((pl.col("street") + "|" + pl.col("group")).alias("cell"))
+        .join(t, on="cell")
+        .with_columns((pl.col("count") * (pl.col("T") - pl.col("U")) / pl.col("T")).alias("c"))
+    )
+    ctl = {f"{c}|{k}": v for c, k, v in known.select("cell", "category", "c").iter_rows() if v > 0}
+    for c, tt, n, u in t.select("cell", "T", "N", "U").iter_rows():
+        if u > 0:
+            ctl[f"{c}|undisclosed"] = u * n / tt
+    controls[col] = ctl
+sample = svy.Sample(df, svy.Design(stratum="street", psu="rid", wgt="weight"))
+t2 = time.perf_counter()
+# svy cannot re-rake bootstrap replicates here (a replicate that empties a margin
+# category stops it: "All weights are zero in group"), so it rakes once and the
+# replicates resample the raked weights: less work than minping's re-raking
+sample = sample.weighting.rake(controls=controls, where=pl.col("raked"), tol=1e-8, max_iter=1000)
+sample = sample.weighting.create_bs_wgts(n_reps=boot, rep_prefix="bw", rstate=7)
+t3 = time.perf_counter()
+for code in codes:
+    sample.estimation.mean(code, by="street", method="replication", drop_nulls=True)
+t4 = time.perf_counter()
+print(f"PHASES read={t1 - t0:.3f} design={t2 - t1:.3f} "
+      f"rake_and_replicate_weights={t3 - t2:.3f} estimates={t4 - t3:.3f}")
+"""
 
 
 def _files(out: Path, n: int, streets: int) -> tuple[Path, Path]:
@@ -52,12 +128,12 @@ def _files(out: Path, n: int, streets: int) -> tuple[Path, Path]:
     return responses, population
 
 
-def _run(args: list[str]) -> tuple[float, float]:
-    """Wall-clock and CPU (user + system) seconds of one ``minping`` process."""
-    exe = Path(sys.executable).parent / "minping"
+def _run(args: list[str], exe: str | None = None) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one ``minping`` (or ``exe``) process."""
+    cmd = [exe, *args] if exe else [str(Path(sys.executable).parent / "minping"), *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
@@ -71,7 +147,10 @@ def main() -> None:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--streets", type=int, default=300)
+    ap.add_argument("--svy-python", default="/tmp/svy-venv/bin/python")
+    ap.add_argument("--skip-svy", action="store_true")
     args = ap.parse_args()
+    print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         responses, population = _files(out, args.n, args.streets)
@@ -79,12 +158,26 @@ def main() -> None:
                 str(responses), "--boot", str(args.boot)]  # fmt: skip
         plain = _run([*base, "--out", str(out / "plain.json")])
         raked = _run([*base, "--out", str(out / "raked.json"), "--population", str(population)])
+        svy = None
+        if not args.skip_svy:
+            svy = _run(
+                ["-c", SVY_SCRIPT, str(responses), str(population), str(args.boot)],
+                exe=args.svy_python,
+            )
     print(
         f"minping score {args.n} responses x 17 x {args.streets} streets, B={args.boot}: "
         f"as weighted {plain[0]:.2f} s wall / {plain[1]:.2f} s CPU; raked (--population) "
         f"{raked[0]:.2f} s wall / {raked[1]:.2f} s CPU; raked / plain CPU = "
         f"{raked[1] / plain[1]:.2f} (CPU time: the machine may be shared)"
     )
+    if svy is not None:
+        print(
+            f"svy rake + replication means of 17 items by street, same files and B: "
+            f"{svy[0]:.2f} s wall / {svy[1]:.2f} s CPU; svy / minping raked: "
+            f"wall {svy[0] / raked[0]:.1f}x, CPU {svy[1] / raked[1]:.1f}x "
+            "(svy rakes once; minping also re-rakes every replicate)"
+        )
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

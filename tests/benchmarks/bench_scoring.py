@@ -141,12 +141,44 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def demo_console(boot: int, workdir: Path) -> float | None:
-    """Seconds of ``score_wave`` on the demo wave (in process, as the console runs it)."""
+def demo_stamp(root: Path) -> str:
+    """Digest of what a demo database depends on: the migrations and the demo builders."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files = sorted((root / "survey" / "migrations" / "versions").glob("*.py"))
+    files += sorted((root / "survey" / "services").glob("demo*.py"))
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def demo_console(
+    boot: int, workdir: Path, against: Path | None = None, repeats: int = 5
+) -> dict[str, dict[str, float]] | None:
+    """``score_wave`` on the demo wave, in process as the console runs it: median wall and CPU.
+
+    The demo database is rebuilt whenever the migrations or the demo builders
+    changed since it was made (a stamp file next to it), so an old database
+    is never scored by new code.  With ``against`` (another source tree, e.g.
+    ``/work/main``), that tree's ``score_wave`` is timed on the same database,
+    alternating with this one, so "before" and "after" share the machine's load.
+    """
     db = workdir / "demo.sqlite"
-    env = {**ENV, "DATABASE_URL": f"sqlite:///{db}"}
-    if not db.exists():
-        subprocess.run([MINPING, "demo", "--no-serve"], env=env, check=True, capture_output=True)
+    stamp = workdir / "demo.stamp"
+    want = demo_stamp(ROOT)
+    env = {
+        **ENV,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "MINPING_JOB_QUEUE": str(workdir / "demo-jobs.sqlite"),
+    }
+    env.pop("REDIS_URL", None)
+    if not db.exists() or not stamp.exists() or stamp.read_text() != want:
+        db.unlink(missing_ok=True)
+        subprocess.run(
+            [MINPING, "demo", "--no-serve", "--force"], env=env, check=True, capture_output=True
+        )
+        stamp.write_text(want)
     script = f"""
 import time
 from survey import create_app
@@ -155,24 +187,55 @@ from survey.services.scoring_runs import score_wave
 from survey.services.waves import get_wave
 app = create_app()
 with app.app_context():
-    wave = get_wave("demo-2026")
-    wave.state = "closed"
-    best = []
-    for _ in range(3):
-        t = time.perf_counter()
-        score_wave(wave, boot={boot})
-        best.append(time.perf_counter() - t)
-        db.session.rollback()
+    walls, cpus = [], []
+    for k in range({repeats} + 1):  # the first run warms caches and is not counted
         wave = get_wave("demo-2026")
         wave.state = "closed"
-print("CONSOLE", min(best), sorted(best)[1])
+        t, c = time.perf_counter(), time.process_time()
+        run = score_wave(wave, boot={boot})
+        if k:
+            walls.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
+        sha = run.data_sha256
+        db.session.rollback()
+walls.sort(); cpus.sort()
+print("CONSOLE", walls[len(walls) // 2], cpus[len(cpus) // 2], sha)
 """
-    done = subprocess.run([PY, "-c", script], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        print(done.stderr[-2000:])
-        return None
-    line = next(x for x in done.stdout.splitlines() if x.startswith("CONSOLE"))
-    return float(line.split()[2])  # the median of three
+    trees = {"this tree": ROOT, **({"against": against} if against is not None else {})}
+    out: dict[str, dict[str, float]] = {}
+    for _round in range(2):  # alternate: this, against, this, against
+        for name, tree in trees.items():
+            done = subprocess.run(
+                [PY, "-c", script],
+                env={**env, "PYTHONPATH": str(tree)},
+                capture_output=True,
+                text=True,
+                cwd=tree,
+            )
+            if done.returncode != 0:
+                print(done.stderr[-2000:])
+                return None
+            line = next(x for x in done.stdout.splitlines() if x.startswith("CONSOLE"))
+            _, wall, cpu, sha = line.split()
+            entry = out.setdefault(name, {"wall": float("inf"), "cpu": float("inf")})
+            entry["wall"] = min(entry["wall"], float(wall))
+            entry["cpu"] = min(entry["cpu"], float(cpu))
+            entry["sha"] = sha  # type: ignore[assignment]
+    return out
+
+
+def report_demo(args: argparse.Namespace, work: Path) -> None:
+    """Print the demo step's figures (see :func:`demo_console`)."""
+    against = Path(args.demo_against) if args.demo_against else None
+    console = demo_console(args.boot, work, against)
+    if console is None:
+        return
+    for name, m in console.items():
+        print(
+            f"console scoring of the demo wave (5,087 responses, B={args.boot}), {name}: "
+            f"median {m['wall']:.2f} s wall, CPU (user+sys) {m['cpu']:.2f} s "
+            f"(data_sha256 {str(m['sha'])[:12]})"
+        )
 
 
 def main() -> None:
@@ -186,12 +249,19 @@ def main() -> None:
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--skip-svy", action="store_true")
     ap.add_argument("--skip-demo", action="store_true")
+    ap.add_argument("--demo-against", help="another source tree to time the demo step against")
+    ap.add_argument("--demo-only", action="store_true", help="only the console demo step")
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "minping-bench"))
     ap.add_argument("--against", help="another source tree to time the same CLI from")
     args = ap.parse_args()
     other_env = None if args.against is None else {**ENV, "PYTHONPATH": args.against}
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
+    if args.demo_only:
+        print(f"load average before: {load()}  (2 cores shared)")
+        report_demo(args, work)
+        print(f"load average after: {load()}")
+        return
     fw = work / "framework.toml"
     shutil.copy(ROOT / "scoring" / "data" / "gulou-default.toml", fw)
     csv_path = work / f"responses-{args.n}-{args.streets}.csv"
@@ -271,9 +341,7 @@ def main() -> None:
                 f"CPU {big['cpu']:.2f} s, peak RSS {big['rss_mb']:.0f} MB  (load {load()})"
             )
     if not args.skip_demo:
-        console = demo_console(args.boot, work)
-        if console is not None:
-            print(f"console scoring of the demo wave (5,087 responses, B={B}): {console:.2f} s")
+        report_demo(args, work)
     print(f"load average after: {load()}")
 
 

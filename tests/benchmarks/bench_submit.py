@@ -21,7 +21,7 @@ wave with invitations, then measures, each for ``--seconds``:
    starts, as it was on their phone; then for ``--seconds`` every client posts
    the submissions back to back.  The POST is the whole acceptance: it stores
    the questionnaire and answers with the thanks page.  This is the phase the
-   DESIGN target (accepted questionnaires/s against one-INSERT requests/s) is
+   target in README.md, "Performance" (accepted questionnaires/s) is
    read from.
 5. **lean**: a floor, not the product: the bare app's ``/lean/<token>``
    accepts the same kind of saved questionnaire with the least work this stack

@@ -1,4 +1,4 @@
-"""Fixtures for the document tests: a small scores JSON in the DESIGN.md section 5 shape."""
+"""Fixtures for the document tests: a small scores JSON in the shape of docs/scores-json.md."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def settings() -> NoticeSettings:
 
 @pytest.fixture(scope="session")
 def names() -> tuple[dict[str, str], dict[str, str]]:
-    """Dimension and indicator names of the default framework (DESIGN.md section 3)."""
+    """Dimension and indicator names of the default framework (scoring/data/gulou-default.toml)."""
     return DIMENSIONS, INDICATORS
 
 

@@ -119,16 +119,13 @@ def test_cell_order_rows_give_the_same_sums_as_gathered_rows():
 def test_one_check_of_the_replicate_range():
     import pytest
 
-    from scoring.bootstrap import MAX_REPLICATES, MIN_REPLICATES, check_replicates
     from scoring.engine import score
+    from scoring.settings import BOOT_RANGE
 
-    check_replicates(MIN_REPLICATES)
-    check_replicates(MAX_REPLICATES)
-    with pytest.raises(ValueError, match="at least 100 replicates, not 99"):
-        check_replicates(99)
-    with pytest.raises(ValueError, match="at most 10000 replicates, not 10001"):
-        check_replicates(10_001)
     fw = load_default_framework()
     data = simulate(fw, ["A", "B"], 20, seed=1).data
-    with pytest.raises(ValueError, match="at most 10000"):
-        score(fw, data, boot=MAX_REPLICATES + 1)
+    for boot in (BOOT_RANGE[0] - 1, BOOT_RANGE[1] + 1):
+        with pytest.raises(
+            ValueError, match=f"boot must be a whole number from 100 to 10000, not {boot}"
+        ):
+            score(fw, data, boot=boot)

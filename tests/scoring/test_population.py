@@ -81,7 +81,7 @@ def test_every_problem_is_listed_with_line_and_column() -> None:
     with pytest.raises(PopulationError) as info:
         read_population(bad.encode(), groups=["elderly", "adult", "unit"])
     assert info.value.problems == [
-        "line 2, column 3 (variable): unknown variable 'age' (use age_band or gender)",
+        "line 2, column 3 (variable): unknown variable 'age' (use age_band, gender or total)",
         "line 3, column 4 (category): 'undisclosed' is not a gender category (use female, male)"
         "; 'undisclosed' is an answer, not a population category",
         "line 4, column 5 (count): count '-1' must be a number ≥ 0",
@@ -121,3 +121,46 @@ def test_street_names_and_codes_map_to_canonical_names() -> None:
     assert pop.cells == (("宁海路", "adult"),)
     with pytest.raises(PopulationError, match="line 2, column 1 \\(street\\): unknown street 'X'"):
         read_population((HEADER + "X,adult,gender,female,1\n").encode(), streets={})
+
+
+def test_total_rows_give_unit_counts_and_are_validated() -> None:
+    text = (
+        HEADER
+        + cell_rows("宁海路", "elderly", [0, 0, 500, 300, 200], [560, 440])
+        + "宁海路,elderly,total,all,1000\n"
+        + "宁海路,unit,total,all,35\n"
+    )
+    pop = read_population(text.encode())
+    assert pop.total("宁海路", "unit") == 35.0
+    assert pop.total("宁海路", "elderly") == 1000.0
+    m = pop.arrays(["宁海路"], ["elderly", "adult", "unit"])
+    np.testing.assert_array_equal(m.total, [[1000, np.nan, 35]])
+    assert np.isnan(m.age[0, 2]).all() and np.isnan(m.gender[0, 2]).all()
+    np.testing.assert_array_equal(m.raked, [[True, False, False]])  # units: counts, not raked
+    # round trip keeps the total rows (after the margins of their cell)
+    again = read_population(write_population_csv(pop))
+    assert again.rows == pop.rows
+    assert read_population(write_population_xlsx(pop)).rows == pop.rows
+
+    bad = (
+        HEADER
+        + cell_rows("宁海路", "elderly", [0, 0, 500, 300, 200], [560, 440])
+        + "宁海路,elderly,total,all,999\n"  # line 9: disagrees with the margins
+        + "宁海路,unit,total,everyone,35\n"  # line 10
+        + "湖南路,unit,total,all,-1\n"  # line 11
+        + "湖南路,unit,totals,all,3\n"  # line 12
+    )
+    with pytest.raises(PopulationError) as exc:
+        read_population(bad.encode())
+    problems = exc.value.problems
+    assert (
+        "line 9, column 5 (count): 宁海路 / elderly: the total is 999 but the age_band counts "
+        "add up to 1000; they describe the same people and must agree (or leave the total out)"
+    ) in problems
+    assert any("the gender counts add up to 1000" in p for p in problems)
+    assert "line 10, column 4 (category): 'everyone' is not a total category (use all)" in problems
+    assert "line 11, column 5 (count): count '-1' must be a number ≥ 0" in problems
+    assert (
+        "line 12, column 3 (variable): unknown variable 'totals' (use age_band, gender or total)"
+        in problems
+    )

@@ -199,3 +199,21 @@ def test_solver_is_vectorised_and_agrees_with_plain_ipf() -> None:
     # a warm start (replicates start from the point solution) reaches the same factors
     warm = solve(tables, age, gender, start=fit.log_ratio + 0.3)
     np.testing.assert_allclose(warm.factor, fit.factor, rtol=1e-9)
+
+
+def test_trimming_bounds_are_validated() -> None:
+    from scoring.raking import check_trim
+
+    assert check_trim(None, None) is None
+    assert check_trim(0.3, 3) == (0.3, 3.0)
+    for low, high, message in (
+        (0.3, None, "give both trimming bounds"),
+        (None, 3, "give both trimming bounds"),
+        (0.0, 3, "lower trimming bound must be at least 0.01 and below 1, not 0"),
+        (1.0, 3, "lower trimming bound must be at least 0.01 and below 1, not 1"),
+        (0.5, 1.0, "upper trimming bound must be above 1 and at most 100, not 1"),
+        (0.5, float("inf"), "upper trimming bound must be above 1 and at most 100, not inf"),
+        (float("nan"), 2, "lower trimming bound"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            check_trim(low, high)

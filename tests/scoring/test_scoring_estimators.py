@@ -1,4 +1,4 @@
-"""Point estimates against a hand calculation (DESIGN.md section 6)."""
+"""Point estimates against a hand calculation (docs/method.md)."""
 
 from __future__ import annotations
 

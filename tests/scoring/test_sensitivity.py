@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from scoring import load_default_framework, score
 from scoring.dataset import from_points
@@ -51,3 +52,73 @@ def test_frozen_entropy_weights_are_not_data_driven_and_json_carries_it() -> Non
     res = score(fw, data, boot=100, min_n=1)
     doc = json.loads(to_json(res))
     assert {"schemes", "perturbation", "streets"} <= set(doc["sensitivity"])
+
+
+def _dimension_streets(fw):
+    """甲: 非常满意 on D1, 一般 elsewhere; 乙: 不满意 on D1, 满意 elsewhere (every group)."""
+    J = len(fw.indicators)
+    d1 = np.array([i.dimension == "D1" for i in fw.indicators])
+    rows = [(s, g) for s in (0, 1) for g in range(len(fw.groups)) for _ in range(5)]
+    points = np.array([np.where(d1, 5, 3) if s == 0 else np.where(d1, 2, 4) for s, _ in rows])
+    n = len(rows)
+    return from_points(fw, ["甲", "乙"], [r[0] for r in rows], [r[1] for r in rows],
+                       np.ones(n), points, np.zeros((n, J), bool), np.zeros((n, J), bool),
+                       np.zeros(n, int), asked=np.ones((n, J), bool))  # fmt: skip
+
+
+def test_ahp_scheme_from_the_frameworks_stored_matrix() -> None:
+    from dataclasses import replace
+
+    fw = load_default_framework()  # D1 weighs 0.20
+    data = _dimension_streets(fw)
+    # 甲 − 乙 = w1·(100 − 25) − (1 − w1)·(75 − 50) = 100·w1 − 25: 乙 leads at w1 = 0.20
+    out = rank_sensitivity(fw, data, [True, True], draws=20)
+    assert "ahp" not in out["schemes"] and out["ahp"] is None
+    # D1 judged 9 times as important as each other dimension: a consistent matrix,
+    # weights 9/12 = 0.75 and 1/12 each (by hand), and 甲 leads
+    ninth = 1 / 9
+    matrix = [[1, 9, 9, 9], [ninth, 1, 1, 1], [ninth, 1, 1, 1], [ninth, 1, 1, 1]]
+    with_ahp = replace(fw, ahp=tuple(tuple(float(v) for v in r) for r in matrix))
+    out = rank_sensitivity(with_ahp, data, [True, True], draws=20)
+    by = {s["street"]: s for s in out["streets"]}
+    assert by["乙"]["rank"] == 1 and by["甲"]["ranks"]["ahp"] == 1
+    assert out["ahp"]["source"] == "framework"
+    assert out["ahp"]["weights"]["D1"] == pytest.approx(0.75, abs=1e-9)
+    assert out["ahp"]["weights"]["D3"] == pytest.approx(1 / 12, abs=1e-9)
+    assert out["ahp"]["cr"] == pytest.approx(0.0, abs=1e-9)
+    # a matrix passed in wins over the stored one
+    flat = np.ones((4, 4))
+    given = rank_sensitivity(with_ahp, data, [True, True], draws=20, ahp_matrix=flat)
+    assert given["ahp"]["source"] == "given"
+    assert given["ahp"]["weights"]["D1"] == pytest.approx(0.25)
+    # the engine (minping score / score-wave) takes the framework's matrix
+    doc = json.loads(to_json(score(with_ahp, data, boot=100, min_n=1)))
+    assert doc["sensitivity"]["ahp"]["source"] == "framework"
+    assert doc["sensitivity"]["streets"][0]["ranks"]["ahp"] == 1
+
+
+def test_framework_toml_keeps_a_consistent_ahp_matrix() -> None:
+    from scoring.framework import (
+        FrameworkError,
+        default_framework_text,
+        dump_framework,
+        parse_framework,
+    )
+
+    text = default_framework_text() + (
+        "\n[ahp]\ndimensions = [[1, 2, 2, 1], [0.5, 1, 1, 0.5], [0.5, 1, 1, 0.5], [1, 2, 2, 1]]\n"
+    )
+    fw = parse_framework(text)
+    assert fw.ahp is not None and fw.ahp[1] == (0.5, 1.0, 1.0, 0.5)
+    again = parse_framework(dump_framework(fw))
+    assert again.ahp == fw.ahp and again.sha256 == fw.sha256
+    assert load_default_framework().ahp is None
+    assert "[ahp]" not in dump_framework(load_default_framework())
+    bad = default_framework_text() + "\n[ahp]\ndimensions = [[1, 2], [0.5, 1]]\n"
+    with pytest.raises(FrameworkError, match=r"ahp.dimensions: must be a 4 x 4 matrix"):
+        parse_framework(bad)
+    bad = default_framework_text() + (
+        "\n[ahp]\ndimensions = [[1, 9, 1, 1], [0.2, 1, 9, 9], [1, 1, 1, 9], [1, 1, 1, 1]]\n"
+    )
+    with pytest.raises(FrameworkError, match=r"ahp.dimensions: the matrix is not reciprocal"):
+        parse_framework(bad)

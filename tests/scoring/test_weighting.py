@@ -98,7 +98,19 @@ def test_replicates_are_reraked_from_counts_times_base_weights(sim) -> None:
         x = d.values[idx, 0][keep]
         np.testing.assert_allclose(tot[0, 0, b, 0], np.sum(w * x), rtol=2e-5)
         np.testing.assert_allclose(tot[0, 0, b, 1], np.sum(w), rtol=2e-5)
-    assert rr.report[0] == boot * lay.n_cells and rr.report[1] < 0.02 * rr.report[0]
+    # only cells with margins are raked (the units' cells keep their counts)
+    with_margins = int(np.isfinite(s.margins.total).sum())
+    assert with_margins < lay.n_cells
+    assert rr.report[0] == boot * with_margins and rr.report[1] < 0.02 * rr.report[0]
+    units = [c for c in range(lay.n_cells) if not np.isfinite(s.margins.total.ravel()[c])]
+    c = units[0]
+    gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(lay.n_cells)[c]))
+    counts = _cell_counts(gen, int(lay.size[c]), boot)
+    idx = lay.order[lay.starts[c] : lay.starts[c + 1]]
+    street, group = divmod(c, G)
+    np.testing.assert_allclose(
+        tot[street, group, :, 1], counts.astype(float) @ d.weight[idx], rtol=2e-5
+    )
 
 
 def test_design_effects_by_hand() -> None:
@@ -257,3 +269,71 @@ def test_linearised_se_of_a_raked_score_agrees_with_the_reraked_bootstrap() -> N
     assert 0.92 < float(np.mean(se / boot)) < 1.08
     fixed = score(fw, s.data, boot=100, seed=4, sensitivity=False)  # unraked: different SEs
     assert not np.allclose(se, [st.se for st in fixed.streets], rtol=0.01)
+
+
+def test_unit_totals_in_the_population_file_make_the_reference_population_weighted(
+    sim, tmp_path
+) -> None:
+    from scoring.dataset import to_records
+    from scoring.exchange import write_csv
+    from scoring.framework import default_framework_text
+    from scoring.offline import score_file
+
+    fw, s = sim
+    d = s.data
+    responses = tmp_path / "r.csv"
+    responses.write_bytes(write_csv(to_records(d), fw))
+    fw_path = tmp_path / "f.toml"
+    fw_path.write_text(default_framework_text(), encoding="utf-8")
+    S, G = len(d.streets), len(d.groups)
+    units = np.array([10.0, 40, 25, 5, 60, 30])  # resident units per street
+
+    # 1. counts only (street x group totals, no breakdown): nothing is raked, and the
+    # reference is each group's population-weighted mean over streets, by hand
+    N = np.arange(1, S * G + 1, dtype=float).reshape(S, G) * 100
+    N[:, 2] = units
+    rows = ["street,group,variable,category,count"] + [
+        f"{street},{group},total,all,{N[i, g]:g}"
+        for i, street in enumerate(d.streets)
+        for g, group in enumerate(d.groups)
+    ]
+    pop = tmp_path / "totals.csv"
+    pop.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    doc = score_file(fw_path, responses, tmp_path / "a.json", boot=100, population_path=pop)
+    assert doc["method"]["district_reference"] == "population"
+    assert doc["method"]["weighting"]["cells_raked"] == 0
+    assert "reference_note" not in doc["method"]["weighting"]
+    shares = np.array([gr.share for gr in fw.groups])
+    m = d.points > 0
+    for j, code in enumerate(d.indicators):
+        group_means = []
+        for g in range(G):
+            num = den = 0.0
+            for i in range(S):
+                sel = (d.street == i) & (d.group == g) & m[:, j]
+                cell_mean = np.sum(d.weight[sel] * d.values[sel, j]) / d.weight[sel].sum()
+                num += N[i, g] * cell_mean
+                den += N[i, g]
+            group_means.append(num / den)
+        expect = float(np.dot(shares, group_means) / shares.sum())
+        assert doc["district"]["indicators"][code]["score"] == pytest.approx(expect, abs=1e-4)
+
+    # 2. raking margins for residents plus the units' totals: raked, and the reference
+    # uses every street x group's count (units included) instead of falling back
+    text = population_csv(d.streets, d.groups, s.margins) + "".join(
+        f"{street},unit,total,all,{units[i]:g}\n" for i, street in enumerate(d.streets)
+    )
+    pop.write_text(text, encoding="utf-8")
+    doc = score_file(fw_path, responses, tmp_path / "b.json", boot=100, population_path=pop)
+    assert doc["method"]["district_reference"] == "population"
+    assert doc["method"]["weighting"]["kind"] == "raked"
+    assert doc["method"]["weighting"]["cells_raked"] == S * 2
+    assert "reference_note" not in doc["method"]["weighting"]
+    totals = s.margins.total.copy()
+    totals[:, 2] = units
+    direct = score(fw, d, boot=100, margins=s.margins, population_totals=totals)
+    assert doc["district"]["score"] == pytest.approx(direct.district.score, abs=1e-4)
+    # the units' counts matter: other counts give another reference
+    totals[:, 2] = units[::-1]
+    other = score(fw, d, boot=100, margins=s.margins, population_totals=totals)
+    assert abs(other.district.score - direct.district.score) > 1e-3

@@ -134,7 +134,7 @@ def test_negative_or_unbalanced_weights_are_refused_and_change_nothing(client, a
     assert data["dim_w_D1"] == "0.2" and "ind_q_I01" in data
     bad = post(client, f"/admin/frameworks/{fid}", {**data, "ind_w_I04": "-1"})
     assert bad.status_code == 400
-    assert "权重必须是正数" in bad.get_data(as_text=True)
+    assert "指标 I04 · 权重：必须大于 0（现为 -1）" in bad.get_data(as_text=True)
     unbalanced = post(client, f"/admin/frameworks/{fid}", {**data, "dim_w_D1": "0.5"})
     assert unbalanced.status_code == 400
     # the scoring library's English problem, shown in the console's language
@@ -211,12 +211,25 @@ def test_ahp_compute_apply_and_refusals(client, admin, make_wave):
     )
     assert db.session.scalar(select(func.count(Framework.id))) == 1
     same = post(client, f"/admin/frameworks/{fid}/ahp", {**consistent, "do": "apply"})
-    assert same.status_code == 302 and audit_count("framework.weights") == 0  # no change
+    # the weights do not change, but the framework now keeps the matrix (rank sensitivity)
+    assert same.status_code == 302 and audit_count("framework.weights") == 1
+    from survey.services.frameworks import spec_of
+
+    kept = spec_of(db.session.get(Wave, wave.id).framework)
+    assert kept.ahp is not None and kept.ahp[0][1] == pytest.approx(2 / 3)
+    assert [d.weight for d in kept.dimensions] == [0.2, 0.3, 0.3, 0.2]
+    fid = db.session.get(Wave, wave.id).framework_id  # the draft wave moved to that version
     # 4 : 3 : 2 : 1, consistent
     ranked = _ahp_form(["4/3", "2", "4", "3/2", "3", "2"])
     applied = post(client, f"/admin/frameworks/{fid}/ahp", {**ranked, "do": "apply"})
     assert applied.status_code == 302
-    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "framework.weights"))
+    assert spec_of(db.session.get(Wave, wave.id).framework).ahp[0][3] == 4.0
+    entry = db.session.scalar(
+        select(AuditLog)
+        .where(AuditLog.action == "framework.weights")
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    )
     assert entry.after["method"] == "ahp" and entry.after["cr"] == 0
     assert entry.before["dimensions"] == {"D1": 0.2, "D2": 0.3, "D3": 0.3, "D4": 0.2}
     assert entry.after["dimensions"] == {"D1": 0.4, "D2": 0.3, "D3": 0.2, "D4": 0.1}
@@ -253,7 +266,8 @@ def test_toml_import_lists_problems_and_export_round_trips(client, admin, make_w
         content_type="multipart/form-data",
     )
     assert page.status_code == 400
-    assert "维度 第1项 · 权重：必须大于 0（现为 -0.2）。" in page.get_data(as_text=True)
+    # the problem names the dimension by its code (D1), not its position
+    assert "维度 D1 · 权重：必须大于 0（现为 -0.2）。" in page.get_data(as_text=True)
     good = toml.replace(b"version = 1", b"version = 2")
     ok = post(
         client,

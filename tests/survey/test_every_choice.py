@@ -16,9 +16,10 @@ from sqlalchemy import String, select
 
 from survey.extensions import db
 from survey.models import Answer, Response
+from survey.questions import ABOUT_YOU, DK, FIXED
 from survey.services.frameworks import spec_of
 from survey.services.invitations import create_batch
-from survey.services.questionnaire import AGE_BANDS, DK, GENDERS, RESIDENCE, pages_for
+from survey.services.questionnaire import pages_for
 
 from ..conftest import STAFF_PASSWORD
 
@@ -40,13 +41,9 @@ def _answers_for(spec, group: str, k: int) -> tuple[dict[str, str], dict[str, ob
     codes = [i.code for i in spec.indicators_for(group)]
     answers = {code: choices[(j + k) % len(choices)] for j, code in enumerate(codes)}
     demographics = {}
-    for name, options in (
-        ("age_band", AGE_BANDS),
-        ("gender", GENDERS),
-        ("residence_years", RESIDENCE),
-    ):
-        values = [code for code, _ in options]
-        demographics[name] = values[k] if k < len(values) else ""
+    for question in ABOUT_YOU:
+        values = question.codes
+        demographics[question.code] = values[k] if k < len(values) else ""
     final = {
         "overall": choices[k % len(choices)],
         "concerns": codes[3 * k : 3 * k + 3],
@@ -155,9 +152,9 @@ def test_every_choice_of_every_question_is_stored_through_every_entry_path(
     assert len(responses) == 2 * rounds + 4
     assert {r.channel for r in responses} == set(CHANNELS)
     online = [r for r in responses if r.channel == "online"]
-    assert {r.gender for r in online} == {code for code, _ in GENDERS} | {None}
-    assert {r.age_band for r in online} == {code for code, _ in AGE_BANDS} | {None}
-    assert {r.residence_years for r in online} == {code for code, _ in RESIDENCE} | {None}
+    for question in ABOUT_YOU:
+        stored = {getattr(r, question.column) for r in online}
+        assert stored == set(question.codes) | {None}, question.code
     for channel in ("online", "paper"):
         rows = [r for r in responses if r.channel == channel]
         assert {r.overall for r in rows} == set(range(1, spec.scale.points + 1)) | {None}
@@ -196,9 +193,7 @@ def test_every_enumerated_value_fits_its_column():
 
     checks = [
         (Response, "channel", EXCHANGE_CHANNELS),
-        (Response, "gender", [c for c, _ in GENDERS]),
-        (Response, "age_band", [c for c, _ in AGE_BANDS]),
-        (Response, "residence_years", [c for c, _ in RESIDENCE]),
+        *((Response, q.column, q.codes) for q in FIXED if q.kind == "choice"),
         (User, "role", ROLES),
         (Wave, "state", WAVE_STATES),
         (Notice, "kind", NOTICE_KINDS),

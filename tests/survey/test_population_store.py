@@ -153,6 +153,23 @@ def test_console_import_edit_and_download(client, login, make_user, district, fr
     assert client.get("/admin/population/v2.xlsx").data[:2] == b"PK"
     assert client.get("/admin/population/v9.csv").status_code == 404
 
+    # the grid's 合计人数 column gives the resident units' counts
+    assert f'name="m-{s1.id}-unit-total-all"' in client.get("/admin/population/edit").get_data(
+        as_text=True
+    )
+    values[f"m-{s1.id}-unit-total-all"] = "-3"
+    res = client.post("/admin/population/edit", data=values)
+    assert res.status_code == 400
+    assert "宁海路 / unit / total all: count &#39;-3&#39; must be a number ≥ 0" in res.get_data(
+        as_text=True
+    )
+    values[f"m-{s1.id}-unit-total-all"] = "42"
+    assert client.post("/admin/population/edit", data=values).status_code == 302
+    page = client.get("/admin/population").get_data(as_text=True)
+    assert "当前版本：第 3 版" in page and ">42</td>" in page
+    csv_text = client.get("/admin/population/v3.csv").get_data(as_text=True)
+    assert "宁海路,unit,total,all,42" in csv_text
+
 
 def test_viewer_reads_but_cannot_import(client, login, make_user, district):
     login(make_user("viewer"))
@@ -322,3 +339,83 @@ def test_second_wave_freezes_entropy_weights_from_the_first(
     )
     assert res.exit_code == 0, res.output
     assert offline.read_bytes() == out.read_bytes()
+
+
+def test_trimming_is_a_wave_setting_recorded_in_the_run_and_equal_to_offline(
+    runner, client, login, make_user, make_wave, framework_spec, district, tmp_path
+):
+    from scoring.dataset import to_records
+    from scoring.population import parse_population_rows
+    from scoring.simulate_weighting import simulate_weighting
+    from survey.models import Wave
+    from survey.services.population import store_population
+    from survey.services.responses import insert_records
+    from survey.services.waves import set_weighting, transition
+
+    wave = make_wave("tr")
+    names = [s.name for s in district.streets]
+    sim = simulate_weighting(framework_spec, names, 30, seed=4)
+    insert_records(wave, to_records(sim.data, id_prefix="tr"))
+    rows = [["street", "group", "variable", "category", "count"]]
+    for s, name in enumerate(names):
+        for g, group in enumerate(sim.data.groups):
+            if sim.margins.total[s, g] == sim.margins.total[s, g]:  # not NaN
+                for k, band in enumerate(AGE_BANDS):
+                    rows.append([name, group, "age_band", band, str(sim.margins.age[s, g, k])])
+                for k, sex in enumerate(("female", "male")):
+                    rows.append([name, group, "gender", sex, str(sim.margins.gender[s, g, k])])
+    store_population(district, parse_population_rows(rows))
+    set_weighting(wave, "raked")
+    transition(wave, "close")
+    db.session.commit()
+
+    login(make_user("admin"))
+    page = client.get("/admin/waves/tr/sample").get_data(as_text=True)
+    assert "权重截尾" in page and "不截尾（默认）" in page and 'name="trim_low"' in page
+    url = "/admin/waves/tr/sample/trim"
+    for data, message in (
+        ({"trim_low": "0.5", "trim_high": ""}, "上下限要么都填，要么都不填"),
+        ({"trim_low": "1.5", "trim_high": "3"}, "下限须在 0.01 到 0.99 之间"),
+        ({"trim_low": "0.5", "trim_high": "500"}, "上限须在 1.01 到 100 之间"),
+        ({"trim_low": "abc", "trim_high": "2"}, "trim_low"),
+    ):
+        res = client.post(url, data=data)
+        assert res.status_code == 400 and message in res.get_data(as_text=True)
+    assert db.session.get(Wave, wave.id).trim_low is None
+    assert client.post(url, data={"trim_low": "0.5", "trim_high": "2"}).status_code == 302
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "wave.trim"))
+    assert entry.before == {"trim": None} and entry.after == {"trim": [0.5, 2.0]}
+    assert "格平均的 0.5 至 2 倍" in client.get("/admin/waves/tr/sample").get_data(as_text=True)
+
+    stored = tmp_path / "stored.json"
+    res = runner.invoke(
+        args=["score-wave", "tr", "--boot", "100", "--seed", "3", "--out", str(stored)]
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(stored.read_text("utf-8"))
+    assert doc["method"]["weighting"]["trim"] == [0.5, 2.0]
+    export = tmp_path / "included.csv"
+    runner.invoke(
+        args=["export-responses", "--wave", "tr", "--included-only", "--out", str(export)]
+    )
+    pop = tmp_path / "pop.csv"
+    runner.invoke(args=["population", "export", "--district", "test-district", "--out", str(pop)])
+    offline = tmp_path / "offline.json"
+    args = ["score", "--framework", "scoring/data/gulou-default.toml", "--responses", str(export),
+            "--out", str(offline), "--boot", "100", "--seed", "3", "--population", str(pop),
+            "--trim", "0.5,2"]  # fmt: skip
+    res = runner.invoke(args=args)
+    assert res.exit_code == 0, res.output
+    off = json.loads(offline.read_text("utf-8"))
+    off["method"]["weighting"]["population_version"] = 1  # only the database knows versions
+    assert off == doc
+    # trimming bounds the raked weights' spread: smaller design effects than untrimmed
+    untrimmed = tmp_path / "untrimmed.json"
+    res = runner.invoke(args=[*args[:6], str(untrimmed), *args[7:-2]])
+    assert res.exit_code == 0, res.output
+    plain = json.loads(untrimmed.read_text("utf-8"))
+    assert plain["method"]["weighting"]["trim"] is None
+    assert sum(s["deff"] for s in doc["streets"]) < sum(s["deff"] for s in plain["streets"])
+    # clearing both bounds turns trimming off again
+    assert client.post(url, data={"trim_low": "", "trim_high": ""}).status_code == 302
+    assert db.session.get(Wave, wave.id).trim_high is None

@@ -69,7 +69,8 @@ def test_score_wave_refuses_open_wave_and_bad_settings(runner, make_wave, framew
     transition(wave, "close")
     db.session.commit()
     result = runner.invoke(args=["score-wave", "sw2", "--boot", "10"])
-    assert result.exit_code == 1 and "boot must be at least 100" in result.output
+    assert result.exit_code == 1
+    assert "boot must be a whole number from 100 to 10000, not 10" in result.output
 
 
 def test_offline_scorer_bad_input_one_line(runner, tmp_path):
