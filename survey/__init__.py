@@ -35,7 +35,7 @@ def create_app(config: type[Config] | object = Config) -> Flask:
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
 
-    from . import cli, extensions, filters, web
+    from . import cli, extensions, filters, lang_marks, web
     from . import logging as request_logs
 
     extensions.db.init_app(app)
@@ -50,6 +50,7 @@ def create_app(config: type[Config] | object = Config) -> Flask:
     extensions.limiter.init_app(app)
     web.init_app(app)
     filters.init_app(app)
+    lang_marks.init_app(app)  # Chinese data in English pages (WCAG 3.1.2)
     cli.init_app(app)
     request_logs.init_app(app)  # JSON request logs with request ids (docs/deploy.md)
 

@@ -117,6 +117,11 @@ def run_chart(run_id: int, name: str):
                 doc["district"],
                 xlabel=_("得分（95% 置信区间）"),
                 district_label=_("全区"),
+                band_labels={
+                    "above": _("高于全区"),
+                    "similar": _("与全区相当"),
+                    "below": _("低于全区"),
+                },
             )
         ordered = sorted(doc["streets"], key=lambda s: (s["rank"] is None, s["rank"] or 0))
         return charts.heatmap(

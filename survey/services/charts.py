@@ -22,8 +22,12 @@ matplotlib.use("Agg")
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-BAND_COLORS = {"above": "#1e6b34", "similar": "#5f6368", "below": "#a3121b", None: "#5f6368"}
+# Blue above, orange below, as in the heat map (readable with red-green colour
+# blindness); the marker's shape carries the same news for those who see no colour.
+BAND_COLORS = {"above": "#2166ac", "similar": "#5f6368", "below": "#b35806", None: "#5f6368"}
+BAND_MARKERS = {"above": "^", "similar": "o", "below": "v", None: "o"}
 DISTRICT_COLOR = "#0b4fa8"
+DISTRICT_LINE = "#202124"  # the caterpillar's reference: not blue, which there means "above"
 FONT_FAMILY = ["Noto Sans CJK SC", "DejaVu Sans"]  # only installed families: no findfont noise
 ROW_INCH = 0.2  # height per street in the caterpillar and heat map
 
@@ -73,11 +77,16 @@ def caterpillar(
     title: str = "",
     xlabel: str = "得分",
     district_label: str = "全区",
+    band_labels: Mapping[str, str] | None = None,
 ) -> bytes:
     """Streets' scores with 95% CIs, best at the top, against the district line.
 
+    Bands are told apart by colour (blue above, orange below, grey similar) and
+    by marker (▲, ▼, ●), with a legend naming them when ``band_labels`` is given.
+
     :param streets: dicts with ``street, score, ci_low, ci_high, band``.
     :param district: dict with ``score, ci_low, ci_high``.
+    :param band_labels: legend words for ``above``, ``similar`` and ``below``.
     """
     rows = [s for s in streets if s.get("score") is not None]
     rows.sort(key=lambda s: float(s["score"]))  # type: ignore[arg-type]
@@ -89,21 +98,33 @@ def caterpillar(
         if d is not None:
             lo, hi = district.get("ci_low"), district.get("ci_high")
             if lo is not None and hi is not None:
-                ax.axvspan(float(lo), float(hi), color=DISTRICT_COLOR, alpha=0.12, lw=0)  # type: ignore[arg-type]
-            ax.axvline(
-                float(d),  # type: ignore[arg-type]
-                color=DISTRICT_COLOR,
-                lw=1.2,
-                label=f"{district_label} {float(d):.1f}",  # type: ignore[arg-type]
-            )
+                ax.axvspan(float(lo), float(hi), color="#9aa0a6", alpha=0.18, lw=0)  # type: ignore[arg-type]
+            dv = float(d)  # type: ignore[arg-type]
+            ax.axvline(dv, color=DISTRICT_LINE, lw=1.1, ls="--", label=f"{district_label} {dv:.1f}")
         for y, s in enumerate(rows):
-            color = BAND_COLORS.get(s.get("band"), BAND_COLORS[None])  # type: ignore[call-overload]
+            band = s.get("band")
+            key = band if isinstance(band, str) else None
+            color = BAND_COLORS.get(key, BAND_COLORS[None])
+            marker = BAND_MARKERS.get(key, "o")
             score = float(s["score"])  # type: ignore[arg-type]
             lo = s.get("ci_low")
             hi = s.get("ci_high")
             if lo is not None and hi is not None:
                 ax.plot([float(lo), float(hi)], [y, y], color=color, lw=1.6, solid_capstyle="butt")  # type: ignore[arg-type]
-            ax.plot([score], [y], "o", color=color, ms=4.5)
+            ax.plot([score], [y], marker, color=color, ms=6 if marker != "o" else 4.5)
+        if band_labels:
+            present = {s.get("band") or "similar" for s in rows}
+            for band in ("above", "similar", "below"):
+                if band in present and band in band_labels:
+                    ax.plot(
+                        [],
+                        [],
+                        BAND_MARKERS[band] + "-",
+                        color=BAND_COLORS[band],
+                        ms=6 if band != "similar" else 4.5,
+                        lw=1.6,
+                        label=band_labels[band],
+                    )
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels([str(s["street"]) for s in rows], fontsize=8 if n > 40 else 9)
         ax.set_ylim(-0.7, n - 0.3)
@@ -113,8 +134,10 @@ def caterpillar(
         ax.tick_params(axis="x", labeltop=n > 40, top=n > 40)
         for side in ("right", "top"):
             ax.spines[side].set_visible(False)
-        if d is not None:
-            ax.legend(loc="lower right", frameon=False, fontsize=8)
+        if d is not None or band_labels:
+            ax.legend(
+                loc="lower right", frameon=True, framealpha=0.92, edgecolor="none", fontsize=8
+            )
         if title:
             ax.set_title(title, fontsize=10, loc="left")
         return _svg(fig)

@@ -55,7 +55,7 @@ def test_loop_end_to_end(app, make_wave, make_user, district):
 
     # The portal shows the scored run: score, band, rank interval, priorities.
     home = officer.get("/street/").get_data(as_text=True)
-    assert "宁海路街道" in home and "排名区间" in home and "整改优先事项" in home
+    assert "宁海路街道" in home and "名次范围" in home and "整改优先事项" in home
     assert "有1份通知书尚未签收" in home
     comments = officer.get("/street/comments").get_data(as_text=True)
     assert "居民意见" in comments and "条" in comments

@@ -174,3 +174,18 @@ def test_bureau_sets_community_phones_residents_see(client, make_user, login, st
     assert ok.status_code == 303 and community.phone == "025-1234 5678"
     client.post("/auth/logout")
     assert "025-1234 5678" in client.get(f"/s/{token}").get_data(as_text=True)
+
+
+def test_review_shows_answers_in_english(client, started):
+    wave, token = started
+    pages = pages_for(spec_of(wave.framework), "elderly")
+    client.get("/lang/en")
+    client.post(f"/s/{token}")
+    for p in pages[1:-1]:
+        data = {f"a_{i.code}": "4" for i in p.indicators}
+        data[f"a_{p.indicators[0].code}"] = "DK"
+        client.post(f"/s/{token}/p/{p.number}", data=data)
+    client.post(f"/s/{token}/p/{pages[-1].number}", data={"overall": "5"})
+    review = client.get(f"/s/{token}/review").get_data(as_text=True)
+    assert "Satisfied" in review and "Very satisfied" in review and "Don&#39;t know" in review
+    assert "满意" not in review and "不了解" not in review
