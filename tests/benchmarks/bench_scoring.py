@@ -305,9 +305,11 @@ def main() -> None:
     for label, env in (("", ENV), (f" from {args.against}", other_env)):
         if env is None:
             continue
+        # cwd: ``python -c`` puts the current directory first on sys.path, which
+        # would import this tree whatever PYTHONPATH says
         ph = phases(subprocess.run(
             [PY, "-c", PHASES_SCRIPT, str(fw), str(csv_path), B],
-            capture_output=True, text=True, env=env, check=True,
+            capture_output=True, text=True, env=env, check=True, cwd=work,
         ).stdout)  # fmt: skip
         print(
             f"  phases (in process){label}: " + ", ".join(f"{k} {v:.2f} s" for k, v in ph.items())
