@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -31,7 +32,11 @@ def _framework(fid: int) -> Framework:
     return row
 
 
-def _frameworks_page(import_form=None, problems=None, status=200):  # type: ignore[no-untyped-def]
+def _frameworks_page(
+    import_form: FrameworkImportForm | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     rows = db.session.scalars(select(Framework).order_by(Framework.code, Framework.version)).all()
     used: dict[int, list[str]] = {}
     for code, fid in db.session.execute(
@@ -49,14 +54,14 @@ def _frameworks_page(import_form=None, problems=None, status=200):  # type: igno
 
 @bp.get("/frameworks")
 @roles_required(*BUREAU)
-def frameworks():
+def frameworks() -> ResponseReturnValue:
     """List framework versions, with TOML import."""
     return _frameworks_page()
 
 
 @bp.post("/frameworks/import")
 @roles_required(*ADMIN)
-def import_framework():
+def import_framework() -> ResponseReturnValue:
     """Validate an uploaded TOML framework and store it (a new version if frozen)."""
     form = FrameworkImportForm()
     if not form.validate_on_submit():
@@ -82,7 +87,7 @@ def import_framework():
 
 @bp.get("/frameworks/<int(max=9223372036854775807):fid>/export")
 @roles_required(*BUREAU)
-def export_framework(fid: int):
+def export_framework(fid: int) -> ResponseReturnValue:
     """Download a framework version as TOML."""
     row = _framework(fid)
     return Response(
@@ -104,7 +109,7 @@ def _framework_page(row: Framework, form, problems=(), status=200):  # type: ign
 
 @bp.get("/frameworks/<int(max=9223372036854775807):fid>")
 @roles_required(*BUREAU)
-def framework(fid: int):
+def framework(fid: int) -> ResponseReturnValue:
     """Show a framework version with its editor."""
     row = _framework(fid)
     return _framework_page(row, framework_form(spec_of(row)))
@@ -112,7 +117,7 @@ def framework(fid: int):
 
 @bp.post("/frameworks/<int(max=9223372036854775807):fid>")
 @roles_required(*ADMIN)
-def edit_framework(fid: int):
+def edit_framework(fid: int) -> ResponseReturnValue:
     """Save texts, shares and weights (a frozen version becomes a new version)."""
     row = _framework(fid)
     spec = spec_of(row)
@@ -153,7 +158,7 @@ def _ahp_page(row: Framework, form, result=None, error=None, status=200):  # typ
 
 @bp.get("/frameworks/<int(max=9223372036854775807):fid>/ahp")
 @roles_required(*BUREAU)
-def ahp(fid: int):
+def ahp(fid: int) -> ResponseReturnValue:
     """Show the AHP pairwise-comparison editor for dimension weights."""
     row = _framework(fid)
     weights = [d.weight for d in spec_of(row).dimensions]
@@ -162,7 +167,7 @@ def ahp(fid: int):
 
 @bp.post("/frameworks/<int(max=9223372036854775807):fid>/ahp")
 @roles_required(*ADMIN)
-def ahp_post(fid: int):
+def ahp_post(fid: int) -> ResponseReturnValue:
     """Compute AHP weights (and apply them to a new or draft version when asked)."""
     row = _framework(fid)
     n = len(spec_of(row).dimensions)
