@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Flask, g, render_template, request, session
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -81,18 +84,18 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         request_id = g.get("request_id")
         if request.path.startswith("/api/"):
             body = {"error": exc.name, "message": exc.description, "request_id": request_id}
-            return body, exc.code
+            return body, cast(int, exc.code)  # handlers only see exceptions with a code
         # werkzeug's default descriptions are English: show only our own (translated) ones
         own = exc.description if exc.description != type(exc).description else None
         page = render_template("errors/error.html", error=exc, message=own, request_id=request_id)
-        return page, exc.code
+        return page, cast(int, exc.code)
 
     @app.errorhandler(Exception)
-    def _server_error(exc: Exception):  # type: ignore[no-untyped-def]
+    def _server_error(exc: Exception) -> ResponseReturnValue:
         from .logging import is_database_down, plain_error
 
         try:
