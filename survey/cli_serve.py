@@ -9,13 +9,17 @@ process, then forks gunicorn workers that each build their own app with
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 DEFAULT_WORKERS = 2 * (os.cpu_count() or 1) + 1  # gunicorn's rule of thumb
 
 
-def production_app():  # type: ignore[no-untyped-def]
+def production_app() -> Flask:
     """Build the app as production workers do."""
     from . import create_app
     from .config import ProductionConfig
@@ -73,7 +77,7 @@ def run_gunicorn(options: dict[str, object]) -> None:
     """Run gunicorn in this process until it is stopped."""
     from gunicorn.app.base import BaseApplication
 
-    class MinpingApplication(BaseApplication):  # type: ignore[misc]
+    class MinpingApplication(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)

@@ -13,18 +13,19 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 import click
 
 from .cli_context import with_appcontext
 
 
-def _consumer_class():  # type: ignore[no-untyped-def]
+def _consumer_class() -> type[Any]:
     from huey.consumer import Consumer
 
     from .services.jobs import STOPPING
 
-    class WorkerConsumer(Consumer):  # type: ignore[misc]
+    class WorkerConsumer(Consumer):
         """Huey's consumer, with SIGTERM meaning "hand the job back now"."""
 
         reload_requested = False

@@ -78,7 +78,7 @@ class SecretFilter(logging.Filter):
         if isinstance(getattr(record, "path", None), str):
             record.path = scrub(record.path)  # type: ignore[attr-defined]
         if getattr(record, "request_id", None) is None:
-            record.request_id = current_request_id()  # type: ignore[attr-defined]
+            record.request_id = current_request_id()
         return True
 
 
@@ -114,7 +114,7 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "request_id"):
-            record.request_id = current_request_id() or "-"  # type: ignore[attr-defined]
+            record.request_id = current_request_id() or "-"
         return scrub(super().format(record))
 
 
