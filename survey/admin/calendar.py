@@ -19,12 +19,12 @@ from . import bp
 from .forms import CalendarYearForm
 
 
-def _page(  # type: ignore[no-untyped-def]
+def _page(
     form: CalendarYearForm,
     problems: list[str] | None = None,
     status: int = 200,
     changes: list[DeadlineChange] | None = None,
-):
+) -> tuple[str, int]:
     table = official_calendar()
     years = [
         (y, len(table.years[y].holidays), len(table.years[y].workdays))

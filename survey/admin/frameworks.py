@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from scoring.framework import FrameworkError
+from scoring.weights import AHPResult
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import in_visible
@@ -97,7 +101,9 @@ def export_framework(fid: int) -> ResponseReturnValue:
     )
 
 
-def _framework_page(row: Framework, form, problems=(), status=200):  # type: ignore[no-untyped-def]
+def _framework_page(
+    row: Framework, form: FlaskForm, problems: Iterable[str] = (), status: int = 200
+) -> tuple[str, int]:
     spec = spec_of(row)
     waves = db.session.scalars(
         in_visible(select(Wave).where(Wave.framework_id == row.id), Wave.district_id)
@@ -149,7 +155,13 @@ def edit_framework(fid: int) -> ResponseReturnValue:
     return redirect(url_for("admin.framework", fid=stored.id))
 
 
-def _ahp_page(row: Framework, form, result=None, error=None, status=200):  # type: ignore[no-untyped-def]
+def _ahp_page(
+    row: Framework,
+    form: FlaskForm,
+    result: AHPResult | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     spec = spec_of(row)
     return render_template(
         "admin/ahp.html", row=row, spec=spec, form=form, result=result, error=error
@@ -176,7 +188,7 @@ def ahp_post(fid: int) -> ResponseReturnValue:
         return _ahp_page(row, form, error=_("请填写上三角的每一格（1/9 到 9）。"), status=400)
     upper = {(i, j): form[f"a_{i}_{j}"].data for i in range(n) for j in range(i + 1, n)}
 
-    def compute():  # type: ignore[no-untyped-def]
+    def compute() -> tuple[Framework | None, AHPResult]:
         try:
             matrix = framework_edit.ahp_matrix(upper, n)
             if form.do.data == "apply":

@@ -20,7 +20,7 @@ from ..downloads import content_disposition
 from ..edges import bounded_int
 from ..errors import attempt
 from ..extensions import db
-from ..models import DocumentJob, Notice, Street
+from ..models import DocumentJob, Notice, Street, Wave
 from ..services.console_preview import issue_preview
 from ..services.jobs import JobBusy, job_progress, reap, start_notice_job
 from ..services.notices import (
@@ -54,7 +54,7 @@ def notices(code: str) -> ResponseReturnValue:
     return _notices_page(wave, form)
 
 
-def _notices_page(wave, form: IssueForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _notices_page(wave: Wave, form: IssueForm, status: int = 200) -> tuple[str, int]:
     reap()  # a job whose worker died shows as re-queued or failed, never "running" forever
     jobs = db.session.scalars(
         select(DocumentJob)
@@ -162,7 +162,7 @@ def _preview_pages(
         return tuple(p.read_bytes() for p in pages)
 
 
-def _street_of(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]
+def _street_of(wave: Wave, street_id: int) -> Street:
     street = db.session.get(Street, street_id)
     if street is None or street.district_id != wave.district_id:
         abort(404)

@@ -49,7 +49,7 @@ def _params() -> tuple[float | None, str, str | None, str | None, list[str]]:
     return half, target, indicator, source, errors
 
 
-def _plan_page(status: int = 200, errors: list[str] | None = None):  # type: ignore[no-untyped-def]
+def _plan_page(status: int = 200, errors: list[str] | None = None) -> tuple[str, int]:
     district = _district()
     half, target, indicator, source_code, problems = _params()
     problems += errors or []

@@ -150,7 +150,7 @@ def rectification() -> ResponseReturnValue:
     )
 
 
-def _render_item(item: RectificationItem, status: int = 200, **forms):  # type: ignore[no-untyped-def]
+def _render_item(item: RectificationItem, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
     user_ids = {e.user_id for e in item.events if e.user_id}
     users = {
         u.id: u.username for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))

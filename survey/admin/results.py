@@ -18,7 +18,7 @@ from ..auth.scope import require_wave
 from ..downloads import content_disposition
 from ..edges import bounded_int
 from ..extensions import db
-from ..models import ScoringRun, Street
+from ..models import ScoringRun, Street, Wave
 from ..services import charts, exports, jobs
 from ..services import results as res
 from ..services.frameworks import spec_of
@@ -34,7 +34,7 @@ MIMETYPES = {
 }
 
 
-def _run_of(code: str):  # type: ignore[no-untyped-def]
+def _run_of(code: str) -> tuple[Wave, ScoringRun]:
     wave = get_wave_or_404(code)
     run = current_run(wave)
     if run is None:
@@ -47,7 +47,7 @@ def _score(estimates: Mapping[str, Estimate], code: str) -> float | None:
     return est.score if est is not None else None
 
 
-def _streets(wave) -> dict[str, Street]:  # type: ignore[no-untyped-def]
+def _streets(wave: Wave) -> dict[str, Street]:
     return {s.name: s for s in wave.district.streets}
 
 
@@ -142,7 +142,7 @@ def run_chart(run_id: int, name: str) -> ResponseReturnValue:
     return _cached_svg((run.id, run.data_sha256, name, str(get_locale())), draw)
 
 
-def _street(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]
+def _street(wave: Wave, street_id: int) -> Street:
     street = db.session.get(Street, street_id)
     if street is None or street.district_id != wave.district_id:
         abort(404)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -48,7 +51,7 @@ class TrimForm(FlaskForm):
         ],
     )
 
-    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         ok = bool(super().validate(extra_validators))
         if ok and (self.trim_low.data is None) != (self.trim_high.data is None):
             empty = self.trim_low if self.trim_low.data is None else self.trim_high

@@ -34,7 +34,9 @@ def _context() -> tuple[District, list[Any]]:
     return district, indicators
 
 
-def _page(form: DocumentSettingsForm, district: District, indicators: list[Any], status: int = 200):  # type: ignore[no-untyped-def]
+def _page(
+    form: DocumentSettingsForm, district: District, indicators: list[Any], status: int = 200
+) -> tuple[str, int]:
     templates = district.requirement_templates or {}
     values = {
         i.code: request.form.get(f"req_{i.code}", templates.get(i.code, "")) for i in indicators
@@ -84,7 +86,9 @@ def save_document_settings() -> ResponseReturnValue:
     return redirect(url_for("admin.document_settings")), 303
 
 
-def _phones_page(district: District, values: dict, errors: dict, status: int = 200):  # type: ignore[type-arg,no-untyped-def]
+def _phones_page(
+    district: District, values: dict[int, str], errors: dict[int, str], status: int = 200
+) -> tuple[str, int]:
     return render_template(
         "admin/communities.html",
         district=district,

@@ -93,13 +93,13 @@ def _score_form(wave: Wave, run: ScoringRun | None) -> ScoreForm:
     return form
 
 
-def wave_page(  # type: ignore[no-untyped-def]
+def wave_page(
     wave: Wave,
     *,
     score_form: ScoreForm | None = None,
     contact_form: ContactForm | None = None,
     status: int = 200,
-):
+) -> tuple[str, int]:
     run = current_run(wave)
     runs = db.session.scalars(
         select(ScoringRun).where(ScoringRun.wave_id == wave.id).order_by(ScoringRun.id.desc())
