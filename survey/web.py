@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, Response, g, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from .extensions import babel, db, login_manager
+
+if TYPE_CHECKING:
+    from .models import User
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -36,7 +39,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "请先登录。"
 
     @login_manager.user_loader  # type: ignore[untyped-decorator]
-    def load_user(user_id: str):  # type: ignore[no-untyped-def]
+    def load_user(user_id: str) -> User | None:
         from .auth.sessions import load_user as load_session_user
 
         return load_session_user(user_id)
@@ -68,7 +71,7 @@ def init_app(app: Flask) -> None:
         }
 
     @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
+    def _security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -45,7 +45,9 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _deliver(wave: Wave, batch: InvitationBatch, tokens: list[str], output: str, is_open: bool):  # type: ignore[no-untyped-def]
+def _deliver(
+    wave: Wave, batch: InvitationBatch, tokens: list[str], output: str, is_open: bool
+) -> ResponseReturnValue:
     """Answer a freshly created batch with a page that says what was made.
 
     The links exist only in this answer: the QR sheet (PDF) or CSV is offered on
@@ -220,7 +222,7 @@ def invitations(code: str) -> ResponseReturnValue:
             else:
                 count = 1 if form.is_open.data else form.count.data
 
-                def issue():  # type: ignore[no-untyped-def]
+                def issue() -> ResponseReturnValue:
                     batch, tokens = create_batch(
                         wave,
                         street,
@@ -302,7 +304,7 @@ def reissue_batch(code: str, batch_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
 
-    def reissue():  # type: ignore[no-untyped-def]
+    def reissue() -> ResponseReturnValue:
         new_batch, tokens = fieldwork.reissue_batch(batch, current_user.id)
         return _deliver(wave, new_batch, tokens, form.output.data, False)
 
@@ -322,7 +324,7 @@ def token_action(code: str) -> ResponseReturnValue:
         flash(_("请粘贴邀请码或链接。"), "error")
         return redirect(url_for("agency.invitations", code=code))
 
-    def act():  # type: ignore[no-untyped-def]
+    def act() -> tuple[InvitationBatch | None, str | None]:
         inv = fieldwork.find_token(wave, form.token.data)
         if form.action.data == "reissue":
             return fieldwork.reissue_invitation(inv, current_user.id)

@@ -42,7 +42,7 @@ def index() -> ResponseReturnValue:
 def _district_switch() -> dict[str, object]:
     """``district_switch()`` for the header: (current, visible) for multi-district accounts."""
 
-    def district_switch():  # type: ignore[no-untyped-def]
+    def district_switch() -> tuple[District | None, list[District]] | None:
         from ..auth.scope import current_district, is_multi_district, visible_districts
 
         if not current_user.is_authenticated or not is_multi_district():

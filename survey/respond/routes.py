@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -36,7 +36,7 @@ def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
 
 
 @bp.after_request
-def _no_store(response):  # type: ignore[no-untyped-def]
+def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -155,7 +157,7 @@ def items() -> ResponseReturnValue:
     )
 
 
-def _render_item(item: RectificationItem, status: int = 200, **forms):  # type: ignore[no-untyped-def]
+def _render_item(item: RectificationItem, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
     plan = forms.get("plan") or PlanForm(formdata=None, obj=item if item.measures else None)
     user_ids = {e.user_id for e in item.events if e.user_id}
     users = {
@@ -188,7 +190,14 @@ def item(item_id: int) -> ResponseReturnValue:
     return _render_item(own_item(item_id))
 
 
-def _apply(item: RectificationItem, form, name: str, action, success: str, field=None):  # type: ignore[no-untyped-def]
+def _apply(
+    item: RectificationItem,
+    form: FlaskForm,
+    name: str,
+    action: Callable[[], object],
+    success: str,
+    field: Any = None,
+) -> ResponseReturnValue:
     """Validate ``form``, run ``action()``, commit and redirect; re-render on errors.
 
     :param field: the form field (or a function of the error) that a refusal belongs
