@@ -9,7 +9,7 @@ process, then forks gunicorn workers that each build their own app with
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -62,7 +62,7 @@ def gunicorn_options(
     }
 
 
-def _post_fork(server, worker) -> None:  # type: ignore[no-untyped-def]
+def _post_fork(server: Any, worker: Any) -> None:
     from .extensions import db
     from .queue import start_embedded_worker
 
@@ -82,7 +82,7 @@ def run_gunicorn(options: dict[str, object]) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)
 
-        def load(self):  # type: ignore[no-untyped-def]
+        def load(self) -> Flask:
             return production_app()
 
     MinpingApplication().run()

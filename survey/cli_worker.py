@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from types import FrameType
 from typing import Any
 
 import click
@@ -30,7 +31,7 @@ def _consumer_class() -> type[Any]:
 
         reload_requested = False
 
-        def _handle_signal(self, signum, frame):  # type: ignore[no-untyped-def]
+        def _handle_signal(self, signum: int, frame: FrameType | None) -> None:
             if signum == signal.SIGTERM:
                 STOPPING.set()  # the running job releases itself at its next step
                 self._signum, self._restart, self._graceful = signum, False, True
