@@ -50,13 +50,14 @@ from scipy.special import ndtr
 
 from . import tdist as t_dist
 from .dataset import BoolArray, FloatArray
-from .estimators import CellLayout, Weights, composite
+from .estimators import CellLayout, Weights, combine_groups, composite
 from .raking_replicates import ReplicateRaking
 from .raking_solver import N_CLASS
 from .settings import BOOT_RANGE
 from .variance import TINY_CELL
 
 __all__ = [
+    "MAX_REPLICATES",
     "MIN_REPLICATES",
     "Replicates",
     "bootstrap_replicates",
@@ -64,8 +65,8 @@ __all__ = [
     "replicate_cell_totals",
 ]
 
-MIN_REPLICATES = BOOT_RANGE[0]  # scoring.settings holds the range
-_COUNT_BUDGET = 4_000_000  # resampling counts held at once per cell (x 8 bytes)
+MIN_REPLICATES, MAX_REPLICATES = BOOT_RANGE  # checked by scoring.settings.check_boot
+_COUNT_BUDGET = 262_144  # resampling counts drawn at once per worker (x 8 bytes: in cache)
 _TOTALS_BUDGET = 32_000_000  # replicate cell totals held at once (x 4 bytes)
 _RAKE_COUNT_BUDGET = 48_000_000  # resampling counts of all cells held at once when raking
 
@@ -120,10 +121,50 @@ def _parallel_workers() -> Iterator[int]:
         setter(before)
 
 
+class _Tally:
+    """One worker's reusable buffers for drawing resampling counts.
+
+    Fresh arrays of a few MB per cell (what ``np.bincount`` returns) cost page
+    faults that took more time than the counting itself at a million
+    respondents; these buffers are allocated once per worker.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.counts = np.empty(size, dtype=np.intp)
+        self.real: dict[np.dtype[Any], npt.NDArray[Any]] = {}
+
+    def draw(self, gen: np.random.Generator, nc: int, rows: int) -> npt.NDArray[np.intp]:
+        """Counts (rows, nc) of ``nc − 1`` uniform draws out of ``nc``, per row.
+
+        Exact multinomial counts: indices from ``Generator.integers`` (Lemire's
+        unbiased bounded integers), tallied.
+        """
+        idx = gen.integers(0, nc, size=(rows, nc - 1))
+        idx += (np.arange(rows) * nc)[:, None]
+        counts = self.counts[: rows * nc]
+        counts[:] = 0
+        np.add.at(counts, idx.ravel(), 1)
+        return counts.reshape(rows, nc)
+
+    def as_real(self, counts: npt.NDArray[np.intp], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+        """``counts`` converted into a reused buffer of ``dtype``."""
+        buf = self.real.get(dtype)
+        if buf is None:
+            buf = self.real[dtype] = np.empty(self.counts.size, dtype=dtype)
+        out = buf[: counts.size].reshape(counts.shape)
+        out[...] = counts
+        return out
+
+
+def _tally(cells_max: int) -> _Tally:
+    return _Tally(max(_COUNT_BUDGET, cells_max))
+
+
 def _cell_totals(
     gen: np.random.Generator,
     x: npt.NDArray[np.float32],
     out: npt.NDArray[np.float32],
+    tally: _Tally,
 ) -> None:
     """Fill ``out`` (Bc, F) with Bc Rao-Wu resampled totals of the rows of ``x``.
 
@@ -135,15 +176,12 @@ def _cell_totals(
     if nc < TINY_CELL:
         out[:] = x.sum(axis=0, dtype=np.float64).astype(out.dtype)
         return
-    draws = nc - 1
-    scale = out.dtype.type(nc / draws)
+    scale = out.dtype.type(nc / (nc - 1))
     step = max(1, _COUNT_BUDGET // nc)
     for s0 in range(0, bc, step):
         sc = min(step, bc - s0)
-        idx = gen.integers(0, nc, size=(sc, draws))
-        idx += (np.arange(sc) * nc)[:, None]
-        counts = np.bincount(idx.ravel(), minlength=sc * nc).reshape(sc, nc)
-        np.matmul(counts.astype(x.dtype), x, out=out[s0 : s0 + sc])
+        counts = tally.as_real(tally.draw(gen, nc, sc), x.dtype)
+        np.matmul(counts, x, out=out[s0 : s0 + sc])
         out[s0 : s0 + sc] *= scale
 
 
@@ -151,15 +189,13 @@ def _cell_counts(gen: np.random.Generator, nc: int, bc: int) -> npt.NDArray[np.f
     """Rao-Wu resampling counts (bc, nc), scaled: the draws :func:`_cell_totals` makes."""
     if nc < TINY_CELL:
         return np.ones((bc, nc), dtype=np.float32)
-    draws = nc - 1
     counts = np.empty((bc, nc), dtype=np.float32)
     step = max(1, _COUNT_BUDGET // nc)
+    tally = _tally(nc)
     for s0 in range(0, bc, step):
         sc = min(step, bc - s0)
-        idx = gen.integers(0, nc, size=(sc, draws))
-        idx += (np.arange(sc) * nc)[:, None]
-        counts[s0 : s0 + sc] = np.bincount(idx.ravel(), minlength=sc * nc).reshape(sc, nc)
-    counts *= np.float32(nc / draws)
+        counts[s0 : s0 + sc] = tally.draw(gen, nc, sc)
+    counts *= np.float32(nc / (nc - 1))
     return counts
 
 
@@ -249,45 +285,13 @@ def replicate_cell_totals(
             out = np.zeros((C, bc, F), dtype=features.dtype)
 
             def run(part: Sequence[int], out: npt.NDArray[np.float32] = out) -> None:
+                tally = _tally(int(layout.size.max()))
                 for c in part:
                     lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
-                    _cell_totals(gens[c], features[lo:hi], out[c])
+                    _cell_totals(gens[c], features[lo:hi], out[c], tally)
 
             list(pool.map(run, [cells[i::workers] for i in range(workers)]))
             yield out.reshape(layout.n_streets, layout.n_groups, bc, F)
-
-
-def _group_combine(num: npt.NDArray[Any], den: npt.NDArray[Any], shares: FloatArray) -> FloatArray:
-    """:func:`combine_groups` for (S, G, Bc, J) totals → (S, Bc, J), in their dtype.
-
-    One ratio array and a loop over the few groups; where every cell has a
-    denominator (the usual case) the share total is a constant.
-    """
-    pi = shares.astype(num.dtype)
-    ok = den > 0
-    if ok.all():  # two (S, Bc, J) buffers, whatever the number of groups
-        acc = np.divide(num[:, 0], den[:, 0])
-        acc *= pi[0]
-        part = np.empty_like(acc)
-        for g in range(1, pi.shape[0]):
-            np.divide(num[:, g], den[:, g], out=part)
-            part *= pi[g]
-            acc += part
-        acc /= pi.sum()
-        combined: FloatArray = acc
-        return combined
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = num / den
-    ratio[~ok] = 0
-    acc = ratio[:, 0] * pi[0]
-    for g in range(1, pi.shape[0]):
-        acc += ratio[:, g] * pi[g]
-    pis = ok[:, 0] * pi[0]
-    for g in range(1, pi.shape[0]):
-        pis += ok[:, g] * pi[g]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = np.where(pis > 0, acc / pis, np.nan)
-    return out
 
 
 def bootstrap_replicates(
@@ -305,7 +309,7 @@ def bootstrap_replicates(
     """Bootstrap replicates of street and district scores.
 
     :param features: (n, 2J) sorted features ``[w m x, w m]``.
-    :param boot: number of replicates B (at least 100).
+    :param boot: number of replicates B (checked by :func:`scoring.settings.check_boot`).
     :param reference_streets: streets in the district reference (default all).
     :param population_coef: (S, G, J) coefficients of the cell means in the
         population-weighted district indicator scores
@@ -315,8 +319,6 @@ def bootstrap_replicates(
         cell has no answer to an indicator (population reference only).
     :param raking: re-rake every replicate (``features`` then carry the base weights).
     """
-    if boot < MIN_REPLICATES:
-        raise ValueError(f"boot must be at least {MIN_REPLICATES} replicates, not {boot}")
     J = features.shape[1] // 2
     use = np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
     parts: dict[str, list[FloatArray]] = {
@@ -324,7 +326,7 @@ def bootstrap_replicates(
     }
     for tot in replicate_cell_totals(features, layout, boot, seed, raking):
         num, den = tot[..., :J], tot[..., J:]
-        ind = _group_combine(num, den, weights.shares).transpose(1, 0, 2).astype(np.float64)
+        ind = combine_groups(num, den, weights.shares, axis=1).transpose(1, 0, 2).astype(np.float64)
         dim, ovr = composite(ind, weights)
         if population_coef is not None and point_means is not None:
             ok = den > 0
@@ -335,9 +337,7 @@ def bootstrap_replicates(
         else:
             with np.errstate(invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                dind = np.nanmean(ind[:, use], axis=1)
-                ddim = np.nanmean(dim[:, use], axis=1)
-                dovr = np.nanmean(ovr[:, use], axis=1)
+                dind, ddim, dovr = (_nanmean(a[:, use]) for a in (ind, dim, ovr))
         for key, arr in zip(parts, (ind, dim, ovr, dind, ddim, dovr), strict=True):
             parts[key].append(arr)
     cat = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
@@ -349,6 +349,15 @@ def bootstrap_replicates(
         district_dimension=cat["ddim"],
         district_overall=cat["dovr"],
     )
+
+
+def _nanmean(a: FloatArray) -> FloatArray:
+    """``np.nanmean(a, axis=1)``, the same numbers; a plain mean when nothing is NaN."""
+    if np.isnan(a).any():
+        out: FloatArray = np.nanmean(a, axis=1)
+        return out
+    mean: FloatArray = a.mean(axis=1)
+    return mean
 
 
 def expanded_interval(

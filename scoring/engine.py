@@ -23,25 +23,34 @@ Choices recorded in ``ScoreResult.method``:
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import tdist as t_dist
-from .bootstrap import MIN_REPLICATES, Replicates, bootstrap_replicates, expanded_interval
-from .completeness import completeness
-from .dataset import FloatArray, ResponseData
-from .estimators import Weights, cell_layout, cell_sums, combine_groups, composite
+from .bootstrap import Replicates, bootstrap_replicates, expanded_interval
+from .completeness import Completeness, completeness
+from .dataset import BoolArray, FloatArray, ResponseData
+from .estimators import (
+    CellLayout,
+    Weights,
+    block_sums,
+    cell_blocks,
+    cell_layout,
+    combine_groups,
+    composite,
+)
 from .framework import Framework
-from .funnel import ALARM_Z, ALERT_Z, BAND_RULES, FDR_LEVEL, expected_false_flags, funnel
+from .funnel import ALARM_Z, ALERT_Z, BAND_RULES, FDR_LEVEL, Funnel, expected_false_flags, funnel
 from .population import Margins
 from .priorities import overall_correlation, select_priorities
-from .ranking import rank_sets
-from .reference import district_reference, street_coefficients
+from .ranking import RankSets, rank_sets
+from .reference import Coefficients, Reference, district_reference, street_coefficients
 from .reliability import composite_reliability
 from .result import (
     CellDesign,
@@ -53,18 +62,19 @@ from .result import (
     StreetResult,
 )
 from .sensitivity import rank_sensitivity
-from .settings import DEFAULTS
-from .shrinkage import fay_herriot
+from .settings import DEFAULTS, check_boot
+from .shrinkage import FayHerriot, fay_herriot
 from .variance import (
     PRIOR_DF,
     TINY_CELL,
+    CellCovariance,
     LevelVariance,
     cell_covariance,
     form_contributions,
     item_contributions,
     level_variance,
 )
-from .weighting import design_effects, prepare_weighting
+from .weighting import Weighting, design_effects, prepare_weighting
 
 __all__ = ["data_digest", "score", "subset"]
 
@@ -112,8 +122,8 @@ def data_digest(data: ResponseData) -> str:
     return h.hexdigest()
 
 
-def subset(data: ResponseData, keep: npt.NDArray[np.bool_]) -> ResponseData:
-    """Rows of ``data`` where ``keep`` is True (streets list unchanged)."""
+def subset(data: ResponseData, keep: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> ResponseData:
+    """Rows of ``data`` where ``keep`` is True, or at indices ``keep`` (streets list unchanged)."""
     return replace(
         data,
         street=data.street[keep],
@@ -128,32 +138,6 @@ def subset(data: ResponseData, keep: npt.NDArray[np.bool_]) -> ResponseData:
         age_band=None if data.age_band is None else data.age_band[keep],
         gender=None if data.gender is None else data.gender[keep],
     )
-
-
-def _check(framework: Framework, data: ResponseData, boot: int, min_n: int, top_k: int) -> None:
-    if data.indicators != framework.indicator_codes:
-        raise ValueError(
-            f"the responses use indicators {', '.join(data.indicators)} but framework "
-            f"{framework.code} v{framework.version} has {', '.join(framework.indicator_codes)}"
-        )
-    if data.groups != framework.group_codes:
-        raise ValueError(
-            f"the responses use groups {', '.join(data.groups)} but framework "
-            f"{framework.code} has {', '.join(framework.group_codes)}"
-        )
-    if boot < MIN_REPLICATES:
-        raise ValueError(f"boot must be at least {MIN_REPLICATES} replicates, not {boot}")
-    if min_n < 1 or top_k < 0:
-        raise ValueError("min_n must be at least 1 and top_k at least 0")
-    w = data.weight
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"{int((~np.isfinite(w)).sum())} response weights are missing (NaN)")
-    if np.any(w <= 0):
-        raise ValueError(f"{int((w <= 0).sum())} response weights are zero or negative")
-    if data.n and (data.street.min() < 0 or data.street.max() >= len(data.streets)):
-        raise ValueError("a response's street index is outside the streets list")
-    if data.n and (data.group.min() < 0 or data.group.max() >= len(data.groups)):
-        raise ValueError("a response's group index is outside the groups list")
 
 
 def _opt(x: Any) -> float | None:
@@ -208,6 +192,633 @@ def _squeeze(v: LevelVariance) -> LevelVariance:
     )))  # fmt: skip
 
 
+# -- the steps of score(), in order ------------------------------------------
+
+
+def _check(
+    framework: Framework,
+    data: ResponseData,
+    *,
+    boot: int,
+    min_n: int,
+    top_k: int,
+    band_rule: str,
+    min_gap: float,
+    fdr: float,
+    level: float,
+) -> None:
+    """Step 1: the settings and the data fit together (ValueError naming what does not)."""
+    if data.indicators != framework.indicator_codes:
+        raise ValueError(
+            f"the responses use indicators {', '.join(data.indicators)} but framework "
+            f"{framework.code} v{framework.version} has {', '.join(framework.indicator_codes)}"
+        )
+    if data.groups != framework.group_codes:
+        raise ValueError(
+            f"the responses use groups {', '.join(data.groups)} but framework "
+            f"{framework.code} has {', '.join(framework.group_codes)}"
+        )
+    check_boot(boot)
+    if min_n < 1 or top_k < 0:
+        raise ValueError("min_n must be at least 1 and top_k at least 0")
+    w = data.weight
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{int((~np.isfinite(w)).sum())} response weights are missing (NaN)")
+    if np.any(w <= 0):
+        raise ValueError(f"{int((w <= 0).sum())} response weights are zero or negative")
+    if data.n and (data.street.min() < 0 or data.street.max() >= len(data.streets)):
+        raise ValueError("a response's street index is outside the streets list")
+    if data.n and (data.group.min() < 0 or data.group.max() >= len(data.groups)):
+        raise ValueError("a response's group index is outside the groups list")
+    if band_rule not in BAND_RULES:
+        raise ValueError(f"band_rule must be one of {', '.join(BAND_RULES)}, not {band_rule!r}")
+    if not (np.isfinite(min_gap) and min_gap >= 0):
+        raise ValueError(f"min_gap must be a number of points >= 0, not {min_gap}")
+    if not 0 < fdr < 1:
+        raise ValueError(f"fdr must be between 0 and 1, not {fdr}")
+    if not 0.5 <= level < 1:
+        raise ValueError(f"level must be in [0.5, 1), not {level}")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Prepared:
+    """Step 2: the responses to score, weighted, in cell order."""
+
+    data: ResponseData  # rows in street x group cell order
+    data_in: ResponseData  # the same rows in file order (for order-dependent sums)
+    order: npt.NDArray[np.int64]  # data = data_in rows at order
+    layout: CellLayout
+    weighting: Weighting
+    population: FloatArray | None  # (S, G) population counts, or None
+    n_in: int  # responses before exclusions
+
+
+def _prepare(
+    data: ResponseData,
+    exclude: npt.ArrayLike | None,
+    margins: Margins | None,
+    trim: tuple[float, float] | None,
+    population_totals: npt.ArrayLike | None,
+) -> _Prepared:
+    """Drop excluded rows, weight (rake) the rest, and sort the rows into cell order once.
+
+    In cell order every cell sum is a plain ``reduceat`` over contiguous rows,
+    added in the same order as gathering the rows would.
+    """
+    n_in = data.n
+    if exclude is not None:
+        ex = np.asarray(exclude)
+        keep = np.ones(data.n, dtype=bool)
+        if ex.dtype == np.bool_:
+            if ex.shape != (data.n,):
+                raise ValueError(f"exclude mask has {ex.size} entries for {data.n} responses")
+            keep = ~ex
+        else:
+            keep[ex.astype(np.int64)] = False
+        data = subset(data, keep)
+    if data.n == 0:
+        raise ValueError("there are no responses to score")
+    weighting = prepare_weighting(data, margins, trim=trim)
+    if population_totals is None:
+        population_totals = weighting.totals
+    population = None if population_totals is None else np.asarray(population_totals, float)
+    data_in = weighting.data
+    order = cell_layout(data_in).order
+    data = subset(data_in, order)
+    return _Prepared(data, data_in, order, cell_layout(data), weighting, population, n_in)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Points:
+    """Step 3: point estimates of every street (``st``) and the pooled district (``di``)."""
+
+    st: dict[str, FloatArray]
+    di: dict[str, FloatArray]
+    n_dim: npt.NDArray[np.int64]  # (S, K) respondents answering each dimension
+    n_street: npt.NDArray[np.int64]  # (S,)
+    district_n_dim: npt.NDArray[np.int64]  # (K,) respondents answering each dimension
+
+
+def _figures(tb: list[FloatArray], W: Weights) -> dict[str, FloatArray]:
+    """Every published figure from the cell sums ``tb`` (see ``_point_estimates``)."""
+    num, den, satn, dkn, askn, conn, cond, cnt = tb
+    member = W.member
+    ind = combine_groups(num, den, W.shares)
+    dim, ovr = composite(ind, W)
+    return {
+        "ind": ind,
+        "dim": dim,
+        "ovr": ovr,
+        "sat": combine_groups(satn, den, W.shares),
+        "dk": combine_groups(dkn, askn, W.shares),
+        "att": combine_groups(conn, cond, W.shares),
+        "dsat": combine_groups(satn @ member, den @ member, W.shares),
+        "ddk": combine_groups(dkn @ member, askn @ member, W.shares),
+        "n_ind": cnt.sum(axis=-2),
+    }
+
+
+def _features(data: ResponseData, r0: int, r1: int, satisfied: int) -> Iterator[FloatArray]:
+    """The eight (rows, J) features of rows ``r0:r1``, one at a time (they stay in cache).
+
+    ``w m x``, ``w m``, ``w m sat``, ``w dk``, ``w asked``, ``w concern``,
+    ``w any-concern``, ``m`` (the sums ``_figures`` takes, in that order).
+    """
+    points = data.points[r0:r1]
+    m = points > 0
+    w = data.weight[r0:r1, None]
+    wm = w * m
+    yield wm * np.where(m, data.values[r0:r1], 0.0)
+    yield wm
+    yield wm * ((points >= satisfied) & m)
+    yield w * data.dont_know[r0:r1]
+    yield w * data.asked[r0:r1]
+    yield w * data.concerns[r0:r1]
+    yield np.broadcast_to(w * data.concerns[r0:r1].any(axis=1, keepdims=True), m.shape)
+    yield m.astype(np.float64)
+
+
+def _point_estimates(framework: Framework, prep: _Prepared, W: Weights) -> _Points:
+    """Cell sums of every feature, combined into street and district figures.
+
+    A block of whole cells at a time (:func:`scoring.estimators.cell_blocks`):
+    the eight n x J features never exist for all rows at once.
+    """
+    data, lay = prep.data, prep.layout
+    S, G, K = len(data.streets), len(data.groups), len(framework.dimensions)
+    J = data.points.shape[1]
+    satisfied = framework.scale.satisfied_from
+    sums = np.zeros((8, lay.n_cells, J))
+    n_dim = np.zeros((S, K), dtype=np.int64)
+    d_dim = np.zeros(K, dtype=np.int64)
+    for r0, r1, c0, c1 in cell_blocks(lay):
+        for out, f in zip(sums, _features(data, r0, r1, satisfied), strict=True):
+            block_sums(f, lay, c0, c1, out)
+        dim_any = (f @ W.member) > 0  # f: the last feature, m as 0/1
+        np.add.at(n_dim, data.street[r0:r1], dim_any.astype(np.int64))
+        d_dim += dim_any.sum(axis=0)
+    blocks = [t.reshape(S, G, J) for t in sums]  # each (S, G, J)
+    st = _figures(blocks, W)
+    di = _figures([b.sum(axis=0, keepdims=True) for b in blocks], W)
+    n_street = np.bincount(data.street, minlength=S)
+    return _Points(st, di, n_dim, n_street, d_dim)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Variances:
+    """Step 4: cell covariances, completeness, the district reference, level variances."""
+
+    cov: CellCovariance
+    comp: Completeness
+    ranked: BoolArray  # complete streets with a score
+    use: BoolArray  # streets in the district reference
+    sc: Coefficients
+    ref: Reference
+    ind: LevelVariance
+    dim: LevelVariance
+    ovr: LevelVariance
+
+
+def _variances(framework: Framework, prep: _Prepared, pts: _Points, W: Weights) -> _Variances:
+    """Cell covariances (:mod:`scoring.variance`) and what rests on them."""
+    data, lay = prep.data, prep.layout
+    S, G = len(data.streets), len(data.groups)
+    scores_ = np.asarray(framework.scale.scores, dtype=np.float64)
+    var_data = data
+    if prep.weighting.variance_values is not None:  # raked: residuals on the raking variables
+        var_data = replace(data, values=prep.weighting.variance_values[prep.order])
+    cov = cell_covariance(var_data, lay, span=float(scores_.max() - scores_.min()))
+    comp = completeness(framework, lay.size.reshape(S, G), cov.answered)
+    st = pts.st
+    scoreable = np.isfinite(st["ovr"])
+    ranked = comp.complete & scoreable
+    use = ranked if ranked.sum() >= 2 else scoreable
+    sc = street_coefficients(cov.answered, W)
+    ref = district_reference(
+        cov.means, cov.answered, sc, st["ind"], st["dim"], st["ovr"], use, W, prep.population
+    )
+    v_ind = level_variance(cov, sc.indicator, ref.coef.indicator, item_contributions)
+    v_dim = level_variance(cov, sc.dimension, ref.coef.dimension, form_contributions)
+    v_ovr = _squeeze(
+        level_variance(cov, sc.overall[..., None], ref.coef.overall[..., None], form_contributions)
+    )
+    return _Variances(cov, comp, ranked, use, sc, ref, v_ind, v_dim, v_ovr)
+
+
+def _replicates(
+    prep: _Prepared, pts: _Points, var: _Variances, W: Weights, boot: int, seed: int
+) -> Replicates:
+    """Step 5: Rao-Wu rescaled bootstrap, deviations scaled to the published variances."""
+    data, weighting = prep.data, prep.weighting
+    J = data.points.shape[1]
+    feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)  # [w m x, w m], w: base if raked
+    for r0, r1, _, _ in cell_blocks(prep.layout):
+        m = data.points[r0:r1] > 0
+        if weighting.replicate is None:
+            wm_base = data.weight[r0:r1, None] * m
+        else:
+            wm_base = weighting.base[prep.order[r0:r1], None] * m
+        feat_boot[r0:r1, :J] = wm_base * np.where(m, data.values[r0:r1], 0.0)
+        feat_boot[r0:r1, J:] = wm_base
+    ref = var.ref
+    raw = bootstrap_replicates(
+        feat_boot,
+        prep.layout,
+        W,
+        boot,
+        seed,
+        reference_streets=var.use,
+        population_coef=ref.coef.indicator if prep.population is not None else None,
+        point_means=var.cov.means,
+        raking=weighting.replicate,
+    )
+    st, v_ind, v_dim, v_ovr = pts.st, var.ind, var.dim, var.ovr
+    return Replicates(
+        indicator=_adjust(raw.indicator, st["ind"], v_ind.street, v_ind.street_own),
+        dimension=_adjust(raw.dimension, st["dim"], v_dim.street, v_dim.street_own),
+        overall=_adjust(raw.overall, st["ovr"], v_ovr.street, v_ovr.street_own),
+        district_indicator=_adjust(
+            raw.district_indicator, ref.indicator, v_ind.district, v_ind.district_own
+        ),
+        district_dimension=_adjust(
+            raw.district_dimension, ref.dimension, v_dim.district, v_dim.district_own
+        ),
+        district_overall=_adjust(
+            raw.district_overall, np.asarray(ref.overall), v_ovr.district, v_ovr.district_own
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Intervals:
+    """Step 6: (low, high) of every street and district figure."""
+
+    ind: tuple[FloatArray, FloatArray]
+    dim: tuple[FloatArray, FloatArray]
+    ovr: tuple[FloatArray, FloatArray]
+    d_ind: tuple[FloatArray, FloatArray]
+    d_dim: tuple[FloatArray, FloatArray]
+    d_ovr: tuple[FloatArray, FloatArray]
+
+
+def _intervals(pts: _Points, var: _Variances, rep: Replicates, level: float) -> _Intervals:
+    """Expanded percentile intervals, less the jackknife ratio-bias estimates.
+
+    The bias of every figure is linear in the cells' biases.
+    """
+    b = var.cov.bias
+    sc, coef, ref = var.sc, var.ref.coef, var.ref
+    st, v_ind, v_dim, v_ovr = pts.st, var.ind, var.dim, var.ovr
+    b_ind = np.einsum("sgj,sgj->sj", sc.indicator, b)
+    b_dim = np.einsum("sgjk,sgj->sk", sc.dimension, b)
+    b_ovr = np.einsum("sgj,sgj->s", sc.overall, b)
+    bd_ind = np.einsum("sgj,sgj->j", coef.indicator, b)
+    bd_dim = np.einsum("sgjk,sgj->k", coef.dimension, b)
+    bd_ovr = np.einsum("sgj,sgj->", coef.overall, b)
+    return _Intervals(
+        ind=_interval(rep.indicator, st["ind"], v_ind.street, v_ind.street_df, level, b_ind),
+        dim=_interval(rep.dimension, st["dim"], v_dim.street, v_dim.street_df, level, b_dim),
+        ovr=_interval(rep.overall, st["ovr"], v_ovr.street, v_ovr.street_df, level, b_ovr),
+        d_ind=_interval(
+            rep.district_indicator, ref.indicator, v_ind.district, v_ind.district_df, level, bd_ind
+        ),
+        d_dim=_interval(
+            rep.district_dimension, ref.dimension, v_dim.district, v_dim.district_df, level, bd_dim
+        ),
+        d_ovr=_interval(
+            rep.district_overall[:, None],
+            np.asarray(ref.overall)[None],
+            np.asarray(v_ovr.district)[None],
+            np.asarray(v_ovr.district_df)[None],
+            level,
+            np.asarray(bd_ovr)[None],
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Verdicts:
+    """Step 7: gaps to the district, funnel bands, rank sets, item importance, shrinkage."""
+
+    gap_ind: FloatArray  # (S, J)
+    gse_ind: FloatArray
+    tq_ind: FloatArray  # t quantile at each gap's df
+    gap_o: FloatArray  # (S,)
+    gse_o: FloatArray
+    funnel: Funnel
+    ranks: RankSets
+    has_concerns: bool
+    importance: FloatArray  # (J,)
+    shrunk: FayHerriot | None
+
+
+def _verdicts(
+    prep: _Prepared,
+    pts: _Points,
+    var: _Variances,
+    rep: Replicates,
+    *,
+    level: float,
+    band_rule: str,
+    shrink: bool,
+) -> _Verdicts:
+    st, ref, v_ind, v_ovr = pts.st, var.ref, var.ind, var.ovr
+    gap_ind = st["ind"] - ref.indicator[None, :]
+    gse_ind = np.sqrt(v_ind.gap)
+    tq_ind = t_dist.ppf(0.5 + level / 2, np.where(np.isfinite(v_ind.gap_df), v_ind.gap_df, 1e6))
+    gap_o = st["ovr"] - ref.overall
+    gse_o = np.sqrt(v_ovr.gap)
+    fun = funnel(gap_o, gse_o, v_ovr.gap_df, var.ranked, band_rule)
+    rs = rank_sets(st["ovr"], rep.overall, v_ovr.street, var.ranked, level)
+    has_concerns = bool(prep.data.concerns.any())
+    importance = pts.di["att"][0] if has_concerns else overall_correlation(prep.data_in)
+    shrunk = fay_herriot(st["ovr"], v_ovr.street) if shrink else None
+    return _Verdicts(
+        gap_ind, gse_ind, tq_ind, gap_o, gse_o, fun, rs, has_concerns, importance, shrunk
+    )
+
+
+def _py(a: npt.ArrayLike) -> Any:
+    """``a`` as (nested) lists of Python floats, None where not finite: ``_opt`` in bulk."""
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim == 0:
+        return _opt(arr)
+    if arr.ndim == 1:
+        return [x if math.isfinite(x) else None for x in arr.tolist()]
+    return [_py(row) for row in arr]
+
+
+def _estimate(
+    score: float | None,
+    lo: float | None,
+    hi: float | None,
+    se: float | None,
+    n: int,
+    dk: float | None,
+    sat: float | None,
+    **extra: float | None,
+) -> Estimate:
+    """One figure; the interval, SE and ``extra`` only where it has a score."""
+    ok = score is not None
+    return Estimate(
+        score=score,
+        ci_low=lo if ok else None,
+        ci_high=hi if ok else None,
+        se=se if ok else None,
+        n=int(n),
+        dk_rate=dk,
+        satisfaction_rate=sat,
+        **{k: (v if ok else None) for k, v in extra.items()},
+    )
+
+
+def _streets(
+    framework: Framework,
+    prep: _Prepared,
+    pts: _Points,
+    var: _Variances,
+    iv: _Intervals,
+    ver: _Verdicts,
+    W: Weights,
+    *,
+    min_gap: float,
+    fdr: float,
+    top_k: int,
+) -> tuple[StreetResult, ...]:
+    """Step 8: one StreetResult per street, with its rectification items."""
+    data = prep.data
+    G = len(data.groups)
+    codes, dcodes = framework.indicator_codes, framework.dimension_codes
+    st, ref, v_ind, v_dim, v_ovr = pts.st, var.ref, var.ind, var.dim, var.ovr
+    ind_lo, ind_hi = iv.ind
+    dim_lo, dim_hi = iv.dim
+    ovr_lo, ovr_hi = iv.ovr
+    gap_ind, gse_ind, tq_ind = ver.gap_ind, ver.gse_ind, ver.tq_ind
+    fun, rs, shrunk, comp = ver.funnel, ver.ranks, ver.shrunk, var.comp
+    n_street, n_dim, ranked = pts.n_street, pts.n_dim, var.ranked
+    deff = design_effects(prep.data_in, W.shares)
+    # every per-street figure as Python values once (None: not finite)
+    with np.errstate(invalid="ignore"):
+        ind, ind_l, ind_h, ind_se = (
+            _py(a) for a in (st["ind"], ind_lo, ind_hi, np.sqrt(v_ind.street))
+        )
+        dim, dim_l, dim_h, dim_se = (
+            _py(a) for a in (st["dim"], dim_lo, dim_hi, np.sqrt(v_dim.street))
+        )
+        dk, sat, att = (_py(st[k]) for k in ("dk", "sat", "att"))
+        ddk, dsat = _py(st["ddk"]), _py(st["dsat"])
+        gap, gse = _py(gap_ind), _py(gse_ind)
+        gap_l, gap_h = _py(gap_ind - tq_ind * gse_ind), _py(gap_ind + tq_ind * gse_ind)
+    n_ind = st["n_ind"].astype(np.int64).tolist()
+    streets = []
+    for s, label in enumerate(data.streets):
+        pri, q_below = select_priorities(
+            codes,
+            st["ind"][s],
+            ref.indicator,
+            gse_ind[s],
+            v_ind.gap_df[s],
+            ver.importance,
+            st["sat"][s],
+            min_gap=min_gap,
+            fdr=fdr,
+            top_k=top_k,
+        )
+        if not ranked[s]:
+            pri = ()
+        inds = {
+            c: _estimate(
+                ind[s][j],
+                ind_l[s][j],
+                ind_h[s][j],
+                ind_se[s][j],
+                n_ind[s][j],
+                dk[s][j],
+                sat[s][j],
+                attention=att[s][j],
+                district_gap=gap[s][j],
+                gap_se=gse[s][j],
+                gap_ci_low=gap_l[s][j],
+                gap_ci_high=gap_h[s][j],
+                q_below=_opt(q_below[j]),
+            )
+            for j, c in enumerate(codes)
+        }
+        dims = {
+            c: _estimate(
+                dim[s][k],
+                dim_l[s][k],
+                dim_h[s][k],
+                dim_se[s][k],
+                n_dim[s, k],
+                ddk[s][k],
+                dsat[s][k],
+            )
+            for k, c in enumerate(dcodes)
+        }
+        o = st["ovr"][s]
+        ok = bool(np.isfinite(o))
+        rk = bool(ranked[s])
+        gap_o, gse_o = ver.gap_o, ver.gse_o
+        streets.append(
+            StreetResult(
+                street=label,
+                n=int(n_street[s]),
+                score=_opt(o),
+                ci_low=_opt(ovr_lo[s]) if ok else None,
+                ci_high=_opt(ovr_hi[s]) if ok else None,
+                se=_opt(np.sqrt(v_ovr.street[s])) if ok else None,
+                rank=int(rs.rank[s]) if rk else None,
+                rank_low=int(rs.low[s]) if rk else None,
+                rank_high=int(rs.high[s]) if rk else None,
+                band=fun.band[s] if rk else None,
+                district_gap=_opt(gap_o[s]) if ok else None,
+                dimensions=dims,
+                indicators=inds,
+                priorities=tuple(p.indicator for p in pri),
+                priority_details=pri,
+                shrunk=Shrunk(
+                    score=_opt(shrunk.estimate[s]) if shrunk else None,
+                    mse=_opt(shrunk.mse[s]) if shrunk else None,
+                ),
+                complete=bool(comp.complete[s]),
+                incomplete_reason=comp.reasons[s],
+                coverage=_opt(comp.coverage[s]),
+                df=_opt(v_ovr.street_df[s]) if ok else None,
+                gap=_opt(gap_o[s]) if ok else None,
+                gap_se=_opt(gse_o[s]) if ok else None,
+                z=_opt(fun.z[s]) if rk else None,
+                alert=fun.alert[s] if rk else None,
+                alarm=fun.alarm[s] if rk else None,
+                fdr_q=_opt(fun.q[s]) if rk else None,
+                rank_low_sim=int(rs.low_sim[s]) if rk else None,
+                rank_high_sim=int(rs.high_sim[s]) if rk else None,
+                n_eff=_opt(deff.street_n_eff[s]) if n_street[s] else None,
+                deff=_opt(deff.street_deff[s]) if n_street[s] else None,
+                cells=tuple(
+                    CellDesign(
+                        group=data.groups[g],
+                        n=int(deff.cell_n[s, g]),
+                        n_eff=_opt(deff.cell_n_eff[s, g]),
+                        deff=_opt(deff.cell_deff[s, g]),
+                    )
+                    for g in range(G)
+                    if deff.cell_n[s, g]
+                ),
+            )
+        )
+    return tuple(streets)
+
+
+def _district(
+    framework: Framework, prep: _Prepared, pts: _Points, var: _Variances, iv: _Intervals
+) -> DistrictResult:
+    """Step 9: the district reference with its intervals."""
+    ref, v_ind, v_dim, v_ovr, di = var.ref, var.ind, var.dim, var.ovr, pts.di
+    d_ind_lo, d_ind_hi = iv.d_ind
+    d_dim_lo, d_dim_hi = iv.d_dim
+    d_ovr_lo, d_ovr_hi = iv.d_ovr
+    return DistrictResult(
+        score=_opt(ref.overall),
+        ci_low=_opt(d_ovr_lo[0]),
+        ci_high=_opt(d_ovr_hi[0]),
+        se=_opt(np.sqrt(v_ovr.district)),
+        n=prep.data.n,
+        dimensions={
+            c: _estimate(
+                _opt(ref.dimension[k]),
+                _opt(d_dim_lo[k]),
+                _opt(d_dim_hi[k]),
+                _opt(np.sqrt(v_dim.district[k])),
+                int(pts.district_n_dim[k]),
+                _opt(di["ddk"][0, k]),
+                _opt(di["dsat"][0, k]),
+            )
+            for k, c in enumerate(framework.dimension_codes)
+        },
+        indicators={
+            c: _estimate(
+                _opt(ref.indicator[j]),
+                _opt(d_ind_lo[j]),
+                _opt(d_ind_hi[j]),
+                _opt(np.sqrt(v_ind.district[j])),
+                di["n_ind"][0, j],
+                _opt(di["dk"][0, j]),
+                _opt(di["sat"][0, j]),
+                attention=_opt(di["att"][0, j]),
+            )
+            for j, c in enumerate(framework.indicator_codes)
+        },
+        reference=ref.kind,
+        n_streets=int(var.use.sum()),
+    )
+
+
+def _small_cells(prep: _Prepared, min_n: int) -> tuple[SmallCell, ...]:
+    """Street x group cells below ``min_n`` respondents (a fieldwork warning)."""
+    data, size = prep.data, prep.layout.size
+    S, G = len(data.streets), len(data.groups)
+    return tuple(
+        SmallCell(street=data.streets[s], group=data.groups[g], n=int(size[s * G + g]))
+        for s in range(S)
+        for g in range(G)
+        if size[s * G + g] < min_n
+    )
+
+
+def _method(
+    framework: Framework,
+    prep: _Prepared,
+    var: _Variances,
+    ver: _Verdicts,
+    *,
+    settings: dict[str, Any],
+    digest: str,
+    shrink: bool,
+    band_rule: str,
+    min_gap: float,
+    fdr: float,
+) -> dict[str, Any]:
+    """Step 10: the ``method`` record (docs/scores-json.md)."""
+    n_ranked = int(var.ranked.sum())
+    fun = ver.funnel
+    return {
+        **settings,
+        "decimals": 4,
+        "framework": {
+            "code": framework.code,
+            "version": framework.version,
+            "sha256": framework.sha256,
+        },
+        "data_sha256": digest,
+        "n_responses": prep.n_in,
+        "n_excluded": prep.n_in - prep.data.n,
+        "importance": "district_attention" if ver.has_concerns else "overall_correlation",
+        "shrinkage": shrink,
+        "estimators": ESTIMATORS,
+        "district_reference": var.ref.kind,
+        "weighting": prep.weighting.method,
+        "tiny_cell": TINY_CELL,
+        "prior_df": PRIOR_DF,
+        "n_streets_ranked": n_ranked,
+        "n_streets_incomplete": int((~var.comp.complete).sum()),
+        "band_rule": band_rule,
+        "expected_false_flags": expected_false_flags(band_rule, n_ranked),
+        "funnel": {
+            "alert_z": ALERT_Z,
+            "alarm_z": ALARM_Z,
+            "fdr_level": FDR_LEVEL,
+            "phi": fun.phi,
+            "tau2": float(fun.tau2),
+            "overdispersion": bool(fun.tau2 > 0),
+        },
+        "rank_interval": "marginal",
+        "rank_critical_sim": _opt(ver.ranks.critical_sim),
+        "priority_min_gap": float(min_gap),
+        "priority_fdr": float(fdr),
+    }
+
+
 def score(
     framework: Framework,
     data: ResponseData,
@@ -231,6 +842,11 @@ def score(
 ) -> ScoreResult:
     """Score every street and the district, with intervals, bands, ranks and items.
 
+    The steps, in order: check the settings, prepare the rows (exclusions,
+    weighting, cell order), point estimates, variances and the district
+    reference, bootstrap replicates, intervals, verdicts (gaps, bands, rank
+    sets, importance, shrinkage), then the street, district and method records.
+
     Parameters
     ----------
     framework : Framework
@@ -238,7 +854,7 @@ def score(
     data : ResponseData
         Responses (see :mod:`scoring.dataset`).
     boot : int
-        Bootstrap replicates B (≥ 100).
+        Bootstrap replicates B (:func:`scoring.settings.check_boot`).
     seed : int
         Seed of the bootstrap; same input and seed → identical result.  Give
         independent waves different seeds (:func:`scoring.change.wave_seed`).
@@ -287,390 +903,39 @@ def score(
     Raises
     ------
     ValueError
-        Framework/response mismatch, NaN or non-positive weights, ``boot`` < 100,
-        bad settings, or no responses left.
+        Framework/response mismatch, NaN or non-positive weights, ``boot``
+        outside the replicate range, bad settings, or no responses left.
     """
-    _check(framework, data, boot, min_n, top_k)
-    if band_rule not in BAND_RULES:
-        raise ValueError(f"band_rule must be one of {', '.join(BAND_RULES)}, not {band_rule!r}")
-    if not (np.isfinite(min_gap) and min_gap >= 0):
-        raise ValueError(f"min_gap must be a number of points >= 0, not {min_gap}")
-    if not 0 < fdr < 1:
-        raise ValueError(f"fdr must be between 0 and 1, not {fdr}")
-    if not 0.5 <= level < 1:
-        raise ValueError(f"level must be in [0.5, 1), not {level}")
+    _check(
+        framework, data, boot=boot, min_n=min_n, top_k=top_k, band_rule=band_rule,
+        min_gap=min_gap, fdr=fdr, level=level,
+    )  # fmt: skip
     digest = data_sha256 or data_digest(data)
-    n_in = data.n
-    if exclude is not None:
-        ex = np.asarray(exclude)
-        keep = np.ones(data.n, dtype=bool)
-        if ex.dtype == np.bool_:
-            if ex.shape != (data.n,):
-                raise ValueError(f"exclude mask has {ex.size} entries for {data.n} responses")
-            keep = ~ex
-        else:
-            keep[ex.astype(np.int64)] = False
-        data = subset(data, keep)
-    if data.n == 0:
-        raise ValueError("there are no responses to score")
-    weighting = prepare_weighting(data, margins, trim=trim)
-    data = weighting.data
-    if population_totals is None:
-        population_totals = weighting.totals
-    population = None if population_totals is None else np.asarray(population_totals, float)
-
+    prep = _prepare(data, exclude, margins, trim, population_totals)
     W = Weights.of(framework)
-    lay = cell_layout(data)
-    J, K = len(framework.indicators), len(framework.dimensions)
-    S, G = len(data.streets), len(data.groups)
-    m = data.points > 0
-    w = data.weight[:, None]
-    wm = w * m
-    x = np.where(m, data.values, 0.0)
-    sat = (data.points >= framework.scale.satisfied_from) & m
-    any_concern = data.concerns.any(axis=1, keepdims=True)
-    # one (n, J) feature block at a time keeps memory at a few n x J arrays
-    makers: list[Callable[[], FloatArray]] = [
-        lambda: wm * x,
-        lambda: wm,
-        lambda: wm * sat,
-        lambda: w * data.dont_know,
-        lambda: w * data.asked,
-        lambda: w * data.concerns,
-        lambda: np.broadcast_to(w * any_concern, m.shape),
-        lambda: m.astype(np.float64),
-    ]
-    blocks = [cell_sums(make(), lay) for make in makers]  # each (S, G, J)
-    member = W.member
-
-    def figures(tb: list[FloatArray]) -> dict[str, FloatArray]:
-        num, den, satn, dkn, askn, conn, cond, cnt = tb
-        ind = combine_groups(num, den, W.shares)
-        dim, ovr = composite(ind, W)
-        return {
-            "ind": ind,
-            "dim": dim,
-            "ovr": ovr,
-            "sat": combine_groups(satn, den, W.shares),
-            "dk": combine_groups(dkn, askn, W.shares),
-            "att": combine_groups(conn, cond, W.shares),
-            "dsat": combine_groups(satn @ member, den @ member, W.shares),
-            "ddk": combine_groups(dkn @ member, askn @ member, W.shares),
-            "n_ind": cnt.sum(axis=-2),
-        }
-
-    st = figures(blocks)
-    di = figures([b.sum(axis=0, keepdims=True) for b in blocks])
-    dim_any = (m.astype(np.float64) @ member) > 0
-    n_dim = np.zeros((S, K), dtype=np.int64)
-    np.add.at(n_dim, data.street, dim_any.astype(np.int64))
-    n_street = np.bincount(data.street, minlength=S)
-
-    # variances, completeness, the district reference
-    scores_ = np.asarray(framework.scale.scores, dtype=np.float64)
-    var_data = data
-    if weighting.variance_values is not None:  # raked: residuals on the raking variables
-        var_data = replace(data, values=weighting.variance_values)
-    cov = cell_covariance(var_data, lay, span=float(scores_.max() - scores_.min()))
-    comp = completeness(framework, lay.size.reshape(S, G), cov.answered)
-    scoreable = np.isfinite(st["ovr"])
-    ranked = comp.complete & scoreable
-    use = ranked if ranked.sum() >= 2 else scoreable
-    sc = street_coefficients(cov.answered, W)
-    ref = district_reference(
-        cov.means, cov.answered, sc, st["ind"], st["dim"], st["ovr"], use, W, population
-    )
-    v_ind = level_variance(cov, sc.indicator, ref.coef.indicator, item_contributions)
-    v_dim = level_variance(cov, sc.dimension, ref.coef.dimension, form_contributions)
-    v_ovr = _squeeze(
-        level_variance(cov, sc.overall[..., None], ref.coef.overall[..., None], form_contributions)
-    )
-
-    # rescaled bootstrap, deviations scaled to the variance with the tiny-cell rule
-    feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)
-    wm_base = wm if weighting.replicate is None else weighting.base[:, None] * m
-    feat_boot[:, :J] = (wm_base * x)[lay.order]
-    feat_boot[:, J:] = wm_base[lay.order]
-    raw = bootstrap_replicates(
-        feat_boot,
-        lay,
-        W,
-        boot,
-        seed,
-        reference_streets=use,
-        population_coef=ref.coef.indicator if population is not None else None,
-        point_means=cov.means,
-        raking=weighting.replicate,
-    )
-    d_ovr_pt = np.asarray(ref.overall)
-    rep = Replicates(
-        indicator=_adjust(raw.indicator, st["ind"], v_ind.street, v_ind.street_own),
-        dimension=_adjust(raw.dimension, st["dim"], v_dim.street, v_dim.street_own),
-        overall=_adjust(raw.overall, st["ovr"], v_ovr.street, v_ovr.street_own),
-        district_indicator=_adjust(
-            raw.district_indicator, ref.indicator, v_ind.district, v_ind.district_own
-        ),
-        district_dimension=_adjust(
-            raw.district_dimension, ref.dimension, v_dim.district, v_dim.district_own
-        ),
-        district_overall=_adjust(
-            raw.district_overall, d_ovr_pt, v_ovr.district, v_ovr.district_own
-        ),
-    )
-    # jackknife ratio-bias estimates of every figure (linear in the cell biases)
-    b = cov.bias
-    b_ind = np.einsum("sgj,sgj->sj", sc.indicator, b)
-    b_dim = np.einsum("sgjk,sgj->sk", sc.dimension, b)
-    b_ovr = np.einsum("sgj,sgj->s", sc.overall, b)
-    bd_ind = np.einsum("sgj,sgj->j", ref.coef.indicator, b)
-    bd_dim = np.einsum("sgjk,sgj->k", ref.coef.dimension, b)
-    bd_ovr = np.einsum("sgj,sgj->", ref.coef.overall, b)
-    ind_lo, ind_hi = _interval(
-        rep.indicator, st["ind"], v_ind.street, v_ind.street_df, level, b_ind
-    )
-    dim_lo, dim_hi = _interval(
-        rep.dimension, st["dim"], v_dim.street, v_dim.street_df, level, b_dim
-    )
-    ovr_lo, ovr_hi = _interval(rep.overall, st["ovr"], v_ovr.street, v_ovr.street_df, level, b_ovr)
-    d_ind_lo, d_ind_hi = _interval(
-        rep.district_indicator, ref.indicator, v_ind.district, v_ind.district_df, level, bd_ind
-    )
-    d_dim_lo, d_dim_hi = _interval(
-        rep.district_dimension, ref.dimension, v_dim.district, v_dim.district_df, level, bd_dim
-    )
-    d_ovr_lo, d_ovr_hi = _interval(
-        rep.district_overall[:, None],
-        d_ovr_pt[None],
-        np.asarray(v_ovr.district)[None],
-        np.asarray(v_ovr.district_df)[None],
-        level,
-        np.asarray(bd_ovr)[None],
-    )
-
-    # gaps, funnel bands, rank sets
-    gap_ind = st["ind"] - ref.indicator[None, :]
-    gse_ind = np.sqrt(v_ind.gap)
-    tq_ind = t_dist.ppf(0.5 + level / 2, np.where(np.isfinite(v_ind.gap_df), v_ind.gap_df, 1e6))
-    gap_o = st["ovr"] - ref.overall
-    gse_o = np.sqrt(v_ovr.gap)
-    fun = funnel(gap_o, gse_o, v_ovr.gap_df, ranked, band_rule)
-    rs = rank_sets(st["ovr"], rep.overall, v_ovr.street, ranked, level)
-
-    has_concerns = bool(data.concerns.any())
-    importance = di["att"][0] if has_concerns else overall_correlation(data)
-    shrunk = fay_herriot(st["ovr"], v_ovr.street) if shrink else None
-
-    codes, dcodes = framework.indicator_codes, framework.dimension_codes
-
-    def est(
-        score: float,
-        lo: float,
-        hi: float,
-        var: float,
-        n: int,
-        dk: float,
-        sat: float,
-        **extra: float | None,
-    ) -> Estimate:
-        ok = np.isfinite(score)
-        return Estimate(
-            score=_opt(score),
-            ci_low=_opt(lo) if ok else None,
-            ci_high=_opt(hi) if ok else None,
-            se=_opt(np.sqrt(var)) if ok else None,
-            n=int(n),
-            dk_rate=_opt(dk),
-            satisfaction_rate=_opt(sat),
-            **{k: (v if ok else None) for k, v in extra.items()},
-        )
-
-    deff = design_effects(data, W.shares)
-    streets = []
-    for s, label in enumerate(data.streets):
-        pri, q_below = select_priorities(
-            codes,
-            st["ind"][s],
-            ref.indicator,
-            gse_ind[s],
-            v_ind.gap_df[s],
-            importance,
-            st["sat"][s],
-            min_gap=min_gap,
-            fdr=fdr,
-            top_k=top_k,
-        )
-        if not ranked[s]:
-            pri = ()
-        inds = {
-            c: est(
-                st["ind"][s, j],
-                ind_lo[s, j],
-                ind_hi[s, j],
-                v_ind.street[s, j],
-                st["n_ind"][s, j],
-                st["dk"][s, j],
-                st["sat"][s, j],
-                attention=_opt(st["att"][s, j]),
-                district_gap=_opt(gap_ind[s, j]),
-                gap_se=_opt(gse_ind[s, j]),
-                gap_ci_low=_opt(gap_ind[s, j] - tq_ind[s, j] * gse_ind[s, j]),
-                gap_ci_high=_opt(gap_ind[s, j] + tq_ind[s, j] * gse_ind[s, j]),
-                q_below=_opt(q_below[j]),
-            )
-            for j, c in enumerate(codes)
-        }
-        dims = {
-            c: est(
-                st["dim"][s, k],
-                dim_lo[s, k],
-                dim_hi[s, k],
-                v_dim.street[s, k],
-                n_dim[s, k],
-                st["ddk"][s, k],
-                st["dsat"][s, k],
-            )
-            for k, c in enumerate(dcodes)
-        }
-        o = st["ovr"][s]
-        ok = bool(np.isfinite(o))
-        rk = bool(ranked[s])
-        streets.append(
-            StreetResult(
-                street=label,
-                n=int(n_street[s]),
-                score=_opt(o),
-                ci_low=_opt(ovr_lo[s]) if ok else None,
-                ci_high=_opt(ovr_hi[s]) if ok else None,
-                se=_opt(np.sqrt(v_ovr.street[s])) if ok else None,
-                rank=int(rs.rank[s]) if rk else None,
-                rank_low=int(rs.low[s]) if rk else None,
-                rank_high=int(rs.high[s]) if rk else None,
-                band=fun.band[s] if rk else None,
-                district_gap=_opt(gap_o[s]) if ok else None,
-                dimensions=dims,
-                indicators=inds,
-                priorities=tuple(p.indicator for p in pri),
-                priority_details=pri,
-                shrunk=Shrunk(
-                    score=_opt(shrunk.estimate[s]) if shrunk else None,
-                    mse=_opt(shrunk.mse[s]) if shrunk else None,
-                ),
-                complete=bool(comp.complete[s]),
-                incomplete_reason=comp.reasons[s],
-                coverage=_opt(comp.coverage[s]),
-                df=_opt(v_ovr.street_df[s]) if ok else None,
-                gap=_opt(gap_o[s]) if ok else None,
-                gap_se=_opt(gse_o[s]) if ok else None,
-                z=_opt(fun.z[s]) if rk else None,
-                alert=fun.alert[s] if rk else None,
-                alarm=fun.alarm[s] if rk else None,
-                fdr_q=_opt(fun.q[s]) if rk else None,
-                rank_low_sim=int(rs.low_sim[s]) if rk else None,
-                rank_high_sim=int(rs.high_sim[s]) if rk else None,
-                n_eff=_opt(deff.street_n_eff[s]) if n_street[s] else None,
-                deff=_opt(deff.street_deff[s]) if n_street[s] else None,
-                cells=tuple(
-                    CellDesign(
-                        group=data.groups[g],
-                        n=int(deff.cell_n[s, g]),
-                        n_eff=_opt(deff.cell_n_eff[s, g]),
-                        deff=_opt(deff.cell_deff[s, g]),
-                    )
-                    for g in range(G)
-                    if deff.cell_n[s, g]
-                ),
-            )
-        )
-    district = DistrictResult(
-        score=_opt(ref.overall),
-        ci_low=_opt(d_ovr_lo[0]),
-        ci_high=_opt(d_ovr_hi[0]),
-        se=_opt(np.sqrt(v_ovr.district)),
-        n=data.n,
-        dimensions={
-            c: est(
-                ref.dimension[k],
-                d_dim_lo[k],
-                d_dim_hi[k],
-                v_dim.district[k],
-                int(dim_any[:, k].sum()),
-                di["ddk"][0, k],
-                di["dsat"][0, k],
-            )
-            for k, c in enumerate(dcodes)
-        },
-        indicators={
-            c: est(
-                ref.indicator[j],
-                d_ind_lo[j],
-                d_ind_hi[j],
-                v_ind.district[j],
-                di["n_ind"][0, j],
-                di["dk"][0, j],
-                di["sat"][0, j],
-                attention=_opt(di["att"][0, j]),
-            )
-            for j, c in enumerate(codes)
-        },
-        reference=ref.kind,
-        n_streets=int(use.sum()),
-    )
-    small = tuple(
-        SmallCell(street=data.streets[s], group=data.groups[g], n=int(lay.size[s * G + g]))
-        for s in range(S)
-        for g in range(G)
-        if lay.size[s * G + g] < min_n
-    )
-    n_ranked = int(ranked.sum())
-    method = {
-        "boot": boot,
-        "seed": seed,
-        "min_n": min_n,
-        "top_k": top_k,
-        "level": level,
-        "decimals": 4,
-        "framework": {
-            "code": framework.code,
-            "version": framework.version,
-            "sha256": framework.sha256,
-        },
-        "data_sha256": digest,
-        "n_responses": n_in,
-        "n_excluded": n_in - data.n,
-        "importance": "district_attention" if has_concerns else "overall_correlation",
-        "shrinkage": shrink,
-        "estimators": ESTIMATORS,
-        "district_reference": ref.kind,
-        "weighting": weighting.method,
-        "tiny_cell": TINY_CELL,
-        "prior_df": PRIOR_DF,
-        "n_streets_ranked": n_ranked,
-        "n_streets_incomplete": int((~comp.complete).sum()),
-        "band_rule": band_rule,
-        "expected_false_flags": expected_false_flags(band_rule, n_ranked),
-        "funnel": {
-            "alert_z": ALERT_Z,
-            "alarm_z": ALARM_Z,
-            "fdr_level": FDR_LEVEL,
-            "phi": fun.phi,
-            "tau2": float(fun.tau2),
-            "overdispersion": bool(fun.tau2 > 0),
-        },
-        "rank_interval": "marginal",
-        "rank_critical_sim": _opt(rs.critical_sim),
-        "priority_min_gap": float(min_gap),
-        "priority_fdr": float(fdr),
-    }
+    pts = _point_estimates(framework, prep, W)
+    var = _variances(framework, prep, pts, W)
+    rep = _replicates(prep, pts, var, W, boot, seed)
+    iv = _intervals(pts, var, rep, level)
+    ver = _verdicts(prep, pts, var, rep, level=level, band_rule=band_rule, shrink=shrink)
+    streets = _streets(framework, prep, pts, var, iv, ver, W, min_gap=min_gap, fdr=fdr, top_k=top_k)
+    settings = {"boot": boot, "seed": seed, "min_n": min_n, "top_k": top_k, "level": level}
+    method = _method(
+        framework, prep, var, ver, settings=settings, digest=digest, shrink=shrink,
+        band_rule=band_rule, min_gap=min_gap, fdr=fdr,
+    )  # fmt: skip
+    n_ranked = int(var.ranked.sum())
+    sc, cov = var.sc, var.cov
     return ScoreResult(
         method=method,
-        district=district,
-        streets=tuple(streets),
-        small_cells=small,
+        district=_district(framework, prep, pts, var, iv),
+        streets=streets,
+        small_cells=_small_cells(prep, min_n),
         replicates=rep,
         sensitivity=rank_sensitivity(
             framework,
-            data,
-            ranked,
+            prep.data,
+            var.ranked,
             seed=seed,
             entropy_reference=None
             if entropy_reference is None
@@ -681,5 +946,5 @@ def score(
         indicator_cov=np.einsum(
             "sgj,sgjk,sgk->sjk", sc.indicator, cov.final, sc.indicator, optimize=True
         ),
-        reliability=composite_reliability(framework, data),
+        reliability=composite_reliability(framework, prep.data_in),
     )

@@ -19,14 +19,26 @@ Reference: Kish, L. (1965), *Survey Sampling*, Wiley, §6.3 (ratio means) and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .dataset import BoolArray, FloatArray, IntArray, ResponseData
 from .framework import Framework
 
-__all__ = ["CellLayout", "Weights", "cell_layout", "cell_sums", "combine_groups", "composite"]
+__all__ = [
+    "CellLayout",
+    "Weights",
+    "block_sums",
+    "cell_blocks",
+    "cell_layout",
+    "cell_sums",
+    "combine_groups",
+    "composite",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -57,7 +69,9 @@ class CellLayout:
     """Respondents sorted by cell ``c = s * G + g``; every (s, g) pair is a cell.
 
     ``order`` sorts the rows, ``starts[c]:starts[c + 1]`` are cell c's sorted
-    rows, ``size[c]`` its respondent count (possibly 0).
+    rows, ``size[c]`` its respondent count (possibly 0).  ``contiguous``: the
+    rows are already in cell order (``order`` is the identity), so cell sums
+    need no gather.
     """
 
     n_streets: int
@@ -66,6 +80,7 @@ class CellLayout:
     starts: IntArray
     size: IntArray
     cell: IntArray  # (n,) cell of each original row
+    contiguous: bool = False
 
     @property
     def n_cells(self) -> int:
@@ -76,10 +91,11 @@ def cell_layout(data: ResponseData) -> CellLayout:
     """Sort respondents by street x group cell."""
     S, G = len(data.streets), len(data.groups)
     cell = data.street * G + data.group
-    order = np.argsort(cell, kind="stable")
+    contiguous = bool(np.all(cell[:-1] <= cell[1:]))
+    order = np.arange(cell.size) if contiguous else np.argsort(cell, kind="stable")
     size = np.bincount(cell, minlength=S * G).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
-    return CellLayout(S, G, order, starts, size, cell)
+    return CellLayout(S, G, order, starts, size, cell, contiguous)
 
 
 def cell_sums(values: FloatArray, layout: CellLayout) -> FloatArray:
@@ -88,24 +104,79 @@ def cell_sums(values: FloatArray, layout: CellLayout) -> FloatArray:
     out = np.zeros((layout.n_cells, F), dtype=np.float64)
     full = layout.size > 0
     if full.any():
-        sums = np.add.reduceat(values[layout.order], layout.starts[:-1][full], axis=0)
+        rows = values if layout.contiguous else values[layout.order]
+        sums = np.add.reduceat(rows, layout.starts[:-1][full], axis=0)
         out[full] = sums
     return out.reshape(layout.n_streets, layout.n_groups, F)
 
 
-def combine_groups(num: FloatArray, den: FloatArray, shares: FloatArray) -> FloatArray:
-    """Group-share combination of cell ratios.
+BLOCK_ROWS = 16_384  # rows (whole cells) whose n x J temporaries are held at once
 
-    ``num``, ``den`` have shape (..., S, G, J); returns (..., S, J) with
-    ``Σ_g π_g (num/den) / Σ_g π_g`` over groups with ``den > 0``, NaN if none.
+
+def cell_blocks(layout: CellLayout, rows: int = BLOCK_ROWS) -> Iterator[tuple[int, int, int, int]]:
+    """Runs of whole cells of about ``rows`` rows: ``(r0, r1, c0, c1)``.
+
+    Rows ``r0:r1`` (in cell order) are exactly cells ``c0:c1``.  Working a block
+    at a time keeps the n x J temporaries in cache and memory bounded; a cell's
+    sum adds the same rows in the same order as over all rows.
     """
+    starts = layout.starts
+    C = layout.n_cells
+    c0 = 0
+    while c0 < C:
+        c1 = int(np.searchsorted(starts, starts[c0] + rows, side="right")) - 1
+        c1 = min(max(c1, c0 + 1), C)
+        yield int(starts[c0]), int(starts[c1]), c0, c1
+        c0 = c1
+
+
+def block_sums(values: FloatArray, layout: CellLayout, c0: int, c1: int, out: FloatArray) -> None:
+    """Cell sums of a block's rows ``values`` (cells ``c0:c1``) into ``out[c0:c1]`` (C, F).
+
+    ``out`` starts at zero; empty cells stay zero (as in :func:`cell_sums`).
+    """
+    full = layout.size[c0:c1] > 0
+    if full.any():
+        rel = layout.starts[c0:c1][full] - layout.starts[c0]
+        out[c0:c1][full] = np.add.reduceat(values, rel, axis=0)
+
+
+def combine_groups(
+    num: npt.NDArray[Any], den: npt.NDArray[Any], shares: FloatArray, axis: int = -2
+) -> npt.NDArray[Any]:
+    """Group-share combination of cell ratios: the one implementation.
+
+    ``Σ_g π_g (num/den) / Σ_g π_g`` over the groups with ``den > 0`` along
+    ``axis`` (the group axis; default: ``num``, ``den`` are (..., S, G, J) and the
+    result (..., S, J)), NaN where no group has a denominator.  Computed in the
+    arrays' dtype (float32 for the bootstrap's replicate totals) with one ratio
+    buffer and a loop over the few groups; where every cell has a denominator
+    (the usual case) the share total is a constant.
+    """
+    num = np.moveaxis(num, axis, 0)
+    den = np.moveaxis(den, axis, 0)
+    pi = shares.astype(num.dtype)
     ok = den > 0
-    ratio = np.divide(num, den, out=np.zeros_like(num), where=ok)
-    pi = shares[:, None] * ok
-    tot = pi.sum(axis=-2)
+    if ok.all():  # two buffers of the result's size, whatever the number of groups
+        combined: npt.NDArray[Any] = np.divide(num[0], den[0])
+        combined *= pi[0]
+        part = np.empty_like(combined)
+        for g in range(1, pi.shape[0]):
+            np.divide(num[g], den[g], out=part)
+            part *= pi[g]
+            combined += part
+        combined /= pi.sum()
+        return combined
+    ratio = np.divide(num, den, out=np.zeros(num.shape, dtype=num.dtype), where=ok)
+    acc = ratio[0] * pi[0]
+    for g in range(1, pi.shape[0]):
+        acc += ratio[g] * pi[g]
+    pis = ok[0] * pi[0]
+    for g in range(1, pi.shape[0]):
+        pis += ok[g] * pi[g]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = (pi * ratio).sum(axis=-2) / tot
-    return np.where(tot > 0, out, np.nan)
+        out: npt.NDArray[Any] = np.where(pis > 0, acc / pis, np.nan)
+    return out
 
 
 def composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray]:
@@ -116,8 +187,12 @@ def composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray
     and the dimension weights are renormalised.
     """
     ok = ~np.isnan(ind)
-    filled = np.where(ok, ind, 0.0)
     a = weights.indicator
+    if ok.all():  # the usual case, the same arithmetic without the masks
+        full = _full_composite(ind, weights)
+        if full is not None:
+            return full
+    filled = np.where(ok, ind, 0.0)
     num = (filled * a) @ weights.member
     den = (ok * a) @ weights.member
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -127,6 +202,20 @@ def composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray
     tot = (dok * b).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         overall = np.where(tot > 0, (np.where(dok, dim, 0.0) * b).sum(axis=-1) / tot, np.nan)
+    return dim, overall
+
+
+def _full_composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray] | None:
+    """:func:`composite` where every indicator has a score (None: a dimension has no weight)."""
+    a, b = weights.indicator, weights.dimension
+    den = (np.ones((1, a.size)) * a) @ weights.member  # one row of (ok * a) @ member
+    if not (den > 0).all():
+        return None
+    dim: FloatArray = ((ind * a) @ weights.member) / den
+    tot = float((np.ones((1, b.size)) * b).sum(axis=-1)[0])
+    if not tot > 0:
+        return None
+    overall: FloatArray = (dim * b).sum(axis=-1) / tot
     return dim, overall
 
 

@@ -69,9 +69,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from .dataset import BoolArray, FloatArray, ResponseData
-from .estimators import CellLayout, cell_sums
+from .estimators import CellLayout, block_sums, cell_blocks
 
 __all__ = [
     "PRIOR_DF",
@@ -149,6 +150,51 @@ def _pooled(
     return out, dfs
 
 
+def _cell_terms(
+    m: BoolArray,
+    x: FloatArray,
+    w: FloatArray,
+    cell: npt.NDArray[np.int64],
+    means: FloatArray,
+    dens: FloatArray,
+    starts: npt.NDArray[np.int64],
+    tiny: int,
+    uu: FloatArray,
+    jj: FloatArray,
+    mm: FloatArray,
+    bias: FloatArray,
+) -> None:
+    """Cross-products of a block of whole cells' rows (in cell order), filled in place.
+
+    ``uu``: linearisation ``Σ u u'`` with the factor ``k/(k − 1)``; ``jj``: the
+    delete-one jackknife covariance; ``mm``: answer co-counts; ``bias``: the
+    jackknife ratio-bias estimate (cells below ``tiny`` get ``mm`` only).
+    """
+    d = dens[cell]
+    wc = w[:, None]
+    wr = wc * np.where(m, x - means[cell], 0.0)
+    u = np.divide(wr, d, out=np.zeros_like(wr), where=d > 0)
+    # delete-one jackknife values: leaving r out moves ȳ_cj by w_r e_rj / (den_cj - w_r)
+    left = d - wc * m
+    del d
+    uj = np.divide(wr, left, out=np.zeros_like(wr), where=left > 0)
+    del wr, left
+    mf = m.astype(np.float64)
+    for c in np.flatnonzero(np.diff(starts)):
+        lo, hi = int(starts[c]), int(starts[c + 1])
+        mc = mf[lo:hi]
+        mm[c] = mc.T @ mc
+        if hi - lo >= tiny:
+            k = hi - lo
+            uc = u[lo:hi]
+            ujc = uj[lo:hi]
+            uu[c] = uc.T @ uc * (k / (k - 1))
+            mean_j = ujc.mean(axis=0)
+            dj = ujc - mean_j
+            jj[c] = dj.T @ dj * ((k - 1) / k)
+            bias[c] = -(k - 1) * mean_j
+
+
 def cell_covariance(
     data: ResponseData,
     layout: CellLayout,
@@ -165,52 +211,43 @@ def cell_covariance(
         every other cell's estimate.
     """
     S, G, J = layout.n_streets, layout.n_groups, data.points.shape[1]
-    m = data.points > 0
-    w = data.weight
-    x = np.where(m, data.values, 0.0)
-    wm = w[:, None] * m
-    # one (n, J) block at a time, and the per-respondent terms cell by cell:
-    # memory stays a few n x J arrays at a million respondents
-    tot = np.concatenate(
-        [cell_sums(wm * x, layout), cell_sums(wm, layout), cell_sums(m.astype(np.float64), layout)],
-        axis=-1,
-    )
-    del wm
-    num, den, cnt = (tot[..., i * J : (i + 1) * J] for i in range(3))
+    C = S * G
+    points, values, w = data.points, data.values, data.weight
+    if not layout.contiguous:  # one gather here instead of one per cell
+        order = layout.order
+        points, values, w = points[order], values[order], w[order]
+
+    def block(r0: int, r1: int) -> tuple[BoolArray, FloatArray]:
+        m = points[r0:r1] > 0
+        return m, np.where(m, values[r0:r1], 0.0)
+
+    # cell totals, then the per-respondent terms, a block of whole cells at a time:
+    # memory stays a few block x J arrays at a million respondents
+    tot = np.zeros((3, C, J))
+    for r0, r1, c0, c1 in cell_blocks(layout):
+        m, x = block(r0, r1)
+        wm = w[r0:r1, None] * m
+        block_sums(wm * x, layout, c0, c1, tot[0])
+        block_sums(wm, layout, c0, c1, tot[1])
+        block_sums(m.astype(np.float64), layout, c0, c1, tot[2])
+    num, den, cnt = (t.reshape(S, G, J) for t in tot)
     answered = den > 0
     means = np.divide(num, den, out=np.zeros_like(num), where=answered)
-    order = layout.order
     size = layout.size
-    C = S * G
     flat_means = means.reshape(C, J)
     flat_dens = den.reshape(C, J)
     uu = np.zeros((C, J, J))
     jj = np.zeros((C, J, J))
     mm = np.zeros((C, J, J))
     bias = np.zeros((C, J))
-    for c in range(C):
-        lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
-        if hi == lo:
-            continue
-        rows = order[lo:hi]
-        ms = m[rows]
-        mc = ms.astype(np.float64)
-        mm[c] = mc.T @ mc
-        if hi - lo >= tiny:
-            k = hi - lo
-            d = flat_dens[c]
-            wc = w[rows][:, None]
-            resid = np.where(ms, x[rows] - flat_means[c], 0.0)
-            wr = wc * resid
-            uc = np.divide(wr, d, out=np.zeros_like(resid), where=d > 0)
-            # delete-one jackknife values: leaving r out moves ȳ_cj by w_r e_rj / (den_cj - w_r)
-            left = d - wc * ms
-            ujc = np.divide(wr, left, out=np.zeros_like(wr), where=left > 0)
-            uu[c] = uc.T @ uc * (k / (k - 1))
-            mean_j = ujc.mean(axis=0)
-            dj = ujc - mean_j
-            jj[c] = dj.T @ dj * ((k - 1) / k)
-            bias[c] = -(k - 1) * mean_j
+    starts = layout.starts
+    for r0, r1, c0, c1 in cell_blocks(layout):
+        m, x = block(r0, r1)
+        _cell_terms(
+            m, x, w[r0:r1], np.repeat(np.arange(c1 - c0), size[c0:c1]),
+            flat_means[c0:c1], flat_dens[c0:c1], starts[c0 : c1 + 1] - r0, tiny,
+            uu[c0:c1], jj[c0:c1], mm[c0:c1], bias[c0:c1],
+        )  # fmt: skip
     tiny_cell = (size < tiny).reshape(S, G)
     full = ~tiny_cell
     own = uu.reshape(S, G, J, J)

@@ -13,9 +13,13 @@
 4. the same seed twice gives byte-identical output;
 5. 1,000,000 responses (wall clock and peak RSS of the CLI);
 6. console scoring of the demo wave (``score_wave``, 5,087 responses, B = 1000)
-   on a demo database made with ``minping demo --no-serve`` if missing.
+   on a demo database made with ``minping demo --no-serve`` if missing;
+7. with ``--against TREE`` (e.g. ``/work/main``), the same CLI runs from that
+   source tree too, interleaved with this one (and the 1M run once each), so a
+   change is measured against its base under the same load.
 
-Never asserts times; prints ratios and the load average.
+Never asserts times; prints ratios, CPU time (user+sys, which other processes
+distort less than wall time) and the load average.
 """
 
 from __future__ import annotations
@@ -248,7 +252,9 @@ def main() -> None:
     ap.add_argument("--demo-against", help="another source tree to time the demo step against")
     ap.add_argument("--demo-only", action="store_true", help="only the console demo step")
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "minping-bench"))
+    ap.add_argument("--against", help="another source tree to time the same CLI from")
     args = ap.parse_args()
+    other_env = None if args.against is None else {**ENV, "PYTHONPATH": args.against}
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     if args.demo_only:
@@ -265,11 +271,17 @@ def main() -> None:
     print(f"load average before: {load()}  (2 cores shared)")
     cli = [MINPING, "score", "--framework", str(fw), "--responses", str(csv_path)]
     ours, theirs, rss, ours_cpu, theirs_cpu = [], [], [], [], []
+    base, base_cpu, base_rss = [], [], []
     for r in range(args.repeats):
         run = timed([*cli, "--out", str(work / f"s{r}.json"), "--boot", B])
         ours.append(run["wall"])
         ours_cpu.append(run["cpu"])
         rss.append(run["rss_mb"])
+        if other_env is not None:
+            ob = timed([*cli, "--out", str(work / f"base{r}.json"), "--boot", B], env=other_env)
+            base.append(ob["wall"])
+            base_cpu.append(ob["cpu"])
+            base_rss.append(ob["rss_mb"])
         if not args.skip_svy:
             sv = timed([args.svy_python, "-c", SVY_SCRIPT, str(csv_path), B], env=dict(os.environ))
             theirs.append(sv["wall"])
@@ -283,11 +295,25 @@ def main() -> None:
         f"peak RSS {max(rss):.0f} MB, CPU (user+sys) median {statistics.median(ours_cpu):.2f} s; "
         f"same seed, same bytes: {same}"
     )
-    ph = phases(subprocess.run(
-        [PY, "-c", PHASES_SCRIPT, str(fw), str(csv_path), B],
-        capture_output=True, text=True, env=ENV, check=True,
-    ).stdout)  # fmt: skip
-    print("  phases (in process): " + ", ".join(f"{k} {v:.2f} s" for k, v in ph.items()))
+    if base:
+        same_base = (work / "s0.json").read_bytes() == (work / "base0.json").read_bytes()
+        print(
+            f"  the same CLI from {args.against}: median {statistics.median(base):.2f} s wall "
+            f"(runs {', '.join(f'{x:.2f}' for x in base)}), peak RSS {max(base_rss):.0f} MB, "
+            f"CPU median {statistics.median(base_cpu):.2f} s; same JSON bytes: {same_base}"
+        )
+    for label, env in (("", ENV), (f" from {args.against}", other_env)):
+        if env is None:
+            continue
+        # cwd: ``python -c`` puts the current directory first on sys.path, which
+        # would import this tree whatever PYTHONPATH says
+        ph = phases(subprocess.run(
+            [PY, "-c", PHASES_SCRIPT, str(fw), str(csv_path), B],
+            capture_output=True, text=True, env=env, check=True, cwd=work,
+        ).stdout)  # fmt: skip
+        print(
+            f"  phases (in process){label}: " + ", ".join(f"{k} {v:.2f} s" for k, v in ph.items())
+        )
     if theirs:
         m_svy = statistics.median(theirs)
         print(
@@ -306,12 +332,16 @@ def main() -> None:
         big_csv = work / f"responses-{args.big}-{args.streets}.csv"
         if not big_csv.exists():
             write_responses_csv(big_csv, args.big, args.streets)
-        big = timed([MINPING, "score", "--framework", str(fw), "--responses", str(big_csv),
-                     "--out", str(work / "big.json"), "--boot", B])  # fmt: skip
-        print(
-            f"minping score, {args.big:,} responses, B={B}: {big['wall']:.2f} s wall, "
-            f"CPU {big['cpu']:.2f} s, peak RSS {big['rss_mb']:.0f} MB"
-        )
+        big_cli = [MINPING, "score", "--framework", str(fw), "--responses", str(big_csv),
+                   "--boot", B]  # fmt: skip
+        for label, env in (("", ENV), (f" from {args.against}", other_env)):
+            if env is None:
+                continue
+            big = timed([*big_cli, "--out", str(work / "big.json")], env=env)
+            print(
+                f"minping score{label}, {args.big:,} responses, B={B}: {big['wall']:.2f} s wall, "
+                f"CPU {big['cpu']:.2f} s, peak RSS {big['rss_mb']:.0f} MB  (load {load()})"
+            )
     if not args.skip_demo:
         report_demo(args, work)
     print(f"load average after: {load()}")

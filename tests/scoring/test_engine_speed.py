@@ -6,9 +6,9 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import t as t_dist
 
-from scoring.bootstrap import _group_combine, expanded_interval, replicate_cell_totals
+from scoring.bootstrap import expanded_interval, replicate_cell_totals
 from scoring.dataset import from_points
-from scoring.estimators import Weights, cell_layout
+from scoring.estimators import Weights, cell_layout, combine_groups
 from scoring.framework import load_default_framework
 from scoring.simulate import simulate
 
@@ -73,9 +73,59 @@ def test_float32_replicates_stay_below_the_json_decimals():
         replicate_cell_totals(f64.astype(np.float32), lay, 300, 11),
         strict=True,
     ):
-        s64 = _group_combine(t64[..., :J], t64[..., J:], shares)
-        s32 = _group_combine(t32[..., :J], t32[..., J:], shares).astype(np.float64)
+        s64 = combine_groups(t64[..., :J], t64[..., J:], shares, axis=1)
+        s32 = combine_groups(t32[..., :J], t32[..., J:], shares, axis=1).astype(np.float64)
         both = np.isfinite(s64)
         assert (both == np.isfinite(s32)).all()
         worst = max(worst, float(np.abs(s64 - s32)[both].max()))
     assert worst < 5e-5, worst
+
+
+def test_rank_frontier_gives_the_all_pairs_maximum_bit_for_bit():
+    from scoring.ranking import _max_t_all_pairs, _max_t_frontier
+
+    rng = np.random.default_rng(3)
+    for trial in range(12):
+        n, B = int(rng.integers(2, 200)), int(rng.integers(50, 400))
+        var = rng.gamma(2.0, 1.0, n)
+        if trial % 3 == 0:
+            var = np.round(var) + 1.0  # tied variances
+        dev = rng.normal(0.0, 1.0, (B, n)) * np.sqrt(var)
+        if trial % 2 == 0:
+            dev = np.round(dev, 1)  # tied deviations
+        dev = dev.astype(np.float32)
+        sigma = np.sqrt(var[:, None] + var[None, :]).astype(np.float32)
+        a = _max_t_all_pairs(dev, sigma)
+        b = _max_t_frontier(dev, sigma, var)
+        assert np.array_equal(a, b)
+
+
+def test_cell_order_rows_give_the_same_sums_as_gathered_rows():
+    from scoring.engine import subset
+    from scoring.estimators import cell_sums
+
+    fw = load_default_framework()
+    sim = simulate(fw, [f"S{i}" for i in range(12)], 40, seed=5).data
+    data = subset(sim, np.random.default_rng(1).permutation(sim.n))
+    lay = cell_layout(data)
+    assert not lay.contiguous
+    sorted_data = subset(data, lay.order)
+    lay_s = cell_layout(sorted_data)
+    assert lay_s.contiguous
+    a, b = cell_sums(data.values, lay), cell_sums(sorted_data.values, lay_s)
+    assert np.array_equal(a, b, equal_nan=True)
+
+
+def test_one_check_of_the_replicate_range():
+    import pytest
+
+    from scoring.engine import score
+    from scoring.settings import BOOT_RANGE
+
+    fw = load_default_framework()
+    data = simulate(fw, ["A", "B"], 20, seed=1).data
+    for boot in (BOOT_RANGE[0] - 1, BOOT_RANGE[1] + 1):
+        with pytest.raises(
+            ValueError, match=f"boot must be a whole number from 100 to 10000, not {boot}"
+        ):
+            score(fw, data, boot=boot)

@@ -83,7 +83,7 @@ def test_bad_weights(small_fw, make_small, bad):
 
 
 def test_too_few_replicates(small_fw, make_small):
-    with pytest.raises(ValueError, match="at least 100"):
+    with pytest.raises(ValueError, match="boot must be a whole number from 100 to 10000, not 99"):
         score(small_fw, make_small(), boot=99)
 
 
