@@ -16,7 +16,7 @@ from .engine import score
 from .exchange import ExchangeError, read_table
 from .framework import Framework, load_framework
 from .population import PopulationError, read_population
-from .result import to_json
+from .result import document_json, to_document
 from .settings import DEFAULTS
 
 __all__ = ["score_file"]
@@ -129,9 +129,8 @@ def score_file(
     if pop_digest is not None:
         weighting = {**result.method["weighting"], "population_sha256": pop_digest}
         result = replace(result, method={**result.method, "weighting": weighting})
-    text = to_json(result)
-    Path(out_path).write_text(text, encoding="utf-8")
-    doc: dict[str, Any] = json.loads(text)
+    doc = to_document(result)
+    Path(out_path).write_text(document_json(doc), encoding="utf-8")
     return doc
 
 

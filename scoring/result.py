@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import orjson
+
 from .bootstrap import Replicates
 from .priorities import Priority
 
@@ -36,7 +38,9 @@ __all__ = [
     "from_dict",
     "from_json",
     "reliability_dict",
+    "document_json",
     "to_dict",
+    "to_document",
     "to_json",
 ]
 
@@ -573,9 +577,36 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
     return out
 
 
+def to_document(result: ScoreResult) -> dict[str, Any]:
+    """The scores JSON document of ``result`` as plain data (rounded; NaN as None).
+
+    Equal to ``json.loads(to_json(result))``; :func:`document_json` writes it.
+    """
+    doc: dict[str, Any] = _num(to_dict(result))
+    return doc
+
+
+def document_json(doc: Mapping[str, Any]) -> str:
+    """Canonical JSON text of a document from :func:`to_document`.
+
+    orjson writes the same bytes as ``json.dumps(doc, sort_keys=True,
+    ensure_ascii=False, indent=2)`` for these documents (both sort keys by code
+    point, indent by two spaces and print the shortest round-trip float; every
+    float is rounded to 4 decimals, so none is below 1e-4, where the two write
+    exponents differently), about ten times faster.  Anything orjson refuses
+    (a NumPy scalar, an integer beyond 64 bits) goes to the standard library
+    as before.
+    """
+    try:
+        text = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        text = json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=2)
+    return text + "\n"
+
+
 def to_json(result: ScoreResult) -> str:
     """Canonical JSON text of ``result`` (docs/scores-json.md); same result → same bytes."""
-    return json.dumps(_num(to_dict(result)), sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    return document_json(to_document(result))
 
 
 # --- reading a stored result back -------------------------------------------------------------
