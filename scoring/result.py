@@ -438,16 +438,35 @@ class FlaggedSensitivity:
 
 
 def _num(value: Any) -> Any:
+    """``value`` with every float rounded to ``DECIMALS`` (non-finite: None, -0.0: 0.0).
+
+    Exact built-in types are dispatched first (an ``isinstance`` check against
+    ``Mapping`` is slow, and a scores document holds some 100,000 values); the
+    general checks below give the same answers for everything else.
+    """
+    kind = type(value)
+    if kind is float:
+        return _round(value)
+    if kind is dict:
+        return {str(k): _num(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_round(v) if type(v) is float else _num(v) for v in value]
+    if kind is int or kind is str or kind is bool or value is None:
+        return value
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        r = round(value, DECIMALS)
-        return 0.0 if r == 0 else r
+        return _round(value)
     if isinstance(value, Mapping):
         return {str(k): _num(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_num(v) for v in value]
     return value
+
+
+def _round(value: float) -> float | None:
+    if not math.isfinite(value):
+        return None
+    r = round(value, DECIMALS)
+    return 0.0 if r == 0 else r
 
 
 def _estimate(e: Estimate, indicator: bool) -> dict[str, Any]:
