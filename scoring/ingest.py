@@ -625,6 +625,8 @@ def _duplicates(
     # list comparison, all() and the joined text run at C speed; NUL never
     # occurs in a cell (the splitter refuses it), so it separates the ids
     plain = stripped == raw and all(stripped) and "\0row-" not in "\0" + "\0".join(stripped)
+    if plain and len(raw) == inverse.shape[0]:  # every row its own cell: no repeats
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if plain and rows.size:  # distinct cells are distinct ids: group rows by their cell
         key = inverse[rows]
         order = np.argsort(key, kind="stable")
