@@ -7,6 +7,8 @@ import datetime as dt
 from flask import Flask
 from flask_babel import get_locale
 
+from .services import event_notes
+
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
@@ -51,3 +53,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(beijing_short, "beijing_short")
     app.add_template_filter(zh_date, "zh_date")
     app.add_template_filter(beijing, "beijing")
+    app.add_template_filter(event_notes.shown, "event_note")

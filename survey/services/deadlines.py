@@ -32,6 +32,7 @@ from ..extensions import db
 from ..models import ItemEvent, Notice, RectificationItem
 from ..models._base import utcnow
 from .audit import record
+from .event_notes import REDETERMINED, REDETERMINED_STILL, stored
 from .notices import default_issue_date, next_sequence, notice_settings
 from .official_days import official_calendar, set_year
 
@@ -180,10 +181,13 @@ def redetermine(
                     supplement=supplement.doc_number or "",
                 )
             )
-            note = (
-                f"整改期限重新核定：{item.deadline.isoformat()}（暂定）→ {new.date.isoformat()}"
-                f"{'（仍为暂定）' if new.provisional else ''}；依据{year}年法定节假日安排，"
-                f"见{supplement.doc_number}补充说明（{issue_date.isoformat()}）"
+            note = stored(
+                REDETERMINED_STILL if new.provisional else REDETERMINED,
+                old=item.deadline.isoformat(),
+                new=new.date.isoformat(),
+                year=year,
+                doc=supplement.doc_number,
+                date=issue_date.isoformat(),
             )
             db.session.add(
                 ItemEvent(

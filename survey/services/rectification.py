@@ -25,6 +25,16 @@ from ..extensions import db
 from ..models import Evidence, ItemEvent, Notice, RectificationItem, Street, Wave
 from ..models._base import utcnow
 from .audit import record
+from .event_notes import (
+    ACCEPTED,
+    ESCALATED,
+    EVIDENCE_ADDED,
+    EVIDENCE_DELETED,
+    PLAN_CHANGED,
+    PLAN_MADE,
+    SUBMITTED,
+    stored,
+)
 from .evidence import CheckedFile
 from .evidence import _ as _
 from .notices import default_issue_date, next_sequence, notice_settings
@@ -117,7 +127,7 @@ def plan_item(
     first = item.state == "issued"
     item.measures, item.responsible_unit, item.responsible_person = measures, unit, person
     item.planned_date = planned_date
-    _event(item, "planned", user_id, _("制定整改方案") if first else _("修改整改方案"))
+    _event(item, "planned", user_id, stored(PLAN_MADE) if first else stored(PLAN_CHANGED))
     return item
 
 
@@ -154,7 +164,7 @@ def add_evidence(
         uploaded_at=utcnow(),
     )
     db.session.add(evidence)
-    _event(item, item.state, user_id, _("上传佐证材料：%(f)s", f=checked.filename))
+    _event(item, item.state, user_id, stored(EVIDENCE_ADDED, f=checked.filename))
     return evidence
 
 
@@ -163,7 +173,7 @@ def remove_evidence(evidence: Evidence, *, user_id: int | None) -> None:
     item = evidence.item
     _require(item, EDITABLE, _("删除佐证材料"))
     item.evidence.remove(evidence)
-    _event(item, item.state, user_id, _("删除佐证材料：%(f)s", f=evidence.filename))
+    _event(item, item.state, user_id, stored(EVIDENCE_DELETED, f=evidence.filename))
 
 
 def submit_item(item: RectificationItem, *, result: str, user_id: int | None) -> RectificationItem:
@@ -177,7 +187,7 @@ def submit_item(item: RectificationItem, *, result: str, user_id: int | None) ->
     if not item.evidence:
         raise UserError(_("请至少上传一份佐证材料（照片或PDF）后再报送验收。"))
     item.result = text
-    _event(item, "submitted", user_id, _("报送验收"))
+    _event(item, "submitted", user_id, stored(SUBMITTED))
     return item
 
 
@@ -187,7 +197,7 @@ def accept_item(
     """Accept a submitted item: state ``accepted``, ``accepted_at`` set, audit-logged."""
     _require(item, ("submitted",), _("通过验收"))
     item.accepted_at = utcnow()
-    _event(item, "accepted", user_id, note.strip() or _("通过验收"))
+    _event(item, "accepted", user_id, note.strip() or stored(ACCEPTED))
     record(
         "item.accept",
         item,
@@ -365,8 +375,8 @@ def issue_escalation(
     db.session.add(notice)
     db.session.flush()
     for item in items:
-        note = _(
-            "督办（%(doc)s）：期限由%(old)s延至%(new)s",
+        note = stored(
+            ESCALATED,
             doc=doc_number,
             old=item.deadline.isoformat(),
             new=new_deadline.date.isoformat(),
