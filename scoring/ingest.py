@@ -614,6 +614,19 @@ def _comment(value: str) -> tuple[str, str | None]:
     return value, None
 
 
+def _stripped(values: list[str]) -> list[str]:
+    """``[v.strip() for v in values]``: ``values`` itself when none holds whitespace.
+
+    ``str.split`` and ``str.strip`` use the same whitespace; one C-speed scan of
+    the joined values replaces a call per value (a million ids or weights).
+    """
+    # NUL (never in a cell, not whitespace) at both ends: split() ignores
+    # whitespace at the ends of the text, so none may be there
+    if len(values) > 1000 and len(("\0" + "\0".join(values) + "\0").split(maxsplit=1)) == 1:
+        return values
+    return [v.strip() for v in values]
+
+
 def _duplicates(
     rows: IntArray, inverse: IntArray, stripped: list[str], raw: list[str]
 ) -> tuple[IntArray, IntArray]:
@@ -698,7 +711,7 @@ def validate(
     h = len(header)
     empty = Column(np.zeros(n, dtype=np.int64), [""])
 
-    stripped = [[u.strip() for u in c.uniques] for c in cells.columns]
+    stripped = [_stripped(c.uniques) for c in cells.columns]
 
     def column(name: str) -> tuple[Column, list[str]]:
         i = col.get(name)

@@ -61,3 +61,11 @@ def test_plain_decimals_are_the_bits_of_float() -> None:
     exact = np.array([float(v) for v in values])
     assert plain.sum() > 3000
     assert (number[plain].view(np.int64) == exact[plain].view(np.int64)).all()
+
+
+@pytest.mark.parametrize("odd", ["", " a", "b ", "c\u3000", "\u00a0d", "e\tf"])
+def test_stripped_is_strip_per_value(odd: str) -> None:
+    values = [f"r{k:07d}" for k in range(2000)] + [odd]
+    assert ingest._stripped(values) == [v.strip() for v in values]
+    clean = values[:-1]
+    assert ingest._stripped(clean) is clean  # no whitespace anywhere: the list itself
