@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 
 if TYPE_CHECKING:  # Flask is imported by create_app: the offline CLI never needs it
     from flask import Flask
+    from sqlalchemy import Connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +72,7 @@ def _sqlite_pragmas(app: Flask) -> None:
         engine = db.engine
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             # Let SQLAlchemy, not pysqlite, decide when transactions begin, so
             # that SAVEPOINTs and rollbacks work (SQLAlchemy's pysqlite notes).
             dbapi_conn.isolation_level = None
@@ -83,7 +84,7 @@ def _sqlite_pragmas(app: Flask) -> None:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn):  # type: ignore[no-untyped-def]
+        def _on_begin(conn: Connection) -> None:
             # IMMEDIATE takes the write lock up front, so a transaction that reads
             # and then writes waits for busy_timeout instead of failing with
             # "database is locked" when several workers submit at once.

@@ -17,12 +17,17 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from click.core import ParameterSource
 
 from .cli_context import with_appcontext
+
+if TYPE_CHECKING:  # the offline commands never import Flask
+    from flask import Flask
+
+    from .models import Wave
 
 #: name -> "module:attribute" of every minping command.
 COMMANDS: dict[str, str] = {
@@ -55,7 +60,7 @@ EXTERNAL: dict[str, str] = {
 }
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Stop with a one-line reason and exit status 1."""
     raise click.ClickException(message)
 
@@ -67,7 +72,7 @@ def load_command(target: str) -> click.Command:
     return command
 
 
-def _create_app():  # type: ignore[no-untyped-def]
+def _create_app() -> Flask:
     from . import create_app
 
     return create_app()
@@ -221,7 +226,7 @@ def serve(host: str, port: int) -> None:
     run_dev_server(current_app, host, port)
 
 
-def run_dev_server(app, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+def run_dev_server(app: Any, host: str, port: int) -> None:  # app: the current_app proxy
     """Serve with Werkzeug (``app.run`` refuses to run inside the flask CLI)."""
     from werkzeug.serving import run_simple
 
@@ -318,7 +323,7 @@ def _os_user() -> str:
         return f"uid {os.getuid()}"
 
 
-def _wave(code: str):  # type: ignore[no-untyped-def]
+def _wave(code: str) -> Wave:
     from .services.waves import get_wave
 
     try:
@@ -492,7 +497,7 @@ def users_create(
     click.echo(f"created {role} account {username} ({scope or 'all districts'})")
 
 
-def init_app(app) -> None:  # type: ignore[no-untyped-def]
+def init_app(app: Flask) -> None:
     """Attach every minping command to ``app.cli`` (so tests and ``flask`` see them)."""
     for name, target in COMMANDS.items():
         app.cli.add_command(load_command(target), name)

@@ -12,11 +12,16 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, inspect, select, table
+from sqlalchemy import Connection, Engine, func, inspect, select, table
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+    from flask import Flask
 
 
 @dataclass
@@ -37,7 +42,7 @@ class DowngradePlan:
         return "\n".join(lines)
 
 
-def _schema(engine) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+def _schema(engine: Engine | Connection) -> dict[str, set[str]]:
     inspector = inspect(engine)
     return {
         name: {c["name"] for c in inspector.get_columns(name)}
@@ -46,7 +51,7 @@ def _schema(engine) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
     }
 
 
-def _target(script, current: str | None, revision: str) -> str | None:  # type: ignore[no-untyped-def]
+def _target(script: ScriptDirectory, current: str | None, revision: str) -> str | None:
     if revision == "base":
         return None
     if revision.startswith("-") and revision[1:].isdigit():
@@ -140,7 +145,7 @@ def downgrade(
     click.echo(f"downgraded to {plan.target or 'base'}")
 
 
-def install(app) -> None:  # type: ignore[no-untyped-def]
+def install(app: Flask) -> None:
     """Replace Flask-Migrate's ``db downgrade`` with the guarded one."""
     group = app.cli.commands.get("db")
     if group is not None and hasattr(group, "add_command"):

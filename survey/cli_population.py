@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from .models import District
 
 from .cli_context import with_appcontext
 
@@ -14,7 +18,7 @@ population = click.Group(
 )
 
 
-def _district(code: str):  # type: ignore[no-untyped-def]
+def _district(code: str) -> District:
     from sqlalchemy import select
 
     from .extensions import db

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import click
 
@@ -19,7 +19,7 @@ from .cli_context import with_appcontext
 )
 @click.option("--years", type=click.IntRange(min=1), default=3, show_default=True)
 @with_appcontext
-def retention(dry_run: bool, today, years: int) -> None:  # type: ignore[no-untyped-def]
+def retention(dry_run: bool, today: datetime | None, years: int) -> None:
     """Delete answers kept longer than the privacy notice promises, and dead drafts.
 
     Run it daily (cron or a systemd timer).  Waves whose fieldwork began YEARS

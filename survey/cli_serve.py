@@ -9,13 +9,17 @@ process, then forks gunicorn workers that each build their own app with
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 DEFAULT_WORKERS = 2 * (os.cpu_count() or 1) + 1  # gunicorn's rule of thumb
 
 
-def production_app():  # type: ignore[no-untyped-def]
+def production_app() -> Flask:
     """Build the app as production workers do."""
     from . import create_app
     from .config import ProductionConfig
@@ -58,7 +62,7 @@ def gunicorn_options(
     }
 
 
-def _post_fork(server, worker) -> None:  # type: ignore[no-untyped-def]
+def _post_fork(server: Any, worker: Any) -> None:
     from .extensions import db
     from .queue import start_embedded_worker
 
@@ -73,12 +77,12 @@ def run_gunicorn(options: dict[str, object]) -> None:
     """Run gunicorn in this process until it is stopped."""
     from gunicorn.app.base import BaseApplication
 
-    class MinpingApplication(BaseApplication):  # type: ignore[misc]
+    class MinpingApplication(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)
 
-        def load(self):  # type: ignore[no-untyped-def]
+        def load(self) -> Flask:
             return production_app()
 
     MinpingApplication().run()

@@ -13,23 +13,25 @@ import os
 import signal
 import sys
 import threading
+from types import FrameType
+from typing import Any
 
 import click
 
 from .cli_context import with_appcontext
 
 
-def _consumer_class():  # type: ignore[no-untyped-def]
+def _consumer_class() -> type[Any]:
     from huey.consumer import Consumer
 
     from .services.jobs import STOPPING
 
-    class WorkerConsumer(Consumer):  # type: ignore[misc]
+    class WorkerConsumer(Consumer):
         """Huey's consumer, with SIGTERM meaning "hand the job back now"."""
 
         reload_requested = False
 
-        def _handle_signal(self, signum, frame):  # type: ignore[no-untyped-def]
+        def _handle_signal(self, signum: int, frame: FrameType | None) -> None:
             if signum == signal.SIGTERM:
                 STOPPING.set()  # the running job releases itself at its next step
                 self._signum, self._restart, self._graceful = signum, False, True

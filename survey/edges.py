@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from flask import Flask, request
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 DB_INT_MAX = 2**31 - 1
 MAX_DIGITS = len(str(DB_INT_MAX))
@@ -28,7 +28,14 @@ _BRACKETS = re.compile(rb"[\[\]{}]")
 class BoundedIntConverter(IntegerConverter):
     """``int`` URL converter whose values fit an INTEGER column (0 .. 2**31 - 1)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # type: ignore[no-untyped-def]  # noqa: A002
+    def __init__(  # werkzeug's parameter names
+        self,
+        map: Map,  # noqa: A002
+        fixed_digits: int = 0,
+        min: int | None = None,  # noqa: A002
+        max: int | None = None,  # noqa: A002
+        signed: bool = False,
+    ) -> None:
         if max is None or max > DB_INT_MAX:
             max = DB_INT_MAX  # noqa: A001
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

@@ -18,7 +18,7 @@ from gunicorn.glogging import Logger
 from .logging import ENVIRON_KEY, JsonFormatter, SecretFilter, scrub
 
 
-class JsonLogger(Logger):  # type: ignore[misc]
+class JsonLogger(Logger):
     """gunicorn logger: JSON lines, request ids, secrets masked."""
 
     def setup(self, cfg: Any) -> None:

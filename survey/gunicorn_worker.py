@@ -19,7 +19,7 @@ from gunicorn.workers.gthread import ThreadWorker
 READ_TIMEOUT = float(os.environ.get("MINPING_READ_TIMEOUT", "10"))
 
 
-class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]
+class BoundedThreadWorker(ThreadWorker):
     """``gthread`` whose sockets time out when a client stops sending or reading."""
 
     def handle(self, conn: Any) -> Any:

@@ -24,11 +24,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 
 ACCESS_LOGGER = "minping.access"
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._\-]{1,64}")
@@ -78,7 +78,7 @@ class SecretFilter(logging.Filter):
         if isinstance(getattr(record, "path", None), str):
             record.path = scrub(record.path)  # type: ignore[attr-defined]
         if getattr(record, "request_id", None) is None:
-            record.request_id = current_request_id()  # type: ignore[attr-defined]
+            record.request_id = current_request_id()
         return True
 
 
@@ -114,7 +114,7 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "request_id"):
-            record.request_id = current_request_id() or "-"  # type: ignore[attr-defined]
+            record.request_id = current_request_id() or "-"
         return scrub(super().format(record))
 
 
@@ -197,7 +197,7 @@ def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
 
     @app.after_request
-    def _log_request(response):  # type: ignore[no-untyped-def]
+    def _log_request(response: Response) -> Response:
         request_id = g.get("request_id")
         if request_id:
             response.headers.setdefault("X-Request-ID", request_id)
@@ -310,7 +310,9 @@ class RequestIdMiddleware:
         pending: list[tuple[str, list[tuple[str, str]], Any]] = []
         sent: list[Callable[[bytes], Any]] = []
 
-        def deferred_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None):  # type: ignore[no-untyped-def]
+        def deferred_start(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             pending[:] = [(status, headers, exc_info)]
 
             def write(data: bytes) -> None:  # legacy WSGI write(): send headers now
@@ -354,10 +356,16 @@ class RequestIdMiddleware:
 class _Closing:
     """Pass the body through; log (never raise) errors from the app's ``close()``."""
 
-    def __init__(self, result: Iterable[bytes], owner: RequestIdMiddleware, environ, rid):  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        result: Iterable[bytes],
+        owner: RequestIdMiddleware,
+        environ: dict[str, Any],
+        rid: str,
+    ) -> None:
         self.result, self.owner, self.environ, self.rid = result, owner, environ, rid
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[bytes]:
         return iter(self.result)
 
     def close(self) -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request, session
+from typing import TYPE_CHECKING, cast
+
+from flask import Flask, Response, g, render_template, request, session
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from .extensions import babel, db, login_manager
+
+if TYPE_CHECKING:
+    from .models import User
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -33,7 +39,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "请先登录。"
 
     @login_manager.user_loader  # type: ignore[untyped-decorator]
-    def load_user(user_id: str):  # type: ignore[no-untyped-def]
+    def load_user(user_id: str) -> User | None:
         from .auth.sessions import load_user as load_session_user
 
         return load_session_user(user_id)
@@ -65,7 +71,7 @@ def init_app(app: Flask) -> None:
         }
 
     @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
+    def _security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -81,18 +87,18 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         request_id = g.get("request_id")
         if request.path.startswith("/api/"):
             body = {"error": exc.name, "message": exc.description, "request_id": request_id}
-            return body, exc.code
+            return body, cast(int, exc.code)  # handlers only see exceptions with a code
         # werkzeug's default descriptions are English: show only our own (translated) ones
         own = exc.description if exc.description != type(exc).description else None
         page = render_template("errors/error.html", error=exc, message=own, request_id=request_id)
-        return page, exc.code
+        return page, cast(int, exc.code)
 
     @app.errorhandler(Exception)
-    def _server_error(exc: Exception):  # type: ignore[no-untyped-def]
+    def _server_error(exc: Exception) -> ResponseReturnValue:
         from .logging import is_database_down, plain_error
 
         try:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from wtforms.fields.choices import SelectChoice as C
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
@@ -29,7 +30,7 @@ TOKEN_ROLES = ROLES  # every staff role may hold a token; the API checks what it
 
 @bp.get("/")
 @roles_required(*BUREAU)
-def index():
+def index() -> ResponseReturnValue:
     """Show the waves and the console's entry points."""
     from ..models import Wave
     from ..services.waves import STATE_NAMES, response_count
@@ -79,7 +80,7 @@ def _role_form() -> RoleForm:
     return form
 
 
-def _visible_users():  # type: ignore[no-untyped-def]
+def _visible_users() -> Select[User]:
     """Accounts the current admin manages: all for a city-level admin, else the district's."""
     query = select(User)
     home = home_district_id(current_user)
@@ -89,7 +90,7 @@ def _visible_users():  # type: ignore[no-untyped-def]
     return query
 
 
-def _users_page(form: UserForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _users_page(form: UserForm, status: int = 200) -> tuple[str, int]:
     users = db.session.scalars(_visible_users().order_by(User.role, User.username)).all()
     return render_template(
         "admin/users.html",
@@ -103,14 +104,14 @@ def _users_page(form: UserForm, status: int = 200):  # type: ignore[no-untyped-d
 
 @bp.get("/users")
 @roles_required(*ADMIN)
-def users():
+def users() -> ResponseReturnValue:
     """List staff accounts with a form to add one."""
     return _users_page(_user_form())
 
 
 @bp.post("/users")
 @roles_required(*ADMIN)
-def create_user():
+def create_user() -> ResponseReturnValue:
     """Add a staff account (street officers need their street)."""
     form = _user_form()
     if not form.validate_on_submit():
@@ -165,7 +166,7 @@ def _target(user_id: int) -> User:
 
 @bp.post("/users/<int(max=9223372036854775807):user_id>/active")
 @roles_required(*ADMIN)
-def set_active(user_id: int):
+def set_active(user_id: int) -> ResponseReturnValue:
     """Deactivate or reactivate an account."""
     user = _target(user_id)
     if not ConfirmForm().validate_on_submit():
@@ -183,7 +184,7 @@ def set_active(user_id: int):
 
 @bp.post("/users/<int(max=9223372036854775807):user_id>/password")
 @roles_required(*ADMIN)
-def reset_password(user_id: int):
+def reset_password(user_id: int) -> ResponseReturnValue:
     """Set a new password for an account (policy applies)."""
     user = _target(user_id)
     form = PasswordForm()
@@ -202,7 +203,7 @@ def reset_password(user_id: int):
 
 @bp.post("/users/<int(max=9223372036854775807):user_id>/role")
 @roles_required(*ADMIN)
-def set_role(user_id: int):
+def set_role(user_id: int) -> ResponseReturnValue:
     """Change an account's role (and street); its sessions end."""
     user = _target(user_id)
     form = _role_form()
@@ -222,7 +223,7 @@ def set_role(user_id: int):
 
 @bp.route("/account", methods=["GET", "POST"])
 @roles_required(*TOKEN_ROLES)
-def account():
+def account() -> ResponseReturnValue:
     """Show my account; issue (shown once) or revoke my API token."""
     form = TokenForm()
     if form.validate_on_submit():
@@ -248,7 +249,7 @@ def account():
 
 @bp.post("/account/password")
 @roles_required(*TOKEN_ROLES)
-def change_password():
+def change_password() -> ResponseReturnValue:
     """Change my own password; my other sessions end, this one continues."""
     from ..auth import sessions
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -20,7 +21,7 @@ PER_PAGE = 50
 
 @bp.get("/audit")
 @roles_required(*BUREAU)
-def audit():
+def audit() -> ResponseReturnValue:
     """List audit entries, newest first, filtered by action, object type or id, user."""
     action = request.args.get("action", "").strip()[:60]
     object_type = request.args.get("object_type", "").strip()[:40]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,12 +19,12 @@ from . import bp
 from .forms import CalendarYearForm
 
 
-def _page(  # type: ignore[no-untyped-def]
+def _page(
     form: CalendarYearForm,
     problems: list[str] | None = None,
     status: int = 200,
     changes: list[DeadlineChange] | None = None,
-):
+) -> tuple[str, int]:
     table = official_calendar()
     years = [
         (y, len(table.years[y].holidays), len(table.years[y].workdays))
@@ -41,7 +42,7 @@ def _page(  # type: ignore[no-untyped-def]
 
 @bp.get("/calendar")
 @roles_required(*BUREAU)
-def calendar():
+def calendar() -> ResponseReturnValue:
     """Show the official calendar's years (and the deadlines a year entry moved)."""
     changes = None
     wanted = request.args.get("redetermined", "")
@@ -52,7 +53,7 @@ def calendar():
 
 @bp.post("/calendar")
 @roles_required(*ADMIN)
-def calendar_set_year():
+def calendar_set_year() -> ResponseReturnValue:
     """Enter (or replace) a year from the State Council's holiday notice."""
     form = CalendarYearForm()
     if not form.validate_on_submit():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ..auth.decorators import BUREAU, roles_required
@@ -13,7 +14,7 @@ from . import bp
 
 @bp.get("/city")
 @roles_required(*BUREAU)
-def city():
+def city() -> ResponseReturnValue:
     """Compare the streets of all districts: scores with intervals, bands, rank intervals."""
     if home_district_id(current_user) is not None:
         abort(403)  # a district's account sees its own district's results only

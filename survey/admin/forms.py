@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     DateField,
@@ -27,9 +30,10 @@ from wtforms.validators import (
     Regexp,
 )
 
+from scoring.framework import Framework as FrameworkSpec
 from scoring.settings import BOOT_RANGE, DEFAULTS, MIN_N_RANGE, SEED_RANGE, TOP_K_RANGE
 
-from ..models import ROLE_NAMES
+from ..models import ROLE_NAMES, RespondentGroup, Street, Wave
 from ..services.problem_text import TEXTS as PROBLEM_TEXTS
 
 
@@ -164,7 +168,7 @@ class NoteForm(FlaskForm):
     note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=500)])
 
 
-def framework_form(spec, formdata=None):  # type: ignore[no-untyped-def]
+def framework_form(spec: FrameworkSpec, formdata: MultiDict[str, str] | None = None) -> FlaskForm:
     """An editor form with one field per text, share and weight of ``spec``."""
 
     class FrameworkForm(FlaskForm):
@@ -208,7 +212,7 @@ def framework_form(spec, formdata=None):  # type: ignore[no-untyped-def]
     return FrameworkForm(formdata=formdata) if formdata is not None else FrameworkForm()
 
 
-def ahp_form(n: int, defaults: dict[tuple[int, int], str] | None = None):  # type: ignore[no-untyped-def]
+def ahp_form(n: int, defaults: dict[tuple[int, int], str] | None = None) -> FlaskForm:
     """A pairwise-comparison form: one text field per upper-triangle cell ``a_i_j``."""
 
     class AHPForm(FlaskForm):
@@ -228,7 +232,9 @@ def ahp_form(n: int, defaults: dict[tuple[int, int], str] | None = None):  # typ
     return AHPForm()
 
 
-def quota_form(wave, streets, groups):  # type: ignore[no-untyped-def]
+def quota_form(
+    wave: Wave, streets: Sequence[Street], groups: Sequence[RespondentGroup]
+) -> FlaskForm:
     """One whole-number field per street x group, prefilled with the current targets."""
     current = {(q.street_id, q.group_code): q.target for q in wave.quotas}
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from scoring.framework import FrameworkError
+from scoring.weights import AHPResult
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..auth.scope import in_visible
@@ -31,7 +36,11 @@ def _framework(fid: int) -> Framework:
     return row
 
 
-def _frameworks_page(import_form=None, problems=None, status=200):  # type: ignore[no-untyped-def]
+def _frameworks_page(
+    import_form: FrameworkImportForm | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     rows = db.session.scalars(select(Framework).order_by(Framework.code, Framework.version)).all()
     used: dict[int, list[str]] = {}
     for code, fid in db.session.execute(
@@ -49,14 +58,14 @@ def _frameworks_page(import_form=None, problems=None, status=200):  # type: igno
 
 @bp.get("/frameworks")
 @roles_required(*BUREAU)
-def frameworks():
+def frameworks() -> ResponseReturnValue:
     """List framework versions, with TOML import."""
     return _frameworks_page()
 
 
 @bp.post("/frameworks/import")
 @roles_required(*ADMIN)
-def import_framework():
+def import_framework() -> ResponseReturnValue:
     """Validate an uploaded TOML framework and store it (a new version if frozen)."""
     form = FrameworkImportForm()
     if not form.validate_on_submit():
@@ -82,7 +91,7 @@ def import_framework():
 
 @bp.get("/frameworks/<int(max=9223372036854775807):fid>/export")
 @roles_required(*BUREAU)
-def export_framework(fid: int):
+def export_framework(fid: int) -> ResponseReturnValue:
     """Download a framework version as TOML."""
     row = _framework(fid)
     return Response(
@@ -92,7 +101,9 @@ def export_framework(fid: int):
     )
 
 
-def _framework_page(row: Framework, form, problems=(), status=200):  # type: ignore[no-untyped-def]
+def _framework_page(
+    row: Framework, form: FlaskForm, problems: Iterable[str] = (), status: int = 200
+) -> tuple[str, int]:
     spec = spec_of(row)
     waves = db.session.scalars(
         in_visible(select(Wave).where(Wave.framework_id == row.id), Wave.district_id)
@@ -104,7 +115,7 @@ def _framework_page(row: Framework, form, problems=(), status=200):  # type: ign
 
 @bp.get("/frameworks/<int(max=9223372036854775807):fid>")
 @roles_required(*BUREAU)
-def framework(fid: int):
+def framework(fid: int) -> ResponseReturnValue:
     """Show a framework version with its editor."""
     row = _framework(fid)
     return _framework_page(row, framework_form(spec_of(row)))
@@ -112,7 +123,7 @@ def framework(fid: int):
 
 @bp.post("/frameworks/<int(max=9223372036854775807):fid>")
 @roles_required(*ADMIN)
-def edit_framework(fid: int):
+def edit_framework(fid: int) -> ResponseReturnValue:
     """Save texts, shares and weights (a frozen version becomes a new version)."""
     row = _framework(fid)
     spec = spec_of(row)
@@ -144,7 +155,13 @@ def edit_framework(fid: int):
     return redirect(url_for("admin.framework", fid=stored.id))
 
 
-def _ahp_page(row: Framework, form, result=None, error=None, status=200):  # type: ignore[no-untyped-def]
+def _ahp_page(
+    row: Framework,
+    form: FlaskForm,
+    result: AHPResult | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     spec = spec_of(row)
     return render_template(
         "admin/ahp.html", row=row, spec=spec, form=form, result=result, error=error
@@ -153,7 +170,7 @@ def _ahp_page(row: Framework, form, result=None, error=None, status=200):  # typ
 
 @bp.get("/frameworks/<int(max=9223372036854775807):fid>/ahp")
 @roles_required(*BUREAU)
-def ahp(fid: int):
+def ahp(fid: int) -> ResponseReturnValue:
     """Show the AHP pairwise-comparison editor for dimension weights."""
     row = _framework(fid)
     weights = [d.weight for d in spec_of(row).dimensions]
@@ -162,7 +179,7 @@ def ahp(fid: int):
 
 @bp.post("/frameworks/<int(max=9223372036854775807):fid>/ahp")
 @roles_required(*ADMIN)
-def ahp_post(fid: int):
+def ahp_post(fid: int) -> ResponseReturnValue:
     """Compute AHP weights (and apply them to a new or draft version when asked)."""
     row = _framework(fid)
     n = len(spec_of(row).dimensions)
@@ -171,7 +188,7 @@ def ahp_post(fid: int):
         return _ahp_page(row, form, error=_("请填写上三角的每一格（1/9 到 9）。"), status=400)
     upper = {(i, j): form[f"a_{i}_{j}"].data for i in range(n) for j in range(i + 1, n)}
 
-    def compute():  # type: ignore[no-untyped-def]
+    def compute() -> tuple[Framework | None, AHPResult]:
         try:
             matrix = framework_edit.ahp_matrix(upper, n)
             if form.do.data == "apply":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Response, abort, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 
 from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..extensions import db
@@ -22,7 +23,7 @@ MIMETYPES = {
 
 @bp.get("/waves/<code>/jobs/<int:job_id>")
 @roles_required(*BUREAU)
-def job(code: str, job_id: int):
+def job(code: str, job_id: int) -> ResponseReturnValue:
     """Show a job's progress (the page refreshes itself while the job runs)."""
     wave = get_wave_or_404(code)
     reap()
@@ -36,7 +37,7 @@ def job(code: str, job_id: int):
 
 @bp.get("/jobs/<int:job_id>/result")
 @roles_required(*ADMIN)
-def job_result(job_id: int):
+def job_result(job_id: int) -> ResponseReturnValue:
     """Download what a finished job produced (e.g. a large wave's responses file)."""
     row = db.session.get(DocumentJob, job_id)
     if row is None or row.state != "done" or row.result is None or row.parent_id is not None:

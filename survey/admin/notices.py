@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from ..downloads import content_disposition
 from ..edges import bounded_int
 from ..errors import attempt
 from ..extensions import db
-from ..models import DocumentJob, Notice, Street
+from ..models import DocumentJob, Notice, Street, Wave
 from ..services.console_preview import issue_preview
 from ..services.jobs import JobBusy, job_progress, reap, start_notice_job
 from ..services.notices import (
@@ -44,7 +45,7 @@ def pdf_response(data: bytes, filename: str, inline: bool = False) -> Response:
 
 @bp.get("/waves/<code>/notices")
 @roles_required(*BUREAU)
-def notices(code: str):
+def notices(code: str) -> ResponseReturnValue:
     """List the wave's documents; offer preview and issuing when the wave is scored."""
     wave = get_wave_or_404(code)
     form = IssueForm(
@@ -53,7 +54,7 @@ def notices(code: str):
     return _notices_page(wave, form)
 
 
-def _notices_page(wave, form: IssueForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _notices_page(wave: Wave, form: IssueForm, status: int = 200) -> tuple[str, int]:
     reap()  # a job whose worker died shows as re-queued or failed, never "running" forever
     jobs = db.session.scalars(
         select(DocumentJob)
@@ -74,7 +75,7 @@ def _notices_page(wave, form: IssueForm, status: int = 200):  # type: ignore[no-
 
 @bp.get("/waves/<code>/notices/issue")
 @roles_required(*ADMIN)
-def issue_confirm(code: str):
+def issue_confirm(code: str) -> ResponseReturnValue:
     """Show what issuing would create (how many documents, which numbers) before doing it."""
     wave = get_wave_or_404(code)
     form = IssueForm(request.args, meta={"csrf": False})
@@ -93,7 +94,7 @@ def issue_confirm(code: str):
 
 @bp.post("/waves/<code>/notices/issue")
 @roles_required(*ADMIN)
-def issue(code: str):
+def issue(code: str) -> ResponseReturnValue:
     """Start issuing every notice of a scored wave."""
     wave = get_wave_or_404(code)
     form = IssueForm()
@@ -117,7 +118,7 @@ def issue(code: str):
 
 @bp.get("/waves/<code>/notices/jobs/<int:job_id>")
 @roles_required(*BUREAU)
-def notice_job(code: str, job_id: int):
+def notice_job(code: str, job_id: int) -> ResponseReturnValue:
     """Show a job's progress (the page refreshes itself while the job runs)."""
     wave = get_wave_or_404(code)
     reap()
@@ -161,7 +162,7 @@ def _preview_pages(
         return tuple(p.read_bytes() for p in pages)
 
 
-def _street_of(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]
+def _street_of(wave: Wave, street_id: int) -> Street:
     street = db.session.get(Street, street_id)
     if street is None or street.district_id != wave.district_id:
         abort(404)
@@ -170,7 +171,7 @@ def _street_of(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]
 
 @bp.get("/waves/<code>/notices/preview/<int:street_id>")
 @roles_required(*BUREAU)
-def notice_preview(code: str, street_id: int):
+def notice_preview(code: str, street_id: int) -> ResponseReturnValue:
     """Preview one street's notice as page images before issuing."""
     wave = get_wave_or_404(code)
     street = _street_of(wave, street_id)
@@ -196,7 +197,7 @@ def notice_preview(code: str, street_id: int):
 
 @bp.get("/waves/<code>/notices/preview/<int:street_id>/<int:page>.png")
 @roles_required(*BUREAU)
-def notice_preview_page(code: str, street_id: int, page: int):
+def notice_preview_page(code: str, street_id: int, page: int) -> ResponseReturnValue:
     """One page image of a notice preview."""
     wave = get_wave_or_404(code)
     street = _street_of(wave, street_id)
@@ -212,7 +213,7 @@ def notice_preview_page(code: str, street_id: int, page: int):
 
 @bp.get("/notices/<int:notice_id>.pdf")
 @roles_required(*BUREAU)
-def notice_pdf(notice_id: int):
+def notice_pdf(notice_id: int) -> ResponseReturnValue:
     """Download an issued document exactly as issued."""
     notice = db.session.get(Notice, notice_id)
     if notice is None:
@@ -224,7 +225,7 @@ def notice_pdf(notice_id: int):
 
 @bp.post("/notices/<int:notice_id>/correct")
 @roles_required(*ADMIN)
-def correct(notice_id: int):
+def correct(notice_id: int) -> ResponseReturnValue:
     """Issue a correction notice that references (and never changes) the original."""
     notice = db.session.get(Notice, notice_id)
     if notice is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -48,7 +49,7 @@ def _params() -> tuple[float | None, str, str | None, str | None, list[str]]:
     return half, target, indicator, source, errors
 
 
-def _plan_page(status: int = 200, errors: list[str] | None = None):  # type: ignore[no-untyped-def]
+def _plan_page(status: int = 200, errors: list[str] | None = None) -> tuple[str, int]:
     district = _district()
     half, target, indicator, source_code, problems = _params()
     problems += errors or []
@@ -99,14 +100,14 @@ def _plan_page(status: int = 200, errors: list[str] | None = None):  # type: ign
 
 @bp.get("/planning")
 @roles_required(*VIEW)
-def planning():
+def planning() -> ResponseReturnValue:
     """Show the sample-size planner and its plan."""
     return _plan_page()
 
 
 @bp.post("/planning/apply")
 @roles_required(*CHANGE)
-def apply_planning():
+def apply_planning() -> ResponseReturnValue:
     """Write the plan as the quotas of a draft or fieldwork wave (audit-logged)."""
     form = ConfirmForm()
     district = _district()

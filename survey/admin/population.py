@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -31,7 +32,7 @@ def _page(
     form: PopulationImportForm | None = None,
     problems: list[str] | None = None,
     status: int = 200,
-):  # type: ignore[no-untyped-def]
+) -> tuple[str, int]:
     current = pop_service.current_population(district)
     return render_template(
         "admin/population.html",
@@ -49,14 +50,14 @@ def _page(
 
 @bp.get("/population")
 @roles_required(*BUREAU)
-def population():
+def population() -> ResponseReturnValue:
     """Show the current population margins, their versions and the import form."""
     return _page(_district())
 
 
 @bp.post("/population/import")
 @roles_required(*ADMIN)
-def import_population():
+def import_population() -> ResponseReturnValue:
     """Import a margins CSV/XLSX as a new version (all or nothing, every problem listed)."""
     district = _district()
     form = PopulationImportForm()
@@ -85,7 +86,9 @@ def import_population():
     return redirect(url_for("admin.population"))
 
 
-def _edit_page(district: District, values: dict[str, str], problems: list[str], status: int = 200):  # type: ignore[no-untyped-def]
+def _edit_page(
+    district: District, values: dict[str, str], problems: list[str], status: int = 200
+) -> tuple[str, int]:
     return render_template(
         "admin/population_edit.html",
         district=district,
@@ -99,7 +102,7 @@ def _edit_page(district: District, values: dict[str, str], problems: list[str], 
 
 @bp.get("/population/edit")
 @roles_required(*BUREAU)
-def edit_population():
+def edit_population() -> ResponseReturnValue:
     """Show the entry grid, filled with the current version's counts."""
     district = _district()
     current = pop_service.current_population(district)
@@ -112,7 +115,7 @@ def edit_population():
 
 @bp.post("/population/edit")
 @roles_required(*ADMIN)
-def save_population():
+def save_population() -> ResponseReturnValue:
     """Store the entry grid as a new version (validated like an imported file)."""
     district = _district()
     form = ConfirmForm()
@@ -136,7 +139,7 @@ def save_population():
 
 @bp.get("/population/v<int:n>.<fmt>")
 @roles_required(*BUREAU)
-def download_population(n: int, fmt: str):
+def download_population(n: int, fmt: str) -> ResponseReturnValue:
     """Download a population version as CSV or XLSX."""
     if fmt not in ("csv", "xlsx"):
         abort(404)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,7 +11,7 @@ from ..auth.decorators import ADMIN, BUREAU, roles_required
 from ..edges import bounded_int
 from ..errors import attempt
 from ..extensions import db
-from ..models import Response
+from ..models import Response, Wave
 from ..services import quality_review
 from ..services.scoring_runs import current_run
 from ..services.source_influence import channel_names, kind_names, wave_source_summary
@@ -19,7 +20,7 @@ from .forms import ConfirmForm, ExclusionForm
 from .waves import get_wave_or_404
 
 
-def _page(wave, status=200, form=None):  # type: ignore[no-untyped-def]
+def _page(wave: Wave, status: int = 200, form: ExclusionForm | None = None) -> tuple[str, int]:
     show = request.args.get("show", "flagged")
     if show not in ("flagged", "excluded", "all"):
         show = "flagged"
@@ -46,14 +47,14 @@ def _page(wave, status=200, form=None):  # type: ignore[no-untyped-def]
 
 @bp.get("/waves/<code>/quality")
 @roles_required(*BUREAU)
-def quality(code: str):
+def quality(code: str) -> ResponseReturnValue:
     """List flagged and excluded responses with their reasons."""
     return _page(get_wave_or_404(code))
 
 
 @bp.post("/waves/<code>/quality/check")
 @roles_required(*ADMIN)
-def quality_check(code: str):
+def quality_check(code: str) -> ResponseReturnValue:
     """Run the speeder and straight-lining checks over the wave's responses."""
     wave = get_wave_or_404(code)
     if not ConfirmForm().validate_on_submit():
@@ -68,7 +69,7 @@ def quality_check(code: str):
 
 @bp.post("/waves/<code>/responses/<int(max=9223372036854775807):response_id>/exclusion")
 @roles_required(*ADMIN)
-def exclusion(code: str, response_id: int):
+def exclusion(code: str, response_id: int) -> ResponseReturnValue:
     """Exclude a response from scoring or restore it; a reason is required."""
     wave = get_wave_or_404(code)
     response = db.session.get(Response, response_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -69,7 +70,7 @@ def _waves_with_items() -> list[Wave]:
 
 @bp.get("/rectification/")
 @roles_required(*BUREAU_ROLES)
-def rectification():
+def rectification() -> ResponseReturnValue:
     """List rectification items by wave, street and state; overdue first."""
     waves = _waves_with_items()
     code = request.args.get("wave")
@@ -149,7 +150,7 @@ def rectification():
     )
 
 
-def _render_item(item: RectificationItem, status: int = 200, **forms):  # type: ignore[no-untyped-def]
+def _render_item(item: RectificationItem, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
     user_ids = {e.user_id for e in item.events if e.user_id}
     users = {
         u.id: u.username for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))
@@ -174,14 +175,14 @@ def _render_item(item: RectificationItem, status: int = 200, **forms):  # type: 
 
 @bp.get("/rectification/items/<int:item_id>")
 @roles_required(*BUREAU_ROLES)
-def rectification_item(item_id: int):
+def rectification_item(item_id: int) -> ResponseReturnValue:
     """Show an item's plan, progress, evidence and history, with the acceptance forms."""
     return _render_item(_item(item_id))
 
 
 @bp.post("/rectification/items/<int:item_id>/accept")
 @roles_required("admin")
-def accept_item(item_id: int):
+def accept_item(item_id: int) -> ResponseReturnValue:
     """Accept a submitted item."""
     item = _item(item_id)
     form = AcceptForm()
@@ -198,7 +199,7 @@ def accept_item(item_id: int):
 
 @bp.post("/rectification/items/<int:item_id>/return")
 @roles_required("admin")
-def return_item(item_id: int):
+def return_item(item_id: int) -> ResponseReturnValue:
     """Return a submitted item to the street with a reason."""
     item = _item(item_id)
     form = ReturnForm()
@@ -213,7 +214,7 @@ def return_item(item_id: int):
 
 @bp.post("/rectification/<code>/escalate")
 @roles_required("admin")
-def escalate(code: str):
+def escalate(code: str) -> ResponseReturnValue:
     """Issue a 督办 notice for a street's overdue items with a new deadline."""
     wave = db.session.scalar(select(Wave).where(Wave.code == code))
     if wave is None:
@@ -240,7 +241,7 @@ def escalate(code: str):
 
 @bp.get("/rectification/notices/<int:notice_id>.pdf")
 @roles_required(*BUREAU_ROLES)
-def rectification_notice_pdf(notice_id: int):
+def rectification_notice_pdf(notice_id: int) -> ResponseReturnValue:
     """Download an escalation (or any street) notice PDF."""
     notice = db.session.get(Notice, notice_id)
     if notice is None:
@@ -256,7 +257,7 @@ def rectification_notice_pdf(notice_id: int):
     defaults={"thumb": True},
 )
 @roles_required(*BUREAU_ROLES)
-def rectification_evidence(evidence_id: int, thumb: bool = False):
+def rectification_evidence(evidence_id: int, thumb: bool = False) -> ResponseReturnValue:
     """Send an evidence file or its thumbnail."""
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:

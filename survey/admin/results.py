@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 from flask import Response, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,7 +18,7 @@ from ..auth.scope import require_wave
 from ..downloads import content_disposition
 from ..edges import bounded_int
 from ..extensions import db
-from ..models import ScoringRun, Street
+from ..models import ScoringRun, Street, Wave
 from ..services import charts, exports, jobs
 from ..services import results as res
 from ..services.frameworks import spec_of
@@ -33,7 +34,7 @@ MIMETYPES = {
 }
 
 
-def _run_of(code: str):  # type: ignore[no-untyped-def]
+def _run_of(code: str) -> tuple[Wave, ScoringRun]:
     wave = get_wave_or_404(code)
     run = current_run(wave)
     if run is None:
@@ -46,13 +47,13 @@ def _score(estimates: Mapping[str, Estimate], code: str) -> float | None:
     return est.score if est is not None else None
 
 
-def _streets(wave) -> dict[str, Street]:  # type: ignore[no-untyped-def]
+def _streets(wave: Wave) -> dict[str, Street]:
     return {s.name: s for s in wave.district.streets}
 
 
 @bp.get("/waves/<code>/results")
 @roles_required(*BUREAU)
-def results(code: str):
+def results(code: str) -> ResponseReturnValue:
     """Show the district overview: ranking table, caterpillar chart, heat map."""
     wave, run = _run_of(code)
     doc = res.result_of(run)
@@ -95,7 +96,7 @@ def _run(run_id: int) -> ScoringRun:
 
 @bp.get("/runs/<int(max=9223372036854775807):run_id>/<any(caterpillar, heatmap, funnel):name>.svg")
 @roles_required(*BUREAU)
-def run_chart(run_id: int, name: str):
+def run_chart(run_id: int, name: str) -> ResponseReturnValue:
     """Draw a district chart of a scoring run (cached per run)."""
     run = _run(run_id)
     doc = res.result_of(run)
@@ -141,7 +142,7 @@ def run_chart(run_id: int, name: str):
     return _cached_svg((run.id, run.data_sha256, name, str(get_locale())), draw)
 
 
-def _street(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]
+def _street(wave: Wave, street_id: int) -> Street:
     street = db.session.get(Street, street_id)
     if street is None or street.district_id != wave.district_id:
         abort(404)
@@ -153,7 +154,7 @@ def _street(wave, street_id: int) -> Street:  # type: ignore[no-untyped-def]
     "/streets/<int(max=9223372036854775807):street_id>/<any(radar, indicators):name>.svg"
 )
 @roles_required(*BUREAU)
-def street_chart(run_id: int, street_id: int, name: str):
+def street_chart(run_id: int, street_id: int, name: str) -> ResponseReturnValue:
     """Draw a street chart of a scoring run (cached per run)."""
     run = _run(run_id)
     street = _street(run.wave, street_id)
@@ -189,7 +190,7 @@ def street_chart(run_id: int, street_id: int, name: str):
 
 @bp.get("/waves/<code>/streets/<int(max=9223372036854775807):street_id>")
 @roles_required(*BUREAU)
-def street(code: str, street_id: int):
+def street(code: str, street_id: int) -> ResponseReturnValue:
     """Show one street: dimensions, indicators, priorities, comments, change."""
     wave, run = _run_of(code)
     street = _street(wave, street_id)
@@ -238,7 +239,7 @@ def street(code: str, street_id: int):
 
 @bp.get("/waves/<code>/export/scores.<any(csv, xlsx):fmt>")
 @roles_required(*BUREAU)
-def export_scores(code: str, fmt: str):
+def export_scores(code: str, fmt: str) -> ResponseReturnValue:
     """Download one row per street of the current run (CSV or XLSX)."""
     wave, run = _run_of(code)
     header, rows = exports.scores_table(res.result_of(run), spec_of(wave.framework))
@@ -248,7 +249,7 @@ def export_scores(code: str, fmt: str):
 
 @bp.get("/waves/<code>/export/responses.<any(csv, xlsx, sav):fmt>")
 @roles_required(*ADMIN)
-def export_responses(code: str, fmt: str):
+def export_responses(code: str, fmt: str) -> ResponseReturnValue:
     """Download the wave's responses (exchange format, or SPSS .sav with value labels)."""
     wave = get_wave_or_404(code)
     included = request.args.get("scope") == "included"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -47,7 +51,7 @@ class TrimForm(FlaskForm):
         ],
     )
 
-    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         ok = bool(super().validate(extra_validators))
         if ok and (self.trim_low.data is None) != (self.trim_high.data is None):
             empty = self.trim_low if self.trim_low.data is None else self.trim_high
@@ -58,7 +62,7 @@ class TrimForm(FlaskForm):
 
 @bp.get("/waves/<code>/sample")
 @roles_required(*BUREAU)
-def sample(code: str, trim_form: TrimForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def sample(code: str, trim_form: TrimForm | None = None, status: int = 200) -> ResponseReturnValue:
     """Show the wave's weighting, design effects, response rates and sample composition."""
     wave = get_wave_or_404(code)
     if trim_form is None:
@@ -87,7 +91,7 @@ def sample(code: str, trim_form: TrimForm | None = None, status: int = 200):  # 
 
 @bp.post("/waves/<code>/sample/trim")
 @roles_required(*ADMIN)
-def sample_trim(code: str):  # type: ignore[no-untyped-def]
+def sample_trim(code: str) -> ResponseReturnValue:
     """Set the wave's weight trimming bounds (used by its next raked scoring)."""
     wave = get_wave_or_404(code)
     form = TrimForm()
@@ -117,7 +121,7 @@ def sample_trim(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/waves/<code>/methods")
 @roles_required(*BUREAU)
-def methods(code: str):
+def methods(code: str) -> ResponseReturnValue:
     """Show the current scoring run's methods appendix (plain Chinese)."""
     from flask import abort
 
@@ -134,7 +138,7 @@ def methods(code: str):
 
 @bp.get("/waves/<code>/methods.pdf")
 @roles_required(*BUREAU)
-def methods_pdf(code: str):
+def methods_pdf(code: str) -> ResponseReturnValue:
     """Download the methods appendix as PDF."""
     from flask import abort, make_response
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -33,7 +34,9 @@ def _context() -> tuple[District, list[Any]]:
     return district, indicators
 
 
-def _page(form: DocumentSettingsForm, district: District, indicators: list[Any], status: int = 200):  # type: ignore[no-untyped-def]
+def _page(
+    form: DocumentSettingsForm, district: District, indicators: list[Any], status: int = 200
+) -> tuple[str, int]:
     templates = district.requirement_templates or {}
     values = {
         i.code: request.form.get(f"req_{i.code}", templates.get(i.code, "")) for i in indicators
@@ -49,7 +52,7 @@ def _page(form: DocumentSettingsForm, district: District, indicators: list[Any],
 
 @bp.get("/settings/documents")
 @roles_required(*BUREAU)
-def document_settings():
+def document_settings() -> ResponseReturnValue:
     """Show the bureau's document settings."""
     district, indicators = _context()
     form = DocumentSettingsForm(obj=district)
@@ -58,7 +61,7 @@ def document_settings():
 
 @bp.post("/settings/documents")
 @roles_required(*ADMIN)
-def save_document_settings():
+def save_document_settings() -> ResponseReturnValue:
     """Change the document settings (audit-logged)."""
     district, indicators = _context()
     form = DocumentSettingsForm()
@@ -83,7 +86,9 @@ def save_document_settings():
     return redirect(url_for("admin.document_settings")), 303
 
 
-def _phones_page(district: District, values: dict, errors: dict, status: int = 200):  # type: ignore[type-arg,no-untyped-def]
+def _phones_page(
+    district: District, values: dict[int, str], errors: dict[int, str], status: int = 200
+) -> tuple[str, int]:
     return render_template(
         "admin/communities.html",
         district=district,
@@ -95,7 +100,7 @@ def _phones_page(district: District, values: dict, errors: dict, status: int = 2
 
 @bp.get("/settings/communities")
 @roles_required(*BUREAU)
-def community_phones():
+def community_phones() -> ResponseReturnValue:
     """Show the residents' committee (居委会) phone of each community."""
     district, _indicators = _context()
     values = {c.id: c.phone for s in district.streets for c in s.communities}
@@ -104,7 +109,7 @@ def community_phones():
 
 @bp.post("/settings/communities")
 @roles_required(*ADMIN)
-def save_community_phones():
+def save_community_phones() -> ResponseReturnValue:
     """Save the communities' phones (shown to their residents; audit-logged)."""
     import re
 

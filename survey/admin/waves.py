@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -40,14 +41,14 @@ def _wave_form() -> WaveForm:
 
 @bp.route("/waves/new", methods=["GET"])
 @roles_required(*ADMIN)
-def new_wave():
+def new_wave() -> ResponseReturnValue:
     """Show the form for a new wave."""
     return render_template("admin/wave_new.html", form=_wave_form())
 
 
 @bp.post("/waves/new")
 @roles_required(*ADMIN)
-def create_wave():
+def create_wave() -> ResponseReturnValue:
     """Create a draft wave."""
     form = _wave_form()
     district = current_district()
@@ -92,13 +93,13 @@ def _score_form(wave: Wave, run: ScoringRun | None) -> ScoreForm:
     return form
 
 
-def wave_page(  # type: ignore[no-untyped-def]
+def wave_page(
     wave: Wave,
     *,
     score_form: ScoreForm | None = None,
     contact_form: ContactForm | None = None,
     status: int = 200,
-):
+) -> tuple[str, int]:
     run = current_run(wave)
     runs = db.session.scalars(
         select(ScoringRun).where(ScoringRun.wave_id == wave.id).order_by(ScoringRun.id.desc())
@@ -121,14 +122,14 @@ def wave_page(  # type: ignore[no-untyped-def]
 
 @bp.get("/waves/<code>")
 @roles_required(*BUREAU)
-def wave(code: str):
+def wave(code: str) -> ResponseReturnValue:
     """Show a wave: state, actions, scoring form and runs."""
     return wave_page(get_wave_or_404(code))
 
 
 @bp.post("/waves/<code>/contacts")
 @roles_required(*ADMIN)
-def save_contacts(code: str):
+def save_contacts(code: str) -> ResponseReturnValue:
     """Save the survey agency and hotline residents see and can call to check an invitation."""
     wave = get_wave_or_404(code)
     form = ContactForm()
@@ -144,7 +145,7 @@ def save_contacts(code: str):
 
 @bp.get("/waves/<code>/publish")
 @roles_required(*ADMIN)
-def publish_confirm(code: str):
+def publish_confirm(code: str) -> ResponseReturnValue:
     """Show what the public will see, then ask before publishing."""
     from ..services import publication
     from ..services.rectification import PUBLIC_STATUS
@@ -169,7 +170,7 @@ def publish_confirm(code: str):
 
 @bp.post("/waves/<code>/transition/<action>")
 @roles_required(*ADMIN)
-def transition(code: str, action: str):
+def transition(code: str, action: str) -> ResponseReturnValue:
     """Open fieldwork, close (freezes data) or publish; out-of-order moves get 409."""
     wave = get_wave_or_404(code)
     if action not in CONSOLE_ACTIONS:
@@ -187,7 +188,7 @@ def transition(code: str, action: str):
 
 @bp.post("/waves/<code>/score")
 @roles_required(*ADMIN)
-def score(code: str):
+def score(code: str) -> ResponseReturnValue:
     """Score (or re-score) a closed wave with the given settings and exclusion policy."""
     wave = get_wave_or_404(code)
     form = ScoreForm()
@@ -242,7 +243,7 @@ def score(code: str):
 
 @bp.route("/waves/<code>/quotas", methods=["GET"])
 @roles_required(*BUREAU)
-def quotas(code: str):
+def quotas(code: str) -> ResponseReturnValue:
     """Show the quota grid (street x group)."""
     wave = get_wave_or_404(code)
     groups = wave.framework.groups
@@ -252,7 +253,7 @@ def quotas(code: str):
 
 @bp.post("/waves/<code>/quotas")
 @roles_required(*ADMIN)
-def save_quotas(code: str):
+def save_quotas(code: str) -> ResponseReturnValue:
     """Save the quota grid."""
     wave = get_wave_or_404(code)
     streets, groups = wave.district.streets, wave.framework.groups

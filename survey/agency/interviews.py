@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -39,7 +40,7 @@ def _interview_form() -> InterviewForm:
 
 @bp.route("/interview", methods=["GET", "POST"])
 @roles_required(*FIELDWORK)
-def interview_new():
+def interview_new() -> ResponseReturnValue:
     """Choose street, group and channel, then start a questionnaire for a respondent."""
     form = _interview_form()
     if form.validate_on_submit():
@@ -73,41 +74,41 @@ def interview_new():
 
 @bp.get("/interview/<token>")
 @roles_required(*FIELDWORK)
-def interview_start(token: str):
+def interview_start(token: str) -> ResponseReturnValue:
     """Show the privacy notice to read out."""
     return flow.show_start(flow.INTERVIEW, token)
 
 
 @bp.post("/interview/<token>")
 @roles_required(*FIELDWORK)
-def interview_begin(token: str):
+def interview_begin(token: str) -> ResponseReturnValue:
     """Start the interview's questions."""
     return flow.begin(flow.INTERVIEW, token)
 
 
 @bp.route("/interview/<token>/p/<int:n>", methods=["GET", "POST"])
 @roles_required(*FIELDWORK)
-def interview_page(token: str, n: int):
+def interview_page(token: str, n: int) -> ResponseReturnValue:
     """One page of the interview."""
     return flow.page(flow.INTERVIEW, token, n)
 
 
 @bp.route("/interview/<token>/review", methods=["GET", "POST"])
 @roles_required(*FIELDWORK)
-def interview_review(token: str):
+def interview_review(token: str) -> ResponseReturnValue:
     """Check and submit the interview."""
     return flow.review(flow.INTERVIEW, token)
 
 
 @bp.get("/interview/<token>/saved")
 @roles_required(*FIELDWORK)
-def interview_saved(token: str):
+def interview_saved(token: str) -> ResponseReturnValue:
     """Confirm the interview is saved."""
     return flow.saved(flow.INTERVIEW, token)
 
 
 @bp.get("/interview/<token>/thanks")
 @roles_required(*FIELDWORK)
-def interview_thanks(token: str):
+def interview_thanks(token: str) -> ResponseReturnValue:
     """Confirm the interview is submitted."""
     return flow.thanks(flow.INTERVIEW, token)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import secrets
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -39,12 +40,14 @@ def _wave(code: str) -> Wave:
     return wave
 
 
-def _no_store(response):  # type: ignore[no-untyped-def]
+def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _deliver(wave: Wave, batch: InvitationBatch, tokens: list[str], output: str, is_open: bool):  # type: ignore[no-untyped-def]
+def _deliver(
+    wave: Wave, batch: InvitationBatch, tokens: list[str], output: str, is_open: bool
+) -> ResponseReturnValue:
     """Answer a freshly created batch with a page that says what was made.
 
     The links exist only in this answer: the QR sheet (PDF) or CSV is offered on
@@ -99,7 +102,7 @@ def _deliver(wave: Wave, batch: InvitationBatch, tokens: list[str], output: str,
 
 @bp.get("/")
 @roles_required("agency", "interviewer", "admin", "viewer")
-def index():
+def index() -> ResponseReturnValue:
     """List the waves with links to their fieldwork pages."""
     if current_user.role == "interviewer":
         return redirect(url_for("agency.interview_new"))
@@ -111,7 +114,7 @@ def index():
 
 @bp.get("/waves/<code>")
 @roles_required(*FIELDWORK_VIEWERS)
-def dashboard(code: str):
+def dashboard(code: str) -> ResponseReturnValue:
     """Show the fieldwork dashboard of a wave."""
     wave = _wave(code)
     cells = fieldwork.progress(wave)
@@ -131,7 +134,7 @@ def dashboard(code: str):
 
 @bp.get("/waves/<code>/progress.csv")
 @roles_required(*FIELDWORK_VIEWERS)
-def progress_csv(code: str):
+def progress_csv(code: str) -> ResponseReturnValue:
     """Download the fieldwork progress table."""
     wave = _wave(code)
     response = make_response(fieldwork.progress_csv(wave))
@@ -142,7 +145,7 @@ def progress_csv(code: str):
 
 @bp.post("/waves/<code>/quality")
 @roles_required(*AGENCY)
-def quality(code: str):
+def quality(code: str) -> ResponseReturnValue:
     """Recompute the quality flags of every response in the wave."""
     wave = _wave(code)
     if not ActionForm().validate_on_submit():
@@ -185,7 +188,7 @@ def _chosen_street(wave: Wave) -> Street | None:
 
 @bp.route("/waves/<code>/invitations", methods=["GET", "POST"])
 @roles_required(*AGENCY)
-def invitations(code: str):
+def invitations(code: str) -> ResponseReturnValue:
     """Issue invitations in two steps (street, then the rest) and list what was issued."""
     wave = _wave(code)
     street = _chosen_street(wave)
@@ -219,7 +222,7 @@ def invitations(code: str):
             else:
                 count = 1 if form.is_open.data else form.count.data
 
-                def issue():  # type: ignore[no-untyped-def]
+                def issue() -> ResponseReturnValue:
                     batch, tokens = create_batch(
                         wave,
                         street,
@@ -259,7 +262,7 @@ def invitations(code: str):
 
 @bp.get("/waves/<code>/batches/<int:batch_id>/revoke")
 @roles_required(*AGENCY)
-def confirm_revoke_batch(code: str, batch_id: int):
+def confirm_revoke_batch(code: str, batch_id: int) -> ResponseReturnValue:
     """Ask before revoking every unused invitation of a batch: say how many and what stays."""
     wave = _wave(code)
     batch = db.session.get(InvitationBatch, batch_id)
@@ -277,7 +280,7 @@ def confirm_revoke_batch(code: str, batch_id: int):
 
 @bp.post("/waves/<code>/batches/<int:batch_id>/revoke")
 @roles_required(*AGENCY)
-def revoke_batch(code: str, batch_id: int):
+def revoke_batch(code: str, batch_id: int) -> ResponseReturnValue:
     """Revoke every unused invitation of a batch."""
     wave = _wave(code)
     batch = db.session.get(InvitationBatch, batch_id)
@@ -291,7 +294,7 @@ def revoke_batch(code: str, batch_id: int):
 
 @bp.post("/waves/<code>/batches/<int:batch_id>/reissue")
 @roles_required(*AGENCY)
-def reissue_batch(code: str, batch_id: int):
+def reissue_batch(code: str, batch_id: int) -> ResponseReturnValue:
     """Replace the unused invitations of a batch with fresh ones (delivered once)."""
     wave = _wave(code)
     batch = db.session.get(InvitationBatch, batch_id)
@@ -301,7 +304,7 @@ def reissue_batch(code: str, batch_id: int):
     if not form.validate_on_submit():
         abort(400)
 
-    def reissue():  # type: ignore[no-untyped-def]
+    def reissue() -> ResponseReturnValue:
         new_batch, tokens = fieldwork.reissue_batch(batch, current_user.id)
         return _deliver(wave, new_batch, tokens, form.output.data, False)
 
@@ -313,7 +316,7 @@ def reissue_batch(code: str, batch_id: int):
 
 @bp.post("/waves/<code>/token")
 @roles_required(*AGENCY)
-def token_action(code: str):
+def token_action(code: str) -> ResponseReturnValue:
     """Revoke one invitation, or revoke it and issue a replacement (shown once)."""
     wave = _wave(code)
     form = TokenForm()
@@ -321,7 +324,7 @@ def token_action(code: str):
         flash(_("请粘贴邀请码或链接。"), "error")
         return redirect(url_for("agency.invitations", code=code))
 
-    def act():  # type: ignore[no-untyped-def]
+    def act() -> tuple[InvitationBatch | None, str | None]:
         inv = fieldwork.find_token(wave, form.token.data)
         if form.action.data == "reissue":
             return fieldwork.reissue_invitation(inv, current_user.id)
@@ -340,7 +343,7 @@ def token_action(code: str):
 
 @bp.route("/waves/<code>/import", methods=["GET", "POST"])
 @roles_required(*AGENCY)
-def import_responses(code: str):
+def import_responses(code: str) -> ResponseReturnValue:
     """Import paper or other-channel responses from CSV/XLSX, all or nothing."""
     wave = _wave(code)
     form = ImportForm()

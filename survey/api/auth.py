@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import abort, g, request
+from flask import Response, abort, g, request
 
 from ..models import User
 from ..services.api_tokens import user_for_token
@@ -24,7 +24,7 @@ def token_user() -> User:
     return user
 
 
-def json_response(status: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def json_response(status: int, body: dict[str, Any]) -> Response:
     from flask import jsonify
 
     response = jsonify(body)
@@ -55,5 +55,5 @@ def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorator
 
 
-def forbidden(message: str):  # type: ignore[no-untyped-def]
+def forbidden(message: str) -> NoReturn:
     abort(json_response(403, {"error": "Forbidden", "message": message}))

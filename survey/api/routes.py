@@ -7,7 +7,9 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 from flask import Response, abort, g, jsonify, request
-from sqlalchemy import select
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Select, select
+from werkzeug.exceptions import HTTPException
 
 from scoring.exchange import ExchangeError, columns, parse_rows
 from scoring.result import to_json
@@ -33,7 +35,7 @@ MAX_BATCH = 5000
 
 
 @bp.get("/openapi.json")
-def openapi():
+def openapi() -> ResponseReturnValue:
     """Serve the OpenAPI 3 description of this API (no token needed)."""
     return jsonify(OPENAPI)
 
@@ -49,7 +51,7 @@ def _not_found(what: str) -> NoReturn:
     abort(json_response(404, {"error": "Not Found", "message": f"no such {what}"}))
 
 
-def _visible_wave_ids():  # type: ignore[no-untyped-def]
+def _visible_wave_ids() -> Select[int]:
     """Subquery of the waves in the token user's districts."""
     return in_visible(select(Wave.id), Wave.district_id)
 
@@ -72,7 +74,7 @@ def _wave_json(wave: Wave) -> dict[str, Any]:
 
 @bp.get("/me")
 @token_required(*READ, "interviewer")
-def me():
+def me() -> ResponseReturnValue:
     """Who the token belongs to."""
     user = g.api_user
     return {
@@ -85,7 +87,7 @@ def me():
 
 @bp.get("/waves")
 @token_required(*READ, "interviewer")
-def waves():
+def waves() -> ResponseReturnValue:
     """List waves with their state and response counts."""
     rows = db.session.scalars(
         in_visible(select(Wave), Wave.district_id).order_by(Wave.created_at.desc(), Wave.id.desc())
@@ -95,7 +97,7 @@ def waves():
 
 @bp.get("/waves/<code>")
 @token_required(*READ, "interviewer")
-def wave(code: str):
+def wave(code: str) -> ResponseReturnValue:
     """One wave, with the streets, groups and indicators a response batch may use."""
     w = _wave(code)
     return {
@@ -118,7 +120,7 @@ def _run_doc(wave: Wave) -> tuple[Any, str]:
 
 @bp.get("/waves/<code>/scores")
 @token_required(*SCORES)
-def scores(code: str):
+def scores(code: str) -> ResponseReturnValue:
     """The current run's scores JSON (docs/scores-json.md); a street officer: own street only."""
     w = _wave(code)
     run, text = _run_doc(w)
@@ -157,7 +159,7 @@ def _own_street_only(street_id: int | None) -> None:
 
 @bp.get("/waves/<code>/streets/<street_code>/scores")
 @token_required(*SCORES)
-def street_scores(code: str, street_code: str):
+def street_scores(code: str, street_code: str) -> ResponseReturnValue:
     """One street's scores with the district reference."""
     w = _wave(code)
     street = _street(w, street_code)
@@ -191,7 +193,7 @@ def _cell(value: Any) -> str | None:
 
 @bp.post("/waves/<code>/responses")
 @token_required(*SUBMIT)
-def post_responses(code: str):
+def post_responses(code: str) -> ResponseReturnValue:
     """Add a batch of responses (exchange-format fields); all or nothing, 422 with problems."""
     w = _wave(code)
     try:
@@ -317,7 +319,7 @@ def _item_json(i: RectificationItem) -> dict[str, Any]:
 
 @bp.get("/notices")
 @token_required(*DOCUMENTS)
-def notices():
+def notices() -> ResponseReturnValue:
     """Notices (metadata and digest, not the PDF), filtered by ``wave`` and ``street``."""
     query = (
         select(Notice)
@@ -334,7 +336,7 @@ def notices():
 
 @bp.get("/notices/<int(max=9223372036854775807):notice_id>")
 @token_required(*DOCUMENTS)
-def notice(notice_id: int):
+def notice(notice_id: int) -> ResponseReturnValue:
     """One notice."""
     n = db.session.get(Notice, notice_id)
     if n is None or not may_see(n.wave.district_id):
@@ -345,7 +347,7 @@ def notice(notice_id: int):
 
 @bp.get("/rectification-items")
 @token_required(*DOCUMENTS)
-def items():
+def items() -> ResponseReturnValue:
     """Rectification items, filtered by ``wave``, ``street`` and ``state``."""
     query = (
         select(RectificationItem)
@@ -364,7 +366,7 @@ def items():
 
 @bp.get("/rectification-items/<int(max=9223372036854775807):item_id>")
 @token_required(*DOCUMENTS)
-def item(item_id: int):
+def item(item_id: int) -> ResponseReturnValue:
     """One rectification item."""
     i = db.session.get(RectificationItem, item_id)
     if i is None or not may_see(i.notice.wave.district_id):
@@ -378,7 +380,7 @@ csrf.exempt(post_responses)
 
 
 @bp.app_errorhandler(405)
-def method_not_allowed(exc):  # type: ignore[no-untyped-def]
+def method_not_allowed(exc: HTTPException) -> ResponseReturnValue:
     """405 with the ``Allow`` header (RFC 9110); JSON under /api/, the usual page elsewhere."""
     from flask import render_template
 

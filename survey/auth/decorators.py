@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import abort
-from flask_login import current_user, login_required
+from flask_login import current_user
+from flask_login import login_required as _login_required
 
 # Role groups, for ``@roles_required(*BUREAU)``.
 ADMIN = ("admin",)
@@ -15,6 +16,13 @@ BUREAU = ("admin", "viewer")  # bureau staff: admins change, viewers read
 AGENCY = ("agency",)
 FIELDWORK = ("agency", "interviewer")  # may enter interviews
 FIELDWORK_VIEWERS = ("agency", "admin", "viewer")  # may read fieldwork progress
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def login_required(view: _View) -> _View:
+    """Flask-Login's ``login_required`` with a type (Flask-Login ships no type hints)."""
+    return cast(_View, _login_required(view))
 
 
 def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

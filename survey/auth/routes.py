@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..extensions import limiter
 from ..main.routes import _safe_next
 from ..services import accounts
 from . import bp, sessions
+from .decorators import login_required
 from .forms import LoginForm
 
 HOME_BY_ROLE = {
@@ -31,7 +33,7 @@ def home_url(role: str) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
-def login():
+def login() -> ResponseReturnValue:
     """Sign a staff member in."""
     if current_user.is_authenticated:
         return redirect(home_url(current_user.role))
@@ -52,7 +54,7 @@ def login():
 
 @bp.post("/logout")
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out here and everywhere else this account is signed in."""
     sessions.sign_out(current_user._get_current_object())
     flash(_("您已退出登录。"))

@@ -36,7 +36,7 @@ def _cache() -> dict[str, Any]:
     """Per-request memo (on the request, not ``g``: tests share one app context)."""
     if not has_request_context():
         return {}
-    return request.environ.setdefault("minping.scope", {})  # type: ignore[no-any-return]
+    return request.environ.setdefault("minping.scope", {})
 
 
 def _user(user: User | None = None) -> User | None:
@@ -46,9 +46,9 @@ def _user(user: User | None = None) -> User | None:
         return None
     api_user = g.get("api_user") if request.blueprint == "api" else None
     if api_user is not None:
-        return api_user  # type: ignore[no-any-return]
+        return api_user
     if current_user and current_user.is_authenticated:
-        return current_user._get_current_object()  # type: ignore[no-any-return]
+        return current_user._get_current_object()
     return None
 
 
@@ -102,7 +102,7 @@ def current_district(user: User | None = None) -> District | None:
     """
     memo = _cache() if user is None else {}
     if "current" in memo:
-        return memo["current"]  # type: ignore[no-any-return]
+        return memo["current"]
     ids = visible_district_ids(user)
     chosen = session.get(SESSION_KEY) if has_request_context() else None
     district_id = chosen if chosen in ids else (ids[0] if ids else None)

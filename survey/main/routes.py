@@ -5,10 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select, text
 
+from ..auth.decorators import login_required
 from ..extensions import db
 from ..models import District, Wave
 from . import bp
@@ -22,7 +24,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """Explain minping and link each audience's entry point."""
     districts = db.session.scalars(select(District).order_by(District.id)).all()
     published = db.session.scalars(
@@ -40,7 +42,7 @@ def index():
 def _district_switch() -> dict[str, object]:
     """``district_switch()`` for the header: (current, visible) for multi-district accounts."""
 
-    def district_switch():  # type: ignore[no-untyped-def]
+    def district_switch() -> tuple[District | None, list[District]] | None:
         from ..auth.scope import current_district, is_multi_district, visible_districts
 
         if not current_user.is_authenticated or not is_multi_district():
@@ -52,7 +54,7 @@ def _district_switch() -> dict[str, object]:
 
 @bp.post("/district")
 @login_required
-def switch_district():
+def switch_district() -> ResponseReturnValue:
     """Choose the district a multi-district account works in (kept in the session)."""
     from ..auth.scope import choose_district
 
@@ -65,7 +67,7 @@ def switch_district():
 
 
 @bp.get("/lang/<code>")
-def set_language(code: str):
+def set_language(code: str) -> ResponseReturnValue:
     """Switch the interface language (zh or en)."""
     if code in ("zh", "en"):
         session["lang"] = code
@@ -73,7 +75,7 @@ def set_language(code: str):
 
 
 @bp.get("/text-size/<size>")
-def set_text_size(size: str):
+def set_text_size(size: str) -> ResponseReturnValue:
     """Switch large text on or off for elderly readers (works without JavaScript)."""
     response = redirect(_safe_next(request.args.get("next")))
     response.set_cookie(
@@ -83,7 +85,7 @@ def set_text_size(size: str):
 
 
 @bp.get("/healthz")
-def health():
+def health() -> ResponseReturnValue:
     """Report whether the app can reach its database."""
     try:
         db.session.execute(text("SELECT 1"))

@@ -56,7 +56,7 @@ class User(UserMixin, Model):
         """End every session of this user (at the next flush; not committed)."""
         if self.session_version is None:  # not yet inserted: the default applies
             return
-        self.session_version = User.session_version + 1  # type: ignore[assignment]
+        self.session_version = User.session_version + 1
 
     def get_id(self) -> str:  # Flask-Login: the id stored in the session
         return f"{self.id}:{self.session_version}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import or_, select
 
 from ..extensions import db
@@ -38,7 +39,7 @@ def _street(wave: Wave, key: str) -> Street:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """List the published waves."""
     waves = db.session.scalars(
         select(Wave).where(Wave.state == "published").order_by(Wave.published_at.desc())
@@ -47,7 +48,7 @@ def index():
 
 
 @bp.get("/<code>/")
-def wave(code: str):
+def wave(code: str) -> ResponseReturnValue:
     """Show every street's score, 95% interval, rank interval and band."""
     found = _published(code)
     rows = publication.wave_table(found, min_n=_min_n())
@@ -75,7 +76,7 @@ def wave(code: str):
 
 
 @bp.get("/<code>/streets/<key>")
-def street(code: str, key: str):
+def street(code: str, key: str) -> ResponseReturnValue:
     """Show a street's results, rectification items, measures, status and accepted evidence."""
     found = _published(code)
     target = _street(found, key)
@@ -95,7 +96,7 @@ def street(code: str, key: str):
 
 
 @bp.get("/<code>/streets/<key>/publication.pdf")
-def publication_pdf(code: str, key: str):
+def publication_pdf(code: str, key: str) -> ResponseReturnValue:
     """Download the street's printable 整改公示."""
     found = _published(code)
     target = _street(found, key)
@@ -104,7 +105,7 @@ def publication_pdf(code: str, key: str):
 
 
 @bp.get("/evidence/<int:evidence_id>.jpg")
-def evidence_thumb(evidence_id: int):
+def evidence_thumb(evidence_id: int) -> ResponseReturnValue:
     """Send the thumbnail of accepted evidence of a published wave."""
     evidence = publication.public_evidence(evidence_id)
     if evidence is None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -39,7 +40,7 @@ RESPOND = Flow("respond.")
 INTERVIEW = Flow("agency.interview_", interview=True)
 
 
-def problem_page(problem: q.InvitationProblem):  # type: ignore[no-untyped-def]
+def problem_page(problem: q.InvitationProblem) -> tuple[str, int]:
     """Render a clear page for a token that cannot be used."""
     return (
         render_template("respond/problem.html", title=problem.title, message=problem.message),
@@ -47,7 +48,7 @@ def problem_page(problem: q.InvitationProblem):  # type: ignore[no-untyped-def]
     )
 
 
-def bad_answers_page(exc: q.BadAnswers):  # type: ignore[no-untyped-def]
+def bad_answers_page(exc: q.BadAnswers) -> tuple[str, int]:
     """Render the 400 page for a tampered form; nothing was stored."""
     db.session.rollback()
     return render_template("respond/bad_request.html", problems=exc.problems), 400
@@ -121,7 +122,7 @@ def _context(flow: Flow, token: str, seen: q.Visit) -> dict[str, Any]:
     }
 
 
-def show_start(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+def show_start(flow: Flow, token: str) -> ResponseReturnValue:
     """Show the privacy notice and the start (or continue) button."""
     try:
         seen = load(flow, token)
@@ -145,7 +146,7 @@ def show_start(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     return page
 
 
-def begin(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+def begin(flow: Flow, token: str) -> ResponseReturnValue:
     """Start answering (or resume) and go to the page where the draft stopped."""
     _csrf_or_400()
     try:
@@ -163,7 +164,7 @@ def begin(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     return redirect(target)
 
 
-def begin_open(token: str):  # type: ignore[no-untyped-def]
+def begin_open(token: str) -> ResponseReturnValue:
     """Give this device its own link under an open poster link and start it."""
     _csrf_or_400()
     try:
@@ -190,7 +191,7 @@ def begin_open(token: str):  # type: ignore[no-untyped-def]
     return response
 
 
-def page(flow: Flow, token: str, n: int):  # type: ignore[no-untyped-def]
+def page(flow: Flow, token: str, n: int) -> ResponseReturnValue:
     """Show or save one page of questions."""
     try:
         seen = load(flow, token)
@@ -248,7 +249,7 @@ def page(flow: Flow, token: str, n: int):  # type: ignore[no-untyped-def]
     return render_template(template, **ctx), 400 if errors or invalid else 200
 
 
-def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+def review(flow: Flow, token: str) -> ResponseReturnValue:
     """Show every answer for checking; submit on POST."""
     try:
         seen = load(flow, token)
@@ -281,7 +282,7 @@ def review(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     return render_template("respond/review.html", **ctx), status
 
 
-def saved(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+def saved(flow: Flow, token: str) -> ResponseReturnValue:
     """Confirm that the answers are saved and how to come back."""
     try:
         seen = load(flow, token)
@@ -292,7 +293,7 @@ def saved(flow: Flow, token: str):  # type: ignore[no-untyped-def]
     return render_template("respond/saved.html", link=link, **ctx)
 
 
-def thanks(flow: Flow, token: str):  # type: ignore[no-untyped-def]
+def thanks(flow: Flow, token: str) -> ResponseReturnValue:
     """Thank the resident once the response is in."""
     try:
         seen = load(flow, token, allow_used=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, make_response, render_template
+from flask import Response, current_app, make_response, render_template
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
@@ -33,7 +33,7 @@ def _enabled() -> bool:
     return bool(current_app.config.get("RATELIMIT_ENABLED", True)) and limiter.enabled
 
 
-def _too_many():  # type: ignore[no-untyped-def]
+def _too_many() -> Response:
     error = TooManyRequests()
     return make_response(render_template("errors/error.html", error=error), 429)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -28,21 +29,21 @@ def _address_key() -> str:
 
 
 @bp.errorhandler(CSRFError)
-def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     """Explain an expired or missing form token in plain words; nothing was saved."""
     message = _("页面停留太久或来源无效，这次提交没有保存。请返回上一页，刷新后再提交。")
     return render_template("errors/error.html", error=exc, message=message), 400
 
 
 @bp.after_request
-def _no_store(response):  # type: ignore[no-untyped-def]
+def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.route("/", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
-def enter():
+def enter() -> ResponseReturnValue:
     """Let a resident type the code printed on a paper invitation."""
     form = CodeForm()
     if form.validate_on_submit():
@@ -64,14 +65,14 @@ def enter():
 
 @bp.get("/<token>")
 @token_limit
-def start(token: str):
+def start(token: str) -> ResponseReturnValue:
     """Show the privacy notice and the start button."""
     return flow.show_start(flow.RESPOND, token)
 
 
 @bp.post("/<token>")
 @token_limit
-def begin(token: str):
+def begin(token: str) -> ResponseReturnValue:
     """Start or resume the questionnaire."""
     return flow.begin(flow.RESPOND, token)
 
@@ -80,34 +81,34 @@ def begin(token: str):
 @token_limit
 @limiter.limit("10 per hour", key_func=_device_key)
 @limiter.limit(lambda: current_app.config["OPEN_LINK_ADDRESS_RATE"], key_func=_address_key)
-def begin_open(token: str):
+def begin_open(token: str) -> ResponseReturnValue:
     """Start a new questionnaire from an open (poster) link on this device."""
     return flow.begin_open(token)
 
 
 @bp.route("/<token>/p/<int:n>", methods=["GET", "POST"])
 @token_limit
-def page(token: str, n: int):
+def page(token: str, n: int) -> ResponseReturnValue:
     """Show or save one page of questions."""
     return flow.page(flow.RESPOND, token, n)
 
 
 @bp.route("/<token>/review", methods=["GET", "POST"])
 @token_limit
-def review(token: str):
+def review(token: str) -> ResponseReturnValue:
     """Check the answers and submit."""
     return flow.review(flow.RESPOND, token)
 
 
 @bp.get("/<token>/saved")
 @token_limit
-def saved(token: str):
+def saved(token: str) -> ResponseReturnValue:
     """Confirm the answers are saved for later."""
     return flow.saved(flow.RESPOND, token)
 
 
 @bp.get("/<token>/thanks")
 @token_limit
-def thanks(token: str):
+def thanks(token: str) -> ResponseReturnValue:
     """Thank the resident."""
     return flow.thanks(flow.RESPOND, token)

@@ -189,7 +189,7 @@ def _subjects(logs: Iterable[AuditLog]) -> dict[tuple[str, str], str]:
             wanted[log.object_type].add(int(log.object_id))
     out: dict[tuple[str, str], str] = {}
 
-    def load(model, ids):  # type: ignore[no-untyped-def]
+    def load(model: Any, ids: set[int] | None) -> list[Any]:
         return db.session.query(model).filter(model.id.in_(ids)).all() if ids else []
 
     for w in load(Wave, wanted.get("Wave")):

@@ -18,7 +18,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -97,7 +97,7 @@ class Manifest:
 # -- values -----------------------------------------------------------------
 
 
-def _encoder(kind: TypeEngine[Any]):  # type: ignore[no-untyped-def]
+def _encoder(kind: TypeEngine[Any]) -> Callable[[Any], Any]:
     if isinstance(kind, LargeBinary):
         return lambda v: None if v is None else base64.b64encode(bytes(v)).decode("ascii")
     if isinstance(kind, DateTime | Date):
@@ -105,7 +105,7 @@ def _encoder(kind: TypeEngine[Any]):  # type: ignore[no-untyped-def]
     return lambda v: v
 
 
-def _decoder(kind: TypeEngine[Any]):  # type: ignore[no-untyped-def]
+def _decoder(kind: TypeEngine[Any]) -> Callable[[Any], Any]:
     if isinstance(kind, LargeBinary):
         return lambda v: None if v is None else base64.b64decode(v)
     if isinstance(kind, DateTime):

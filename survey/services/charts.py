@@ -282,7 +282,7 @@ def indicator_bars(
         ax.set_yticklabels(list(labels), fontsize=9.5)
         ax.set_ylim(-0.7, n - 0.3)
         values = [
-            float(v)  # type: ignore[arg-type]
+            float(v)
             for r in rows
             for v in (r.get("ci_low"), r.get("ci_high"), r.get("score"))
             if v is not None

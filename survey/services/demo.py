@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import inspect, select, text
 
 from scoring.exchange import DK, ResponseRecord
+from scoring.framework import Framework as FrameworkSpec
 from scoring.framework import load_default_framework
 from scoring.simulate import simulate
 
@@ -262,11 +263,11 @@ def _rectification_story(wave: Wave, users: dict, seed: int) -> None:  # type: i
     transition(wave, "publish")
 
 
-def _simulate_wave(  # type: ignore[no-untyped-def]
+def _simulate_wave(
     wave: Wave,
     district: District,
-    spec,
-    rng,
+    spec: FrameworkSpec,
+    rng: np.random.Generator,
     seed: int,
     sizes: list[int] | None = None,
     start: datetime | None = None,

@@ -7,10 +7,13 @@ it, next to 鼓楼区; the demo's ``city`` account sees both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import numpy as np
+
+from scoring.framework import Framework as FrameworkSpec
 
 from ..models import District, Framework
 from .accounts import create_user
@@ -33,8 +36,8 @@ ACCOUNTS: tuple[tuple[str, str, str | None, str], ...] = (
 
 
 def build_xuanwu(
-    framework: Framework, spec, seed: int, simulate_wave
-) -> tuple[District, int, list[Any]]:  # type: ignore[no-untyped-def]
+    framework: Framework, spec: FrameworkSpec, seed: int, simulate_wave: Callable[..., int]
+) -> tuple[District, int, list[Any]]:
     """Add 玄武区 with a scored wave; return (district, responses, accounts).  Not committed.
 
     ``simulate_wave(wave, district, spec, rng, seed)`` fills the wave (the same

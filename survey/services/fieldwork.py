@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, Select, func, select
 
 from scoring.spreadsheet import csv_row
 
@@ -46,7 +46,7 @@ class CellProgress:
         return min(100, round(100 * self.completed / self.target)) if self.target else 0
 
 
-def _by_cell(query) -> Counter[tuple[int, str]]:  # type: ignore[no-untyped-def]
+def _by_cell(query: Executable) -> Counter[tuple[int, str]]:
     return Counter({(s, g): n for s, g, n in db.session.execute(query)})
 
 
@@ -219,7 +219,7 @@ def batches(wave: Wave) -> list[BatchRow]:
     return out
 
 
-def _unused(batch: InvitationBatch):  # type: ignore[no-untyped-def]
+def _unused(batch: InvitationBatch) -> Select[Invitation]:
     used = select(Response.invitation_id).where(Response.invitation_id.is_not(None))
     return select(Invitation).where(
         Invitation.batch_id == batch.id,

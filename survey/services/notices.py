@@ -42,6 +42,7 @@ from ..extensions import db
 from ..models import Answer, District, Notice, RectificationItem, Response, Street, Wave
 from ..models._base import utcnow
 from .audit import record
+from .comments import comment_rows
 from .frameworks import spec_of
 from .official_days import official_calendar
 from .sample_quality import document_compositions
@@ -89,16 +90,9 @@ def street_comments(wave: Wave, street: Street, codes: Sequence[str]) -> dict[st
     if not codes:
         return {}
     rows = db.session.execute(
-        select(Answer.indicator_code, Answer.comment)
-        .join(Response, Response.id == Answer.response_id)
-        .where(
-            Response.wave_id == wave.id,
-            Response.street_id == street.id,
-            Response.excluded.is_(False),
-            Answer.indicator_code.in_(list(codes)),
-            Answer.comment != "",
-        )
-        .order_by(Answer.point, Response.id)
+        comment_rows(
+            wave, street, Answer.indicator_code, Answer.comment, indicators=codes
+        ).order_by(Answer.point, Response.id)
     )
     out: dict[str, list[str]] = defaultdict(list)
     for code, comment in rows:

@@ -25,6 +25,7 @@ from scoring.result import Estimate, ScoreResult, StreetResult
 
 from ..extensions import db
 from ..models import Answer, Evidence, RectificationItem, Response, ScoringRun, Street, Wave
+from .comments import comment_rows
 from .frameworks import spec_of
 from .rectification import PUBLIC_STATUS
 from .responses import wave_records
@@ -174,15 +175,9 @@ def resident_comments(wave: Wave, street: Street, limit: int = 30) -> list[dict[
     """Residents' comments per indicator (scored responses only, redacted, no identities)."""
     _, inds, _ = names(wave)
     rows = db.session.execute(
-        select(Answer.indicator_code, Answer.point, Answer.comment)
-        .join(Response, Response.id == Answer.response_id)
-        .where(
-            Response.wave_id == wave.id,
-            Response.street_id == street.id,
-            Response.excluded.is_(False),
-            Answer.comment != "",
+        comment_rows(wave, street, Answer.indicator_code, Answer.point, Answer.comment).order_by(
+            Answer.indicator_code, Answer.point, Response.id
         )
-        .order_by(Answer.indicator_code, Answer.point, Response.id)
     )
     grouped: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
@@ -246,16 +241,13 @@ def _residents_words(
             missing.append(item)
     if missing:
         rows = db.session.execute(
-            select(Answer.indicator_code, Answer.comment)
-            .join(Response, Response.id == Answer.response_id)
-            .where(
-                Response.wave_id == wave.id,
-                Response.street_id == street.id,
-                Response.excluded.is_(False),
-                Answer.indicator_code.in_([i.indicator_code for i in missing]),
-                Answer.comment != "",
-            )
-            .order_by(Answer.point, Response.id)
+            comment_rows(
+                wave,
+                street,
+                Answer.indicator_code,
+                Answer.comment,
+                indicators=[i.indicator_code for i in missing],
+            ).order_by(Answer.point, Response.id)
         )
         found: dict[str, list[str]] = {}
         for code, comment in rows:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import segno
 from flask import render_template
@@ -35,7 +36,7 @@ def qr_svg(url: str, scale: int = 4) -> Markup:
     return Markup(segno.make(url, error="m", micro=False).svg_inline(scale=scale, omitsize=True))
 
 
-def _local_only(url: str, timeout: int = 10, ssl_context=None):  # type: ignore[no-untyped-def]
+def _local_only(url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
     """WeasyPrint URL fetcher that refuses everything but inline data."""
     if url.startswith("data:"):
         from weasyprint import default_url_fetcher

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, bindparam, cast, func, or_, select, update
+from sqlalchemy import Select, String, bindparam, cast, func, or_, select, update
 
 from scoring.framework import Framework as FrameworkSpec
 from scoring.quality import (
@@ -89,7 +89,9 @@ def _check_all(
     }
 
 
-def _load(query) -> tuple[list[tuple[Any, ...]], dict[int, dict[str, int]]]:  # type: ignore[no-untyped-def]
+def _load(
+    query: Select[*tuple[Any, ...]],
+) -> tuple[list[tuple[Any, ...]], dict[int, dict[str, int]]]:
     rows = [tuple(row) for row in db.session.execute(query.order_by(Response.id))]
     ids = [row[0] for row in rows]
     answers: dict[int, dict[str, int]] = {}
@@ -135,7 +137,7 @@ def flag_submission(
         return "", False
 
 
-def _near_query(device: bool, community: bool):  # type: ignore[no-untyped-def]
+def _near_query(device: bool, community: bool) -> Select[*tuple[Any, ...]]:
     """The neighbours of a new response with their answers packed as 'code:point;...'.
 
     Built on the tables, not the mapped classes: a Core statement skips the

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from scoring.quality import combine_flags, exclusion_rule, speeder_flags, straightline_flags
 
@@ -41,7 +41,7 @@ def check_reviewable(wave: Wave) -> None:
         raise ReviewLocked(f"测评批次“{wave.name}”已下发通知书或已公布，答卷不能再排除或恢复。")
 
 
-def review_query(wave: Wave, *, show: str = "flagged"):  # type: ignore[no-untyped-def]
+def review_query(wave: Wave, *, show: str = "flagged") -> Select[Response]:
     """Select responses to review: ``flagged`` (flags or excluded), ``excluded`` or ``all``."""
     query = select(Response).where(Response.wave_id == wave.id)
     if show == "excluded":

@@ -20,6 +20,7 @@ from scoring.result import ScoreResult, StreetResult, from_json
 from ..extensions import db
 from ..i18n import _
 from ..models import Answer, Framework, Response, ScoringRun, Street, Wave
+from .comments import comment_rows
 from .frameworks import spec_of
 
 SORT_KEYS = ("rank", "score", "street", "n", "dk", "width", "band")
@@ -161,16 +162,7 @@ def comments(
     :param group: only this respondent group's comments.
     :param search: only comments containing this text (case-insensitive, at most 50 characters).
     """
-    query = (
-        select(Answer.indicator_code, Response.group_code, Answer.comment)
-        .join(Response, Response.id == Answer.response_id)
-        .where(
-            Response.wave_id == wave.id,
-            Response.street_id == street.id,
-            Response.excluded.is_(False),
-            Answer.comment != "",
-        )
-    )
+    query = comment_rows(wave, street, Answer.indicator_code, Response.group_code, Answer.comment)
     if indicator:
         query = query.where(Answer.indicator_code == indicator)
     if group:
@@ -183,7 +175,7 @@ def comments(
         .offset((max(page, 1) - 1) * per_page)
         .limit(per_page)
     ).all()
-    return [tuple(r) for r in rows], total  # type: ignore[misc]
+    return [tuple(r) for r in rows], total
 
 
 def earlier_run(wave: Wave) -> tuple[Wave, ScoringRun] | None:

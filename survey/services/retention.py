@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Executable, delete, func, select
 
 from ..extensions import db
 from ..models import Answer, Invitation, Response, ResponseDraft, Wave
@@ -54,7 +54,7 @@ def due_waves(today: date, years: int = RETENTION_YEARS) -> list[Wave]:
     return [w for w in waves if expires_on(w, years) <= today]
 
 
-def _count(statement) -> int:  # type: ignore[no-untyped-def]
+def _count(statement: Executable) -> int:
     return int(db.session.scalar(statement) or 0)
 
 

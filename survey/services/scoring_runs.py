@@ -240,7 +240,7 @@ def flagged_comparison(
         without_flagged = rescore(kept)
     out = scoring.flagged_sensitivity(with_flagged, without_flagged, n_flagged=int(flagged.sum()))
     out["n_excluded_by_rule"] = int(flagged_out.sum())
-    return _plain(out)  # type: ignore[no-any-return]
+    return _plain(out)
 
 
 def _plain(value: Any) -> Any:

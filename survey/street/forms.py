@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -42,7 +44,7 @@ class EvidenceForm(FlaskForm):
     file3 = FileField(_l("文件 3（可不选）"))
     caption3 = StringField(_l("文件 3 的说明（可不填）"), validators=[Optional(), Length(max=200)])
 
-    def pairs(self):  # type: ignore[no-untyped-def]
+    def pairs(self) -> list[tuple[Any, str]]:
         """``(file field, caption)`` of every slot with a file chosen."""
         slots = (
             (self.file, self.caption),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -58,7 +61,7 @@ def _selected_wave(street: Street) -> tuple[Wave | None, list[Wave]]:
 
 @bp.get("/")
 @roles_required("street")
-def index():
+def index() -> ResponseReturnValue:
     """Show the street's scores, band, rank interval and priorities of a scored wave."""
     street = own_street()
     wave, waves = _selected_wave(street)
@@ -91,7 +94,7 @@ def index():
 
 @bp.get("/comments")
 @roles_required("street")
-def comments():
+def comments() -> ResponseReturnValue:
     """Show what residents wrote, by indicator, without identities."""
     street = own_street()
     wave, waves = _selected_wave(street)
@@ -103,7 +106,7 @@ def comments():
 
 @bp.get("/notices")
 @roles_required("street")
-def notices():
+def notices() -> ResponseReturnValue:
     """List the notices and follow-up notices sent to this street."""
     street = own_street()
     rows = db.session.scalars(
@@ -116,7 +119,7 @@ def notices():
 
 @bp.get("/notices/<int:notice_id>.pdf")
 @roles_required("street")
-def notice_pdf(notice_id: int):
+def notice_pdf(notice_id: int) -> ResponseReturnValue:
     """Download a notice PDF, named after the street."""
     notice = own_notice(notice_id)
     return pdf_response(notice.pdf, notice_filename(notice))
@@ -124,7 +127,7 @@ def notice_pdf(notice_id: int):
 
 @bp.post("/notices/<int:notice_id>/acknowledge")
 @roles_required("street")
-def acknowledge(notice_id: int):
+def acknowledge(notice_id: int) -> ResponseReturnValue:
     """Confirm receipt of a notice (签收)."""
     notice = own_notice(notice_id)
     if ConfirmForm().validate_on_submit() and notice.acknowledged_at is None:
@@ -136,7 +139,7 @@ def acknowledge(notice_id: int):
 
 @bp.get("/items")
 @roles_required("street")
-def items():
+def items() -> ResponseReturnValue:
     """List the street's rectification items with state and deadline; overdue highlighted."""
     street = own_street()
     rows = rect.street_items(street)
@@ -154,7 +157,7 @@ def items():
     )
 
 
-def _render_item(item: RectificationItem, status: int = 200, **forms):  # type: ignore[no-untyped-def]
+def _render_item(item: RectificationItem, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
     plan = forms.get("plan") or PlanForm(formdata=None, obj=item if item.measures else None)
     user_ids = {e.user_id for e in item.events if e.user_id}
     users = {
@@ -182,12 +185,19 @@ def _render_item(item: RectificationItem, status: int = 200, **forms):  # type: 
 
 @bp.get("/items/<int:item_id>")
 @roles_required("street")
-def item(item_id: int):
+def item(item_id: int) -> ResponseReturnValue:
     """Show one item: requirement, plan, history, evidence and the next step's form."""
     return _render_item(own_item(item_id))
 
 
-def _apply(item: RectificationItem, form, name: str, action, success: str, field=None):  # type: ignore[no-untyped-def]
+def _apply(
+    item: RectificationItem,
+    form: FlaskForm,
+    name: str,
+    action: Callable[[], object],
+    success: str,
+    field: Any = None,
+) -> ResponseReturnValue:
     """Validate ``form``, run ``action()``, commit and redirect; re-render on errors.
 
     :param field: the form field (or a function of the error) that a refusal belongs
@@ -210,7 +220,7 @@ def _apply(item: RectificationItem, form, name: str, action, success: str, field
 
 @bp.post("/items/<int:item_id>/plan")
 @roles_required("street")
-def plan(item_id: int):
+def plan(item_id: int) -> ResponseReturnValue:
     """Save the rectification plan."""
     item = own_item(item_id)
     form = PlanForm()
@@ -233,7 +243,7 @@ def plan(item_id: int):
 
 @bp.post("/items/<int:item_id>/progress")
 @roles_required("street")
-def progress(item_id: int):
+def progress(item_id: int) -> ResponseReturnValue:
     """Record a progress note."""
     item = own_item(item_id)
     form = ProgressForm()
@@ -248,7 +258,7 @@ def progress(item_id: int):
 
 @bp.post("/items/<int:item_id>/evidence")
 @roles_required("street")
-def upload(item_id: int):
+def upload(item_id: int) -> ResponseReturnValue:
     """Upload a photo or PDF as evidence (checked by content)."""
     item = own_item(item_id)
     form = EvidenceForm()
@@ -275,7 +285,7 @@ def upload(item_id: int):
 
 
 @bp.errorhandler(RequestEntityTooLarge)
-def too_large(exc):  # type: ignore[no-untyped-def]
+def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
     """Refuse an oversized upload with a plain message (nothing was stored)."""
     flash(
         _("文件太大，未保存。照片每张不超过5MB，PDF文件不超过10MB。"),
@@ -287,7 +297,7 @@ def too_large(exc):  # type: ignore[no-untyped-def]
 
 @bp.get("/evidence/<int:evidence_id>/delete")
 @roles_required("street")
-def confirm_delete_evidence(evidence_id: int):
+def confirm_delete_evidence(evidence_id: int) -> ResponseReturnValue:
     """Ask before deleting an evidence file: show which one."""
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
@@ -304,7 +314,7 @@ def confirm_delete_evidence(evidence_id: int):
 
 @bp.post("/evidence/<int:evidence_id>/delete")
 @roles_required("street")
-def delete_evidence(evidence_id: int):
+def delete_evidence(evidence_id: int) -> ResponseReturnValue:
     """Remove an evidence file while the item is still being worked on."""
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
@@ -321,7 +331,7 @@ def delete_evidence(evidence_id: int):
 
 @bp.post("/items/<int:item_id>/submit")
 @roles_required("street")
-def submit(item_id: int):
+def submit(item_id: int) -> ResponseReturnValue:
     """Report completion and send the item to the bureau for acceptance."""
     item = own_item(item_id)
     form = SubmitForm()
@@ -337,7 +347,7 @@ def submit(item_id: int):
 @bp.get("/evidence/<int:evidence_id>")
 @bp.get("/evidence/<int:evidence_id>/thumb", endpoint="evidence_thumb", defaults={"thumb": True})
 @roles_required("street")
-def evidence(evidence_id: int, thumb: bool = False):
+def evidence(evidence_id: int, thumb: bool = False) -> ResponseReturnValue:
     """Send one of the street's own evidence files (or its thumbnail)."""
     found = db.session.get(Evidence, evidence_id)
     if found is None:

@@ -12,19 +12,7 @@ from survey.models import Response
 from survey.services.api_tokens import issue_token
 from survey.services.scoring_runs import current_run
 
-
-def load_admin_support():  # type: ignore[no-untyped-def]
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).with_name("test_admin_support.py")
-    spec = importlib.util.spec_from_file_location("admin_support", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-support = load_admin_support()
+from . import admin_support as support
 
 
 @pytest.fixture

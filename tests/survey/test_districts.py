@@ -32,9 +32,7 @@ from survey.services.api_tokens import issue_token
 from survey.services.districts import create_district
 from survey.services.scoring_runs import current_run
 
-from .test_authz import load_admin_support
-
-support = load_admin_support()
+from . import admin_support as support
 
 ROLES = ("admin", "agency", "interviewer", "street", "viewer")
 BLUEPRINTS = ("admin", "agency", "street", "api")

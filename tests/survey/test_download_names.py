@@ -11,6 +11,8 @@ from werkzeug.http import parse_options_header
 
 from survey.downloads import content_disposition
 
+from . import admin_support as support
+
 HOSTILE = [
     "w\";x=1; filename*=UTF-8''evil.exe",
     "w\r\nSet-Cookie: pwned=1",
@@ -21,20 +23,6 @@ HOSTILE = [
     "；＝HYPERLINK.csv",
 ]
 ATTR_CHARS = re.compile(r"[A-Za-z0-9!#$&+\-.^_`|~%]*")
-
-
-def load_admin_support():  # type: ignore[no-untyped-def]
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).with_name("test_admin_support.py")
-    spec = importlib.util.spec_from_file_location("admin_support", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-support = load_admin_support()
 
 
 def check_header(value: str) -> str:

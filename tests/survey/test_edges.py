@@ -10,21 +10,9 @@ import pytest
 from scoring.framework import FrameworkError, default_framework_text, parse_framework
 from survey.services.api_tokens import issue_token
 
+from . import admin_support as support
+
 HUGE = "9" * 30
-
-
-def load_admin_support():  # type: ignore[no-untyped-def]
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).with_name("test_admin_support.py")
-    spec = importlib.util.spec_from_file_location("admin_support", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-support = load_admin_support()
 
 
 def _value(name: str, converter, wave_code: str, token: str) -> str:  # type: ignore[no-untyped-def]

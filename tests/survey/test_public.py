@@ -2,44 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib.util
-from pathlib import Path
-
 from survey.extensions import db
-from survey.services import rectification as rect
-from survey.services.evidence import check_upload
 
-
-def _load_support():  # type: ignore[no-untyped-def]
-    path = Path(__file__).with_name("test_rectification_support.py")
-    spec = importlib.util.spec_from_file_location("rectification_support", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _load_support()
-
-
-def accepted_items(wave, street, codes=("I07", "I08")):  # type: ignore[no-untyped-def]
-    items = S.direct_items(wave, street, deadline=dt.date(2026, 5, 15), n=len(codes))
-    for item, code in zip(items, codes, strict=True):
-        item.indicator_code = code
-        rect.plan_item(
-            item,
-            measures="新增集中充电车棚3处、充电桩60个",
-            responsible_unit="街道城管科",
-            responsible_person="王科长",
-            planned_date=dt.date(2026, 4, 30),
-            user_id=None,
-        )
-        rect.record_progress(item, note="车棚已开工", user_id=None)
-        rect.add_evidence(item, check_upload("车棚.jpg", S.photo()), user_id=None)
-        rect.submit_item(item, result="楼道内不再停放电动车，居民可就近充电。", user_id=None)
-        rect.accept_item(item, user_id=None)
-    db.session.flush()
-    return items
+from . import rectification_support as S
 
 
 def test_only_published_waves_are_public(app, client, make_wave, district):
@@ -47,7 +12,7 @@ def test_only_published_waves_are_public(app, client, make_wave, district):
     street = district.streets[0]
     assert client.get(f"/public/{wave.code}/").status_code == 404
     assert client.get(f"/public/{wave.code}/streets/{street.code}").status_code == 404
-    items = accepted_items(wave, street, codes=("I07",))
+    items = S.accepted_items(wave, street, codes=("I07",))
     thumb = f"/public/evidence/{items[0].evidence[0].id}.jpg"
     assert client.get(thumb).status_code == 404  # accepted, but the wave is not published
     wave.state = "published"
@@ -85,7 +50,7 @@ def test_small_groups_are_suppressed(app, client, make_wave, district):
 def test_next_wave_shows_targeted_change(app, client, make_wave, make_user, district, login):
     first = S.score(S.simulated_wave(make_wave, "ver-1"))
     street = district.streets[0]
-    accepted_items(first, street)
+    S.accepted_items(first, street)
     first.state = "published"
     second = S.improved_copy(make_wave, first, "ver-2", street.name, ["I07", "I08"])
     S.score(second)

@@ -7,7 +7,6 @@ Set ``MINPING_SCREENSHOT`` to a path to keep the picture (docs/public-street-pho
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -16,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from survey.extensions import db
+
+from . import rectification_support as S
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -34,22 +35,12 @@ pytestmark = [
 ]
 
 
-def _load(name: str):  # type: ignore[no-untyped-def]
-    path = Path(__file__).with_name(name)
-    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_public_street_page_on_a_phone(app, client, make_wave, district, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    support = _load("test_rectification_support.py")
-    public = _load("test_public.py")
-    wave = support.score(support.simulated_wave(make_wave, "phone-1"))
+    wave = S.score(S.simulated_wave(make_wave, "phone-1"))
     wave.name = "2026年度居民满意度测评"
     street = district.streets[0]
-    items = public.accepted_items(wave, street)
+    items = S.accepted_items(wave, street)
     items[1].indicator_name = "停车秩序"
     items[1].measures = "施划夜间错时停车位120个"
     items[1].result = "夜间小区道路不再堵车，消防通道畅通。"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import unquote
 
@@ -20,16 +18,8 @@ from survey.models import AuditLog, Evidence, Notice
 from survey.services import rectification as rect
 from survey.services.waves import transition
 
+from . import rectification_support as S
 
-def _load_support():  # type: ignore[no-untyped-def]
-    path = Path(__file__).with_name("test_rectification_support.py")
-    spec = importlib.util.spec_from_file_location("rectification_support", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _load_support()
 PASSWORD = "Test-Password-2026"
 
 

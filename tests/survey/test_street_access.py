@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
-from pathlib import Path
 
 from survey.extensions import db
 from survey.models import Evidence
 from survey.services import rectification as rect
 from survey.services.evidence import check_upload
 
-
-def _load_support():  # type: ignore[no-untyped-def]
-    path = Path(__file__).with_name("test_rectification_support.py")
-    spec = importlib.util.spec_from_file_location("rectification_support", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _load_support()
+from . import rectification_support as S
 
 
 def test_other_streets_are_invisible(app, make_wave, make_user, district, login):

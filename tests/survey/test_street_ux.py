@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
-from pathlib import Path
 
 from survey.extensions import db
 
+from . import rectification_support as S
 
-def _load(name: str):  # type: ignore[no-untyped-def]
-    path = Path(__file__).with_name(name)
-    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _load("test_rectification_support.py")
 PASSWORD = "Test-Password-2026"
 
 

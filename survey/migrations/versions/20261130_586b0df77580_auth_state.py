@@ -23,7 +23,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table("notice", schema=None) as batch_op:
         batch_op.add_column(sa.Column("supplement_to_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
@@ -45,7 +45,7 @@ def upgrade():
         )
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table("rectification_item", schema=None) as batch_op:
         batch_op.drop_column("deadline_days")
         batch_op.drop_column("deadline_start")

@@ -14,7 +14,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table("document_job", schema=None) as batch_op:
         batch_op.add_column(sa.Column("params", sa.Text(), nullable=False, server_default="{}"))
         batch_op.add_column(sa.Column("lock_key", sa.String(length=80), nullable=True))
@@ -39,7 +39,7 @@ def upgrade():
     )
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table("document_job", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_document_job_lock_key"), type_="unique")
         for column in (

@@ -15,7 +15,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('code_hash', sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_invitation_code_hash'), ['code_hash'])
@@ -31,7 +31,7 @@ def upgrade():
         batch_op.add_column(sa.Column('caption', sa.String(length=200), nullable=False, server_default=''))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.drop_column('caption')
     with op.batch_alter_table('invitation_batch', schema=None) as batch_op:

@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.add_column(sa.Column("district_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_user_district_id"), ["district_id"], unique=False)
@@ -31,7 +31,7 @@ def upgrade():
         )
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_audit_log_district_id_district"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_audit_log_district_id"))

@@ -17,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table("response", schema=None) as batch_op:
         batch_op.add_column(sa.Column("import_sha256", sa.String(length=64), nullable=True))
     with op.batch_alter_table("invitation", schema=None) as batch_op:
@@ -27,7 +27,7 @@ def upgrade():
         )
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table("invitation", schema=None) as batch_op:
         batch_op.drop_index("ix_invitation_start_address")
         batch_op.drop_column("start_address")

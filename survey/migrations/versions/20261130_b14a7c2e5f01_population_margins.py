@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table('population_version',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('district_id', sa.Integer(), nullable=False),
@@ -59,7 +59,7 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_scoring_run_population_version_id_population_version'), 'population_version', ['population_version_id'], ['id'])
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('scoring_run', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_scoring_run_population_version_id_population_version'), type_='foreignkey')
         batch_op.drop_column('population_version_id')

@@ -16,13 +16,13 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('wave', schema=None) as batch_op:
         batch_op.add_column(sa.Column('trim_low', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('trim_high', sa.Float(), nullable=True))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('wave', schema=None) as batch_op:
         batch_op.drop_column('trim_high')
         batch_op.drop_column('trim_low')

@@ -20,7 +20,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('indicator', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_indicator_framework_id'))
     op.drop_table('indicator')
@@ -29,7 +29,7 @@ def upgrade():
     op.drop_table('dimension')
 
 
-def downgrade():
+def downgrade() -> None:
     dimension = op.create_table('dimension',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('framework_id', sa.Integer(), nullable=False),

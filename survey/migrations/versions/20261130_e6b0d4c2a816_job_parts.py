@@ -15,7 +15,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('document_job', schema=None) as batch_op:
         batch_op.add_column(sa.Column('parent_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_document_job_parent_id'), ['parent_id'], unique=False)
@@ -28,7 +28,7 @@ def upgrade():
         )
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('document_job', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_document_job_parent_id_document_job'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_document_job_parent_id'))

@@ -1,7 +1,6 @@
 """Builders shared by the rectification, street and public tests (no tests here).
 
-Other test files load this module by path (``load_support()``), so it works
-whatever the import mode and working directory.
+Test modules import it as a sibling: ``from . import rectification_support as S``.
 """
 
 from __future__ import annotations
@@ -19,6 +18,8 @@ from PIL import Image
 
 from survey.extensions import db
 from survey.models import Notice, RectificationItem, Wave
+from survey.services import rectification as rect
+from survey.services.evidence import check_upload
 
 ISSUE_DATE = dt.date(2026, 3, 31)
 PASSWORD = "Test-Password-2026"  # conftest.STAFF_PASSWORD
@@ -162,3 +163,24 @@ def enormous_png(width: int = 100_000, height: int = 100_000) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     body = chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(64))) + chunk(b"IEND", b"")
     return b"\x89PNG\r\n\x1a\n" + body
+
+
+def accepted_items(wave, street, codes=("I07", "I08")):  # type: ignore[no-untyped-def]
+    """Direct items on ``codes`` taken through plan, progress, evidence and acceptance."""
+    items = direct_items(wave, street, deadline=dt.date(2026, 5, 15), n=len(codes))
+    for item, code in zip(items, codes, strict=True):
+        item.indicator_code = code
+        rect.plan_item(
+            item,
+            measures="新增集中充电车棚3处、充电桩60个",
+            responsible_unit="街道城管科",
+            responsible_person="王科长",
+            planned_date=dt.date(2026, 4, 30),
+            user_id=None,
+        )
+        rect.record_progress(item, note="车棚已开工", user_id=None)
+        rect.add_evidence(item, check_upload("车棚.jpg", photo()), user_id=None)
+        rect.submit_item(item, result="楼道内不再停放电动车，居民可就近充电。", user_id=None)
+        rect.accept_item(item, user_id=None)
+    db.session.flush()
+    return items

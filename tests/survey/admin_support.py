@@ -1,7 +1,6 @@
 """Builders shared by the console, API and authorisation tests (no tests here).
 
-Load with ``load_admin_support()`` (by path), so it works whatever the import
-mode and working directory.
+Test modules import it as a sibling: ``from . import admin_support as support``.
 """
 
 from __future__ import annotations
