@@ -545,6 +545,49 @@ def _weight(value: str) -> tuple[float, str | None]:
     return weight, None
 
 
+#: from this many distinct weights on, plain decimals are parsed by Arrow (its
+#: import costs about as much as parsing 200,000 numbers in Python)
+ARROW_WEIGHTS = 200_000
+#: digits[.digits], at most 17 each: Python and Arrow both round these correctly
+PLAIN_DECIMAL = r"^[0-9]{1,17}(\.[0-9]{1,17})?$"
+
+
+def _plain_decimals(values: list[str]) -> tuple[BoolArray, npt.NDArray[np.float64]]:
+    """Which ``values`` are plain decimals, and their values (Arrow, at C speed).
+
+    ``float(v)`` and Arrow's cast are both correctly rounded, so the doubles are
+    the same bits (``tests/scoring/test_exchange_ingest_speed.py``).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values, type=pa.string())
+    plain = pc.match_substring_regex(text, PLAIN_DECIMAL)
+    number = pc.cast(pc.if_else(plain, text, "0"), pa.float64())
+    return plain.to_numpy(zero_copy_only=False), number.to_numpy()
+
+
+def _weights(values: list[str]) -> tuple[npt.NDArray[np.float64], list[str | None]]:
+    """Each distinct weight cell's value (empty: 1.0) and why it is refused (:func:`_weight`)."""
+    n = len(values)
+    weight = np.ones(n, dtype=np.float64)
+    rest = values
+    todo: IntArray | slice = slice(None)
+    if n >= ARROW_WEIGHTS:
+        plain, number = _plain_decimals(values)
+        weight[plain] = number[plain]
+        todo = np.flatnonzero(~plain)
+        rest = [values[i] for i in todo.tolist()]
+    try:  # at C speed while every cell is a number
+        weight[todo] = [float(v) if v else 1.0 for v in rest]
+    except ValueError:
+        weight[todo] = [_weight(v)[0] for v in rest]
+    reasons: list[str | None] = [None] * n
+    for i in np.flatnonzero(~np.isfinite(weight) | (weight <= 0)).tolist():
+        reasons[i] = _weight(values[i])[1]
+    return weight, reasons
+
+
 def _concerns(value: str, codes: frozenset[str]) -> tuple[tuple[str, ...], list[str]]:
     found: list[str] = []
     reasons: list[str] = []
@@ -571,6 +614,19 @@ def _comment(value: str) -> tuple[str, str | None]:
     return value, None
 
 
+def _stripped(values: list[str]) -> list[str]:
+    """``[v.strip() for v in values]``: ``values`` itself when none holds whitespace.
+
+    ``str.split`` and ``str.strip`` use the same whitespace; one C-speed scan of
+    the joined values replaces a call per value (a million ids or weights).
+    """
+    # NUL (never in a cell, not whitespace) at both ends: split() ignores
+    # whitespace at the ends of the text, so none may be there
+    if len(values) > 1000 and len(("\0" + "\0".join(values) + "\0").split(maxsplit=1)) == 1:
+        return values
+    return [v.strip() for v in values]
+
+
 def _duplicates(
     rows: IntArray, inverse: IntArray, stripped: list[str], raw: list[str]
 ) -> tuple[IntArray, IntArray]:
@@ -582,6 +638,8 @@ def _duplicates(
     # list comparison, all() and the joined text run at C speed; NUL never
     # occurs in a cell (the splitter refuses it), so it separates the ids
     plain = stripped == raw and all(stripped) and "\0row-" not in "\0" + "\0".join(stripped)
+    if plain and len(raw) == inverse.shape[0]:  # every row its own cell: no repeats
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if plain and rows.size:  # distinct cells are distinct ids: group rows by their cell
         key = inverse[rows]
         order = np.argsort(key, kind="stable")
@@ -653,7 +711,7 @@ def validate(
     h = len(header)
     empty = Column(np.zeros(n, dtype=np.int64), [""])
 
-    stripped = [[u.strip() for u in c.uniques] for c in cells.columns]
+    stripped = [_stripped(c.uniques) for c in cells.columns]
 
     def column(name: str) -> tuple[Column, list[str]]:
         i = col.get(name)
@@ -664,6 +722,9 @@ def validate(
     lines = np.arange(2, n + 2, dtype=np.int64)
     blank = cells.extra_blank.copy()
     for c, st in zip(cells.columns, stripped, strict=True):
+        if "" not in st:  # no blank cell in this column: no blank row at all
+            blank[:] = False
+            break
         blank &= np.array([not u for u in st], dtype=bool)[c.inverse]
     too_wide = (cells.width > h) & ~blank
     active = ~blank & ~too_wide
@@ -728,14 +789,7 @@ def validate(
          for v in ch_vals],
     )  # fmt: skip
     wt_col, wt_u = column("weight")
-    try:  # the common case at C speed: every distinct weight is a number
-        weight_u = np.array([float(v) if v else 1.0 for v in wt_u], dtype=np.float64)
-        bad = ~np.isfinite(weight_u) | (weight_u <= 0)
-        w_reason = [_weight(v)[1] if b else None for v, b in zip(wt_u, bad.tolist(), strict=True)]
-    except ValueError:
-        weights = [_weight(v) for v in wt_u]
-        weight_u = np.array([w for w, _ in weights], dtype=np.float64)
-        w_reason = [r for _, r in weights]
+    weight_u, w_reason = _weights(wt_u)
     check("weight", 5, wt_col.inverse, w_reason)
 
     # indicators: value, then "not asked of the group"
@@ -747,7 +801,8 @@ def validate(
             asked[gi, codes.index(ind.code)] = True
     points = np.zeros((n, J), dtype=np.int64)
     dont_know = np.zeros((n, J), dtype=bool)
-    known_group = group >= 0
+    not_asked_of = ~asked
+    not_asked_of[-1] = False  # an unknown group is its own problem (group = -1: last row)
 
     def not_asked_text(rows: IntArray, code: str, number: int) -> Callable[[int], str]:
         def text(k: int) -> str:
@@ -766,8 +821,10 @@ def validate(
         dk_u = np.array([v == DK for v, _ in parsed], dtype=bool)
         points[:, j] = pts_u[c.inverse]
         dont_know[:, j] = dk_u[c.inverse]
-        given = (points[:, j] > 0) | dont_know[:, j]
-        not_asked = given & known_group & ~asked[group, j] & active
+        given_u = (pts_u > 0) | dk_u
+        if not (not_asked_of[:, j].any() and given_u.any()):
+            continue  # asked of every group, or never answered
+        not_asked = given_u[c.inverse] & not_asked_of[group, j] & active
         rows = np.flatnonzero(not_asked)
         if rows.size:
             out.add(rows, 11 + 2 * j, not_asked_text(rows, code, col[code] + 1))
@@ -835,26 +892,35 @@ def validate(
         for code in found:
             concern_mask[i, codes.index(code)] = True
     overall_u = np.array([v if isinstance(v, int) else 0 for v, _ in parsed_o], dtype=np.int64)
-    r = rows_ok
+    if rows_ok.size == n:  # every row kept (the usual case): no copies
+
+        def kept(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return a
+
+    else:
+
+        def kept(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return a[rows_ok]
+
     return Table(
-        lines=lines[r],
-        rid=rid_inv[r],
+        lines=kept(lines),
+        rid=kept(rid_inv),
         rid_values=rid_u,
-        street=st_col.inverse[r],
+        street=kept(st_col.inverse),
         street_values=st_canon,
-        group=group[r],
-        submitted=dt_col.inverse[r],
+        group=kept(group),
+        submitted=kept(dt_col.inverse),
         submitted_values=[d for d, _ in dates],
-        channel=ch_col.inverse[r],
+        channel=kept(ch_col.inverse),
         channel_values=ch_vals,
-        weight=weight_u[wt_col.inverse[r]],
-        points=points[r],
-        dont_know=dont_know[r],
-        concerns=concern_mask[cn_col.inverse[r]],
-        concern_order=cn_col.inverse[r],
+        weight=weight_u[kept(wt_col.inverse)],
+        points=kept(points),
+        dont_know=kept(dont_know),
+        concerns=concern_mask[kept(cn_col.inverse)],
+        concern_order=kept(cn_col.inverse),
         concern_values=[found for found, _ in parsed_c],
-        overall=overall_u[ov_col.inverse[r]],
-        comment=cm_col.inverse[r],
+        overall=overall_u[kept(ov_col.inverse)],
+        comment=kept(cm_col.inverse),
         comment_values=[c for c, _ in comments],
-        demographics={name: (c.inverse[r], u) for name, (c, u) in demo_cols.items()},
+        demographics={name: (kept(c.inverse), u) for name, (c, u) in demo_cols.items()},
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -12,14 +14,40 @@ from typing import Any
 import numpy as np
 
 from .dataset import from_table
-from .engine import score
 from .exchange import ExchangeError, read_table
 from .framework import Framework, load_framework
 from .population import PopulationError, read_population
-from .result import to_json
 from .settings import DEFAULTS
 
 __all__ = ["score_file"]
+
+#: what scoring needs beyond reading; SciPy's special functions are most of
+#: the scorer's start-up, so they load in a thread while the file is read
+_ENGINE_MODULES = ("scoring.engine", "scoring.result")
+
+
+def _import_meanwhile(names: tuple[str, ...]) -> threading.Thread:
+    """Start importing ``names`` in a daemon thread (join it before using them).
+
+    Everything the main thread imports while reading (this module's imports,
+    :mod:`scoring.exchange`) is loaded before the thread starts, so the two
+    never wait on each other's modules.
+    """
+
+    def load() -> None:
+        for name in names:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="import-engine", daemon=True)
+    thread.start()
+    return thread
+
+
+def _sha256(data: bytes, out: list[str]) -> threading.Thread:
+    """The sha256 of ``data`` into ``out`` from a thread (hashlib releases the GIL)."""
+    thread = threading.Thread(target=lambda: out.append(hashlib.sha256(data).hexdigest()))
+    thread.start()
+    return thread
 
 
 def score_file(
@@ -62,6 +90,7 @@ def score_file(
     :raises RakingError: the margins cannot be met (every cell named).
     :raises ValueError: bad settings (e.g. ``boot`` < 100) or data that do not fit.
     """
+    engine_import = _import_meanwhile(_ENGINE_MODULES)
     framework = load_framework(framework_path)
     path = Path(responses_path)
     try:
@@ -69,9 +98,18 @@ def score_file(
     except OSError as exc:
         raise ExchangeError([f"{path.name}: cannot read the file ({exc.strerror})"]) from None
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
-    digest = hashlib.sha256(raw).hexdigest()
-    data = from_table(read_table(raw, framework, fmt=fmt), framework)
+    digests: list[str] = []
+    hashing = _sha256(raw, digests)
+    try:
+        data = from_table(read_table(raw, framework, fmt=fmt), framework)
+    finally:
+        hashing.join()
+    digest = digests[0]
     del raw  # the file's bytes are not needed while scoring
+    engine_import.join()
+    from .engine import score
+    from .result import document_json, to_document
+
     margins = None
     totals_array = None
     if population_totals is not None:
@@ -129,9 +167,8 @@ def score_file(
     if pop_digest is not None:
         weighting = {**result.method["weighting"], "population_sha256": pop_digest}
         result = replace(result, method={**result.method, "weighting": weighting})
-    text = to_json(result)
-    Path(out_path).write_text(text, encoding="utf-8")
-    doc: dict[str, Any] = json.loads(text)
+    doc = to_document(result)
+    Path(out_path).write_text(document_json(doc), encoding="utf-8")
     return doc
 
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import orjson
+
 from .bootstrap import Replicates
 from .priorities import Priority
 
@@ -36,7 +38,9 @@ __all__ = [
     "from_dict",
     "from_json",
     "reliability_dict",
+    "document_json",
     "to_dict",
+    "to_document",
     "to_json",
 ]
 
@@ -434,16 +438,35 @@ class FlaggedSensitivity:
 
 
 def _num(value: Any) -> Any:
+    """``value`` with every float rounded to ``DECIMALS`` (non-finite: None, -0.0: 0.0).
+
+    Exact built-in types are dispatched first (an ``isinstance`` check against
+    ``Mapping`` is slow, and a scores document holds some 100,000 values); the
+    general checks below give the same answers for everything else.
+    """
+    kind = type(value)
+    if kind is float:
+        return _round(value)
+    if kind is dict:
+        return {str(k): _num(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_round(v) if type(v) is float else _num(v) for v in value]
+    if kind is int or kind is str or kind is bool or value is None:
+        return value
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        r = round(value, DECIMALS)
-        return 0.0 if r == 0 else r
+        return _round(value)
     if isinstance(value, Mapping):
         return {str(k): _num(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_num(v) for v in value]
     return value
+
+
+def _round(value: float) -> float | None:
+    if not math.isfinite(value):
+        return None
+    r = round(value, DECIMALS)
+    return 0.0 if r == 0 else r
 
 
 def _estimate(e: Estimate, indicator: bool) -> dict[str, Any]:
@@ -573,9 +596,36 @@ def to_dict(result: ScoreResult) -> dict[str, Any]:
     return out
 
 
+def to_document(result: ScoreResult) -> dict[str, Any]:
+    """The scores JSON document of ``result`` as plain data (rounded; NaN as None).
+
+    Equal to ``json.loads(to_json(result))``; :func:`document_json` writes it.
+    """
+    doc: dict[str, Any] = _num(to_dict(result))
+    return doc
+
+
+def document_json(doc: Mapping[str, Any]) -> str:
+    """Canonical JSON text of a document from :func:`to_document`.
+
+    orjson writes the same bytes as ``json.dumps(doc, sort_keys=True,
+    ensure_ascii=False, indent=2)`` for these documents (both sort keys by code
+    point, indent by two spaces and print the shortest round-trip float; every
+    float is rounded to 4 decimals, so none is below 1e-4, where the two write
+    exponents differently), about ten times faster.  Anything orjson refuses
+    (a NumPy scalar, an integer beyond 64 bits) goes to the standard library
+    as before.
+    """
+    try:
+        text = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        text = json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=2)
+    return text + "\n"
+
+
 def to_json(result: ScoreResult) -> str:
     """Canonical JSON text of ``result`` (docs/scores-json.md); same result → same bytes."""
-    return json.dumps(_num(to_dict(result)), sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    return document_json(to_document(result))
 
 
 # --- reading a stored result back -------------------------------------------------------------

@@ -109,3 +109,23 @@ def test_an_old_run_reads_with_defaults() -> None:
 def test_not_a_scores_document_is_refused() -> None:
     with pytest.raises(ValueError, match="not a scores JSON"):
         from_json("[1, 2]")
+
+
+def test_document_json_writes_the_standard_library_bytes():
+    from scoring.result import document_json
+
+    def reference(d: dict[str, object]) -> str:
+        return json.dumps(d, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+
+    doc = {
+        "街道": [{"b": 1.5, "a": None, "c": []}, {}],
+        "text": 'quote " backslash \\ tab \t newline \n nul \x00 \x1f \x7f \u2028 中文',
+        "floats": [0.0, 0.0001, 12.3457, -3.5, 1e16, 123456789.0, 100.0],
+        "ints": [0, -7, 2**62],
+        "flags": [True, False],
+        "Z": {"nested": {"y": 1, "x": [1, [2, []]]}},
+    }
+    assert document_json(doc) == reference(doc)
+    # what orjson refuses goes to the standard library (same text as before)
+    big = {"n": 2**70}
+    assert document_json(big) == reference(big)

@@ -119,6 +119,9 @@ def test_score_file_round_trip(tmp_path):
     score_file(fw_path, csv_path, out2, boot=200, seed=5)
     assert out1.read_bytes() == out2.read_bytes()
     assert json.loads(out1.read_text("utf-8")) == doc
+    # the fast writer gives the standard library's bytes
+    reference = json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    assert out1.read_text("utf-8") == reference
     import hashlib
 
     assert doc["method"]["data_sha256"] == hashlib.sha256(csv_path.read_bytes()).hexdigest()
