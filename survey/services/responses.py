@@ -161,6 +161,27 @@ def insert_records(
     return new_ids
 
 
+def exchange_columns() -> tuple[Any, ...]:
+    """The columns of a response as the exchange format writes it, in its order.
+
+    One list for the record reader (:func:`wave_records`) and the columnar one
+    (:mod:`survey.services.wave_columns`); the query must join :class:`Street`.
+    """
+    return (
+        Response.id,
+        Response.public_id,
+        Street.name,
+        Response.group_code,
+        Response.submitted_at,
+        Response.channel,
+        Response.weight,
+        Response.concerns,
+        Response.overall,
+        Response.comment,
+        *(getattr(Response, q.column) for q in ABOUT_YOU),
+    )
+
+
 def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRecord]:
     """Return the wave's responses as exchange records, in insertion order.
 
@@ -169,19 +190,7 @@ def wave_records(wave: Wave, *, included_only: bool = False) -> list[ResponseRec
     """
     spec = spec_of(wave.framework)
     query = (
-        select(
-            Response.id,
-            Response.public_id,
-            Street.name,
-            Response.group_code,
-            Response.submitted_at,
-            Response.channel,
-            Response.weight,
-            Response.concerns,
-            Response.overall,
-            Response.comment,
-            *(getattr(Response, q.column) for q in ABOUT_YOU),
-        )
+        select(*exchange_columns())
         .join(Street, Street.id == Response.street_id)
         .where(Response.wave_id == wave.id)
     )

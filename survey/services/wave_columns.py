@@ -33,6 +33,7 @@ from ..extensions import db
 from ..models import DK_POINT, Answer, Response, Street, Wave
 from .frameworks import spec_of
 from .quality_review import REVIEW_PREFIX
+from .responses import exchange_columns
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -65,19 +66,7 @@ def load_wave_columns(wave: Wave, framework: Framework) -> WaveColumns:
     """Read ``wave``'s responses and answers into :class:`WaveColumns` (two queries)."""
     rows = db.session.execute(
         select(
-            Response.id,
-            Response.public_id,
-            Street.name,
-            Response.group_code,
-            Response.submitted_at,
-            Response.channel,
-            Response.weight,
-            Response.concerns,
-            Response.overall,
-            Response.comment,
-            Response.age_band,
-            Response.gender,
-            Response.residence_years,
+            *exchange_columns(),
             Response.excluded,
             Response.quality_flags != "",
             Response.exclusion_reason,
