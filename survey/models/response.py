@@ -75,6 +75,12 @@ class ResponseDraft(Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+#: how :attr:`Response.exclusion_reason` starts when the quality rules excluded a response
+AUTO_PREFIX = "自动排除："
+#: how it starts when a reviewer decided (see survey/services/quality_review.py)
+REVIEW_PREFIX = "复核："
+
+
 class Response(Model):
     __table_args__ = (
         UniqueConstraint("wave_id", "public_id"),
@@ -108,6 +114,8 @@ class Response(Model):
     residence_years: Mapped[str | None] = mapped_column(String(20))
     quality_flags: Mapped[str] = mapped_column(Text, default="")  # "speeder: 95 s for 17 items"
     excluded: Mapped[bool] = mapped_column(default=False)
+    #: why: ``AUTO_PREFIX`` + rule (excluded by the quality rules) or ``REVIEW_PREFIX`` +
+    #: decision + note (a reviewer's decision, which the rules never overturn)
     exclusion_reason: Mapped[str] = mapped_column(Text, default="")
 
     wave: Mapped[Wave] = relationship()

@@ -12,9 +12,9 @@ from ..errors import UserError
 from ..extensions import db
 from ..i18n import _
 from ..models import Quota, Response, ScoringRun, Wave
+from ..models.response import AUTO_PREFIX, REVIEW_PREFIX
 from .audit import record
 from .problem_text import problems_text
-from .quality_review import AUTO_PREFIX, REVIEW_PREFIX
 from .scoring_runs import score_wave
 from .waves import check_transition, set_weighting
 

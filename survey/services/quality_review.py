@@ -20,11 +20,11 @@ from .. import i18n
 from ..errors import UserError
 from ..extensions import db
 from ..models import DK_POINT, Answer, AuditLog, Response, ScoringRun, Wave
+from ..models.response import AUTO_PREFIX, REVIEW_PREFIX
 from .audit import record
 from .frameworks import spec_of
+from .wave_columns import scored_data_sha256
 
-AUTO_PREFIX = "自动排除："
-REVIEW_PREFIX = "复核："
 REVIEW_STATES = ("fieldwork", "closed", "scored")
 PAGE = 50
 
@@ -152,8 +152,6 @@ def included_sha256(wave: Wave) -> str:
     The same function as ``score_wave`` uses (weights as the wave's weighting
     setting scores them), so an unchanged wave is never reported as stale.
     """
-    from .wave_columns import scored_data_sha256  # wave_columns imports this module
-
     return scored_data_sha256(wave)
 
 

@@ -31,8 +31,8 @@ from scoring.ingest import DEMOGRAPHICS, Table
 
 from ..extensions import db
 from ..models import DK_POINT, Answer, Response, Street, Wave
+from ..models.response import REVIEW_PREFIX
 from .frameworks import spec_of
-from .quality_review import REVIEW_PREFIX
 from .responses import exchange_columns
 
 IntArray = npt.NDArray[np.int64]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Response
-from survey.services.quality_review import AUTO_PREFIX
+from survey.models.response import AUTO_PREFIX
 from survey.services.scoring_runs import current_run, score_wave
 from survey.services.waves import transition
 

@@ -14,8 +14,9 @@ from scoring.dataset import from_records
 from scoring.exchange import table_records, write_csv
 from survey.extensions import db
 from survey.models import Response
+from survey.models.response import AUTO_PREFIX, REVIEW_PREFIX
 from survey.services.frameworks import spec_of
-from survey.services.quality_review import AUTO_PREFIX, REVIEW_PREFIX, _sha_cache, run_is_stale
+from survey.services.quality_review import _sha_cache, run_is_stale
 from survey.services.responses import wave_records
 from survey.services.scoring_runs import score_wave
 from survey.services.wave_columns import (
