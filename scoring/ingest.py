@@ -26,7 +26,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -454,6 +454,26 @@ class Table:
     comment_values: list[str]
     #: column name -> (per-row index, distinct values; "" = not answered)
     demographics: dict[str, tuple[IntArray, list[str]]] = field(default_factory=dict)
+
+    def take(self, rows: IntArray) -> Table:
+        """The rows ``rows`` of this table, in that order (the value lists are shared)."""
+        return replace(
+            self,
+            lines=self.lines[rows],
+            rid=self.rid[rows],
+            street=self.street[rows],
+            group=self.group[rows],
+            submitted=self.submitted[rows],
+            channel=self.channel[rows],
+            weight=self.weight[rows],
+            points=self.points[rows],
+            dont_know=self.dont_know[rows],
+            concerns=self.concerns[rows],
+            concern_order=self.concern_order[rows],
+            overall=self.overall[rows],
+            comment=self.comment[rows],
+            demographics={k: (v[0][rows], v[1]) for k, v in self.demographics.items()},
+        )
 
     def demographic(self, i: int, name: str) -> str | None:
         """Row ``i``'s answer in an optional demographic column (None: not answered)."""

@@ -36,7 +36,6 @@ from .wave_columns import (
     load_wave_columns,
     response_data,
     scored_table,
-    take,
 )
 from .waves import check_transition, transition
 
@@ -82,7 +81,7 @@ def score_wave(
         raise UserError("; ".join(p.message for p in found))
     spec = spec_of(wave.framework)
     columns = load_wave_columns(wave, spec)
-    table = scored_table(wave, take(columns.table, included_rows(wave, columns)))
+    table = scored_table(wave, columns.table.take(included_rows(wave, columns)))
     if table.n == 0:
         raise UserError(f"wave {wave.code} has no responses to score")
     digest = data_sha256(table, spec)
@@ -211,7 +210,7 @@ def flagged_comparison(
     flagged_out = flagged & columns.excluded
 
     def rescore(rows: np.ndarray) -> scoring.ScoreResult:
-        data = response_data(scored_table(wave, take(columns.table, rows)), spec)
+        data = response_data(scored_table(wave, columns.table.take(rows)), spec)
         margins, totals = _population_inputs(wave, population, data)
         return scoring.score(
             spec,

@@ -156,27 +156,6 @@ def included_rows(wave: Wave, columns: WaveColumns) -> IntArray:
     return np.flatnonzero(keep).astype(np.int64)
 
 
-def take(table: Table, rows: IntArray) -> Table:
-    """The rows ``rows`` of ``table`` (in that order); value lists are shared."""
-    return dataclasses.replace(
-        table,
-        lines=table.lines[rows],
-        rid=table.rid[rows],
-        street=table.street[rows],
-        group=table.group[rows],
-        submitted=table.submitted[rows],
-        channel=table.channel[rows],
-        weight=table.weight[rows],
-        points=table.points[rows],
-        dont_know=table.dont_know[rows],
-        concerns=table.concerns[rows],
-        concern_order=table.concern_order[rows],
-        overall=table.overall[rows],
-        comment=table.comment[rows],
-        demographics={k: (v[0][rows], v[1]) for k, v in table.demographics.items()},
-    )
-
-
 def scored_table(wave: Wave, table: Table) -> Table:
     """``table`` with the wave's weighting setting applied (``unweighted``: every weight 1)."""
     if wave.weighting == "unweighted":
@@ -213,7 +192,7 @@ def scored_data_sha256(wave: Wave, columns: WaveColumns | None = None) -> str:
     if columns is None:
         columns = load_wave_columns(wave, framework)
     return data_sha256(
-        scored_table(wave, take(columns.table, included_rows(wave, columns))), framework
+        scored_table(wave, columns.table.take(included_rows(wave, columns))), framework
     )
 
 

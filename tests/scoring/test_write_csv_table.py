@@ -87,21 +87,5 @@ def test_columnar_writer_without_demographic_columns_and_row_subsets() -> None:
     bare = dataclasses.replace(table, demographics={})
     assert write_csv_table(bare, SPEC) == write_csv(table_records(bare, SPEC), SPEC)
     rows = np.array([3, 0, 2])
-    sub = dataclasses.replace(
-        table,
-        lines=table.lines[rows],
-        rid=table.rid[rows],
-        street=table.street[rows],
-        group=table.group[rows],
-        submitted=table.submitted[rows],
-        channel=table.channel[rows],
-        weight=table.weight[rows],
-        points=table.points[rows],
-        dont_know=table.dont_know[rows],
-        concerns=table.concerns[rows],
-        concern_order=table.concern_order[rows],
-        overall=table.overall[rows],
-        comment=table.comment[rows],
-        demographics={k: (v[0][rows], v[1]) for k, v in table.demographics.items()},
-    )
+    sub = table.take(rows)
     assert write_csv_table(sub, SPEC) == write_csv([recs[3], recs[0], recs[2]], SPEC)

@@ -24,7 +24,6 @@ from survey.services.wave_columns import (
     load_wave_columns,
     response_data,
     scored_data_sha256,
-    take,
 )
 from survey.services.waves import transition
 
@@ -65,7 +64,7 @@ def test_columns_equal_records_and_digest(make_wave, framework_spec):
     for include_open in (False, True):
         wave.include_open_channel = include_open
         columns = load_wave_columns(wave, spec)
-        table = take(columns.table, included_rows(wave, columns))
+        table = columns.table.take(included_rows(wave, columns))
         records = wave_records(wave, included_only=True)
         assert table_records(table, spec) == records
         csv_bytes = write_csv(records, spec)
@@ -82,7 +81,7 @@ def test_columns_equal_records_and_digest(make_wave, framework_spec):
         r.age_band = r.gender = None
     db.session.flush()
     columns = load_wave_columns(wave, spec)
-    data = response_data(take(columns.table, included_rows(wave, columns)), spec)
+    data = response_data(columns.table.take(included_rows(wave, columns)), spec)
     assert data.age_band is None and data.gender is None
 
 
