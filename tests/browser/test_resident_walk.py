@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from survey.services.invitations import typed_code
 
@@ -51,7 +52,8 @@ def test_resident_walk_with_typed_code(live, browser, shots):
     page.wait_for_url(re.compile(r"/p/1$"))
     page.get_by_role("button", name="下一页").click()
     assert page.title().startswith("错误：")
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    # autofocus is applied by the browser after the page renders: wait for it
+    expect(page.locator(".error-summary")).to_be_focused()
     walk.check("3-missing-answers")
 
     # 大字号 really enlarges question and option text
