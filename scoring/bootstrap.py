@@ -60,6 +60,7 @@ __all__ = [
     "MAX_REPLICATES",
     "MIN_REPLICATES",
     "Replicates",
+    "blas_single_thread",
     "bootstrap_replicates",
     "expanded_interval",
     "replicate_cell_totals",
@@ -100,6 +101,24 @@ def _blas_threads() -> tuple[Callable[[int], object] | None, int]:
         setter.argtypes = [ctypes.c_int]
         return setter, int(getter())
     return None, 1
+
+
+@contextmanager
+def blas_single_thread() -> Iterator[None]:
+    """OpenBLAS on one thread meanwhile (the caller runs its own threads).
+
+    Every BLAS call gives the same numbers on one thread as on several (the
+    products split their outputs, not their sums, between threads).
+    """
+    setter, before = _blas_threads()
+    if setter is None or before == 1:
+        yield
+        return
+    setter(1)
+    try:
+        yield
+    finally:
+        setter(before)
 
 
 @contextmanager

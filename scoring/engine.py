@@ -26,6 +26,7 @@ import hashlib
 import math
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import tdist as t_dist
-from .bootstrap import Replicates, bootstrap_replicates, expanded_interval
+from .bootstrap import Replicates, blas_single_thread, bootstrap_replicates, expanded_interval
 from .completeness import Completeness, completeness
 from .dataset import BoolArray, FloatArray, ResponseData
 from .estimators import (
@@ -74,7 +75,7 @@ from .variance import (
     item_contributions,
     level_variance,
 )
-from .weighting import Weighting, design_effects, prepare_weighting
+from .weighting import DesignEffects, Weighting, design_effects, prepare_weighting
 
 __all__ = ["data_digest", "score", "subset"]
 
@@ -297,6 +298,8 @@ class _Points:
     n_dim: npt.NDArray[np.int64]  # (S, K) respondents answering each dimension
     n_street: npt.NDArray[np.int64]  # (S,)
     district_n_dim: npt.NDArray[np.int64]  # (K,) respondents answering each dimension
+    num: FloatArray  # (S, G, J) cell sums of w m x
+    den: FloatArray  # (S, G, J) cell sums of w m
 
 
 def _figures(tb: list[FloatArray], W: Weights) -> dict[str, FloatArray]:
@@ -361,7 +364,7 @@ def _point_estimates(framework: Framework, prep: _Prepared, W: Weights) -> _Poin
     st = _figures(blocks, W)
     di = _figures([b.sum(axis=0, keepdims=True) for b in blocks], W)
     n_street = np.bincount(data.street, minlength=S)
-    return _Points(st, di, n_dim, n_street, d_dim)
+    return _Points(st, di, n_dim, n_street, d_dim, blocks[0], blocks[1])
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -579,7 +582,7 @@ def _streets(
     var: _Variances,
     iv: _Intervals,
     ver: _Verdicts,
-    W: Weights,
+    deff: DesignEffects,
     *,
     min_gap: float,
     fdr: float,
@@ -596,7 +599,6 @@ def _streets(
     gap_ind, gse_ind, tq_ind = ver.gap_ind, ver.gse_ind, ver.tq_ind
     fun, rs, shrunk, comp = ver.funnel, ver.ranks, ver.shrunk, var.comp
     n_street, n_dim, ranked = pts.n_street, pts.n_dim, var.ranked
-    deff = design_effects(prep.data_in, W.shares)
     # every per-street figure as Python values once (None: not finite)
     with np.errstate(invalid="ignore"):
         ind, ind_l, ind_h, ind_se = (
@@ -913,38 +915,53 @@ def score(
     digest = data_sha256 or data_digest(data)
     prep = _prepare(data, exclude, margins, trim, population_totals)
     W = Weights.of(framework)
-    pts = _point_estimates(framework, prep, W)
-    var = _variances(framework, prep, pts, W)
-    rep = _replicates(prep, pts, var, W, boot, seed)
-    iv = _intervals(pts, var, rep, level)
-    ver = _verdicts(prep, pts, var, rep, level=level, band_rule=band_rule, shrink=shrink)
-    streets = _streets(framework, prep, pts, var, iv, ver, W, min_gap=min_gap, fdr=fdr, top_k=top_k)
-    settings = {"boot": boot, "seed": seed, "min_n": min_n, "top_k": top_k, "level": level}
-    method = _method(
-        framework, prep, var, ver, settings=settings, digest=digest, shrink=shrink,
-        band_rule=band_rule, min_gap=min_gap, fdr=fdr,
-    )  # fmt: skip
-    n_ranked = int(var.ranked.sum())
-    sc, cov = var.sc, var.cov
-    return ScoreResult(
-        method=method,
-        district=_district(framework, prep, pts, var, iv),
-        streets=streets,
-        small_cells=_small_cells(prep, min_n),
-        replicates=rep,
-        sensitivity=rank_sensitivity(
-            framework,
-            prep.data,
-            var.ranked,
-            seed=seed,
-            entropy_reference=None
-            if entropy_reference is None
-            else np.asarray(entropy_reference, dtype=np.float64),
+    # One side thread takes the steps that need only the prepared rows (NumPy
+    # releases the GIL), while this thread scores; BLAS stays on one thread so
+    # that the two (and the bootstrap's workers) do not oversubscribe the cores.
+    with blas_single_thread(), ThreadPoolExecutor(1) as side:
+        reliability = side.submit(composite_reliability, framework, prep.data_in)
+        deff = side.submit(design_effects, prep.data_in, W.shares)
+        pts = _point_estimates(framework, prep, W)
+        var = _variances(framework, prep, pts, W)
+        n_ranked = int(var.ranked.sum())
+        sens = (
+            side.submit(
+                rank_sensitivity,
+                framework,
+                prep.data,
+                var.ranked,
+                seed=seed,
+                entropy_reference=None
+                if entropy_reference is None
+                else np.asarray(entropy_reference, dtype=np.float64),
+                cell_totals=(pts.num, pts.den),
+            )
+            if sensitivity and n_ranked >= 2
+            else None
         )
-        if sensitivity and n_ranked >= 2
-        else None,
-        indicator_cov=np.einsum(
+        rep = _replicates(prep, pts, var, W, boot, seed)
+        iv = _intervals(pts, var, rep, level)
+        ver = _verdicts(prep, pts, var, rep, level=level, band_rule=band_rule, shrink=shrink)
+        streets = _streets(
+            framework, prep, pts, var, iv, ver, deff.result(), min_gap=min_gap, fdr=fdr,
+            top_k=top_k,
+        )  # fmt: skip
+        sc, cov = var.sc, var.cov
+        indicator_cov = np.einsum(
             "sgj,sgjk,sgk->sjk", sc.indicator, cov.final, sc.indicator, optimize=True
-        ),
-        reliability=composite_reliability(framework, prep.data_in),
-    )
+        )
+        settings = {"boot": boot, "seed": seed, "min_n": min_n, "top_k": top_k, "level": level}
+        method = _method(
+            framework, prep, var, ver, settings=settings, digest=digest, shrink=shrink,
+            band_rule=band_rule, min_gap=min_gap, fdr=fdr,
+        )  # fmt: skip
+        return ScoreResult(
+            method=method,
+            district=_district(framework, prep, pts, var, iv),
+            streets=streets,
+            small_cells=_small_cells(prep, min_n),
+            replicates=rep,
+            sensitivity=None if sens is None else sens.result(),
+            indicator_cov=indicator_cov,
+            reliability=reliability.result(),
+        )

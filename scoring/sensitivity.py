@@ -73,6 +73,7 @@ def rank_sensitivity(
     seed: int = DEFAULTS.seed,
     entropy_reference: FloatArray | None = None,
     ahp_matrix: npt.ArrayLike | None = None,
+    cell_totals: tuple[FloatArray, FloatArray] | None = None,
 ) -> dict[str, Any]:
     """Each ranked street's rank under alternative weighting schemes.
 
@@ -95,6 +96,10 @@ def rank_sensitivity(
     ahp_matrix : (K, K) array, optional
         Pairwise comparison of the dimensions for the ``ahp`` scheme; default
         the framework's stored matrix (``framework.ahp``), if any.
+    cell_totals : ((S, G, J), (S, G, J)) arrays, optional
+        The street x group cell sums of ``w m x`` and ``w m`` of ``data``, when
+        the caller has them already (the engine's point estimates); default
+        summed here.
 
     Returns
     -------
@@ -107,11 +112,14 @@ def rank_sensitivity(
     """
     ranked_b = np.asarray(ranked, dtype=bool)
     W = Weights.of(framework)
-    lay = cell_layout(data)
-    m = data.points > 0
-    wm = data.weight[:, None] * m
-    num = cell_sums(wm * np.where(m, data.values, 0.0), lay)
-    den = cell_sums(wm, lay)
+    if cell_totals is None:
+        lay = cell_layout(data)
+        m = data.points > 0
+        wm = data.weight[:, None] * m
+        num = cell_sums(wm * np.where(m, data.values, 0.0), lay)
+        den = cell_sums(wm, lay)
+    else:
+        num, den = cell_totals
 
     def overall(w: Weights) -> FloatArray:
         ind = combine_groups(num, den, w.shares)
