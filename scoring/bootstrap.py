@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -63,6 +62,7 @@ __all__ = [
     "blas_single_thread",
     "bootstrap_replicates",
     "expanded_interval",
+    "nan_mean",
     "replicate_cell_totals",
 ]
 
@@ -340,26 +340,35 @@ def bootstrap_replicates(
     """
     J = features.shape[1] // 2
     use = np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
+    population = population_coef is not None and point_means is not None
+    if raking is not None or population or not _share_totals_agree(weights.shares):
+        chunks: Iterator[tuple[npt.NDArray[np.float32], FloatArray | None]] = (
+            (tot, None) for tot in replicate_cell_totals(features, layout, boot, seed, raking)
+        )
+    else:
+        chunks = _street_replicates(features, layout, weights.shares, boot, seed)
     parts: dict[str, list[FloatArray]] = {
         k: [] for k in ("ind", "dim", "ovr", "dind", "ddim", "dovr")
     }
-    for tot in replicate_cell_totals(features, layout, boot, seed, raking):
+    for tot, combined in chunks:
         num, den = tot[..., :J], tot[..., J:]
-        ind = combine_groups(num, den, weights.shares, axis=1).transpose(1, 0, 2).astype(np.float64)
-        dim, ovr = composite(ind, weights)
+        if combined is None:
+            ind = combine_groups(num, den, weights.shares, axis=1).transpose(1, 0, 2)
+            ind = ind.astype(np.float64)
+        else:
+            ind = combined
         if population_coef is not None and point_means is not None:
+            dim, ovr = composite(ind, weights)
             ok = den > 0
             ratio = np.divide(num, den, out=np.zeros_like(num), where=ok).astype(np.float64)
             ratio = np.where(ok, ratio, point_means[:, :, None, :])
             dind = np.einsum("sgbj,sgj->bj", ratio, population_coef)
             ddim, dovr = composite(dind, weights)
         else:
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                dind, ddim, dovr = (_nanmean(a[:, use]) for a in (ind, dim, ovr))
+            dim, ovr, dind, ddim, dovr = _by_replicate_halves(ind, weights, use)
         for key, arr in zip(parts, (ind, dim, ovr, dind, ddim, dovr), strict=True):
             parts[key].append(arr)
-    cat = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
+    cat = {k: v[0] if len(v) == 1 else np.concatenate(v, axis=0) for k, v in parts.items()}
     return Replicates(
         indicator=cat["ind"],
         dimension=cat["dim"],
@@ -370,13 +379,110 @@ def bootstrap_replicates(
     )
 
 
-def _nanmean(a: FloatArray) -> FloatArray:
-    """``np.nanmean(a, axis=1)``, the same numbers; a plain mean when nothing is NaN."""
-    if np.isnan(a).any():
-        out: FloatArray = np.nanmean(a, axis=1)
-        return out
-    mean: FloatArray = a.mean(axis=1)
-    return mean
+def _share_totals_agree(shares: FloatArray) -> bool:
+    """Whether :func:`combine_groups`' two share totals are the same float32 number.
+
+    With every group present it divides by ``π.sum()``, else by the running
+    sum ``π_0 + π_1 + ...`` of the present groups' shares; where these agree
+    (almost always), a street's replicates combine the same whether or not
+    another street has an empty cell, so streets can be combined one by one.
+    """
+    pi = shares.astype(np.float32)
+    running = pi[0]
+    for g in range(1, pi.shape[0]):
+        running = running + pi[g]
+    return bool(pi.sum() == running)
+
+
+def _street_replicates(
+    features: npt.NDArray[np.float32],
+    layout: CellLayout,
+    shares: FloatArray,
+    boot: int,
+    seed: int,
+) -> Iterator[tuple[npt.NDArray[np.float32], FloatArray]]:
+    """:func:`replicate_cell_totals` with each street's groups combined by the worker.
+
+    Yields each chunk's totals (S, G, Bc, F) with the indicator replicates
+    (Bc, S, J), float64, combined a street at a time right after its cells are
+    drawn (in cache, on every worker): the same numbers as combining the whole
+    chunk at once (:func:`_share_totals_agree`).
+    """
+    S, G, C, F = layout.n_streets, layout.n_groups, layout.n_cells, features.shape[1]
+    J = F // 2
+    seeds = np.random.SeedSequence(seed).spawn(C)
+    gens = [np.random.Generator(np.random.PCG64(s)) for s in seeds]
+    chunk = max(1, min(boot, _TOTALS_BUDGET // max(C * F, 1)))
+    streets = [s for s in range(S) if layout.size[s * G : (s + 1) * G].any()]
+    with _parallel_workers() as workers, ThreadPoolExecutor(workers) as pool:
+        for b0 in range(0, boot, chunk):
+            bc = min(chunk, boot - b0)
+            tot = np.zeros((S, G, bc, F), dtype=features.dtype)
+            ind = np.empty((bc, S, J))
+            ind[:, np.setdiff1d(np.arange(S), streets)] = np.nan
+
+            def run(
+                part: Sequence[int],
+                tot: npt.NDArray[np.float32] = tot,
+                ind: FloatArray = ind,
+            ) -> None:
+                tally = _tally(int(layout.size.max()))
+                for s in part:
+                    for g in range(G):
+                        c = s * G + g
+                        lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
+                        if hi > lo:
+                            _cell_totals(gens[c], features[lo:hi], tot[s, g], tally)
+                    ind[:, s] = combine_groups(tot[s, ..., :J], tot[s, ..., J:], shares, axis=0)
+
+            list(pool.map(run, [streets[i::workers] for i in range(workers)]))
+            yield tot, ind
+
+
+def _by_replicate_halves(
+    ind: FloatArray, weights: Weights, use: BoolArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Dimension and overall replicates and the district's means, two halves of B at once.
+
+    Every step works replicate by replicate (matrix products per replicate,
+    sums over the last axes), so the halves give the whole's numbers; the
+    masked arithmetic is chosen for the whole (:func:`composite`).
+    """
+    masked = bool(np.isnan(ind).any())
+    B = ind.shape[0]
+
+    def half(b0: int, b1: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        dim, ovr = composite(ind[b0:b1], weights, masked=masked)
+        dind, ddim, dovr = (nan_mean(a[:, use], axis=1) for a in (ind[b0:b1], dim, ovr))
+        return dim, ovr, dind, ddim, dovr
+
+    if B < 64:
+        return half(0, B)
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(half, 0, B // 2)
+        second = half(B // 2, B)
+        done = first.result()
+    dim, ovr, dind, ddim, dovr = (
+        np.concatenate([x, y], axis=0) for x, y in zip(done, second, strict=True)
+    )
+    return dim, ovr, dind, ddim, dovr
+
+
+def nan_mean(a: FloatArray, axis: int) -> FloatArray:
+    """``np.nanmean(a, axis)``, the same numbers: a plain mean when nothing is NaN.
+
+    Slices without a finite value give NaN without ``np.nanmean``'s warning
+    (whose ``warnings.catch_warnings`` is not safe in threads).
+    """
+    mask = np.isnan(a)
+    if not mask.any():
+        mean: FloatArray = a.mean(axis=axis)
+        return mean
+    count = np.sum(~mask, axis=axis, dtype=np.intp)
+    total = np.sum(np.where(mask, 0.0, a), axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: FloatArray = np.true_divide(total, count, out=total, casting="unsafe")
+    return out
 
 
 def expanded_interval(

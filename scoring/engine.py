@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -34,7 +33,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import tdist as t_dist
-from .bootstrap import Replicates, blas_single_thread, bootstrap_replicates, expanded_interval
+from .bootstrap import (
+    Replicates,
+    blas_single_thread,
+    bootstrap_replicates,
+    expanded_interval,
+    nan_mean,
+)
 from .completeness import Completeness, completeness
 from .dataset import BoolArray, FloatArray, ResponseData
 from .estimators import (
@@ -156,9 +161,7 @@ def _adjust(reps: FloatArray, point: FloatArray, final: FloatArray, own: FloatAr
     small-cell rule, domain correction; :mod:`scoring.variance`).
     """
     f = np.sqrt(np.divide(final, own, out=np.ones_like(final), where=own > 0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
-        centre = np.nanmean(reps, axis=0)
+    centre = nan_mean(reps, axis=0)  # all-NaN columns stay NaN
     out: FloatArray = point + f * (reps - centre)
     return out
 

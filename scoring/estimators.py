@@ -179,19 +179,25 @@ def combine_groups(
     return out
 
 
-def composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, FloatArray]:
+def composite(
+    ind: FloatArray, weights: Weights, *, masked: bool | None = None
+) -> tuple[FloatArray, FloatArray]:
     """Dimension (..., K) and overall (...) scores from indicator scores (..., J).
 
     Missing (NaN) indicators drop out of their dimension and the indicator
     weights are renormalised; missing dimensions drop out of the overall score
-    and the dimension weights are renormalised.
+    and the dimension weights are renormalised.  ``masked``: take the masked
+    arithmetic (True) or the unmasked one where it applies (False) whatever
+    ``ind`` holds, so that parts of one array are computed as the whole would
+    be (the two can differ in the last bit); default: masked when ``ind`` has
+    a NaN.
     """
-    ok = ~np.isnan(ind)
     a = weights.indicator
-    if ok.all():  # the usual case, the same arithmetic without the masks
-        full = _full_composite(ind, weights)
+    if not (bool(np.isnan(ind).any()) if masked is None else masked):
+        full = _full_composite(ind, weights)  # the usual case, the arithmetic without masks
         if full is not None:
             return full
+    ok = ~np.isnan(ind)
     filled = np.where(ok, ind, 0.0)
     num = (filled * a) @ weights.member
     den = (ok * a) @ weights.member
