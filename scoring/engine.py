@@ -151,8 +151,10 @@ def _opt(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def _adjust(reps: FloatArray, point: FloatArray, final: FloatArray, own: FloatArray) -> FloatArray:
-    """Replicates centred on the point estimate, deviations scaled by sqrt(final / own).
+def _adjust(
+    reps: FloatArray, point: FloatArray, final: FloatArray, own: FloatArray, out: FloatArray
+) -> None:
+    """Into ``out``: replicates centred on the estimate, deviations scaled by sqrt(final / own).
 
     Centring on the replicates' own mean keeps the bootstrap's shape but not its
     bias: a ratio mean of 8-16 respondents with informative weights is biased
@@ -162,8 +164,9 @@ def _adjust(reps: FloatArray, point: FloatArray, final: FloatArray, own: FloatAr
     """
     f = np.sqrt(np.divide(final, own, out=np.ones_like(final), where=own > 0))
     centre = nan_mean(reps, axis=0)  # all-NaN columns stay NaN
-    out: FloatArray = point + f * (reps - centre)
-    return out
+    np.subtract(reps, centre, out=out)  # point + f (reps - centre), in place
+    out *= f
+    out += point
 
 
 def _interval(
@@ -414,7 +417,7 @@ def _variances(framework: Framework, prep: _Prepared, pts: _Points, W: Weights) 
 def _replicates(
     prep: _Prepared, pts: _Points, var: _Variances, W: Weights, boot: int, seed: int
 ) -> Replicates:
-    """Step 5: Rao-Wu rescaled bootstrap, deviations scaled to the published variances."""
+    """Step 5: Rao-Wu rescaled bootstrap replicates (before :func:`_adjust`)."""
     data, weighting = prep.data, prep.weighting
     J = data.points.shape[1]
     feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)  # [w m x, w m], w: base if raked
@@ -438,21 +441,7 @@ def _replicates(
         point_means=var.cov.means,
         raking=weighting.replicate,
     )
-    st, v_ind, v_dim, v_ovr = pts.st, var.ind, var.dim, var.ovr
-    return Replicates(
-        indicator=_adjust(raw.indicator, st["ind"], v_ind.street, v_ind.street_own),
-        dimension=_adjust(raw.dimension, st["dim"], v_dim.street, v_dim.street_own),
-        overall=_adjust(raw.overall, st["ovr"], v_ovr.street, v_ovr.street_own),
-        district_indicator=_adjust(
-            raw.district_indicator, ref.indicator, v_ind.district, v_ind.district_own
-        ),
-        district_dimension=_adjust(
-            raw.district_dimension, ref.dimension, v_dim.district, v_dim.district_own
-        ),
-        district_overall=_adjust(
-            raw.district_overall, np.asarray(ref.overall), v_ovr.district, v_ovr.district_own
-        ),
-    )
+    return raw
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -467,39 +456,80 @@ class _Intervals:
     d_ovr: tuple[FloatArray, FloatArray]
 
 
-def _intervals(pts: _Points, var: _Variances, rep: Replicates, level: float) -> _Intervals:
-    """Expanded percentile intervals, less the jackknife ratio-bias estimates.
+def _intervals(
+    pts: _Points, var: _Variances, raw: Replicates, level: float
+) -> tuple[_Intervals, Replicates]:
+    """Replicates scaled to the published variances (:func:`_adjust`); expanded percentile
+    intervals less the jackknife ratio-bias estimates.
 
-    The bias of every figure is linear in the cells' biases.
+    The bias of every figure is linear in the cells' biases.  Both steps work
+    column by column (a street's figures need only its own replicates), so the
+    streets are split between two threads.
     """
     b = var.cov.bias
     sc, coef, ref = var.sc, var.ref.coef, var.ref
     st, v_ind, v_dim, v_ovr = pts.st, var.ind, var.dim, var.ovr
-    b_ind = np.einsum("sgj,sgj->sj", sc.indicator, b)
-    b_dim = np.einsum("sgjk,sgj->sk", sc.dimension, b)
-    b_ovr = np.einsum("sgj,sgj->s", sc.overall, b)
-    bd_ind = np.einsum("sgj,sgj->j", coef.indicator, b)
-    bd_dim = np.einsum("sgjk,sgj->k", coef.dimension, b)
-    bd_ovr = np.einsum("sgj,sgj->", coef.overall, b)
-    return _Intervals(
-        ind=_interval(rep.indicator, st["ind"], v_ind.street, v_ind.street_df, level, b_ind),
-        dim=_interval(rep.dimension, st["dim"], v_dim.street, v_dim.street_df, level, b_dim),
-        ovr=_interval(rep.overall, st["ovr"], v_ovr.street, v_ovr.street_df, level, b_ovr),
-        d_ind=_interval(
-            rep.district_indicator, ref.indicator, v_ind.district, v_ind.district_df, level, bd_ind
-        ),
-        d_dim=_interval(
-            rep.district_dimension, ref.dimension, v_dim.district, v_dim.district_df, level, bd_dim
-        ),
-        d_ovr=_interval(
-            rep.district_overall[:, None],
-            np.asarray(ref.overall)[None],
-            np.asarray(v_ovr.district)[None],
-            np.asarray(v_ovr.district_df)[None],
-            level,
-            np.asarray(bd_ovr)[None],
-        ),
+    streets = {  # replicates, point, variance, own variance, df, bias
+        "ind": (raw.indicator, st["ind"], v_ind.street, v_ind.street_own, v_ind.street_df,
+                np.einsum("sgj,sgj->sj", sc.indicator, b)),
+        "dim": (raw.dimension, st["dim"], v_dim.street, v_dim.street_own, v_dim.street_df,
+                np.einsum("sgjk,sgj->sk", sc.dimension, b)),
+        "ovr": (raw.overall, st["ovr"], v_ovr.street, v_ovr.street_own, v_ovr.street_df,
+                np.einsum("sgj,sgj->s", sc.overall, b)),
+    }  # fmt: skip
+    district = {
+        "d_ind": (raw.district_indicator, ref.indicator, v_ind.district, v_ind.district_own,
+                  v_ind.district_df, np.einsum("sgj,sgj->j", coef.indicator, b)),
+        "d_dim": (raw.district_dimension, ref.dimension, v_dim.district, v_dim.district_own,
+                  v_dim.district_df, np.einsum("sgjk,sgj->k", coef.dimension, b)),
+        "d_ovr": (raw.district_overall, np.asarray(ref.overall), v_ovr.district,
+                  v_ovr.district_own, v_ovr.district_df,
+                  np.einsum("sgj,sgj->", coef.overall, b)),
+    }  # fmt: skip
+    adjusted = {k: np.empty_like(f[0]) for k, f in (streets | district).items()}
+    bounds: dict[str, tuple[FloatArray, FloatArray]] = {}
+    for k, f in (streets | district).items():
+        shape = f[0].shape[1:] if f[0].ndim > 1 else (1,)
+        bounds[k] = (np.empty(shape), np.empty(shape))
+
+    def street_part(key: str, s0: int, s1: int) -> None:
+        reps, point, final, own, df, bias = (a[:, s0:s1] if i == 0 else a[s0:s1]
+                                             for i, a in enumerate(streets[key]))  # fmt: skip
+        out = np.empty_like(reps)
+        _adjust(reps, point, final, own, out)
+        adjusted[key][:, s0:s1] = out
+        low, high = bounds[key]
+        low[s0:s1], high[s0:s1] = _interval(out, point, final, df, level, bias)
+
+    def district_part(key: str) -> None:
+        reps, point, final, own, df, bias = district[key]
+        out = adjusted[key]
+        _adjust(reps, point, final, own, out)
+        if out.ndim == 1:  # the overall score: one column
+            out, point, final, df, bias = (
+                out[:, None],
+                *(np.asarray(a)[None] for a in (point, final, df, bias)),
+            )
+        low, high = bounds[key]
+        low[...], high[...] = _interval(out, point, final, df, level, bias)
+
+    S = raw.overall.shape[1]
+    halves = [(0, S // 2), (S // 2, S)] if S >= 16 else [(0, S)]
+    with ThreadPoolExecutor(2) as pool:
+        jobs = [pool.submit(street_part, k, s0, s1) for k in streets for s0, s1 in halves]
+        jobs += [pool.submit(district_part, k) for k in district]
+        for job in jobs:
+            job.result()
+    iv = _Intervals(**bounds)
+    rep = Replicates(
+        indicator=adjusted["ind"],
+        dimension=adjusted["dim"],
+        overall=adjusted["ovr"],
+        district_indicator=adjusted["d_ind"],
+        district_dimension=adjusted["d_dim"],
+        district_overall=adjusted["d_ovr"],
     )
+    return iv, rep
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -942,8 +972,7 @@ def score(
             if sensitivity and n_ranked >= 2
             else None
         )
-        rep = _replicates(prep, pts, var, W, boot, seed)
-        iv = _intervals(pts, var, rep, level)
+        iv, rep = _intervals(pts, var, _replicates(prep, pts, var, W, boot, seed), level)
         ver = _verdicts(prep, pts, var, rep, level=level, band_rule=band_rule, shrink=shrink)
         streets = _streets(
             framework, prep, pts, var, iv, ver, deff.result(), min_gap=min_gap, fdr=fdr,
