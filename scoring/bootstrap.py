@@ -62,8 +62,10 @@ __all__ = [
     "blas_single_thread",
     "bootstrap_replicates",
     "expanded_interval",
+    "indicator_replicates",
     "nan_mean",
     "replicate_cell_totals",
+    "streetwise",
 ]
 
 MIN_REPLICATES, MAX_REPLICATES = BOOT_RANGE  # checked by scoring.settings.check_boot
@@ -296,7 +298,7 @@ def replicate_cell_totals(
     if raking is not None:
         yield from _raked_cell_totals(features, layout, boot, gens, raking)
         return
-    chunk = max(1, min(boot, _TOTALS_BUDGET // max(C * F, 1)))
+    chunk = _chunk(layout, F, boot)
     cells = [c for c in range(C) if layout.size[c] > 0]
     with _parallel_workers() as workers, ThreadPoolExecutor(workers) as pool:
         for b0 in range(0, boot, chunk):
@@ -324,6 +326,7 @@ def bootstrap_replicates(
     population_coef: FloatArray | None = None,
     point_means: FloatArray | None = None,
     raking: ReplicateRaking | None = None,
+    indicator: FloatArray | None = None,
 ) -> Replicates:
     """Bootstrap replicates of street and district scores.
 
@@ -337,38 +340,37 @@ def bootstrap_replicates(
     :param point_means: (S, G, J) observed cell means, used where a replicate
         cell has no answer to an indicator (population reference only).
     :param raking: re-rake every replicate (``features`` then carry the base weights).
+    :param indicator: the (B, S, J) indicator replicates of these features,
+        boot and seed, already drawn by :func:`indicator_replicates` (only
+        where :func:`streetwise` holds); default drawn here.
     """
     J = features.shape[1] // 2
     use = np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
     population = population_coef is not None and point_means is not None
-    if raking is not None or population or not _share_totals_agree(weights.shares):
-        chunks: Iterator[tuple[npt.NDArray[np.float32], FloatArray | None]] = (
-            (tot, None) for tot in replicate_cell_totals(features, layout, boot, seed, raking)
-        )
-    else:
-        chunks = _street_replicates(features, layout, weights.shares, boot, seed)
+    chunk = _chunk(layout, features.shape[1], boot)
+    if indicator is None and streetwise(weights.shares, raking=raking, population=population):
+        indicator = indicator_replicates(features, layout, weights.shares, boot, seed)
+    if indicator is not None:
+        dim, ovr, dind, ddim, dovr = _by_replicate_parts(indicator, weights, use, chunk)
+        return Replicates(indicator, dim, ovr, dind, ddim, dovr)
     parts: dict[str, list[FloatArray]] = {
         k: [] for k in ("ind", "dim", "ovr", "dind", "ddim", "dovr")
     }
-    for tot, combined in chunks:
+    for tot in replicate_cell_totals(features, layout, boot, seed, raking):
         num, den = tot[..., :J], tot[..., J:]
-        if combined is None:
-            ind = combine_groups(num, den, weights.shares, axis=1).transpose(1, 0, 2)
-            ind = ind.astype(np.float64)
-        else:
-            ind = combined
+        ind = combine_groups(num, den, weights.shares, axis=1).transpose(1, 0, 2).astype(np.float64)
+        dim, ovr = composite(ind, weights)
         if population_coef is not None and point_means is not None:
-            dim, ovr = composite(ind, weights)
             ok = den > 0
             ratio = np.divide(num, den, out=np.zeros_like(num), where=ok).astype(np.float64)
             ratio = np.where(ok, ratio, point_means[:, :, None, :])
             dind = np.einsum("sgbj,sgj->bj", ratio, population_coef)
             ddim, dovr = composite(dind, weights)
         else:
-            dim, ovr, dind, ddim, dovr = _by_replicate_halves(ind, weights, use)
+            dind, ddim, dovr = (nan_mean(a[:, use], axis=1) for a in (ind, dim, ovr))
         for key, arr in zip(parts, (ind, dim, ovr, dind, ddim, dovr), strict=True):
             parts[key].append(arr)
-    cat = {k: v[0] if len(v) == 1 else np.concatenate(v, axis=0) for k, v in parts.items()}
+    cat = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
     return Replicates(
         indicator=cat["ind"],
         dimension=cat["dim"],
@@ -379,14 +381,24 @@ def bootstrap_replicates(
     )
 
 
-def _share_totals_agree(shares: FloatArray) -> bool:
-    """Whether :func:`combine_groups`' two share totals are the same float32 number.
+def _chunk(layout: CellLayout, features: int, boot: int) -> int:
+    """Replicates per chunk of :func:`replicate_cell_totals` (the cells' totals held at once)."""
+    return max(1, min(boot, _TOTALS_BUDGET // max(layout.n_cells * features, 1)))
 
-    With every group present it divides by ``π.sum()``, else by the running
-    sum ``π_0 + π_1 + ...`` of the present groups' shares; where these agree
-    (almost always), a street's replicates combine the same whether or not
-    another street has an empty cell, so streets can be combined one by one.
+
+def streetwise(shares: FloatArray, *, raking: object | None, population: bool) -> bool:
+    """Whether :func:`indicator_replicates` gives :func:`bootstrap_replicates`' numbers.
+
+    Not with re-raking (every cell's counts are needed before any product) or a
+    population-weighted reference (it needs every cell's replicate ratios);
+    and only where :func:`combine_groups`' two share totals are the same
+    float32 number (with every group present it divides by ``π.sum()``, else
+    by the running sum ``π_0 + π_1 + ...`` of the present groups' shares;
+    almost always equal), so that a street combines the same whether or not
+    another street has an empty cell.
     """
+    if raking is not None or population:
+        return False
     pi = shares.astype(np.float32)
     running = pi[0]
     for g in range(1, pi.shape[0]):
@@ -394,77 +406,77 @@ def _share_totals_agree(shares: FloatArray) -> bool:
     return bool(pi.sum() == running)
 
 
-def _street_replicates(
+def indicator_replicates(
     features: npt.NDArray[np.float32],
     layout: CellLayout,
     shares: FloatArray,
     boot: int,
     seed: int,
-) -> Iterator[tuple[npt.NDArray[np.float32], FloatArray]]:
-    """:func:`replicate_cell_totals` with each street's groups combined by the worker.
+) -> FloatArray:
+    """The (B, S, J) indicator replicates, float64: each street drawn and combined by one worker.
 
-    Yields each chunk's totals (S, G, Bc, F) with the indicator replicates
-    (Bc, S, J), float64, combined a street at a time right after its cells are
-    drawn (in cache, on every worker): the same numbers as combining the whole
-    chunk at once (:func:`_share_totals_agree`).
+    The same draws and products as :func:`replicate_cell_totals` (each cell
+    in the same chunks of replicates), and each street's groups combined right
+    after its cells are drawn (in cache, on every worker) instead of all cells'
+    totals being held first: the same numbers (:func:`streetwise`).
     """
-    S, G, C, F = layout.n_streets, layout.n_groups, layout.n_cells, features.shape[1]
+    S, G, F = layout.n_streets, layout.n_groups, features.shape[1]
     J = F // 2
-    seeds = np.random.SeedSequence(seed).spawn(C)
+    seeds = np.random.SeedSequence(seed).spawn(layout.n_cells)
     gens = [np.random.Generator(np.random.PCG64(s)) for s in seeds]
-    chunk = max(1, min(boot, _TOTALS_BUDGET // max(C * F, 1)))
+    chunk = _chunk(layout, F, boot)
     streets = [s for s in range(S) if layout.size[s * G : (s + 1) * G].any()]
+    ind = np.empty((boot, S, J))
+    ind[:, np.setdiff1d(np.arange(S), streets)] = np.nan
+
+    def run(part: Sequence[int]) -> None:
+        tally = _tally(int(layout.size.max()))
+        tot = np.empty((G, boot, F), dtype=features.dtype)
+        for s in part:
+            for g in range(G):
+                c = s * G + g
+                lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
+                if hi == lo:
+                    tot[g] = 0
+                for b0 in range(0, boot, chunk) if hi > lo else ():
+                    bc = min(chunk, boot - b0)
+                    _cell_totals(gens[c], features[lo:hi], tot[g, b0 : b0 + bc], tally)
+            ind[:, s] = combine_groups(tot[..., :J], tot[..., J:], shares, axis=0)
+
     with _parallel_workers() as workers, ThreadPoolExecutor(workers) as pool:
-        for b0 in range(0, boot, chunk):
-            bc = min(chunk, boot - b0)
-            tot = np.zeros((S, G, bc, F), dtype=features.dtype)
-            ind = np.empty((bc, S, J))
-            ind[:, np.setdiff1d(np.arange(S), streets)] = np.nan
-
-            def run(
-                part: Sequence[int],
-                tot: npt.NDArray[np.float32] = tot,
-                ind: FloatArray = ind,
-            ) -> None:
-                tally = _tally(int(layout.size.max()))
-                for s in part:
-                    for g in range(G):
-                        c = s * G + g
-                        lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
-                        if hi > lo:
-                            _cell_totals(gens[c], features[lo:hi], tot[s, g], tally)
-                    ind[:, s] = combine_groups(tot[s, ..., :J], tot[s, ..., J:], shares, axis=0)
-
-            list(pool.map(run, [streets[i::workers] for i in range(workers)]))
-            yield tot, ind
+        list(pool.map(run, [streets[i::workers] for i in range(workers)]))
+    return ind
 
 
-def _by_replicate_halves(
-    ind: FloatArray, weights: Weights, use: BoolArray
+def _by_replicate_parts(
+    ind: FloatArray, weights: Weights, use: BoolArray, chunk: int
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Dimension and overall replicates and the district's means, two halves of B at once.
+    """Dimension and overall replicates and the district's means, two parts at once.
 
     Every step works replicate by replicate (matrix products per replicate,
-    sums over the last axes), so the halves give the whole's numbers; the
-    masked arithmetic is chosen for the whole (:func:`composite`).
+    sums over the last axes), so parts of B give the whole's numbers; as
+    before, each chunk of :func:`replicate_cell_totals` takes the masked
+    arithmetic when it has a NaN (:func:`composite`), and is split in two.
     """
-    masked = bool(np.isnan(ind).any())
     B = ind.shape[0]
+    pieces = []
+    for b0 in range(0, B, chunk):
+        b1 = min(B, b0 + chunk)
+        masked = bool(np.isnan(ind[b0:b1]).any())
+        mid = (b0 + b1) // 2 if b1 - b0 >= 64 else b1
+        pieces += [(b0, mid, masked), (mid, b1, masked)] if mid < b1 else [(b0, b1, masked)]
 
-    def half(b0: int, b1: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    def part(
+        piece: tuple[int, int, bool],
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        b0, b1, masked = piece
         dim, ovr = composite(ind[b0:b1], weights, masked=masked)
         dind, ddim, dovr = (nan_mean(a[:, use], axis=1) for a in (ind[b0:b1], dim, ovr))
         return dim, ovr, dind, ddim, dovr
 
-    if B < 64:
-        return half(0, B)
-    with ThreadPoolExecutor(1) as pool:
-        first = pool.submit(half, 0, B // 2)
-        second = half(B // 2, B)
-        done = first.result()
-    dim, ovr, dind, ddim, dovr = (
-        np.concatenate([x, y], axis=0) for x, y in zip(done, second, strict=True)
-    )
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(part, pieces))
+    dim, ovr, dind, ddim, dovr = (np.concatenate(arrs, axis=0) for arrs in zip(*done, strict=True))
     return dim, ovr, dind, ddim, dovr
 
 

@@ -38,7 +38,9 @@ from .bootstrap import (
     blas_single_thread,
     bootstrap_replicates,
     expanded_interval,
+    indicator_replicates,
     nan_mean,
+    streetwise,
 )
 from .completeness import Completeness, completeness
 from .dataset import BoolArray, FloatArray, ResponseData
@@ -414,13 +416,22 @@ def _variances(framework: Framework, prep: _Prepared, pts: _Points, W: Weights) 
     return _Variances(cov, comp, ranked, use, sc, ref, v_ind, v_dim, v_ovr)
 
 
-def _replicates(
-    prep: _Prepared, pts: _Points, var: _Variances, W: Weights, boot: int, seed: int
-) -> Replicates:
-    """Step 5: Rao-Wu rescaled bootstrap replicates (before :func:`_adjust`)."""
+@dataclass(frozen=True, slots=True, eq=False)
+class _Draws:
+    """Step 5a: the bootstrap's features and, where it can, its indicator replicates.
+
+    Drawn from the prepared rows alone, so in a thread of its own while the
+    point estimates and variances are computed.
+    """
+
+    features: npt.NDArray[np.float32]  # (n, 2J) [w m x, w m] in cell order, w: base if raked
+    indicator: FloatArray | None  # (B, S, J) (:func:`scoring.bootstrap.indicator_replicates`)
+
+
+def _draws(prep: _Prepared, W: Weights, boot: int, seed: int) -> _Draws:
     data, weighting = prep.data, prep.weighting
     J = data.points.shape[1]
-    feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)  # [w m x, w m], w: base if raked
+    feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)
     for r0, r1, _, _ in cell_blocks(prep.layout):
         m = data.points[r0:r1] > 0
         if weighting.replicate is None:
@@ -429,9 +440,19 @@ def _replicates(
             wm_base = weighting.base[prep.order[r0:r1], None] * m
         feat_boot[r0:r1, :J] = wm_base * np.where(m, data.values[r0:r1], 0.0)
         feat_boot[r0:r1, J:] = wm_base
+    population = prep.population is not None
+    if not streetwise(W.shares, raking=weighting.replicate, population=population):
+        return _Draws(feat_boot, None)
+    return _Draws(feat_boot, indicator_replicates(feat_boot, prep.layout, W.shares, boot, seed))
+
+
+def _replicates(
+    prep: _Prepared, var: _Variances, W: Weights, boot: int, seed: int, draws: _Draws
+) -> Replicates:
+    """Step 5b: Rao-Wu rescaled bootstrap replicates (before :func:`_adjust`)."""
     ref = var.ref
-    raw = bootstrap_replicates(
-        feat_boot,
+    return bootstrap_replicates(
+        draws.features,
         prep.layout,
         W,
         boot,
@@ -439,9 +460,9 @@ def _replicates(
         reference_streets=var.use,
         population_coef=ref.coef.indicator if prep.population is not None else None,
         point_means=var.cov.means,
-        raking=weighting.replicate,
+        raking=prep.weighting.replicate,
+        indicator=draws.indicator,
     )
-    return raw
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -948,10 +969,13 @@ def score(
     digest = data_sha256 or data_digest(data)
     prep = _prepare(data, exclude, margins, trim, population_totals)
     W = Weights.of(framework)
-    # One side thread takes the steps that need only the prepared rows (NumPy
-    # releases the GIL), while this thread scores; BLAS stays on one thread so
-    # that the two (and the bootstrap's workers) do not oversubscribe the cores.
-    with blas_single_thread(), ThreadPoolExecutor(1) as side:
+    # The steps that need only the prepared rows run in threads while this one
+    # computes the point estimates and variances (NumPy releases the GIL): the
+    # bootstrap's draws (on every core) and, on a side thread, reliability,
+    # design effects and rank sensitivity.  BLAS stays on one thread so that
+    # these do not oversubscribe the cores.
+    with blas_single_thread(), ThreadPoolExecutor(1) as side, ThreadPoolExecutor(1) as drawer:
+        draws = drawer.submit(_draws, prep, W, boot, seed)
         reliability = side.submit(composite_reliability, framework, prep.data_in)
         deff = side.submit(design_effects, prep.data_in, W.shares)
         pts = _point_estimates(framework, prep, W)
@@ -972,7 +996,8 @@ def score(
             if sensitivity and n_ranked >= 2
             else None
         )
-        iv, rep = _intervals(pts, var, _replicates(prep, pts, var, W, boot, seed), level)
+        raw = _replicates(prep, var, W, boot, seed, draws.result())
+        iv, rep = _intervals(pts, var, raw, level)
         ver = _verdicts(prep, pts, var, rep, level=level, band_rule=band_rule, shrink=shrink)
         streets = _streets(
             framework, prep, pts, var, iv, ver, deff.result(), min_gap=min_gap, fdr=fdr,
