@@ -459,7 +459,7 @@ def _by_replicate_parts(
     arithmetic when it has a NaN (:func:`composite`), and is split in two.
     """
     B = ind.shape[0]
-    pieces = []
+    pieces: list[tuple[int, int, bool]] = []
     for b0 in range(0, B, chunk):
         b1 = min(B, b0 + chunk)
         masked = bool(np.isnan(ind[b0:b1]).any())
