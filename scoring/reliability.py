@@ -28,6 +28,7 @@ Edinburgh* 53, 260-283.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -70,12 +71,18 @@ def _dimension(code: str, items: list[str], block: FloatArray) -> DimensionRelia
     """α and item-rest correlations of one dimension's (n, k) answers (NaN = missing)."""
     complete = block[np.isfinite(block).all(axis=1)]
     n, k = complete.shape
+    cov = np.cov(complete, rowvar=False) if n >= 3 and k >= 2 else None
+    return _from_cov(code, items, n, cov)
+
+
+def _from_cov(code: str, items: list[str], n: int, c: FloatArray | None) -> DimensionReliability:
+    """:func:`_dimension` from the covariance ``c`` of its ``n`` complete rows (None: n < 3)."""
+    k = len(items)
     if k < 2:
         return DimensionReliability(code, tuple(items), n, None, {items[0]: None})
     rest: dict[str, float | None] = dict.fromkeys(items)
     alpha: float | None = None
-    if n >= 3:
-        c = np.cov(complete, rowvar=False)
+    if n >= 3 and c is not None:
         row = c.sum(axis=1)  # cov(item, total)
         total = row.sum()
         if total > 0:
@@ -93,34 +100,60 @@ def pairwise_correlation(x: FloatArray) -> FloatArray:
     Each pair uses the rows where both are present.  A pair with fewer than 3
     such rows, or no variance among them, gets 0; the diagonal is 1.
     """
-    n, J = x.shape
-    present = np.isfinite(x)
-    counts = present.sum(axis=0)
-    centre = np.divide(
-        np.where(present, x, 0.0).sum(axis=0), counts, out=np.zeros(J), where=counts > 0
-    )
-    N = np.zeros((J, J))
-    S = np.zeros((J, J))  # S[a, b] = Σ x_a over rows where a and b are present
-    Q = np.zeros((J, J))  # Q[a, b] = Σ x_a² over the same rows
-    P = np.zeros((J, J))  # P[a, b] = Σ x_a x_b
-    for start in range(0, n, CHUNK):
-        p = present[start : start + CHUNK]
+    acc = _Pairwise(x.shape[1])
+    for start in range(0, x.shape[0], CHUNK):
+        acc.first(x[start : start + CHUNK])
+    acc.centre()
+    for start in range(0, x.shape[0], CHUNK):
+        acc.second(x[start : start + CHUNK])
+    return acc.correlation()
+
+
+class _Pairwise:
+    """Pairwise-complete correlations in two passes over blocks of rows (bounded memory).
+
+    First pass: each column's mean over its present rows (the centre, which
+    keeps the sums of products small); second: per pair a, b over the rows
+    where both are present, the count N, Σ v_a, Σ v_a² and Σ v_a v_b of the
+    centred values v.
+    """
+
+    def __init__(self, J: int) -> None:
+        self.counts = np.zeros(J, dtype=np.int64)
+        self.sums = np.zeros(J)
+        self.mean = np.zeros(J)
+        self.N, self.S, self.Q, self.P = (np.zeros((J, J)) for _ in range(4))
+
+    def first(self, x: FloatArray) -> None:
+        present = np.isfinite(x)
+        self.counts += present.sum(axis=0)
+        self.sums += np.where(present, x, 0.0).sum(axis=0)
+
+    def centre(self) -> None:
+        c = self.counts
+        self.mean = np.divide(self.sums, c, out=np.zeros_like(self.sums), where=c > 0)
+
+    def second(self, x: FloatArray) -> None:
+        p = np.isfinite(x)
         m = p.astype(np.float64)
-        v = np.where(p, x[start : start + CHUNK] - centre, 0.0)
-        N += m.T @ m
-        S += v.T @ m
-        Q += (v * v).T @ m
-        P += v.T @ v
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = P - S * S.T / N
-        var_a = Q - S * S / N
-        denom = var_a * var_a.T
-        r = cov / np.sqrt(denom)
-    r = np.where((N > 2) & (var_a > 0) & (var_a.T > 0) & np.isfinite(r), r, 0.0)
-    r = np.clip(r, -1.0, 1.0)
-    np.fill_diagonal(r, 1.0)
-    out: FloatArray = r
-    return out
+        v = np.where(p, x - self.mean, 0.0)
+        self.N += m.T @ m
+        self.S += v.T @ m
+        self.Q += (v * v).T @ m
+        self.P += v.T @ v
+
+    def correlation(self) -> FloatArray:
+        N, S, Q, P = self.N, self.S, self.Q, self.P
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = P - S * S.T / N
+            var_a = Q - S * S / N
+            denom = var_a * var_a.T
+            r = cov / np.sqrt(denom)
+        r = np.where((N > 2) & (var_a > 0) & (var_a.T > 0) & np.isfinite(r), r, 0.0)
+        r = np.clip(r, -1.0, 1.0)
+        np.fill_diagonal(r, 1.0)
+        out: FloatArray = r
+        return out
 
 
 def parallel_threshold(n: int, J: int, *, draws: int = PARALLEL_DRAWS, seed: int = 1) -> FloatArray:
@@ -144,31 +177,95 @@ def parallel_threshold(n: int, J: int, *, draws: int = PARALLEL_DRAWS, seed: int
     return out
 
 
+class _Complete:
+    """One dimension's covariance over its complete rows, in two passes over blocks of rows."""
+
+    def __init__(self, idx: list[int]) -> None:
+        self.idx = np.asarray(idx)
+        self.n = 0
+        self.sums = np.zeros(len(idx))
+        self.cross = np.zeros((len(idx), len(idx)))
+
+    def rows(self, x: FloatArray) -> FloatArray:
+        block = x[:, self.idx]
+        out: FloatArray = block[np.isfinite(block).all(axis=1)]
+        return out
+
+    def first(self, x: FloatArray) -> None:
+        rows = self.rows(x)
+        self.n += rows.shape[0]
+        self.sums += rows.sum(axis=0)
+
+    def second(self, x: FloatArray) -> None:
+        v = self.rows(x) - self.sums / max(self.n, 1)
+        self.cross += v.T @ v
+
+    def cov(self) -> FloatArray | None:
+        if self.n < 3 or self.idx.size < 2:
+            return None
+        out: FloatArray = self.cross / (self.n - 1)
+        return out
+
+
+BLOCK = 65_536  # rows of the answers held at once by composite_reliability
+
+
 def composite_reliability(
     framework: Framework, data: ResponseData, *, draws: int = PARALLEL_DRAWS, seed: int = 1
 ) -> Reliability:
     """α and item-rest correlations per dimension, eigenvalues and parallel analysis,
-    and the composite's correlation with the overall question (module docstring)."""
-    x = np.where(data.points > 0, data.values, np.nan)
+    and the composite's correlation with the overall question (module docstring).
+
+    Two passes over blocks of rows (means, then centred sums of products), so
+    that no n x J copy of the answers is made.
+    """
     codes = data.indicators
-    dims = []
-    for d in framework.dimensions:
-        idx = [j for j, i in enumerate(framework.indicators) if i.dimension == d.code]
-        dims.append(_dimension(d.code, [codes[j] for j in idx], x[:, idx]))
-    J = x.shape[1]
-    eig = np.sort(np.linalg.eigvalsh(pairwise_correlation(x)))[::-1]
-    answered = np.isfinite(x)
-    n_par = int(answered.all(axis=1).sum()) or int(answered.any(axis=1).sum())
+    n, J = data.points.shape
+    items = [
+        [j for j, i in enumerate(framework.indicators) if i.dimension == d.code]
+        for d in framework.dimensions
+    ]
+    dims = [_Complete(idx) for idx in items]
+    pairs = _Pairwise(J)
+    n_all = n_any = 0
+    comp = np.empty(n)
+
+    def answers(r0: int) -> FloatArray:
+        x: FloatArray = np.where(
+            data.points[r0 : r0 + BLOCK] > 0, data.values[r0 : r0 + BLOCK], np.nan
+        )
+        return x
+
+    for r0 in range(0, n, BLOCK):
+        x = answers(r0)
+        pairs.first(x)
+        for d in dims:
+            d.first(x)
+        answered = np.isfinite(x)
+        n_all += int(answered.all(axis=1).sum())
+        n_any += int(answered.any(axis=1).sum())
+        comp[r0 : r0 + BLOCK] = _composite(framework, data, r0, r0 + BLOCK)
+    pairs.centre()
+    for r0 in range(0, n, BLOCK):
+        x = answers(r0)
+        pairs.second(x)
+        for d in dims:
+            d.second(x)
+    out_dims = tuple(
+        _from_cov(f.code, [codes[j] for j in idx], d.n, d.cov())
+        for f, idx, d in zip(framework.dimensions, items, dims, strict=True)
+    )
+    eig = np.sort(np.linalg.eigvalsh(pairs.correlation()))[::-1]
+    n_par = n_all or n_any
     threshold = parallel_threshold(n_par, J, draws=draws, seed=seed)
     above = eig > threshold
     retained = int(np.argmin(above)) if not above.all() else J
-    comp = respondent_composite(framework, data)
     ok = np.isfinite(comp) & np.isfinite(data.overall)
     r_overall = None
     if ok.sum() >= 3 and comp[ok].std() > 0 and data.overall[ok].std() > 0:
         r_overall = _opt(np.corrcoef(comp[ok], data.overall[ok])[0, 1])
     return Reliability(
-        dimensions=tuple(dims),
+        dimensions=out_dims,
         eigenvalues=tuple(float(v) for v in eig),
         parallel_95=tuple(float(v) for v in threshold),
         parallel_n=max(n_par, J + 2),
@@ -178,6 +275,18 @@ def composite_reliability(
         composite_overall_r=r_overall,
         composite_overall_n=int(ok.sum()),
     )
+
+
+def _composite(framework: Framework, data: ResponseData, r0: int, r1: int) -> FloatArray:
+    """:func:`scoring.planning.respondent_composite` of rows ``r0:r1``."""
+    rows = slice(r0, r1)
+    part = replace(
+        data,
+        street=data.street[rows],
+        points=data.points[rows],
+        values=data.values[rows],
+    )
+    return respondent_composite(framework, part)
 
 
 def reliability(
