@@ -63,6 +63,63 @@ def _ranks(overall: FloatArray, ranked: npt.NDArray[np.bool_]) -> npt.NDArray[np
     return out
 
 
+def _perturbed(
+    num: FloatArray, den: FloatArray, W: Weights, dims: FloatArray, shares: FloatArray
+) -> FloatArray | None:
+    """Overall scores (D, S) under D perturbed dimension weights and group shares at once.
+
+    The arithmetic of :func:`combine_groups` and :func:`composite`, operation
+    for operation, with a leading draw axis (the same numbers as one draw at a
+    time); None where the draws would not all take the same branch.
+    """
+    D = dims.shape[0]
+    n = np.moveaxis(num, -2, 0)  # (G, S, J)
+    d_ = np.moveaxis(den, -2, 0)
+    ok = d_ > 0
+    p = shares[:, :, None, None]  # (D, G, 1, 1)
+    totals = np.array([shares[d].sum() for d in range(D)])[:, None, None]
+    if ok.all():
+        ind = np.divide(n[0], d_[0])[None] * p[:, 0]
+        for g in range(1, n.shape[0]):
+            ind += np.divide(n[g], d_[g])[None] * p[:, g]
+        ind /= totals
+    else:
+        ratio = np.divide(n, d_, out=np.zeros(n.shape), where=ok)
+        acc = ratio[0][None] * p[:, 0]
+        for g in range(1, n.shape[0]):
+            acc += ratio[g][None] * p[:, g]
+        pis = ok[0][None] * p[:, 0]
+        for g in range(1, n.shape[0]):
+            pis += ok[g][None] * p[:, g]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ind = np.where(pis > 0, acc / pis, np.nan)
+    nan = np.isnan(ind).any(axis=(1, 2))
+    if nan.any() != nan.all():
+        return None
+    a, member = W.indicator, W.member
+    b = dims[:, None, :]  # (D, 1, K)
+    if not nan.any() and ((np.ones((1, a.size)) * a) @ member > 0).all():
+        tot = np.array(
+            [float((np.ones((1, dims.shape[1])) * dims[d]).sum(axis=-1)[0]) for d in range(D)]
+        )
+        if not (tot > 0).all():
+            return None  # some draws would take the masked arithmetic
+        dim: FloatArray = ((ind * a) @ member) / ((np.ones((1, a.size)) * a) @ member)
+        out: FloatArray = (dim * b).sum(axis=-1) / tot[:, None]
+        return out
+    ok_i = ~np.isnan(ind)
+    filled = np.where(ok_i, ind, 0.0)
+    num_k = (filled * a) @ member
+    den_k = (ok_i * a) @ member
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dim = np.where(den_k > 0, num_k / den_k, np.nan)
+    dok = den_k > 0
+    tot2 = (dok * b).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(tot2 > 0, (np.where(dok, dim, 0.0) * b).sum(axis=-1) / tot2, np.nan)
+    return out
+
+
 def rank_sensitivity(
     framework: Framework,
     data: ResponseData,
@@ -175,9 +232,11 @@ def rank_sensitivity(
     rng = np.random.default_rng(seed)
     dims = rng.dirichlet(alpha * W.dimension / W.dimension.sum(), size=draws)
     shares = rng.dirichlet(alpha * W.shares / W.shares.sum(), size=draws)
-    pert = np.empty((draws, len(base)))
-    for d in range(draws):
-        pert[d] = overall(replace(W, dimension=dims[d], shares=shares[d]))
+    pert = _perturbed(num, den, W, dims, shares)
+    if pert is None:  # the draws do not share one arithmetic: one at a time
+        pert = np.empty((draws, len(base)))
+        for d in range(draws):
+            pert[d] = overall(replace(W, dimension=dims[d], shares=shares[d]))
     base_rank = _ranks(base, ranked_b)
     scheme_ranks = {k: _ranks(v, ranked_b) for k, v in schemes.items()}
     pert_ranks = _ranks(pert, ranked_b)

@@ -122,3 +122,30 @@ def test_framework_toml_keeps_a_consistent_ahp_matrix() -> None:
     )
     with pytest.raises(FrameworkError, match=r"ahp.dimensions: the matrix is not reciprocal"):
         parse_framework(bad)
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_perturbed_draws_at_once_equal_one_at_a_time(empty: bool) -> None:
+    """The vectorised perturbations give the loop's numbers bit for bit (with empty cells too)."""
+    from dataclasses import replace
+
+    from scoring.estimators import Weights, combine_groups, composite
+    from scoring.sensitivity import _perturbed
+
+    fw = load_default_framework()
+    W = Weights.of(fw)
+    rng = np.random.default_rng(3)
+    S, G, J = 40, len(W.shares), len(W.indicator)
+    den = rng.uniform(0.5, 30.0, (S, G, J))
+    num = den * rng.uniform(0.0, 100.0, (S, G, J))
+    if empty:  # one cell without answers to an indicator, one street without any
+        den[3, 1, 4] = num[3, 1, 4] = 0.0
+        den[7, :, 2] = num[7, :, 2] = 0.0
+    dims = rng.dirichlet(100 * W.dimension / W.dimension.sum(), size=60)
+    shares = rng.dirichlet(100 * W.shares / W.shares.sum(), size=60)
+    at_once = _perturbed(num, den, W, dims, shares)
+    assert at_once is not None
+    for d in range(60):
+        w = replace(W, dimension=dims[d], shares=shares[d])
+        one = composite(combine_groups(num, den, w.shares), w)[1]
+        assert np.array_equal(at_once[d], one, equal_nan=True)
