@@ -151,30 +151,27 @@ class _Tally:
     """
 
     def __init__(self, size: int) -> None:
-        self.counts = np.empty(size, dtype=np.intp)
-        self.real: dict[np.dtype[Any], npt.NDArray[Any]] = {}
+        self.size = size
+        self.counts: dict[np.dtype[Any], npt.NDArray[Any]] = {}
 
-    def draw(self, gen: np.random.Generator, nc: int, rows: int) -> npt.NDArray[np.intp]:
-        """Counts (rows, nc) of ``nc − 1`` uniform draws out of ``nc``, per row.
+    def draw(
+        self, gen: np.random.Generator, nc: int, rows: int, dtype: np.dtype[Any]
+    ) -> npt.NDArray[Any]:
+        """Counts (rows, nc) of ``nc − 1`` uniform draws out of ``nc``, per row, as ``dtype``.
 
         Exact multinomial counts: indices from ``Generator.integers`` (Lemire's
-        unbiased bounded integers), tallied.
+        unbiased bounded integers), tallied straight into the real type of the
+        matrix product (whole numbers below 2^24 are exact in float32).
         """
         idx = gen.integers(0, nc, size=(rows, nc - 1))
         idx += (np.arange(rows) * nc)[:, None]
-        counts = self.counts[: rows * nc]
-        counts[:] = 0
-        np.add.at(counts, idx.ravel(), 1)
-        return counts.reshape(rows, nc)
-
-    def as_real(self, counts: npt.NDArray[np.intp], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
-        """``counts`` converted into a reused buffer of ``dtype``."""
-        buf = self.real.get(dtype)
+        buf = self.counts.get(dtype)
         if buf is None:
-            buf = self.real[dtype] = np.empty(self.counts.size, dtype=dtype)
-        out = buf[: counts.size].reshape(counts.shape)
-        out[...] = counts
-        return out
+            buf = self.counts[dtype] = np.empty(self.size, dtype=dtype)
+        counts = buf[: rows * nc]
+        counts[:] = 0
+        np.add.at(counts, idx.ravel(), counts.dtype.type(1))  # same type: NumPy's fast path
+        return counts.reshape(rows, nc)
 
 
 def _tally(cells_max: int) -> _Tally:
@@ -201,7 +198,7 @@ def _cell_totals(
     step = max(1, _COUNT_BUDGET // nc)
     for s0 in range(0, bc, step):
         sc = min(step, bc - s0)
-        counts = tally.as_real(tally.draw(gen, nc, sc), x.dtype)
+        counts = tally.draw(gen, nc, sc, x.dtype)
         np.matmul(counts, x, out=out[s0 : s0 + sc])
         out[s0 : s0 + sc] *= scale
 
@@ -215,7 +212,7 @@ def _cell_counts(gen: np.random.Generator, nc: int, bc: int) -> npt.NDArray[np.f
     tally = _tally(nc)
     for s0 in range(0, bc, step):
         sc = min(step, bc - s0)
-        counts[s0 : s0 + sc] = tally.draw(gen, nc, sc)
+        counts[s0 : s0 + sc] = tally.draw(gen, nc, sc, counts.dtype)
     counts *= np.float32(nc / (nc - 1))
     return counts
 
