@@ -479,7 +479,7 @@ class _Intervals:
 
 def _intervals(
     pts: _Points, var: _Variances, raw: Replicates, level: float
-) -> tuple[_Intervals, Replicates]:
+) -> tuple[_Intervals, Replicates, RankSets]:
     """Replicates scaled to the published variances (:func:`_adjust`); expanded percentile
     intervals less the jackknife ratio-bias estimates.
 
@@ -537,8 +537,13 @@ def _intervals(
     S = raw.overall.shape[1]
     halves = [(0, S // 2), (S // 2, S)] if S >= 16 else [(0, S)]
     with ThreadPoolExecutor(2) as pool:
-        jobs = [pool.submit(street_part, k, s0, s1) for k in streets for s0, s1 in halves]
-        jobs += [pool.submit(district_part, k) for k in district]
+        overall = [pool.submit(street_part, "ovr", s0, s1) for s0, s1 in halves]
+        jobs = [pool.submit(district_part, k) for k in district]
+        jobs += [pool.submit(street_part, k, s0, s1) for k in ("dim", "ind") for s0, s1 in halves]
+        for job in overall:
+            job.result()
+        # rank sets need only the overall replicates: here, while the rest is scaled
+        ranks = rank_sets(st["ovr"], adjusted["ovr"], v_ovr.street, var.ranked, level)
         for job in jobs:
             job.result()
     iv = _Intervals(**bounds)
@@ -550,7 +555,7 @@ def _intervals(
         district_dimension=adjusted["d_dim"],
         district_overall=adjusted["d_ovr"],
     )
-    return iv, rep
+    return iv, rep, ranks
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -573,12 +578,13 @@ def _verdicts(
     prep: _Prepared,
     pts: _Points,
     var: _Variances,
-    rep: Replicates,
+    rs: RankSets,
     *,
     level: float,
     band_rule: str,
     shrink: bool,
 ) -> _Verdicts:
+    """Step 7: gaps to the district, bands, importance and shrinkage (rank sets ``rs`` given)."""
     st, ref, v_ind, v_ovr = pts.st, var.ref, var.ind, var.ovr
     gap_ind = st["ind"] - ref.indicator[None, :]
     gse_ind = np.sqrt(v_ind.gap)
@@ -586,7 +592,6 @@ def _verdicts(
     gap_o = st["ovr"] - ref.overall
     gse_o = np.sqrt(v_ovr.gap)
     fun = funnel(gap_o, gse_o, v_ovr.gap_df, var.ranked, band_rule)
-    rs = rank_sets(st["ovr"], rep.overall, v_ovr.street, var.ranked, level)
     has_concerns = bool(prep.data.concerns.any())
     importance = pts.di["att"][0] if has_concerns else overall_correlation(prep.data_in)
     shrunk = fay_herriot(st["ovr"], v_ovr.street) if shrink else None
@@ -997,8 +1002,10 @@ def score(
             else None
         )
         raw = _replicates(prep, var, W, boot, seed, draws.result())
-        iv, rep = _intervals(pts, var, raw, level)
-        ver = _verdicts(prep, pts, var, rep, level=level, band_rule=band_rule, shrink=shrink)
+        iv, rep, ranks = _intervals(pts, var, raw, level)
+        ver = _verdicts(
+            prep, pts, var, ranks, level=level, band_rule=band_rule, shrink=shrink
+        )  # fmt: skip
         streets = _streets(
             framework, prep, pts, var, iv, ver, deff.result(), min_gap=min_gap, fdr=fdr,
             top_k=top_k,
