@@ -308,6 +308,7 @@ class _Points:
     district_n_dim: npt.NDArray[np.int64]  # (K,) respondents answering each dimension
     num: FloatArray  # (S, G, J) cell sums of w m x
     den: FloatArray  # (S, G, J) cell sums of w m
+    cnt: FloatArray  # (S, G, J) cell counts of answers m
 
 
 def _figures(tb: list[FloatArray], W: Weights) -> dict[str, FloatArray]:
@@ -372,7 +373,7 @@ def _point_estimates(framework: Framework, prep: _Prepared, W: Weights) -> _Poin
     st = _figures(blocks, W)
     di = _figures([b.sum(axis=0, keepdims=True) for b in blocks], W)
     n_street = np.bincount(data.street, minlength=S)
-    return _Points(st, di, n_dim, n_street, d_dim, blocks[0], blocks[1])
+    return _Points(st, di, n_dim, n_street, d_dim, blocks[0], blocks[1], blocks[7])
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -396,9 +397,13 @@ def _variances(framework: Framework, prep: _Prepared, pts: _Points, W: Weights) 
     S, G = len(data.streets), len(data.groups)
     scores_ = np.asarray(framework.scale.scores, dtype=np.float64)
     var_data = data
+    totals = None  # the point estimates' cell sums of w m x, w m and m (the same rows)
     if prep.weighting.variance_values is not None:  # raked: residuals on the raking variables
         var_data = replace(data, values=prep.weighting.variance_values[prep.order])
-    cov = cell_covariance(var_data, lay, span=float(scores_.max() - scores_.min()))
+    else:
+        C, J = S * G, data.points.shape[1]
+        totals = (pts.num.reshape(C, J), pts.den.reshape(C, J), pts.cnt.reshape(C, J))
+    cov = cell_covariance(var_data, lay, span=float(scores_.max() - scores_.min()), totals=totals)
     comp = completeness(framework, lay.size.reshape(S, G), cov.answered)
     st = pts.st
     scoreable = np.isfinite(st["ovr"])

@@ -202,10 +202,14 @@ def cell_covariance(
     span: float,
     tiny: int = TINY_CELL,
     prior_df: float = PRIOR_DF,
+    totals: tuple[FloatArray, FloatArray, FloatArray] | None = None,
 ) -> CellCovariance:
     """Covariance of every cell's mean vector (see the module docstring).
 
     :param span: distance between the scale's lowest and highest score (e.g. 100).
+    :param totals: the (C, J) cell sums of ``w m x``, ``w m`` and ``m`` of these
+        rows when the caller has them already (the engine's point estimates);
+        default summed here.
     :param tiny: cells below this many respondents use the pooled covariance only.
     :param prior_df: weight (in degrees of freedom) of the pooled covariance in
         every other cell's estimate.
@@ -223,14 +227,16 @@ def cell_covariance(
 
     # cell totals, then the per-respondent terms, a block of whole cells at a time:
     # memory stays a few block x J arrays at a million respondents
-    tot = np.zeros((3, C, J))
-    for r0, r1, c0, c1 in cell_blocks(layout):
-        m, x = block(r0, r1)
-        wm = w[r0:r1, None] * m
-        block_sums(wm * x, layout, c0, c1, tot[0])
-        block_sums(wm, layout, c0, c1, tot[1])
-        block_sums(m.astype(np.float64), layout, c0, c1, tot[2])
-    num, den, cnt = (t.reshape(S, G, J) for t in tot)
+    if totals is None:
+        tot = np.zeros((3, C, J))
+        for r0, r1, c0, c1 in cell_blocks(layout):
+            m, x = block(r0, r1)
+            wm = w[r0:r1, None] * m
+            block_sums(wm * x, layout, c0, c1, tot[0])
+            block_sums(wm, layout, c0, c1, tot[1])
+            block_sums(m.astype(np.float64), layout, c0, c1, tot[2])
+        totals = (tot[0], tot[1], tot[2])
+    num, den, cnt = (t.reshape(S, G, J) for t in totals)
     answered = den > 0
     means = np.divide(num, den, out=np.zeros_like(num), where=answered)
     size = layout.size
