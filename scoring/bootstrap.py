@@ -61,6 +61,7 @@ __all__ = [
     "Replicates",
     "blas_single_thread",
     "bootstrap_replicates",
+    "FeatureRows",
     "expanded_interval",
     "indicator_replicates",
     "nan_mean",
@@ -339,12 +340,13 @@ def bootstrap_replicates(
     :param raking: re-rake every replicate (``features`` then carry the base weights).
     :param indicator: the (B, S, J) indicator replicates of these features,
         boot and seed, already drawn by :func:`indicator_replicates` (only
-        where :func:`streetwise` holds); default drawn here.
+        where :func:`streetwise` holds; ``features`` are then not read and may
+        be an empty (0, 2J) array); default drawn here.
     """
-    J = features.shape[1] // 2
+    J = features.shape[1] // 2 if indicator is None else indicator.shape[2]
     use = np.ones(layout.n_streets, dtype=bool) if reference_streets is None else reference_streets
     population = population_coef is not None and point_means is not None
-    chunk = _chunk(layout, features.shape[1], boot)
+    chunk = _chunk(layout, 2 * J, boot)
     if indicator is None and streetwise(weights.shares, raking=raking, population=population):
         indicator = indicator_replicates(features, layout, weights.shares, boot, seed)
     if indicator is not None:
@@ -403,8 +405,12 @@ def streetwise(shares: FloatArray, *, raking: object | None, population: bool) -
     return bool(pi.sum() == running)
 
 
+FeatureRows = Callable[[int, int], npt.NDArray[np.float32]]
+"""The bootstrap features of rows ``r0:r1`` (sorted cell order): ``rows(r0, r1)``."""
+
+
 def indicator_replicates(
-    features: npt.NDArray[np.float32],
+    features: npt.NDArray[np.float32] | FeatureRows,
     layout: CellLayout,
     shares: FloatArray,
     boot: int,
@@ -416,8 +422,12 @@ def indicator_replicates(
     in the same chunks of replicates), and each street's groups combined right
     after its cells are drawn (in cache, on every worker) instead of all cells'
     totals being held first: the same numbers (:func:`streetwise`).
+    ``features`` may be a function giving a street's rows' features, so that
+    they are made by the worker too and never held for all rows.
     """
-    S, G, F = layout.n_streets, layout.n_groups, features.shape[1]
+    rows = features if callable(features) else _slicer(features)
+    empty = rows(0, 0)
+    S, G, F = layout.n_streets, layout.n_groups, empty.shape[1]
     J = F // 2
     seeds = np.random.SeedSequence(seed).spawn(layout.n_cells)
     gens = [np.random.Generator(np.random.PCG64(s)) for s in seeds]
@@ -428,21 +438,30 @@ def indicator_replicates(
 
     def run(part: Sequence[int]) -> None:
         tally = _tally(int(layout.size.max()))
-        tot = np.empty((G, boot, F), dtype=features.dtype)
+        tot = np.empty((G, boot, F), dtype=empty.dtype)
         for s in part:
+            first = int(layout.starts[s * G])
+            x = rows(first, int(layout.starts[(s + 1) * G]))
             for g in range(G):
                 c = s * G + g
-                lo, hi = int(layout.starts[c]), int(layout.starts[c + 1])
+                lo, hi = int(layout.starts[c]) - first, int(layout.starts[c + 1]) - first
                 if hi == lo:
                     tot[g] = 0
                 for b0 in range(0, boot, chunk) if hi > lo else ():
                     bc = min(chunk, boot - b0)
-                    _cell_totals(gens[c], features[lo:hi], tot[g, b0 : b0 + bc], tally)
+                    _cell_totals(gens[c], x[lo:hi], tot[g, b0 : b0 + bc], tally)
             ind[:, s] = combine_groups(tot[..., :J], tot[..., J:], shares, axis=0)
 
     with _parallel_workers() as workers, ThreadPoolExecutor(workers) as pool:
         list(pool.map(run, [streets[i::workers] for i in range(workers)]))
     return ind
+
+
+def _slicer(features: npt.NDArray[np.float32]) -> FeatureRows:
+    def rows(r0: int, r1: int) -> npt.NDArray[np.float32]:
+        return features[r0:r1]
+
+    return rows
 
 
 def _by_replicate_parts(

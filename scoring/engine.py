@@ -27,6 +27,7 @@ import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -433,22 +434,33 @@ class _Draws:
     indicator: FloatArray | None  # (B, S, J) (:func:`scoring.bootstrap.indicator_replicates`)
 
 
-def _draws(prep: _Prepared, W: Weights, boot: int, seed: int) -> _Draws:
+def _boot_features(prep: _Prepared, r0: int, r1: int) -> npt.NDArray[np.float32]:
+    """``[w m x, w m]`` of rows ``r0:r1`` in cell order, float32 (w: the base weights if raked)."""
     data, weighting = prep.data, prep.weighting
     J = data.points.shape[1]
-    feat_boot = np.empty((data.n, 2 * J), dtype=np.float32)
-    for r0, r1, _, _ in cell_blocks(prep.layout):
-        m = data.points[r0:r1] > 0
-        if weighting.replicate is None:
-            wm_base = data.weight[r0:r1, None] * m
-        else:
-            wm_base = weighting.base[prep.order[r0:r1], None] * m
-        feat_boot[r0:r1, :J] = wm_base * np.where(m, data.values[r0:r1], 0.0)
-        feat_boot[r0:r1, J:] = wm_base
+    out = np.empty((r1 - r0, 2 * J), dtype=np.float32)
+    m = data.points[r0:r1] > 0
+    if weighting.replicate is None:
+        wm_base = data.weight[r0:r1, None] * m
+    else:
+        wm_base = weighting.base[prep.order[r0:r1], None] * m
+    out[:, :J] = wm_base * np.where(m, data.values[r0:r1], 0.0)
+    out[:, J:] = wm_base
+    return out
+
+
+def _draws(prep: _Prepared, W: Weights, boot: int, seed: int) -> _Draws:
+    J = prep.data.points.shape[1]
     population = prep.population is not None
-    if not streetwise(W.shares, raking=weighting.replicate, population=population):
-        return _Draws(feat_boot, None)
-    return _Draws(feat_boot, indicator_replicates(feat_boot, prep.layout, W.shares, boot, seed))
+    if streetwise(W.shares, raking=prep.weighting.replicate, population=population):
+        # each worker makes its streets' features: never held for all rows
+        rows = partial(_boot_features, prep)
+        indicator = indicator_replicates(rows, prep.layout, W.shares, boot, seed)
+        return _Draws(np.empty((0, 2 * J), dtype=np.float32), indicator)
+    features = np.empty((prep.data.n, 2 * J), dtype=np.float32)
+    for r0, r1, _, _ in cell_blocks(prep.layout):
+        features[r0:r1] = _boot_features(prep, r0, r1)
+    return _Draws(features, None)
 
 
 def _replicates(
