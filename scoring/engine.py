@@ -293,7 +293,20 @@ def _prepare(
         population_totals = weighting.totals
     population = None if population_totals is None else np.asarray(population_totals, float)
     data_in = weighting.data
-    order = cell_layout(data_in).order
+    layout = cell_layout(data_in)
+    order = layout.order
+    in_order = layout.contiguous and all(
+        a.flags.c_contiguous
+        for a in (
+            data_in.points,
+            data_in.values,
+            data_in.dont_know,
+            data_in.asked,
+            data_in.concerns,
+        )
+    )
+    if in_order:  # already in cell order (e.g. a file sorted by street and group): no copy
+        return _Prepared(data_in, data_in, order, layout, weighting, population, n_in)
     data = subset(data_in, order)
     return _Prepared(data, data_in, order, cell_layout(data), weighting, population, n_in)
 

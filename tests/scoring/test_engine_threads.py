@@ -129,3 +129,20 @@ def test_engine_same_bytes_whatever_the_cores(monkeypatch, cores) -> None:  # ty
     want = to_json(score(fw, data, boot=200, seed=4))
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert to_json(score(fw, data, boot=200, seed=4)) == want
+
+
+def test_rows_already_in_cell_order_are_not_copied_and_score_the_same() -> None:
+    from dataclasses import replace
+
+    fw, data = _data()
+    lay = cell_layout(data)
+    from scoring.engine import _prepare, subset
+
+    ordered = subset(data, lay.order)  # sorted by street and group, C-ordered arrays
+    prep = _prepare(ordered, None, None, None, None)
+    assert prep.data is ordered  # no copy
+    fortran = replace(ordered, points=np.asfortranarray(ordered.points))
+    assert _prepare(fortran, None, None, None, None).data is not fortran
+    assert to_json(score(fw, fortran, boot=150, seed=2)) == to_json(
+        score(fw, ordered, boot=150, seed=2)
+    )
