@@ -57,7 +57,7 @@ from .estimators import (
 from .framework import Framework
 from .funnel import ALARM_Z, ALERT_Z, BAND_RULES, FDR_LEVEL, Funnel, expected_false_flags, funnel
 from .population import Margins
-from .priorities import overall_correlation, select_priorities
+from .priorities import Priority, overall_correlation, select_priorities
 from .ranking import RankSets, rank_sets
 from .reference import Coefficients, Reference, district_reference, street_coefficients
 from .reliability import composite_reliability
@@ -589,6 +589,51 @@ def _intervals(
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class _Items:
+    """Step 7a: item importance and each street's rectification candidates.
+
+    They need the point estimates and variances only, so they are chosen on
+    the side thread while the bootstrap runs.
+    """
+
+    has_concerns: bool
+    importance: FloatArray  # (J,)
+    per_street: list[tuple[tuple[Priority, ...], FloatArray]]  # items, BH q of "below"
+
+
+def _items(
+    framework: Framework,
+    prep: _Prepared,
+    pts: _Points,
+    var: _Variances,
+    *,
+    min_gap: float,
+    fdr: float,
+    top_k: int,
+) -> _Items:
+    st, ref, v_ind = pts.st, var.ref, var.ind
+    has_concerns = bool(prep.data.concerns.any())
+    importance = pts.di["att"][0] if has_concerns else overall_correlation(prep.data_in)
+    gse_ind = np.sqrt(v_ind.gap)
+    per_street = [
+        select_priorities(
+            framework.indicator_codes,
+            st["ind"][s],
+            ref.indicator,
+            gse_ind[s],
+            v_ind.gap_df[s],
+            importance,
+            st["sat"][s],
+            min_gap=min_gap,
+            fdr=fdr,
+            top_k=top_k,
+        )
+        for s in range(len(prep.data.streets))
+    ]
+    return _Items(has_concerns, importance, per_street)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class _Verdicts:
     """Step 7: gaps to the district, funnel bands, rank sets, item importance, shrinkage."""
 
@@ -609,6 +654,7 @@ def _verdicts(
     pts: _Points,
     var: _Variances,
     rs: RankSets,
+    items: _Items,
     *,
     level: float,
     band_rule: str,
@@ -622,8 +668,7 @@ def _verdicts(
     gap_o = st["ovr"] - ref.overall
     gse_o = np.sqrt(v_ovr.gap)
     fun = funnel(gap_o, gse_o, v_ovr.gap_df, var.ranked, band_rule)
-    has_concerns = bool(prep.data.concerns.any())
-    importance = pts.di["att"][0] if has_concerns else overall_correlation(prep.data_in)
+    has_concerns, importance = items.has_concerns, items.importance
     shrunk = fay_herriot(st["ovr"], v_ovr.street) if shrink else None
     return _Verdicts(
         gap_ind, gse_ind, tq_ind, gap_o, gse_o, fun, rs, has_concerns, importance, shrunk
@@ -672,16 +717,13 @@ def _streets(
     iv: _Intervals,
     ver: _Verdicts,
     deff: DesignEffects,
-    *,
-    min_gap: float,
-    fdr: float,
-    top_k: int,
+    items: _Items,
 ) -> tuple[StreetResult, ...]:
     """Step 8: one StreetResult per street, with its rectification items."""
     data = prep.data
     G = len(data.groups)
     codes, dcodes = framework.indicator_codes, framework.dimension_codes
-    st, ref, v_ind, v_dim, v_ovr = pts.st, var.ref, var.ind, var.dim, var.ovr
+    st, v_ind, v_dim, v_ovr = pts.st, var.ind, var.dim, var.ovr
     ind_lo, ind_hi = iv.ind
     dim_lo, dim_hi = iv.dim
     ovr_lo, ovr_hi = iv.ovr
@@ -703,18 +745,7 @@ def _streets(
     n_ind = st["n_ind"].astype(np.int64).tolist()
     streets = []
     for s, label in enumerate(data.streets):
-        pri, q_below = select_priorities(
-            codes,
-            st["ind"][s],
-            ref.indicator,
-            gse_ind[s],
-            v_ind.gap_df[s],
-            ver.importance,
-            st["sat"][s],
-            min_gap=min_gap,
-            fdr=fdr,
-            top_k=top_k,
-        )
+        pri, q_below = items.per_street[s]
         if not ranked[s]:
             pri = ()
         inds = {
@@ -1016,6 +1047,9 @@ def score(
         pts = _point_estimates(framework, prep, W)
         var = _variances(framework, prep, pts, W)
         n_ranked = int(var.ranked.sum())
+        items = side.submit(
+            _items, framework, prep, pts, var, min_gap=min_gap, fdr=fdr, top_k=top_k
+        )
         sens = (
             side.submit(
                 rank_sensitivity,
@@ -1033,13 +1067,11 @@ def score(
         )
         raw = _replicates(prep, var, W, boot, seed, draws.result())
         iv, rep, ranks = _intervals(pts, var, raw, level)
+        chosen = items.result()
         ver = _verdicts(
-            prep, pts, var, ranks, level=level, band_rule=band_rule, shrink=shrink
+            prep, pts, var, ranks, chosen, level=level, band_rule=band_rule, shrink=shrink
         )  # fmt: skip
-        streets = _streets(
-            framework, prep, pts, var, iv, ver, deff.result(), min_gap=min_gap, fdr=fdr,
-            top_k=top_k,
-        )  # fmt: skip
+        streets = _streets(framework, prep, pts, var, iv, ver, deff.result(), chosen)
         sc, cov = var.sc, var.cov
         indicator_cov = np.einsum(
             "sgj,sgjk,sgk->sjk", sc.indicator, cov.final, sc.indicator, optimize=True
