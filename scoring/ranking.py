@@ -137,13 +137,14 @@ def _max_t_frontier(dev: F32, sigma: F32, var: FloatArray) -> F32:
     step = max(1, _PAIR_BUDGET // (n * max(up.shape[1], down.shape[1])))
     for b0 in range(0, B, step):
         d = dev[b0 : b0 + step]
-        ds = np.ascontiguousarray(d.T)[:, :, None]  # (n, b, 1): d_s
+        ds = np.ascontiguousarray(d.T)[:, None, :]  # (n, 1, b): d_s
         out = per[:, b0 : b0 + step]
         for cand, sign in ((up[b0 : b0 + step], 1), (down[b0 : b0 + step], -1)):
-            dt = np.take_along_axis(d, cand, axis=1)[None]  # (1, b, P): d_t
+            # candidates on the middle axis: the maximum is taken row against row
+            dt = np.ascontiguousarray(np.take_along_axis(d, cand, axis=1).T)[None]  # (1, P, b)
             t = dt - ds if sign > 0 else ds - dt
-            t /= np.take(sigma, cand, axis=1)  # σ_st, (n, b, P)
-            np.maximum(out, t.max(axis=2), out=out)
+            t /= np.take(sigma, cand.T, axis=1)  # σ_st, (n, P, b)
+            np.maximum(out, t.max(axis=1), out=out)
     return np.ascontiguousarray(per.T)
 
 
