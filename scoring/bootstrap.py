@@ -542,8 +542,8 @@ def expanded_interval(
     # needed, found by partitioning (linear time) instead of sorting B values.
     m = int(np.ceil(lo_pos[complete].max())) + 2 if complete.any() else 0
     if complete.any() and 2 * m < B:
-        rows = np.ascontiguousarray(flat[:, complete].T)
-        tails = np.partition(rows, (m, B - 1 - m), axis=1)
+        tails = flat.T[complete]  # (columns, B), one copy
+        tails.partition((m, B - 1 - m), axis=1)
         bottom = np.sort(tails[:, : m + 1], axis=1)
         top = np.sort(tails[:, B - 1 - m :], axis=1)  # order statistics B-1-m .. B-1
         low[complete] = _interpolate(bottom, lo_pos[complete], 0, B)
