@@ -515,7 +515,8 @@ def _intervals(
 
     The bias of every figure is linear in the cells' biases.  Both steps work
     column by column (a street's figures need only its own replicates), so the
-    streets are split between two threads.
+    streets are split between two threads.  ``raw``'s arrays are scaled in
+    place (no second copy of the replicates).
     """
     b = var.cov.bias
     sc, coef, ref = var.sc, var.ref.coef, var.ref
@@ -537,7 +538,7 @@ def _intervals(
                   v_ovr.district_own, v_ovr.district_df,
                   np.einsum("sgj,sgj->", coef.overall, b)),
     }  # fmt: skip
-    adjusted = {k: np.empty_like(f[0]) for k, f in (streets | district).items()}
+    adjusted = {k: f[0] for k, f in (streets | district).items()}  # scaled in place
     bounds: dict[str, tuple[FloatArray, FloatArray]] = {}
     for k, f in (streets | district).items():
         shape = f[0].shape[1:] if f[0].ndim > 1 else (1,)
@@ -546,15 +547,13 @@ def _intervals(
     def street_part(key: str, s0: int, s1: int) -> None:
         reps, point, final, own, df, bias = (a[:, s0:s1] if i == 0 else a[s0:s1]
                                              for i, a in enumerate(streets[key]))  # fmt: skip
-        out = np.empty_like(reps)
-        _adjust(reps, point, final, own, out)
-        adjusted[key][:, s0:s1] = out
+        _adjust(reps, point, final, own, reps)
         low, high = bounds[key]
-        low[s0:s1], high[s0:s1] = _interval(out, point, final, df, level, bias)
+        low[s0:s1], high[s0:s1] = _interval(reps, point, final, df, level, bias)
 
     def district_part(key: str) -> None:
         reps, point, final, own, df, bias = district[key]
-        out = adjusted[key]
+        out = reps
         _adjust(reps, point, final, own, out)
         if out.ndim == 1:  # the overall score: one column
             out, point, final, df, bias = (
