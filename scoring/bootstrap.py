@@ -73,6 +73,8 @@ MIN_REPLICATES, MAX_REPLICATES = BOOT_RANGE  # checked by scoring.settings.check
 _COUNT_BUDGET = 262_144  # resampling counts drawn at once per worker (x 8 bytes: in cache)
 _TOTALS_BUDGET = 32_000_000  # replicate cell totals held at once (x 4 bytes)
 _RAKE_COUNT_BUDGET = 48_000_000  # resampling counts of all cells held at once when raking
+_TAIL_BUDGET = 524_288  # replicate values partitioned at once by expanded_interval (4 MB)
+_PART_REPLICATES = 64  # replicates per piece of the dimension and overall composites
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -467,20 +469,21 @@ def _slicer(features: npt.NDArray[np.float32]) -> FeatureRows:
 def _by_replicate_parts(
     ind: FloatArray, weights: Weights, use: BoolArray, chunk: int
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Dimension and overall replicates and the district's means, two parts at once.
+    """Dimension and overall replicates and the district's means, two pieces at once.
 
     Every step works replicate by replicate (matrix products per replicate,
-    sums over the last axes), so parts of B give the whole's numbers; as
+    sums over the last axes), so pieces of B give the whole's numbers; as
     before, each chunk of :func:`replicate_cell_totals` takes the masked
-    arithmetic when it has a NaN (:func:`composite`), and is split in two.
+    arithmetic when it has a NaN (:func:`composite`), and is split into
+    pieces of 64 replicates.
     """
     B = ind.shape[0]
     pieces: list[tuple[int, int, bool]] = []
     for b0 in range(0, B, chunk):
         b1 = min(B, b0 + chunk)
         masked = bool(np.isnan(ind[b0:b1]).any())
-        mid = (b0 + b1) // 2 if b1 - b0 >= 64 else b1
-        pieces += [(b0, mid, masked), (mid, b1, masked)] if mid < b1 else [(b0, b1, masked)]
+        step = _PART_REPLICATES  # small pieces: temporaries of a few MB, reused
+        pieces += [(p0, min(b1, p0 + step), masked) for p0 in range(b0, b1, step)]
 
     def part(
         piece: tuple[int, int, bool],
@@ -542,12 +545,16 @@ def expanded_interval(
     # needed, found by partitioning (linear time) instead of sorting B values.
     m = int(np.ceil(lo_pos[complete].max())) + 2 if complete.any() else 0
     if complete.any() and 2 * m < B:
-        tails = flat.T[complete]  # (columns, B), one copy
-        tails.partition((m, B - 1 - m), axis=1)
-        bottom = np.sort(tails[:, : m + 1], axis=1)
-        top = np.sort(tails[:, B - 1 - m :], axis=1)  # order statistics B-1-m .. B-1
-        low[complete] = _interpolate(bottom, lo_pos[complete], 0, B)
-        high[complete] = _interpolate(top, hi_pos[complete], B - 1 - m, B)
+        cols = np.flatnonzero(complete)
+        step = max(1, _TAIL_BUDGET // B)  # columns at a time: a few MB, reused
+        for c0 in range(0, cols.size, step):
+            part = cols[c0 : c0 + step]
+            tails = flat.T[part]  # (columns, B), one copy
+            tails.partition((m, B - 1 - m), axis=1)
+            bottom = np.sort(tails[:, : m + 1], axis=1)
+            top = np.sort(tails[:, B - 1 - m :], axis=1)  # order statistics B-1-m .. B-1
+            low[part] = _interpolate(bottom, lo_pos[part], 0, B)
+            high[part] = _interpolate(top, hi_pos[part], B - 1 - m, B)
         rest = ~complete & (k >= 2)
     else:
         rest = k >= 2
