@@ -296,7 +296,10 @@ def _split_chunks(
 
 
 def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
-    """Split UTF-8 CSV bytes (BOM removed, already known to decode) into cells.
+    """Split CSV bytes (BOM removed) into cells.
+
+    Every cell is decoded, so bytes that are not UTF-8 raise
+    :class:`UnicodeDecodeError` (unless the csv module is needed: None).
 
     The bytes are handled in pieces of about ``CHUNK_BYTES`` cut after a
     newline outside quotes, so memory stays a few times the file size.
@@ -352,12 +355,12 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
                 patches[(n + rec - base, c)] = value
         for i in np.flatnonzero(width > h).tolist():
             f0 = int(first[i])
-            extra[n + i] = not any(
+            extra[n + i] = not any([  # a list: every cell is decoded (checks UTF-8)
                 (local[(i + base, c)] if (i + base, c) in local else
                  data[int(starts[f0 + c]) : int(starts[f0 + c] + lens[f0 + c])])
                 .decode("utf-8").strip()
                 for c in range(h, int(width[i]))
-            )  # fmt: skip
+            ])  # fmt: skip
         widths.append(width)
         n += int(first.size)
         if max_records is not None and n >= max_records - 1:
