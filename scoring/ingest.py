@@ -822,8 +822,11 @@ def validate(
     for g, gi in group_index.items():
         for ind in framework.indicators_for(g):
             asked[gi, codes.index(ind.code)] = True
-    points = np.zeros((n, J), dtype=np.int64)
-    dont_know = np.zeros((n, J), dtype=bool)
+    # each answer as one small code (0: none, 1..K: scale point, K + 1: DK), an
+    # indicator per row of ``answer``: rows are written whole, and the (n, J)
+    # arrays come from one transposed copy (column by column into an (n, J)
+    # array would touch every cache line J times)
+    answer = np.empty((J, n), dtype=np.min_scalar_type(K + 1))
     not_asked_of = ~asked
     not_asked_of[-1] = False  # an unknown group is its own problem (group = -1: last row)
 
@@ -840,17 +843,25 @@ def validate(
         c, u = column(code)
         parsed = [_point(v, K, True) for v in u]
         check(code, 10 + 2 * j, c.inverse, [r for _, r in parsed])
-        pts_u = np.array([v if isinstance(v, int) else 0 for v, _ in parsed], dtype=np.int64)
-        dk_u = np.array([v == DK for v, _ in parsed], dtype=bool)
-        points[:, j] = pts_u[c.inverse]
-        dont_know[:, j] = dk_u[c.inverse]
-        given_u = (pts_u > 0) | dk_u
-        if not (not_asked_of[:, j].any() and given_u.any()):
+        code_u = np.array(
+            [v if isinstance(v, int) else (K + 1 if v == DK else 0) for v, _ in parsed],
+            dtype=answer.dtype,
+        )
+        answer[j] = code_u[c.inverse]
+        if not (not_asked_of[:, j].any() and code_u.any()):
             continue  # asked of every group, or never answered
-        not_asked = given_u[c.inverse] & not_asked_of[group, j] & active
+        not_asked = (answer[j] > 0) & not_asked_of[group, j] & active
         rows = np.flatnonzero(not_asked)
         if rows.size:
             out.add(rows, 11 + 2 * j, not_asked_text(rows, code, col[code] + 1))
+
+    by_row = np.ascontiguousarray(answer.T)
+    del answer
+    point_of = np.arange(K + 2, dtype=np.int64)
+    point_of[K + 1] = 0  # DK: no scale point
+    points = point_of[by_row]
+    dont_know = by_row == K + 1
+    del by_row
 
     # concerns (several problems per cell), overall, comment
     cn_col, cn_u = column("concerns")

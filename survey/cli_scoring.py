@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -59,6 +61,12 @@ def score(
     entropy_from: Path | None,
 ) -> None:
     """Score a responses file offline (no database, no server) into JSON."""
+    # Before NumPy loads: scoring touches arrays of hundreds of MB once each, and
+    # transparent huge pages (NumPy asks for them) made those first touches cost
+    # about a second more system time at a million responses than small pages
+    # (docs/performance-scoring.md).  A value set by the user is kept.
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     from scoring.exchange import ExchangeError
     from scoring.framework import FrameworkError
     from scoring.offline import score_file

@@ -18,6 +18,7 @@ HEAVY = ("flask", "werkzeug", "sqlalchemy", "jinja2", "weasyprint", "matplotlib"
 
 def _run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("NUMPY_MADVISE_HUGEPAGE", None)
     return subprocess.run(
         [sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True
     )
@@ -67,6 +68,23 @@ def test_offline_score_loads_no_web_or_document_stack(tmp_path):
     assert heavy == []
     assert "scored 2 streets" in out
     assert json.loads((tmp_path / "s.json").read_text())["district"]["n"] == sim.data.n
+
+
+def test_offline_score_turns_numpy_huge_pages_off(tmp_path):
+    """``minping score`` sets NUMPY_MADVISE_HUGEPAGE=0 before NumPy loads (system time)."""
+    script = """
+import sys
+from survey.cli import main
+try:
+    main(["score", "--framework", "missing.toml", "--responses", "r.csv", "--out", "s.json"])
+except SystemExit:
+    pass
+from numpy._core.multiarray import _get_madvise_hugepage
+print(_get_madvise_hugepage())
+"""
+    done = _run(script, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
 
 
 def test_offline_score_same_seed_same_bytes(tmp_path):
