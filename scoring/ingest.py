@@ -137,13 +137,23 @@ def _encode_column(
             inv[i] = seen.setdefault(text.decode("utf-8"), len(seen))
         return Column(inv, list(seen))
     pad = 8 * ((width + 7) // 8)
+    # row i = the pad bytes from starts[i] (rows of a sliding window over the
+    # file: one copy per row, no index array), then zeros past the cell's end
+    size = buf.shape[0]
+    tail = starts > size - pad  # cells too near the end of the file for a window
+    if size >= pad:
+        windows = np.lib.stride_tricks.sliding_window_view(buf, pad)
+        mat = windows[np.where(tail, 0, starts)]
+    else:
+        mat = np.zeros((n, pad), dtype=np.uint8)
+    for i in np.flatnonzero(tail).tolist():
+        s, length = int(starts[i]), int(lens[i])
+        mat[i] = 0
+        mat[i, :length] = buf[s : s + length]
     offsets = np.arange(pad, dtype=np.int64)
-    last = buf.shape[0] - 1
-    mat = np.empty((n, pad), dtype=np.uint8)
-    for r0 in range(0, n, 1 << 16):  # gather in blocks: the index array stays small
-        st, ln = starts[r0 : r0 + (1 << 16)], lens[r0 : r0 + (1 << 16)]
-        idx = np.minimum(st[:, None] + offsets, last)
-        mat[r0 : r0 + st.shape[0]] = np.where(offsets < ln[:, None], buf[idx], np.uint8(0))
+    for r0 in range(0, n, 1 << 16):  # in blocks: the mask stays small
+        block = mat[r0 : r0 + (1 << 16)]
+        block *= offsets < lens[r0 : r0 + (1 << 16), None]
     for i, value in patches.items():
         mat[i] = 0
         mat[i, : len(value)] = np.frombuffer(value, dtype=np.uint8)
