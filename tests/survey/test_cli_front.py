@@ -87,6 +87,48 @@ print(_get_madvise_hugepage())
     assert done.stdout.strip().splitlines()[-1] == "False"
 
 
+def test_console_score_leaves_at_once_with_its_output_and_status(tmp_path):
+    """Run as the console script runs it (arguments from sys.argv): the process
+    exits without interpreter teardown, after its file, message and status are out;
+    an atexit hook shows the teardown was skipped."""
+    from scoring import load_default_framework, simulate
+    from scoring.dataset import to_records
+    from scoring.exchange import write_csv
+
+    fw = load_default_framework()
+    sim = simulate(fw, ["甲", "乙"], 40, seed=3)
+    (tmp_path / "r.csv").write_bytes(write_csv(to_records(sim.data), fw))
+    (tmp_path / "fw.toml").write_bytes(
+        (ROOT / "scoring" / "data" / "gulou-default.toml").read_bytes()
+    )
+    console = """
+import atexit, sys
+from survey.cli import main
+atexit.register(lambda: print("torn down"))
+sys.argv = ["minping", "score", "--framework", "fw.toml", "--responses", {responses!r},
+            "--out", "s.json", "--boot", "100"]
+sys.exit(main())
+"""
+    done = _run(console.format(responses="r.csv"), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "scored 2 streets; wrote s.json\n"
+    assert json.loads((tmp_path / "s.json").read_text())["district"]["n"] == sim.data.n
+    failed = _run(console.format(responses="missing.csv"), tmp_path)
+    assert failed.returncode == 1
+    assert failed.stdout == ""
+    assert "missing.csv: cannot read the file" in failed.stderr
+    # a command given its arguments (tests, CliRunner) returns as before
+    given = _run(
+        "import atexit\nfrom survey.cli import main\n"
+        "atexit.register(lambda: print('torn down'))\n"
+        "main(['score', '--framework', 'fw.toml', '--responses', 'r.csv', '--out', 't.json',"
+        " '--boot', '100'])",
+        tmp_path,
+    )
+    assert given.returncode == 0, given.stderr
+    assert given.stdout.splitlines() == ["scored 2 streets; wrote t.json", "torn down"]
+
+
 def test_offline_score_same_seed_same_bytes(tmp_path):
     """Two processes, same file and seed: byte-identical JSON (threads and chunks aside)."""
     from scoring import load_default_framework, simulate
