@@ -70,11 +70,15 @@ def test_offline_score_loads_no_web_or_document_stack(tmp_path):
     assert json.loads((tmp_path / "s.json").read_text())["district"]["n"] == sim.data.n
 
 
-def test_offline_score_turns_numpy_huge_pages_off(tmp_path):
-    """``minping score`` sets NUMPY_MADVISE_HUGEPAGE=0 before NumPy loads (system time)."""
-    script = """
+@pytest.mark.parametrize(("size", "advice"), [(10, "False"), (10**9, "True")])
+def test_offline_score_turns_numpy_huge_pages_off_for_large_files(tmp_path, size, advice):
+    """``minping score`` sets NUMPY_MADVISE_HUGEPAGE=0 before NumPy loads for a large file."""
+    (tmp_path / "r.csv").write_bytes(b"x" * 20)
+    script = f"""
 import sys
+import survey.cli_scoring
 from survey.cli import main
+survey.cli_scoring.HUGE_PAGES_OFF_FROM = {size}
 try:
     main(["score", "--framework", "missing.toml", "--responses", "r.csv", "--out", "s.json"])
 except SystemExit:
@@ -84,7 +88,7 @@ print(_get_madvise_hugepage())
 """
     done = _run(script, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert done.stdout.strip().splitlines()[-1] == advice
 
 
 def test_console_score_leaves_at_once_with_its_output_and_status(tmp_path):
