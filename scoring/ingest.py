@@ -350,16 +350,25 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
         if max_records is not None and n + first.size > max_records - 1:
             keep = max(0, max_records - 1 - n)
             first, width = first[:keep], width[:keep]
-        full = bool((width >= h).all())
-        for c in range(h):
-            if full:  # the usual case: every record has every column
-                col_starts[c].append(starts[first + c])
-                col_lens[c].append(lens[first + c])
-                continue
-            has = width > c
-            field = np.where(has, first + c, 0)
-            col_starts[c].append(np.where(has, starts[field], 0))
-            col_lens[c].append(np.where(has, lens[field], 0))
+        if starts.size == (base + first.size) * h and bool((width == h).all()):
+            # the usual case: every record of the piece (the header too) has
+            # exactly the header's cells, so field c of record r is field r*h + c
+            grid_starts = starts.reshape(-1, h)[base:]
+            grid_lens = lens.reshape(-1, h)[base:]
+            for c in range(h):
+                col_starts[c].append(grid_starts[:, c])
+                col_lens[c].append(grid_lens[:, c])
+        else:
+            full = bool((width >= h).all())
+            for c in range(h):
+                if full:  # every record has every column
+                    col_starts[c].append(starts[first + c])
+                    col_lens[c].append(lens[first + c])
+                    continue
+                has = width > c
+                field = np.where(has, first + c, 0)
+                col_starts[c].append(np.where(has, starts[field], 0))
+                col_lens[c].append(np.where(has, lens[field], 0))
         for (rec, c), value in local.items():
             if rec >= base and rec - base < first.size:
                 patches[(n + rec - base, c)] = value
