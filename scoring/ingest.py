@@ -37,6 +37,8 @@ from .framework import Framework
 from .spreadsheet import unguard
 
 IntArray = npt.NDArray[np.int64]
+#: file offsets and lengths of cells: int32 while the file is under 2 GiB (half the memory)
+FieldArray = npt.NDArray[np.signedinteger[Any]]
 BoolArray = npt.NDArray[np.bool_]
 
 CHANNELS = ("online", "open", "phone", "face", "paper")
@@ -108,8 +110,8 @@ class Cells:
 
 def _encode_column(
     buf: npt.NDArray[np.uint8],
-    starts: IntArray,
-    lens: IntArray,
+    starts: FieldArray,
+    lens: FieldArray,
     patches: Mapping[int, bytes],
 ) -> Column:
     """Dictionary-encode the byte ranges ``buf[starts:starts + lens]`` (one per row)."""
@@ -214,7 +216,7 @@ def _chunk_bounds(data: bytes) -> list[tuple[int, int]]:
 
 def _split_chunk(
     data: bytes, buf: npt.NDArray[np.uint8], a: int, e: int
-) -> tuple[IntArray, IntArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None:
+) -> tuple[FieldArray, FieldArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None:
     """Fields of the records in ``buf[a:e]``: starts (global), lengths, first field
     of each record, record widths and unquoted cells; None: leave it to csv."""
     part = buf[a:e]
@@ -278,6 +280,8 @@ def _split_chunk(
             rec = int(record[f])
             patches[(rec, f - int(first[rec]))] = inner.replace(b'""', b'"')
     starts += a
+    if buf.size < 2**31:  # offsets fit in 32 bits: they are kept until every column is read
+        return starts.astype(np.int32), lens.astype(np.int32), first, width, patches
     return starts, lens, first, width, patches
 
 
@@ -287,7 +291,9 @@ def _workers() -> int:
 
 def _split_chunks(
     data: bytes, buf: npt.NDArray[np.uint8]
-) -> Iterator[tuple[IntArray, IntArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None]:
+) -> Iterator[
+    tuple[FieldArray, FieldArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None
+]:
     """:func:`_split_chunk` of every piece in file order, a few pieces ahead in threads."""
     bounds = _chunk_bounds(data)
     workers = _workers()
@@ -320,8 +326,8 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
     if buf.size == 0:
         return Cells([], np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=bool))
     header: list[str] = []
-    col_starts: list[list[IntArray]] = []
-    col_lens: list[list[IntArray]] = []
+    col_starts: list[list[FieldArray]] = []
+    col_lens: list[list[FieldArray]] = []
     widths: list[IntArray] = []
     patches: dict[tuple[int, int], bytes] = {}  # (data record, column) -> cell
     extra: dict[int, bool] = {}  # data record -> cells beyond the header all blank
