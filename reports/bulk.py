@@ -93,7 +93,8 @@ def _warm_up() -> None:
     pdf.stylesheet("official.css")
     # warm Pango's font caches with the faces every notice uses
     warm_up = (
-        '<p style="font-family: \'AR PL UKai CN\'">民评</p><h1 class="title">民评</h1><h2>民评</h2>'
+        "<p style=\"font-family: 'Minping UKai', 'AR PL UKai CN'\">民评</p>"
+        '<h1 class="title">民评</h1><h2>民评</h2>'
     )
     pdf.create_pdf(warm_up, stylesheets=("official.css",))
 
