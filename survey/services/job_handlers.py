@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import subprocess
+import tempfile
 import time
 import zipfile
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -16,9 +19,9 @@ from reports.ranking import render_ranking_pdf
 
 from ..errors import UserError
 from ..extensions import db
-from ..models import DocumentJob, Wave
+from ..models import DocumentJob, Street, Wave
 from ..models._base import utcnow
-from .jobs import JobContext, LeaseLost, RetryJob, enqueue, handler, run_job
+from .jobs import PREVIEW, JobContext, LeaseLost, RetryJob, enqueue, handler, run_job
 from .notices import (
     IssuePlan,
     NumbersTaken,
@@ -27,7 +30,9 @@ from .notices import (
     plan_issue,
     render_street_pdfs,
     store_issue,
+    street_notice_data,
 )
+from .scoring_runs import current_run
 
 
 @handler("notices")
@@ -214,6 +219,78 @@ def render_notice_part(job: DocumentJob, ctx: JobContext) -> None:
         datas, progress=lambda done, total, street: ctx.progress(done, total, street)
     )
     ctx.complete(f"已生成 {len(pdfs)} 份。", result=pack_part(datas, pdfs), result_name="part.zip")
+
+
+PREVIEW_DPI = 70  # page images of 579 x 819 pixels, as the preview page shows them
+
+
+@handler(PREVIEW)
+def render_notice_preview(job: DocumentJob, ctx: JobContext) -> None:
+    """Render one street's notice as it would be issued, as page images (nothing stored).
+
+    The result is a zip of ``1.png``, ``2.png``, ... that the preview page shows.
+    """
+    params = json.loads(job.params)
+    wave = _wave_of(job)
+    run = current_run(wave)
+    if run is None or run.id != params["run_id"]:
+        raise UserError("计分结果已经更新，请重新打开预览。")
+    street = db.session.get(Street, params["street_id"])
+    if street is None or street.district_id != wave.district_id:
+        raise UserError("该街道已不在本区的街道名单中。")
+    ctx.progress(0, 2, street.name)
+    data = street_notice_data(
+        wave,
+        street,
+        dt.date.fromisoformat(params["issue_date"]),
+        params["days"],
+        preview=True,
+    )
+    ctx.end_reads()
+    (pdf,) = render_street_pdfs([data], processes=1)
+    ctx.progress(1, 2, street.name)
+    pages = page_images(pdf, PREVIEW_DPI)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for number, png in enumerate(pages, start=1):
+            archive.writestr(f"{number}.png", png)
+    ctx.complete(f"已生成 {len(pages)} 页预览。", result=out.getvalue(), result_name="preview.zip")
+
+
+def page_images(pdf: bytes, dpi: int) -> list[bytes]:
+    """PNG images of a PDF's pages (poppler's ``pdftoppm``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "n.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", str(dpi), str(path), str(Path(tmp) / "p")],
+            check=True,
+            timeout=60,
+            capture_output=True,
+        )
+        return [p.read_bytes() for p in sorted(Path(tmp).glob("p-*.png"))]
+
+
+def preview_page(job: DocumentJob, page: int) -> bytes | None:
+    """Page ``page`` (from 1) of a finished preview job, or None."""
+    if job.kind != PREVIEW or job.state != "done" or not job.result:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(job.result)) as archive:
+            return archive.read(f"{page}.png")
+    except (zipfile.BadZipFile, KeyError):
+        return None
+
+
+def preview_pages(job: DocumentJob) -> int:
+    """How many page images a finished preview job holds."""
+    if job.kind != PREVIEW or job.state != "done" or not job.result:
+        return 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(job.result)) as archive:
+            return len(archive.namelist())
+    except zipfile.BadZipFile:
+        return 0
 
 
 @handler("score")

@@ -116,7 +116,7 @@ def _scores(wave: Wave) -> ScoreResult:
     return from_json(run.result_json)
 
 
-def render_street_notice(
+def street_notice_data(
     wave: Wave,
     street: Street,
     issue_date: dt.date,
@@ -124,12 +124,10 @@ def render_street_notice(
     seq: int = 0,
     *,
     preview: bool = False,
-) -> tuple[bytes, Any]:
-    """Render one street's notice PDF without storing anything (used for previews).
+) -> NoticeData:
+    """One street's notice data as it would be issued now (reads only).
 
     :param preview: print 下发时编号 in place of the number (a preview takes none).
-
-    :returns: ``(pdf bytes, NoticeData)``.
     """
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
@@ -154,6 +152,23 @@ def render_street_notice(
         data = dataclasses.replace(
             data, letterhead=dataclasses.replace(data.letterhead, doc_number=number)
         )
+    return data
+
+
+def render_street_notice(
+    wave: Wave,
+    street: Street,
+    issue_date: dt.date,
+    days: int | None = None,
+    seq: int = 0,
+    *,
+    preview: bool = False,
+) -> tuple[bytes, Any]:
+    """Render one street's notice PDF without storing anything.
+
+    :returns: ``(pdf bytes, NoticeData)``.
+    """
+    data = street_notice_data(wave, street, issue_date, days, seq, preview=preview)
     return render_notice_pdf(data), data
 
 
