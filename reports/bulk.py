@@ -15,8 +15,9 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,9 +195,13 @@ def generate_notices(
     else:
         _warm_up()  # before forking: every renderer starts with the fonts and caches loaded
         _warm_shared_charts(notices[0])
-        pool = ProcessPoolExecutor(
-            min(workers, total), initializer=_prepare_worker, initargs=(os.getpid(),)
-        )
+        shared = _SHARED.get(os.getpid())
+        if shared is not None:
+            pool = shared.get(workers)
+        else:
+            pool = ProcessPoolExecutor(
+                min(workers, total), initializer=_prepare_worker, initargs=(os.getpid(),)
+            )
         try:
             futures: dict[Future[NoticeResult], int] = {
                 pool.submit(_render_one, data, target): i
@@ -211,9 +216,62 @@ def generate_notices(
                 finish(i, result)
         except BaseException:
             _abandon(pool)  # e.g. the caller's progress callback stops the job
+            if shared is not None:
+                shared.pool = None
             raise
-        pool.shutdown()
+        if shared is None:
+            pool.shutdown()
     return [r for r in results if r is not None]
+
+
+class _SharedPool:
+    """One renderer pool for every :func:`generate_notices` call inside :func:`shared_pool`."""
+
+    def __init__(self) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        self.workers = 0
+
+    def get(self, workers: int) -> ProcessPoolExecutor:
+        if self.pool is not None and self.workers != workers:
+            self.pool.shutdown()
+            self.pool = None
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                workers, initializer=_prepare_worker, initargs=(os.getpid(),)
+            )
+            self.workers = workers
+        return self.pool
+
+
+_SHARED: dict[int, _SharedPool] = {}  # by process id: a forked child never uses its parent's
+
+
+@contextmanager
+def shared_pool() -> Iterator[None]:
+    """Keep one renderer pool for every batch rendered in this block (this process only).
+
+    A wave rendered in parts would otherwise fork and warm up new renderer
+    processes for every part; here they are forked once and stay warm (their
+    caches, e.g. the wave's funnel background, too).  Leaving the block stops
+    them: normally by waiting, on an exception (a job stopping) by killing them.
+    Nested blocks share the outer pool.
+    """
+    pid = os.getpid()
+    if pid in _SHARED:
+        yield
+        return
+    shared = _SHARED[pid] = _SharedPool()
+    try:
+        yield
+    except BaseException:
+        if shared.pool is not None:
+            _abandon(shared.pool)
+        raise
+    else:
+        if shared.pool is not None:
+            shared.pool.shutdown()
+    finally:
+        del _SHARED[pid]
 
 
 def _abandon(pool: ProcessPoolExecutor) -> None:

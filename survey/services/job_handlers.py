@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, select
 
+from reports.bulk import shared_pool
 from reports.models import NoticeData
 from reports.ranking import render_ranking_pdf
 
@@ -56,7 +57,8 @@ def issue_wave_notices(job: DocumentJob, ctx: JobContext) -> None:
             )
             ranking_pdf = render_ranking_pdf(plan.ranking)
         else:
-            pdfs, ranking_pdf = _render_in_parts(job_id, plan, size, ctx)
+            with shared_pool():  # the parts this worker renders share one warm pool
+                pdfs, ranking_pdf = _render_in_parts(job_id, plan, size, ctx)
         ctx.progress(plan.total, plan.total, "通报")
         store_issue(plan, pdfs, ranking_pdf, params.get("user_id"))
     except NumbersTaken as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -113,7 +114,13 @@ def _scores(wave: Wave) -> ScoreResult:
     run = current_run(wave)
     if run is None:
         raise UserError(f"测评批次 {wave.code} 还没有计分结果，请先计分。")
-    return from_json(run.result_json)
+    return _parsed(run.result_json)
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(result_json: str) -> ScoreResult:
+    """A run's scores, parsed once per process (a wave's parts each read them; immutable)."""
+    return from_json(result_json)
 
 
 def street_notice_data(
