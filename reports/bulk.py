@@ -164,6 +164,7 @@ def generate_notices(
     *,
     processes: int | None = None,
     progress: Progress | None = None,
+    separate: bool = False,
 ) -> list[NoticeResult]:
     """Render one notice PDF per street.
 
@@ -178,6 +179,9 @@ def generate_notices(
         Worker processes; default ``os.cpu_count()``; ``1`` renders in this process.
     progress
         Called after each finished street, in completion order.
+    separate
+        Render in renderer processes even for one notice or ``processes=1``, so
+        this process's interpreter stays free (a job thread inside a web server).
 
     Returns
     -------
@@ -197,7 +201,7 @@ def generate_notices(
         if progress is not None:
             progress(result, done, total)
 
-    if workers == 1 or total <= 1:
+    if (workers == 1 or total <= 1) and not separate:
         _prepare_worker()
         for i, (data, target) in enumerate(zip(notices, targets, strict=True)):
             finish(i, _render_one(data, target))

@@ -171,7 +171,8 @@ def notice_preview(code: str, street_id: int) -> ResponseReturnValue:
     day, days = _preview_date()
     reap()
     job = latest_preview(wave, preview_params(street.id, run.id, day, days))
-    if job is None or (job.state == "failed" and request.args.get("retry") == "1"):
+    retry = request.args.get("retry") == "1"
+    if job is None or (job.state == "failed" and retry):
         try:
             job = start_preview_job(wave, street.id, run.id, day, days, current_user.id)
         except JobBusy as busy:  # another request started it a moment ago
@@ -179,6 +180,17 @@ def notice_preview(code: str, street_id: int) -> ResponseReturnValue:
         if job is None:
             abort(409, _("预览正在生成，请稍后刷新本页。"))
         db.session.refresh(job)  # rendered already when jobs run inline
+    if retry:  # the page refreshes itself: without ``retry`` in its address
+        return redirect(
+            url_for(
+                "admin.notice_preview",
+                code=wave.code,
+                street_id=street.id,
+                date=day.isoformat(),
+                days=days,
+            ),
+            303,
+        )
     return render_template(
         "admin/notices/preview.html",
         wave=wave,

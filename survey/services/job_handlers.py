@@ -240,7 +240,7 @@ def render_notice_preview(job: DocumentJob, ctx: JobContext) -> None:
     street = db.session.get(Street, params["street_id"])
     if street is None or street.district_id != wave.district_id:
         raise UserError("该街道已不在本区的街道名单中。")
-    ctx.progress(0, 2, street.name)
+    name = street.name  # read now: after end_reads it would start a new transaction
     data = street_notice_data(
         wave,
         street,
@@ -248,9 +248,14 @@ def render_notice_preview(job: DocumentJob, ctx: JobContext) -> None:
         params["days"],
         preview=True,
     )
+    # No transaction may stay open while rendering: SQLite's write lock would keep
+    # our own progress writes (another connection) and every web request waiting.
     ctx.end_reads()
-    (pdf,) = render_street_pdfs([data], processes=1)
-    ctx.progress(1, 2, street.name)
+    ctx.progress(0, 2, name)
+    # in a renderer process: with the embedded worker this thread shares the web
+    # server's interpreter, whose requests must not wait seconds for it
+    (pdf,) = render_street_pdfs([data], processes=1, separate=True)
+    ctx.progress(1, 2, name)
     pages = page_images(pdf, PREVIEW_DPI)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:

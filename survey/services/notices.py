@@ -330,8 +330,12 @@ def render_street_pdfs(
     *,
     processes: int | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    separate: bool = False,
 ) -> list[bytes]:
     """Render notices in ``processes`` renderer processes (default: one per core).
+
+    ``separate`` renders even a single notice in a renderer process, never in
+    this one (see :func:`reports.bulk.generate_notices`).
 
     :raises UserError: a document failed (every failure is listed).
     """
@@ -341,7 +345,7 @@ def render_street_pdfs(
             progress(done, total, result.street)
 
     workers = processes or (1 if len(datas) <= SMALL_BATCH else None)
-    results = generate_notices(datas, processes=workers, progress=report)
+    results = generate_notices(datas, processes=workers, progress=report, separate=separate)
     failures = [f"{r.street}: {r.error}" for r in results if not r.ok]
     if failures:
         raise UserError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))

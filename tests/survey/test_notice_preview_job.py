@@ -120,7 +120,9 @@ def test_preview_failure_shows_why_and_renders_again_on_request(
     assert len(_previews(scored)) == 1
 
     monkeypatch.setattr(job_handlers, "street_notice_data", real)
-    retried = client.get(_preview_url(scored, street, "&retry=1")).get_data(as_text=True)
+    redirected = client.get(_preview_url(scored, street, "&retry=1"))
+    assert redirected.status_code == 303 and "retry" not in redirected.headers["Location"]
+    retried = client.get(redirected.headers["Location"]).get_data(as_text=True)
     assert "预览生成失败" not in retried and _images(retried)
     (job,) = _previews(scored)  # the failed one was replaced
     assert job.state == "done" and "页预览" in job.message
@@ -143,3 +145,59 @@ def test_preview_of_an_outdated_scoring_run_fails_with_a_message(
     db.session.refresh(job)
     assert job.state == "failed" and "计分结果已经更新" in job.message
     assert job.lock_key is None  # the street may be previewed again
+
+
+def test_a_real_worker_renders_the_preview_in_a_renderer_process(scratch_database_url, tmp_path):
+    """With a ``minping worker`` (its own connection for progress): done, pages, nothing left."""
+    import datetime as dt
+
+    from survey.models import Street, Wave
+
+    from .queue_support import (
+        app_for,
+        build_scored_wave,
+        idle_in_transaction,
+        process_env,
+        start_worker,
+        stop,
+        wait_for,
+    )
+
+    queue_file = str(tmp_path / "queue.sqlite")
+    app = app_for(scratch_database_url, JOB_QUEUE_PATH=queue_file)
+    code = build_scored_wave(app, 3)
+    env = process_env(scratch_database_url, {"MINPING_JOB_QUEUE": queue_file})
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        with app.app_context():
+            wave = db.session.scalar(select(Wave).where(Wave.code == code))
+            street = db.session.scalar(select(Street).where(Street.district_id == wave.district_id))
+            run = current_run(wave)
+            job_id = jobs.start_preview_job(
+                wave, street.id, run.id, dt.date(2026, 3, 31), 30, None
+            ).id
+            db.session.remove()
+
+        def state() -> str:
+            with app.app_context():
+                row = db.session.get(DocumentJob, job_id)
+                value = row.state
+                db.session.remove()
+            return value
+
+        wait_for(lambda: state() in ("done", "failed"), 120, "the preview to render")
+        with app.app_context():
+            job = db.session.get(DocumentJob, job_id)
+            assert job.state == "done", job.message
+            assert job.attempts == 1  # no lock waits, no retries
+            pages = job_handlers.preview_pages(job)
+            assert pages >= 4
+            assert job_handlers.preview_page(job, 1)[:8] == b"\x89PNG\r\n\x1a\n"
+            db.session.remove()
+            db.engine.dispose()
+        if scratch_database_url.startswith("postgresql"):
+            wait_for(
+                lambda: not idle_in_transaction(scratch_database_url), 10, "no open transaction"
+            )
+    finally:
+        stop(worker)
