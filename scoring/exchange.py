@@ -124,10 +124,21 @@ def _csv_rows(data: bytes, max_records: int | None = None) -> list[list[str]]:
 
 
 def _csv_cells(data: bytes, max_records: int | None = None) -> Cells:
-    text = _decode(data)  # checks UTF-8 (and reports where it is not)
-    del text
+    """The file's cells; not UTF-8: :class:`ExchangeError` naming where, before anything else.
+
+    Read whole, the fast splitter decodes every cell, and cells with the
+    ASCII separators between them make up the file, so a file it splits
+    without a decoding error is UTF-8; only then is the whole text not decoded
+    a second time.  Read in part (``max_records``), the whole file is checked first.
+    """
+    if max_records is not None:
+        _decode(data)  # checks UTF-8 (and reports where it is not)
     raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    cells = split_csv(raw, max_records)
+    try:
+        cells = split_csv(raw, max_records)
+    except UnicodeDecodeError:
+        _decode(data)  # raises ExchangeError naming the line and column
+        raise
     return cells if cells is not None else cells_from_rows(_csv_rows(data, max_records))
 
 

@@ -37,6 +37,8 @@ from .framework import Framework
 from .spreadsheet import unguard
 
 IntArray = npt.NDArray[np.int64]
+#: file offsets and lengths of cells: int32 while the file is under 2 GiB (half the memory)
+FieldArray = npt.NDArray[np.signedinteger[Any]]
 BoolArray = npt.NDArray[np.bool_]
 
 CHANNELS = ("online", "open", "phone", "face", "paper")
@@ -108,8 +110,8 @@ class Cells:
 
 def _encode_column(
     buf: npt.NDArray[np.uint8],
-    starts: IntArray,
-    lens: IntArray,
+    starts: FieldArray,
+    lens: FieldArray,
     patches: Mapping[int, bytes],
 ) -> Column:
     """Dictionary-encode the byte ranges ``buf[starts:starts + lens]`` (one per row)."""
@@ -137,13 +139,23 @@ def _encode_column(
             inv[i] = seen.setdefault(text.decode("utf-8"), len(seen))
         return Column(inv, list(seen))
     pad = 8 * ((width + 7) // 8)
+    # row i = the pad bytes from starts[i] (rows of a sliding window over the
+    # file: one copy per row, no index array), then zeros past the cell's end
+    size = buf.shape[0]
+    tail = starts > size - pad  # cells too near the end of the file for a window
+    if size >= pad:
+        windows = np.lib.stride_tricks.sliding_window_view(buf, pad)
+        mat = windows[np.where(tail, 0, starts)]
+    else:
+        mat = np.zeros((n, pad), dtype=np.uint8)
+    for i in np.flatnonzero(tail).tolist():
+        s, length = int(starts[i]), int(lens[i])
+        mat[i] = 0
+        mat[i, :length] = buf[s : s + length]
     offsets = np.arange(pad, dtype=np.int64)
-    last = buf.shape[0] - 1
-    mat = np.empty((n, pad), dtype=np.uint8)
-    for r0 in range(0, n, 1 << 16):  # gather in blocks: the index array stays small
-        st, ln = starts[r0 : r0 + (1 << 16)], lens[r0 : r0 + (1 << 16)]
-        idx = np.minimum(st[:, None] + offsets, last)
-        mat[r0 : r0 + st.shape[0]] = np.where(offsets < ln[:, None], buf[idx], np.uint8(0))
+    for r0 in range(0, n, 1 << 16):  # in blocks: the mask stays small
+        block = mat[r0 : r0 + (1 << 16)]
+        block *= offsets < lens[r0 : r0 + (1 << 16), None]
     for i, value in patches.items():
         mat[i] = 0
         mat[i, : len(value)] = np.frombuffer(value, dtype=np.uint8)
@@ -204,7 +216,7 @@ def _chunk_bounds(data: bytes) -> list[tuple[int, int]]:
 
 def _split_chunk(
     data: bytes, buf: npt.NDArray[np.uint8], a: int, e: int
-) -> tuple[IntArray, IntArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None:
+) -> tuple[FieldArray, FieldArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None:
     """Fields of the records in ``buf[a:e]``: starts (global), lengths, first field
     of each record, record widths and unquoted cells; None: leave it to csv."""
     part = buf[a:e]
@@ -268,6 +280,8 @@ def _split_chunk(
             rec = int(record[f])
             patches[(rec, f - int(first[rec]))] = inner.replace(b'""', b'"')
     starts += a
+    if buf.size < 2**31:  # offsets fit in 32 bits: they are kept until every column is read
+        return starts.astype(np.int32), lens.astype(np.int32), first, width, patches
     return starts, lens, first, width, patches
 
 
@@ -277,7 +291,9 @@ def _workers() -> int:
 
 def _split_chunks(
     data: bytes, buf: npt.NDArray[np.uint8]
-) -> Iterator[tuple[IntArray, IntArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None]:
+) -> Iterator[
+    tuple[FieldArray, FieldArray, IntArray, IntArray, dict[tuple[int, int], bytes]] | None
+]:
     """:func:`_split_chunk` of every piece in file order, a few pieces ahead in threads."""
     bounds = _chunk_bounds(data)
     workers = _workers()
@@ -296,7 +312,10 @@ def _split_chunks(
 
 
 def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
-    """Split UTF-8 CSV bytes (BOM removed, already known to decode) into cells.
+    """Split CSV bytes (BOM removed) into cells.
+
+    Every cell is decoded, so bytes that are not UTF-8 raise
+    :class:`UnicodeDecodeError` (unless the csv module is needed: None).
 
     The bytes are handled in pieces of about ``CHUNK_BYTES`` cut after a
     newline outside quotes, so memory stays a few times the file size.
@@ -307,8 +326,8 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
     if buf.size == 0:
         return Cells([], np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=bool))
     header: list[str] = []
-    col_starts: list[list[IntArray]] = []
-    col_lens: list[list[IntArray]] = []
+    col_starts: list[list[FieldArray]] = []
+    col_lens: list[list[FieldArray]] = []
     widths: list[IntArray] = []
     patches: dict[tuple[int, int], bytes] = {}  # (data record, column) -> cell
     extra: dict[int, bool] = {}  # data record -> cells beyond the header all blank
@@ -337,27 +356,36 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
         if max_records is not None and n + first.size > max_records - 1:
             keep = max(0, max_records - 1 - n)
             first, width = first[:keep], width[:keep]
-        full = bool((width >= h).all())
-        for c in range(h):
-            if full:  # the usual case: every record has every column
-                col_starts[c].append(starts[first + c])
-                col_lens[c].append(lens[first + c])
-                continue
-            has = width > c
-            field = np.where(has, first + c, 0)
-            col_starts[c].append(np.where(has, starts[field], 0))
-            col_lens[c].append(np.where(has, lens[field], 0))
+        if starts.size == (base + first.size) * h and bool((width == h).all()):
+            # the usual case: every record of the piece (the header too) has
+            # exactly the header's cells, so field c of record r is field r*h + c
+            grid_starts = starts.reshape(-1, h)[base:]
+            grid_lens = lens.reshape(-1, h)[base:]
+            for c in range(h):
+                col_starts[c].append(grid_starts[:, c])
+                col_lens[c].append(grid_lens[:, c])
+        else:
+            full = bool((width >= h).all())
+            for c in range(h):
+                if full:  # every record has every column
+                    col_starts[c].append(starts[first + c])
+                    col_lens[c].append(lens[first + c])
+                    continue
+                has = width > c
+                field = np.where(has, first + c, 0)
+                col_starts[c].append(np.where(has, starts[field], 0))
+                col_lens[c].append(np.where(has, lens[field], 0))
         for (rec, c), value in local.items():
             if rec >= base and rec - base < first.size:
                 patches[(n + rec - base, c)] = value
         for i in np.flatnonzero(width > h).tolist():
             f0 = int(first[i])
-            extra[n + i] = not any(
+            extra[n + i] = not any([  # a list: every cell is decoded (checks UTF-8)
                 (local[(i + base, c)] if (i + base, c) in local else
                  data[int(starts[f0 + c]) : int(starts[f0 + c] + lens[f0 + c])])
                 .decode("utf-8").strip()
                 for c in range(h, int(width[i]))
-            )  # fmt: skip
+            ])  # fmt: skip
         widths.append(width)
         n += int(first.size)
         if max_records is not None and n >= max_records - 1:
@@ -819,8 +847,11 @@ def validate(
     for g, gi in group_index.items():
         for ind in framework.indicators_for(g):
             asked[gi, codes.index(ind.code)] = True
-    points = np.zeros((n, J), dtype=np.int64)
-    dont_know = np.zeros((n, J), dtype=bool)
+    # each answer as one small code (0: none, 1..K: scale point, K + 1: DK), an
+    # indicator per row of ``answer``: rows are written whole, and the (n, J)
+    # arrays come from one transposed copy (column by column into an (n, J)
+    # array would touch every cache line J times)
+    answer = np.empty((J, n), dtype=np.min_scalar_type(K + 1))
     not_asked_of = ~asked
     not_asked_of[-1] = False  # an unknown group is its own problem (group = -1: last row)
 
@@ -837,17 +868,25 @@ def validate(
         c, u = column(code)
         parsed = [_point(v, K, True) for v in u]
         check(code, 10 + 2 * j, c.inverse, [r for _, r in parsed])
-        pts_u = np.array([v if isinstance(v, int) else 0 for v, _ in parsed], dtype=np.int64)
-        dk_u = np.array([v == DK for v, _ in parsed], dtype=bool)
-        points[:, j] = pts_u[c.inverse]
-        dont_know[:, j] = dk_u[c.inverse]
-        given_u = (pts_u > 0) | dk_u
-        if not (not_asked_of[:, j].any() and given_u.any()):
+        code_u = np.array(
+            [v if isinstance(v, int) else (K + 1 if v == DK else 0) for v, _ in parsed],
+            dtype=answer.dtype,
+        )
+        answer[j] = code_u[c.inverse]
+        if not (not_asked_of[:, j].any() and code_u.any()):
             continue  # asked of every group, or never answered
-        not_asked = given_u[c.inverse] & not_asked_of[group, j] & active
+        not_asked = (answer[j] > 0) & not_asked_of[group, j] & active
         rows = np.flatnonzero(not_asked)
         if rows.size:
             out.add(rows, 11 + 2 * j, not_asked_text(rows, code, col[code] + 1))
+
+    by_row = np.ascontiguousarray(answer.T)
+    del answer
+    point_of = np.arange(K + 2, dtype=np.int64)
+    point_of[K + 1] = 0  # DK: no scale point
+    points = point_of[by_row]
+    dont_know = by_row == K + 1
+    del by_row
 
     # concerns (several problems per cell), overall, comment
     cn_col, cn_u = column("concerns")

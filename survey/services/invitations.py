@@ -68,8 +68,16 @@ def hash_code(code: str) -> str:
 
 
 def new_token() -> str:
-    """Return a fresh token: 16 random bytes (128 bits), URL-safe."""
-    return secrets.token_urlsafe(16)
+    """Return a fresh token: 16 random bytes (128 bits), URL-safe, starting with a letter or digit.
+
+    A token starting with ``-`` would be taken for a formula by spreadsheets, so the
+    invitation CSV guards it with a leading ``'`` and the token column no longer
+    matches the link; such draws (2 in 64) are drawn again (costs 0.05 bits).
+    """
+    while True:
+        token = secrets.token_urlsafe(16)
+        if token[0].isalnum():
+            return token
 
 
 def invitation_url(token: str) -> str:

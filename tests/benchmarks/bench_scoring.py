@@ -141,6 +141,27 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def bytecode(root: Path) -> str:
+    """How many of the packages' modules have up-to-date bytecode (start-up compiles the rest).
+
+    ``scripts/setup.sh`` compiles it; an editable install under
+    ``PYTHONDONTWRITEBYTECODE`` otherwise has none, and every command then
+    compiles the modules it imports again.
+    """
+    import importlib.util
+
+    parts = []
+    for package in ("survey", "scoring"):
+        sources = sorted((root / package).rglob("*.py"))
+        fresh = 0
+        for src in sources:
+            pyc = Path(importlib.util.cache_from_source(str(src)))
+            fresh += pyc.exists() and pyc.stat().st_mtime >= src.stat().st_mtime
+        parts.append(f"{package} {fresh}/{len(sources)}")
+    dont = " (PYTHONDONTWRITEBYTECODE set)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
+    return f"modules with bytecode: {', '.join(parts)}{dont}"
+
+
 def demo_stamp(root: Path) -> str:
     """Digest of what a demo database depends on: the migrations and the demo builders."""
     import hashlib
@@ -269,6 +290,10 @@ def main() -> None:
         write_responses_csv(csv_path, args.n, args.streets)
     B = str(args.boot)
     print(f"load average before: {load()}  (2 cores shared)")
+    print(
+        bytecode(ROOT)
+        + (f"; {args.against}: {bytecode(Path(args.against))}" if args.against else "")
+    )
     cli = [MINPING, "score", "--framework", str(fw), "--responses", str(csv_path)]
     ours, theirs, rss, ours_cpu, theirs_cpu = [], [], [], [], []
     base, base_cpu, base_rss = [], [], []

@@ -270,5 +270,5 @@ def sign_in(page, url: str, user: str, password: str) -> None:  # type: ignore[n
     page.goto(f"{url}/auth/login")
     page.get_by_label("用户名").fill(user)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()

@@ -24,8 +24,8 @@ def login(page, url: str, user: str, password: str) -> None:  # type: ignore[no-
     page.goto(f"{url}/auth/login")
     page.get_by_label("用户名").fill(user)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
 
 
 def decode_pdf_qr_codes(pdf: Path, tmp_path: Path) -> list[list[str]]:
@@ -52,17 +52,17 @@ def test_agency_walk(live, browser, shots, tmp_path):
     assert bars.first.get_attribute("aria-label")
     walk.check("1-dashboard-desktop")
 
-    page.get_by_role("link", name="发放邀请码", exact=True).click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("link", name="发放邀请码", exact=True).click()
     walk.check("2-issue-step1")
     page.get_by_label("第一步：选择街道").select_option(label="华侨路街道")
-    page.get_by_role("button", name="下一步").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="下一步").click()
     options = page.locator("select#community option").all_inner_texts()
     assert options == ["不指定社区", "华侨路南村社区"], options
     page.get_by_label("数量").fill("0")
-    page.get_by_role("button", name="创建并下载").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="创建并下载").click()
     assert page.title().startswith("错误：")
     assert "数量须在" in page.locator("#count-error").inner_text()
     walk.check("3-issue-error")
@@ -85,12 +85,12 @@ def test_agency_walk(live, browser, shots, tmp_path):
 
     # bulk 作废 asks first
     page.goto(f"{live.url}/agency/waves/{live.wave_code}/invitations")
-    page.get_by_role("link", name=re.compile("作废未用的")).first.click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile("作废未用的")).first.click()
     assert "不能撤销" in page.content()
     walk.check("5-revoke-confirm")
-    page.get_by_role("button", name=re.compile("确认作废")).click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("确认作废")).click()
     assert "已作废" in page.content()
     walk.check()
 

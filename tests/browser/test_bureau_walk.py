@@ -34,32 +34,32 @@ def test_bureau_walk(demo_live, session_browser, shots):
     assert "下一步：计分" in steps.inner_text()
     assert "重复抽样次数（默认1000，一般无需修改）" in page.content()
     walk.check("2-wave-closed")
-    steps.get_by_role("button", name="开始计分").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        steps.get_by_role("button", name="开始计分").click()
     assert "计分完成" in page.content()
     walk.check("3-results")
 
     # issuing: a confirmation page with how many documents and which numbers
     page.goto(f"{url}/admin/waves/{code}/notices")
     walk.check()
-    page.get_by_role("button", name="下一步：核对将要下发的文件").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="下一步：核对将要下发的文件").click()
     text = page.locator("main").inner_text()
     assert "共 14 份正式文件" in text and re.search(r"鼓民整〔\d{4}〕\d+号 — 鼓民整", text)
     walk.check("4-issue-confirm")
-    page.get_by_role("button", name="确认下发 14 份文件").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="确认下发 14 份文件").click()
     bar = page.get_by_role("progressbar", name="生成进度")
     assert bar.count() == 1 and bar.get_attribute("aria-valuenow") == "100"
     walk.check("5-issue-job")
 
     # publishing: first what the public will see
-    page.get_by_role("link", name="公布结果…").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("link", name="公布结果…").click()
     assert "公众将看到什么" in page.content() and "待制定方案" in page.content()
     walk.check("6-publish-confirm")
-    page.get_by_role("button", name="确认公布").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="确认公布").click()
     assert "结果已公布" in page.content()
     walk.check()
     page.get_by_role("link", name="打开公示页面").click()
@@ -75,12 +75,12 @@ def test_bureau_walk(demo_live, session_browser, shots):
 
     # a weight error in Chinese, on the framework a running wave uses
     page.goto(f"{url}/admin/waves/{code}")
-    page.locator("dl.facts a[href*='/admin/frameworks/']").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.locator("dl.facts a[href*='/admin/frameworks/']").click()
     assert "不会用于已经开始调查的测评批次" in page.content()
     page.locator("#dim_w_D1").fill("0.25")
-    page.get_by_role("button", name=re.compile("保存修改|另存为新版本")).click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("保存修改|另存为新版本")).click()
     assert "权重合计为 1.05，必须正好等于 1" in page.content()
     assert page.title().startswith("错误：")
     walk.check("8-framework-error")
@@ -91,11 +91,11 @@ def test_bureau_walk(demo_live, session_browser, shots):
 
     # residents' comments: group names and search
     page.goto(f"{url}/admin/waves/demo-2026/results")
-    page.locator("main a[href*='/streets/']").first.click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.locator("main a[href*='/streets/']").first.click()
     page.get_by_label("搜索意见中的文字").fill("电动车")
-    page.get_by_role("button", name="筛选").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="筛选").click()
     comments = page.locator("ul.comments").inner_text()
     assert "电动车" in comments and ("老年" in comments or "居民" in comments or "单位" in comments)
     assert "elderly" not in comments and "adult" not in comments

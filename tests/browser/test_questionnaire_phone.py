@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -65,9 +66,11 @@ def test_resident_answers_leaves_resumes_and_submits_once(live, browser, shots):
     page.wait_for_url(re.compile(r"/p/2$"))
     assert page.locator("#a_I04-4").is_checked() and page.locator("#a_I05-3").is_checked()
     # skipping a question is caught with an error summary that links to it
-    page.get_by_role("button", name="下一页").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="下一页").click()
     summary = page.locator(".error-summary")
-    assert summary.is_visible() and summary.get_by_role("link").count() == 4
+    expect(summary).to_be_visible()
+    assert summary.get_by_role("link").count() == 4
     for code in ("I06", "I07", "I08", "I09"):
         answer(page, code, "不满意" if code == "I07" else "满意")
     page.get_by_role("button", name="下一页").click()
@@ -132,7 +135,8 @@ def test_screens_at_desktop_width_and_agency_dashboard(live, browser, shots):
     page.goto(f"{live.url}/auth/login")
     page.get_by_label("用户名").fill(live.agency_user)
     page.get_by_label("密码").fill(live.agency_password)
-    page.get_by_role("button", name="登录").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
     page.goto(f"{live.url}/agency/waves/{live.wave_code}")
     assert page.locator("table.fieldwork tbody tr").count() == 9
     assert "2026年度居民满意度测评" in page.content()

@@ -50,7 +50,8 @@ def test_resident_walk_with_typed_code(live, browser, shots):
 
     # an unanswered page: error summary focused, title says so
     page.wait_for_url(re.compile(r"/p/1$"))
-    page.get_by_role("button", name="下一页").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="下一页").click()
     assert page.title().startswith("错误：")
     # autofocus is applied by the browser after the page renders: wait for it
     expect(page.locator(".error-summary")).to_be_focused()
@@ -63,8 +64,8 @@ def test_resident_walk_with_typed_code(live, browser, shots):
         option.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"),
         legend.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"),
     )
-    page.get_by_role("link", name="大字号").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("link", name="大字号").click()
     after = (
         page.locator("#q-I01 label.q-option").first.evaluate(
             "e => parseFloat(getComputedStyle(e).fontSize)"
@@ -74,8 +75,8 @@ def test_resident_walk_with_typed_code(live, browser, shots):
     assert after[0] >= 1.2 * before[0] and after[1] >= 1.2 * before[1], (before, after)
     walk.check("4-large-text")
     walk.no_horizontal_overflow()
-    page.get_by_role("link", name="标准字号").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("link", name="标准字号").click()
 
     answer_page(page)
     page.get_by_role("button", name="下一页").click()
@@ -106,8 +107,8 @@ def test_resident_walk_with_typed_code(live, browser, shots):
         page.locator(f"label[for=concern-{c}]").click()
     answer(page, "overall", "满意")
     page.get_by_label("其他意见和建议（可不填）").fill("路灯坏了很久")
-    page.get_by_role("button", name="检查答案").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="检查答案").click()
     assert page.title().startswith("错误：")
     assert "最多选3项，您选了4项" in page.locator("#concerns-error").inner_text()
     assert "已选 4/3" in page.content()
@@ -135,8 +136,8 @@ def test_resident_walk_with_typed_code(live, browser, shots):
     for c in ("I01", "I02", "I03", "I04"):
         if not page.locator(f"#concern-{c}").is_checked():
             page.locator(f"label[for=concern-{c}]").click()
-    page.get_by_role("button", name="Check answers").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check answers").click()
     text = page.locator("#concerns-error").inner_text()
     assert "at most 3" in text and not re.search(r"[\u4e00-\u9fff]", text)
     walk.check("8-english-error")

@@ -45,8 +45,8 @@ def test_street_officer_walk(demo_live, session_browser, shots, tmp_path):
     page.goto(f"{url}/street/items")
     assert "剩余工作日" in page.content()
     walk.check("2-inbox")
-    page.locator("tr", has_text="已退回").get_by_role("link").first.click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.locator("tr", has_text="已退回").get_by_role("link").first.click()
     assert RETURN_REASON in page.locator("main").inner_text()
     walk.check("3-returned-item")
 
@@ -59,24 +59,24 @@ def test_street_officer_walk(demo_live, session_browser, shots, tmp_path):
     page.get_by_label("文件 1 的说明（可不填）").fill("充电口投入使用")
     page.get_by_label("文件 2（可不选）").set_input_files(str(files[1]))
     page.get_by_label("文件 2 的说明（可不填）").fill("居民正在充电")
-    page.get_by_role("button", name="上传").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="上传").click()
     main = page.locator("main").inner_text()
     assert "已上传 2 份佐证材料" in main
     assert RETURN_REASON in main  # still the bureau's reason, not the upload note
     assert "充电口投入使用" in main and "居民正在充电" in main
     walk.check("4-after-upload")
 
-    page.get_by_role("link", name=re.compile("删除 充电口投入使用")).click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile("删除 充电口投入使用")).click()
     assert "删除这份佐证材料？" in page.content()
     walk.check("5-delete-confirm")
-    page.get_by_role("link", name="取消").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("link", name="取消").click()
 
     page.get_by_label("整改成效").fill("已补充充电口使用中的照片。")
-    page.get_by_role("button", name="报送验收").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="报送验收").click()
     assert "已报送区民政局验收" in page.content()
     walk.check()
     page.goto(f"{url}/street/notices")
@@ -95,12 +95,12 @@ def test_public_walk(demo_live, session_browser, shots):
     page.goto(f"{url}/public/demo-2026/")
     walk.check("1-wave")
     page.get_by_label("街道名称").fill("湖南")
-    page.get_by_role("button", name="查找").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="查找").click()
     assert page.locator("ol.street-cards > li").count() == 1
     walk.check("2-search")
-    page.get_by_role("link", name="湖南路街道").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("link", name="湖南路街道").click()
     main = page.locator("main").inner_text()
     assert "待制定方案" in main
     assert not re.search(r"年0\d月|月0\d日", main)  # dates are not zero-padded
@@ -108,8 +108,8 @@ def test_public_walk(demo_live, session_browser, shots):
     walk.no_horizontal_overflow()
 
     # large text and 200% zoom (a 195 px-wide phone is too narrow to mean anything: use 640/2)
-    page.get_by_role("link", name="大字号").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("link", name="大字号").click()
     walk.check("4-street-large")
     walk.no_horizontal_overflow()
 

@@ -181,3 +181,25 @@ def test_xlsx_round_trip_through_the_streamed_reader():
     back = read_responses(write_xlsx(records, SPEC), SPEC, fmt="xlsx")
     assert [r.answers for r in back] == [r.answers for r in records]
     assert [r.weight for r in back] == [r.weight for r in records]
+
+
+plain_cell = st.text(
+    alphabet=st.characters(blacklist_characters=',"\r\n\x00', blacklist_categories=("Cs",)),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(plain_cell, min_size=3, max_size=3), min_size=1, max_size=8),
+    newline_at_end=st.booleans(),
+)
+def test_every_cell_is_read_back_whatever_its_width(rows, newline_at_end):
+    """Cells of 0-120 bytes (one to four words), the last ones at the very end of the file."""
+    text = "\n".join(",".join(r) for r in [["a", "b", "c"], *rows])
+    data = (text + ("\n" if newline_at_end else "")).encode()
+    cells = split_csv(data)
+    assert cells is not None
+    reference = list(csv.reader(io.StringIO(data.decode(), newline="")))[1:]
+    got = [[col.uniques[col.inverse[i]] for col in cells.columns] for i in range(cells.n)]
+    assert got == [r + [""] * (3 - len(r)) for r in reference]

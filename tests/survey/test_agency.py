@@ -426,3 +426,16 @@ def test_qr_cards_print_the_typed_code_and_contacts(agency, make_wave, district)
     assert len(codes) == 2 and all(w["bottom"] - w["top"] >= 12 for w in codes)  # >= 12 pt
     for word in codes:  # each printed code opens its questionnaire
         assert agency.get(f"/s/{word['text'].lower()}").status_code == 200
+
+
+def test_tokens_never_start_like_a_spreadsheet_formula(monkeypatch):
+    """A token starting with '-' would be quoted in the CSV and no longer match its link."""
+    import secrets
+
+    from survey.services import invitations
+
+    draws = iter(["-abc", "_def", "Qxyz"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(draws))
+    assert invitations.new_token() == "Qxyz"
+    monkeypatch.undo()
+    assert all(invitations.new_token()[0].isalnum() for _ in range(2000))

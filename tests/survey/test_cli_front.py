@@ -18,6 +18,7 @@ HEAVY = ("flask", "werkzeug", "sqlalchemy", "jinja2", "weasyprint", "matplotlib"
 
 def _run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("NUMPY_MADVISE_HUGEPAGE", None)
     return subprocess.run(
         [sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True
     )
@@ -67,6 +68,69 @@ def test_offline_score_loads_no_web_or_document_stack(tmp_path):
     assert heavy == []
     assert "scored 2 streets" in out
     assert json.loads((tmp_path / "s.json").read_text())["district"]["n"] == sim.data.n
+
+
+@pytest.mark.parametrize(("size", "advice"), [(10, "False"), (10**9, "True")])
+def test_offline_score_turns_numpy_huge_pages_off_for_large_files(tmp_path, size, advice):
+    """``minping score`` sets NUMPY_MADVISE_HUGEPAGE=0 before NumPy loads for a large file."""
+    (tmp_path / "r.csv").write_bytes(b"x" * 20)
+    script = f"""
+import sys
+import survey.cli_scoring
+from survey.cli import main
+survey.cli_scoring.HUGE_PAGES_OFF_FROM = {size}
+try:
+    main(["score", "--framework", "missing.toml", "--responses", "r.csv", "--out", "s.json"])
+except SystemExit:
+    pass
+from numpy._core.multiarray import _get_madvise_hugepage
+print(_get_madvise_hugepage())
+"""
+    done = _run(script, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == advice
+
+
+def test_console_score_leaves_at_once_with_its_output_and_status(tmp_path):
+    """Run as the console script runs it (arguments from sys.argv): the process
+    exits without interpreter teardown, after its file, message and status are out;
+    an atexit hook shows the teardown was skipped."""
+    from scoring import load_default_framework, simulate
+    from scoring.dataset import to_records
+    from scoring.exchange import write_csv
+
+    fw = load_default_framework()
+    sim = simulate(fw, ["甲", "乙"], 40, seed=3)
+    (tmp_path / "r.csv").write_bytes(write_csv(to_records(sim.data), fw))
+    (tmp_path / "fw.toml").write_bytes(
+        (ROOT / "scoring" / "data" / "gulou-default.toml").read_bytes()
+    )
+    console = """
+import atexit, sys
+from survey.cli import main
+atexit.register(lambda: print("torn down"))
+sys.argv = ["minping", "score", "--framework", "fw.toml", "--responses", {responses!r},
+            "--out", "s.json", "--boot", "100"]
+sys.exit(main())
+"""
+    done = _run(console.format(responses="r.csv"), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "scored 2 streets; wrote s.json\n"
+    assert json.loads((tmp_path / "s.json").read_text())["district"]["n"] == sim.data.n
+    failed = _run(console.format(responses="missing.csv"), tmp_path)
+    assert failed.returncode == 1
+    assert failed.stdout == ""
+    assert "missing.csv: cannot read the file" in failed.stderr
+    # a command given its arguments (tests, CliRunner) returns as before
+    given = _run(
+        "import atexit\nfrom survey.cli import main\n"
+        "atexit.register(lambda: print('torn down'))\n"
+        "main(['score', '--framework', 'fw.toml', '--responses', 'r.csv', '--out', 't.json',"
+        " '--boot', '100'])",
+        tmp_path,
+    )
+    assert given.returncode == 0, given.stderr
+    assert given.stdout.splitlines() == ["scored 2 streets; wrote t.json", "torn down"]
 
 
 def test_offline_score_same_seed_same_bytes(tmp_path):

@@ -419,3 +419,35 @@ def test_trimming_is_a_wave_setting_recorded_in_the_run_and_equal_to_offline(
     # clearing both bounds turns trimming off again
     assert client.post(url, data={"trim_low": "", "trim_high": ""}).status_code == 302
     assert db.session.get(Wave, wave.id).trim_high is None
+    # the command line sets the same wave setting: refused bounds change nothing,
+    # `--trim 0.5,2` gives the console-trimmed run's JSON, `--trim off` clears it
+    refused = (("3,0.5", "lower trimming bound must be"), ("0.5", "two numbers"), ("a,", "two"))
+    for bad, reason in refused:
+        res = runner.invoke(args=["score-wave", "tr", "--boot", "100", "--trim", bad])
+        assert res.exit_code == 1 and reason in res.output, res.output
+        assert "Traceback" not in res.output
+    assert db.session.get(Wave, wave.id).trim_high is None
+    cli_trim = tmp_path / "cli-trim.json"
+    res = runner.invoke(
+        args=[
+            "score-wave",
+            "tr",
+            "--boot",
+            "100",
+            "--seed",
+            "3",
+            "--trim",
+            "0.5,2",
+            "--out",
+            str(cli_trim),
+        ]  # fmt: skip
+    )
+    assert res.exit_code == 0, res.output
+    assert db.session.get(Wave, wave.id).trim_low == 0.5
+    again = json.loads(cli_trim.read_text("utf-8"))
+    assert again["method"] == doc["method"] and again["streets"] == doc["streets"]
+    res = runner.invoke(args=["score-wave", "tr", "--boot", "100", "--trim", "off"])
+    assert res.exit_code == 0, res.output
+    assert db.session.get(Wave, wave.id).trim_low is None
+    actions = db.session.scalars(select(AuditLog.action).where(AuditLog.action == "wave.trim"))
+    assert len(list(actions)) == 4  # console set, console clear, CLI set, CLI clear
