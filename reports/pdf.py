@@ -11,15 +11,18 @@ family name, so no font file is fetched per document; one
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import pydyf
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
 
+from reports import fonts
 from reports.templating import TEMPLATE_DIR
 
 _MIME = {".svg": "image/svg+xml", ".png": "image/png", ".css": "text/css"}
@@ -74,6 +77,28 @@ class LocalFileFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
         return URLFetcherResponse(path.as_uri(), path.read_bytes())
 
 
+ZLIB_LEVEL = 6
+
+
+class _Zlib:
+    """The ``zlib`` module as pydyf sees it, compressing at :data:`ZLIB_LEVEL` (not 9).
+
+    pydyf deflates every PDF stream at level 9, which costs about three times
+    level 6's CPU for 1% smaller documents (docs/jobs.md).  Everything but the
+    level is the real module.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+    @staticmethod
+    def compressobj(level: int = -1, *args: Any, **kwargs: Any) -> Any:
+        return zlib.compressobj(min(level, ZLIB_LEVEL), *args, **kwargs)
+
+
+pydyf.zlib = _Zlib()
+
+
 @functools.cache
 def font_config() -> FontConfiguration:
     """Return this process's shared font configuration."""
@@ -84,6 +109,35 @@ def font_config() -> FontConfiguration:
 def _stylesheet(path: Path) -> weasyprint.CSS:
     fetcher = LocalFileFetcher([path.parent])
     return weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=font_config())
+
+
+@functools.cache
+def font_faces() -> weasyprint.CSS | None:
+    """The ``@font-face`` rules of the cached font copies (:mod:`reports.fonts`), if any."""
+    css = fonts.font_faces_css()
+    if not css:
+        return None
+    fetcher = LocalFileFetcher(fonts.font_folders())
+    return weasyprint.CSS(string=css, url_fetcher=fetcher, font_config=font_config())
+
+
+@functools.cache
+def _svg_families() -> tuple[tuple[bytes, bytes], ...]:
+    """Family lists in chart SVGs rewritten to name the font copies first."""
+    if font_faces() is None:
+        return ()
+    return tuple(
+        (f"'{face.system_family}'".encode(), f"'{face.family}', '{face.system_family}'".encode())
+        for face in fonts.FACES
+    )
+
+
+def _with_copies(name: str, data: bytes) -> bytes:
+    if not name.endswith(".svg"):
+        return data
+    for old, new in _svg_families():
+        data = data.replace(old, new)
+    return data
 
 
 def stylesheet(name: str, base_dir: Path = TEMPLATE_DIR) -> weasyprint.CSS:
@@ -122,10 +176,15 @@ def create_pdf(
         The PDF, every font embedded as a subset.
     """
     base = Path(base_dir).resolve()
+    resources = {name: _with_copies(name, data) for name, data in (resources or {}).items()}
     fetcher = LocalFileFetcher([base, *extra_roots], resources)
     document = weasyprint.HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher)
+    faces = font_faces()
     pdf: bytes = document.write_pdf(
-        stylesheets=[stylesheet(name, base) for name in stylesheets],
+        stylesheets=[
+            *([faces] if faces else []),
+            *(stylesheet(name, base) for name in stylesheets),
+        ],
         font_config=font_config(),
         uncompressed_pdf=False,
     )

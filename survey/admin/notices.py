@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import tempfile
-from functools import lru_cache
-from pathlib import Path
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -22,13 +18,18 @@ from ..errors import attempt
 from ..extensions import db
 from ..models import DocumentJob, Notice, Street, Wave
 from ..services.console_preview import issue_preview
-from ..services.jobs import JobBusy, job_progress, reap, start_notice_job
-from ..services.notices import (
-    correct_notice,
-    default_issue_date,
-    render_street_notice,
-    wave_notices,
+from ..services.job_handlers import preview_page, preview_pages
+from ..services.jobs import (
+    PREVIEW,
+    JobBusy,
+    job_progress,
+    latest_preview,
+    preview_params,
+    reap,
+    start_notice_job,
+    start_preview_job,
 )
+from ..services.notices import correct_notice, default_issue_date, wave_notices
 from ..services.scoring_runs import current_run
 from ..services.waves import WaveStateError
 from . import bp
@@ -58,7 +59,11 @@ def _notices_page(wave: Wave, form: IssueForm, status: int = 200) -> tuple[str, 
     reap()  # a job whose worker died shows as re-queued or failed, never "running" forever
     jobs = db.session.scalars(
         select(DocumentJob)
-        .where(DocumentJob.wave_id == wave.id, DocumentJob.parent_id.is_(None))
+        .where(
+            DocumentJob.wave_id == wave.id,
+            DocumentJob.parent_id.is_(None),
+            DocumentJob.kind != PREVIEW,  # previews show on their own page
+        )
         .order_by(DocumentJob.id.desc())
     ).all()
     return render_template(
@@ -140,28 +145,6 @@ def _preview_date() -> tuple[dt.date, int | None]:
     return day, days if days and 1 <= days <= 365 else None
 
 
-@lru_cache(maxsize=16)
-def _preview_pages(
-    wave_code: str, street_id: int, run_id: int, day: dt.date, days: int | None
-) -> tuple[bytes, ...]:
-    """Render a notice and its page images once per (run, street, date, days)."""
-    wave = get_wave_or_404(wave_code)
-    street = db.session.get(Street, street_id)
-    if street is None:
-        abort(404)
-    pdf, _data = render_street_notice(wave, street, day, days, preview=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "n.pdf"
-        path.write_bytes(pdf)
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "70", str(path), str(Path(tmp) / "p")],
-            check=True,
-            timeout=60,
-        )
-        pages = sorted(Path(tmp).glob("p-*.png"))
-        return tuple(p.read_bytes() for p in pages)
-
-
 def _street_of(wave: Wave, street_id: int) -> Street:
     street = db.session.get(Street, street_id)
     if street is None or street.district_id != wave.district_id:
@@ -172,43 +155,67 @@ def _street_of(wave: Wave, street_id: int) -> Street:
 @bp.get("/waves/<code>/notices/preview/<int:street_id>")
 @roles_required(*BUREAU)
 def notice_preview(code: str, street_id: int) -> ResponseReturnValue:
-    """Preview one street's notice as page images before issuing."""
+    """Preview one street's notice as page images before issuing.
+
+    The notice renders in a background job (docs/jobs.md), never in this
+    request: the page shows the job's state and refreshes itself until the
+    page images are there.  The same preview (street, scoring run, date,
+    deadline days) is rendered once and shown again from the job; ``retry=1``
+    renders it again after a failure.
+    """
     wave = get_wave_or_404(code)
     street = _street_of(wave, street_id)
     run = current_run(wave)
     if run is None:
         abort(409, _("本批次还没有计分结果。"))
     day, days = _preview_date()
-    done = attempt(
-        lambda: _preview_pages(wave.code, street.id, run.id, day, days), show=False, commit=False
-    )
-    if done.failed:
-        abort(409, done.message)
-    pages = done.result
+    reap()
+    job = latest_preview(wave, preview_params(street.id, run.id, day, days))
+    retry = request.args.get("retry") == "1"
+    if job is None or (job.state == "failed" and retry):
+        try:
+            job = start_preview_job(wave, street.id, run.id, day, days, current_user.id)
+        except JobBusy as busy:  # another request started it a moment ago
+            job = busy.job
+        if job is None:
+            abort(409, _("预览正在生成，请稍后刷新本页。"))
+        db.session.refresh(job)  # rendered already when jobs run inline
+    if retry:  # the page refreshes itself: without ``retry`` in its address
+        return redirect(
+            url_for(
+                "admin.notice_preview",
+                code=wave.code,
+                street_id=street.id,
+                date=day.isoformat(),
+                days=days,
+            ),
+            303,
+        )
     return render_template(
         "admin/notices/preview.html",
         wave=wave,
         street=street,
-        pages=len(pages),
+        job=job,
+        pages=preview_pages(job),
         day=day,
         days=days,
     )
 
 
-@bp.get("/waves/<code>/notices/preview/<int:street_id>/<int:page>.png")
+@bp.get("/waves/<code>/notices/previews/<int:job_id>/<int:page>.png")
 @roles_required(*BUREAU)
-def notice_preview_page(code: str, street_id: int, page: int) -> ResponseReturnValue:
-    """One page image of a notice preview."""
+def notice_preview_page(code: str, job_id: int, page: int) -> ResponseReturnValue:
+    """One page image of a rendered notice preview."""
     wave = get_wave_or_404(code)
-    street = _street_of(wave, street_id)
-    run = current_run(wave)
-    if run is None:
+    job = db.session.get(DocumentJob, job_id)
+    if job is None or job.wave_id != wave.id:
         abort(404)
-    day, days = _preview_date()
-    pages = _preview_pages(wave.code, street.id, run.id, day, days)
-    if not 1 <= page <= len(pages):
+    png = preview_page(job, page)
+    if png is None:
         abort(404)
-    return Response(pages[page - 1], mimetype="image/png")
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @bp.get("/notices/<int:notice_id>.pdf")

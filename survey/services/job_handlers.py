@@ -5,20 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import subprocess
+import tempfile
 import time
 import zipfile
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import delete, select
 
+from reports.bulk import shared_pool
 from reports.models import NoticeData
 from reports.ranking import render_ranking_pdf
 
 from ..errors import UserError
 from ..extensions import db
-from ..models import DocumentJob, Wave
+from ..models import DocumentJob, Street, Wave
 from ..models._base import utcnow
-from .jobs import JobContext, LeaseLost, RetryJob, enqueue, handler, run_job
+from .jobs import PREVIEW, JobContext, LeaseLost, RetryJob, enqueue, handler, run_job
 from .notices import (
     IssuePlan,
     NumbersTaken,
@@ -27,7 +31,9 @@ from .notices import (
     plan_issue,
     render_street_pdfs,
     store_issue,
+    street_notice_data,
 )
+from .scoring_runs import current_run
 
 
 @handler("notices")
@@ -51,7 +57,8 @@ def issue_wave_notices(job: DocumentJob, ctx: JobContext) -> None:
             )
             ranking_pdf = render_ranking_pdf(plan.ranking)
         else:
-            pdfs, ranking_pdf = _render_in_parts(job_id, plan, size, ctx)
+            with shared_pool():  # the parts this worker renders share one warm pool
+                pdfs, ranking_pdf = _render_in_parts(job_id, plan, size, ctx)
         ctx.progress(plan.total, plan.total, "通报")
         store_issue(plan, pdfs, ranking_pdf, params.get("user_id"))
     except NumbersTaken as exc:
@@ -214,6 +221,83 @@ def render_notice_part(job: DocumentJob, ctx: JobContext) -> None:
         datas, progress=lambda done, total, street: ctx.progress(done, total, street)
     )
     ctx.complete(f"已生成 {len(pdfs)} 份。", result=pack_part(datas, pdfs), result_name="part.zip")
+
+
+PREVIEW_DPI = 70  # page images of 579 x 819 pixels, as the preview page shows them
+
+
+@handler(PREVIEW)
+def render_notice_preview(job: DocumentJob, ctx: JobContext) -> None:
+    """Render one street's notice as it would be issued, as page images (nothing stored).
+
+    The result is a zip of ``1.png``, ``2.png``, ... that the preview page shows.
+    """
+    params = json.loads(job.params)
+    wave = _wave_of(job)
+    run = current_run(wave)
+    if run is None or run.id != params["run_id"]:
+        raise UserError("计分结果已经更新，请重新打开预览。")
+    street = db.session.get(Street, params["street_id"])
+    if street is None or street.district_id != wave.district_id:
+        raise UserError("该街道已不在本区的街道名单中。")
+    name = street.name  # read now: after end_reads it would start a new transaction
+    data = street_notice_data(
+        wave,
+        street,
+        dt.date.fromisoformat(params["issue_date"]),
+        params["days"],
+        preview=True,
+    )
+    # No transaction may stay open while rendering: SQLite's write lock would keep
+    # our own progress writes (another connection) and every web request waiting.
+    ctx.end_reads()
+    ctx.progress(0, 2, name)
+    # in a renderer process: with the embedded worker this thread shares the web
+    # server's interpreter, whose requests must not wait seconds for it
+    (pdf,) = render_street_pdfs([data], processes=1, separate=True)
+    ctx.progress(1, 2, name)
+    pages = page_images(pdf, PREVIEW_DPI)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for number, png in enumerate(pages, start=1):
+            archive.writestr(f"{number}.png", png)
+    ctx.complete(f"已生成 {len(pages)} 页预览。", result=out.getvalue(), result_name="preview.zip")
+
+
+def page_images(pdf: bytes, dpi: int) -> list[bytes]:
+    """PNG images of a PDF's pages (poppler's ``pdftoppm``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "n.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", str(dpi), str(path), str(Path(tmp) / "p")],
+            check=True,
+            timeout=60,
+            capture_output=True,
+        )
+        return [p.read_bytes() for p in sorted(Path(tmp).glob("p-*.png"))]
+
+
+def preview_page(job: DocumentJob, page: int) -> bytes | None:
+    """Page ``page`` (from 1) of a finished preview job, or None."""
+    if job.kind != PREVIEW or job.state != "done" or not job.result:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(job.result)) as archive:
+            return archive.read(f"{page}.png")
+    except (zipfile.BadZipFile, KeyError):
+        return None
+
+
+def preview_pages(job: DocumentJob) -> int:
+    """How many page images a finished preview job holds."""
+    if job.kind != PREVIEW or job.state != "done" or not job.result:
+        return 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(job.result)) as archive:
+            return len(archive.namelist())
+    except zipfile.BadZipFile:
+        return 0
 
 
 @handler("score")

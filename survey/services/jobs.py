@@ -486,6 +486,76 @@ def start_notice_job(
     )
 
 
+# -- notice previews -------------------------------------------------------------
+
+PREVIEW = "preview"
+
+
+def preview_params(street_id: int, run_id: int, issue_date: dt.date, days: int | None) -> str:
+    """A preview job's ``params``: equal for equal previews (the page finds it again)."""
+    return json.dumps(
+        {
+            "street_id": street_id,
+            "run_id": run_id,
+            "issue_date": issue_date.isoformat(),
+            "days": days,
+        },
+        sort_keys=True,
+    )
+
+
+def latest_preview(wave: Wave, params: str) -> DocumentJob | None:
+    """The newest preview job of ``wave`` with exactly these ``params``, if any."""
+    return db.session.scalar(
+        select(DocumentJob)
+        .where(
+            DocumentJob.wave_id == wave.id,
+            DocumentJob.kind == PREVIEW,
+            DocumentJob.params == params,
+        )
+        .order_by(DocumentJob.id.desc())
+        .limit(1)
+    )
+
+
+def start_preview_job(
+    wave: Wave,
+    street_id: int,
+    run_id: int,
+    issue_date: dt.date,
+    days: int | None,
+    user_id: int | None,
+) -> DocumentJob:
+    """Queue rendering one street's notice preview as page images (commits the job row).
+
+    One preview per street renders at a time (a second request for the same
+    street finds the running one: :class:`JobBusy`).  Earlier finished previews
+    of the street are deleted with it, so previews never pile up.
+    """
+    lock_key = f"preview:{wave.id}:{street_id}"
+    busy = active_job(lock_key)
+    if busy is not None:
+        raise JobBusy(busy)
+    finished = db.session.scalars(
+        select(DocumentJob).where(
+            DocumentJob.wave_id == wave.id,
+            DocumentJob.kind == PREVIEW,
+            DocumentJob.state.in_(("done", "failed")),
+        )
+    ).all()
+    for old in finished:
+        if json.loads(old.params).get("street_id") == street_id:
+            db.session.delete(old)  # committed with the new job
+    return create_job(
+        wave,
+        PREVIEW,
+        json.loads(preview_params(street_id, run_id, issue_date, days)),
+        total=2,  # the PDF, then its page images
+        user_id=user_id,
+        lock_key=lock_key,
+    )
+
+
 # -- large waves: scoring and exports as jobs ------------------------------------
 
 

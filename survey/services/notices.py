@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -113,10 +114,16 @@ def _scores(wave: Wave) -> ScoreResult:
     run = current_run(wave)
     if run is None:
         raise UserError(f"测评批次 {wave.code} 还没有计分结果，请先计分。")
-    return from_json(run.result_json)
+    return _parsed(run.result_json)
 
 
-def render_street_notice(
+@functools.lru_cache(maxsize=2)
+def _parsed(result_json: str) -> ScoreResult:
+    """A run's scores, parsed once per process (a wave's parts each read them; immutable)."""
+    return from_json(result_json)
+
+
+def street_notice_data(
     wave: Wave,
     street: Street,
     issue_date: dt.date,
@@ -124,12 +131,10 @@ def render_street_notice(
     seq: int = 0,
     *,
     preview: bool = False,
-) -> tuple[bytes, Any]:
-    """Render one street's notice PDF without storing anything (used for previews).
+) -> NoticeData:
+    """One street's notice data as it would be issued now (reads only).
 
     :param preview: print 下发时编号 in place of the number (a preview takes none).
-
-    :returns: ``(pdf bytes, NoticeData)``.
     """
     settings = notice_settings(wave, issue_date, days)
     scores = _scores(wave)
@@ -154,6 +159,23 @@ def render_street_notice(
         data = dataclasses.replace(
             data, letterhead=dataclasses.replace(data.letterhead, doc_number=number)
         )
+    return data
+
+
+def render_street_notice(
+    wave: Wave,
+    street: Street,
+    issue_date: dt.date,
+    days: int | None = None,
+    seq: int = 0,
+    *,
+    preview: bool = False,
+) -> tuple[bytes, Any]:
+    """Render one street's notice PDF without storing anything.
+
+    :returns: ``(pdf bytes, NoticeData)``.
+    """
+    data = street_notice_data(wave, street, issue_date, days, seq, preview=preview)
     return render_notice_pdf(data), data
 
 
@@ -308,8 +330,12 @@ def render_street_pdfs(
     *,
     processes: int | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    separate: bool = False,
 ) -> list[bytes]:
     """Render notices in ``processes`` renderer processes (default: one per core).
+
+    ``separate`` renders even a single notice in a renderer process, never in
+    this one (see :func:`reports.bulk.generate_notices`).
 
     :raises UserError: a document failed (every failure is listed).
     """
@@ -319,7 +345,7 @@ def render_street_pdfs(
             progress(done, total, result.street)
 
     workers = processes or (1 if len(datas) <= SMALL_BATCH else None)
-    results = generate_notices(datas, processes=workers, progress=report)
+    results = generate_notices(datas, processes=workers, progress=report, separate=separate)
     failures = [f"{r.street}: {r.error}" for r in results if not r.ok]
     if failures:
         raise UserError("以下街道的通知书生成失败，未下发任何文件：" + "；".join(failures))

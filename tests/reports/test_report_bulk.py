@@ -66,3 +66,49 @@ def test_in_process_returns_bytes(
 def test_file_names_are_safe() -> None:
     assert file_name("宁海路街道") == "宁海路街道.pdf"
     assert file_name("../a/b:c") == "_a_b_c.pdf"
+
+
+def _renderers() -> set[int]:
+    import multiprocessing
+
+    return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
+
+
+def test_shared_pool_keeps_one_set_of_renderers_for_several_batches(
+    scores: dict[str, Any],
+    settings: NoticeSettings,
+    names: tuple[dict[str, str], dict[str, str]],
+) -> None:
+    from reports.bulk import shared_pool
+
+    notices = [
+        build_notice_data(
+            from_dict(scores), s["street"], settings, seq=i + 1,
+            dimension_names=names[0], indicator_names=names[1],
+        )
+        for i, s in enumerate(scores["streets"])
+    ]  # fmt: skip
+    before = _renderers()
+    with shared_pool():
+        first = generate_notices(notices[:2], processes=2)
+        pool = _renderers() - before
+        second = generate_notices(notices[1:], processes=2)
+        assert _renderers() - before == pool and len(pool) == 2  # the same two processes
+    assert all(r.ok for r in [*first, *second])
+    assert not (_renderers() - before)  # stopped when the block ends
+
+    class Stop(Exception):
+        pass
+
+    def stop(result: NoticeResult, done: int, total: int) -> None:
+        raise Stop  # e.g. the job is told to stop while rendering
+
+    try:
+        with shared_pool():
+            generate_notices(notices[:2], processes=2)
+            generate_notices(notices, processes=2, progress=stop)
+    except Stop:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the progress callback's exception was swallowed")
+    assert not (_renderers() - before)  # killed, not left running

@@ -134,7 +134,9 @@ def test_every_font_embedded_and_subset(notice: Path, pdffonts: Any) -> None:
         assert row["emb"] == "yes" and row["sub"] == "yes", row
         assert re.match(r"^[A-Z]{6}\+", row["name"]), row
     names = " ".join(r["name"] for r in rows)
-    assert "UKai" in names and "Noto-Serif-CJK-SC" in names
+    assert "UKai" in names
+    # the bold serif, or its cached copy without the rarer ideographs (reports/fonts.py)
+    assert "Noto-Serif-CJK-SC" in names or "Minping-Serif" in names
     assert "DejaVu" not in names  # no silent fallback to a Latin font
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +25,11 @@ def scored(make_wave, framework_spec):
     return wave
 
 
+def _page_urls(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """The preview's page images (rendered by a job; inline in the tests)."""
+    return re.findall(r'src="([^"]+\.png)"', page.get_data(as_text=True))
+
+
 def test_issue_from_console(client, login, make_user, scored):
     login(make_user("admin"))
     page = client.get(f"/admin/waves/{scored.code}/notices")
@@ -31,9 +37,7 @@ def test_issue_from_console(client, login, make_user, scored):
     street = scored.district.streets[0]
     preview = client.get(f"/admin/waves/{scored.code}/notices/preview/{street.id}?date=2026-03-31")
     assert preview.status_code == 200
-    image = client.get(
-        f"/admin/waves/{scored.code}/notices/preview/{street.id}/1.png?date=2026-03-31"
-    )
+    image = client.get(_page_urls(preview)[0])
     assert image.status_code == 200 and image.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert db.session.scalar(select(Notice).where(Notice.wave_id == scored.id)) is None
     response = client.post(
@@ -41,7 +45,9 @@ def test_issue_from_console(client, login, make_user, scored):
         data={"issue_date": "2026-03-31", "days": "30"},
     )
     assert response.status_code == 303
-    job = db.session.scalar(select(DocumentJob).where(DocumentJob.wave_id == scored.id))
+    job = db.session.scalar(
+        select(DocumentJob).where(DocumentJob.wave_id == scored.id, DocumentJob.kind == "notices")
+    )
     assert job.state == "done" and job.done == job.total == 4, job.message
     progress = client.get(response.headers["Location"])
     assert "已下发全部通知书" in progress.get_data(as_text=True)
