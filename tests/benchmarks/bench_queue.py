@@ -102,6 +102,7 @@ def run(streets: int, workers: int, base: str | None, queue: dict[str, str], tmp
             job_id = start_notice_job(wave, dt.date(2026, 3, 31), 30, None).id
             db.session.remove()
         first_progress = None
+        last_change, last_done = None, None
         cpu0, load0 = cpu_seconds([p.pid for p in procs]), os.getloadavg()[0]
         part_workers: set[str] = set()
         while True:
@@ -121,6 +122,8 @@ def run(streets: int, workers: int, base: str | None, queue: dict[str, str], tmp
                     )
                 seen[i].add(done)
                 states.append(state)
+                if done != last_done:
+                    last_done, last_change = done, time.perf_counter() - start
                 if done and first_progress is None:
                     first_progress = time.perf_counter() - start
             if any(s in ("done", "failed") for s in states):
@@ -145,6 +148,7 @@ def run(streets: int, workers: int, base: str | None, queue: dict[str, str], tmp
         "state": state,
         "message": message,
         "first_progress_s": first_progress,
+        "last_progress_s": last_change,
         "seconds": elapsed,
         "per_minute": 60 * (streets + 1) / elapsed,
         "progress_values_seen": [len(s) for s in seen],
@@ -175,7 +179,9 @@ def main() -> None:
             print(
                 f"  {result['state']} in {result['seconds']:.1f} s "
                 f"({result['per_minute']:.0f} notices/min); first progress after "
-                f"{result['first_progress_s']:.1f} s; progress values seen by the two pollers: "
+                f"{result['first_progress_s']:.1f} s, last after {result['last_progress_s']:.1f} s "
+                "(then collecting, the ranking report and storing); "
+                f"progress values seen by the two pollers: "
                 f"{result['progress_values_seen']}; parts taken by {result['part_workers']} "
                 f"worker(s); CPU {result['cpu_s']:.0f} s = {result['cpu_per_doc']:.2f} s/document; "
                 f"load average {result['load'][0]:.1f} -> {result['load'][1]:.1f}",
