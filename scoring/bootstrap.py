@@ -256,7 +256,7 @@ def _raked_cell_totals(
                     tables[:, c, :] = (k @ raking.onehot[lo:hi]).T
 
             list(pool.map(draw, [cells[i::workers] for i in range(workers)]))
-            factor = raking.factors(tables)
+            factor = raking.factors(tables, pool.map)
 
             def product(
                 part: Sequence[int],

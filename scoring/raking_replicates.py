@@ -5,7 +5,9 @@ Used by :mod:`scoring.bootstrap` when a run is raked (:mod:`scoring.weighting`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +17,8 @@ from .raking import class_tables
 from .raking_solver import N_AGE, N_CLASS, N_GENDER, _solve_classfirst, solve
 
 __all__ = ["BLOCK_TABLES", "ReplicateRaking", "replicate_raking"]
+
+BlockMap = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 
 BLOCK_TABLES = 16_384  # replicate tables solved at once (bounds the solver's temporaries)
 
@@ -68,8 +72,15 @@ class ReplicateRaking:
         )
         return out
 
-    def factors(self, tables: FloatArray) -> npt.NDArray[np.float32]:
-        """Class factors (18, C, Bc) for replicate class tables (18, C, Bc) (class-first)."""
+    def factors(
+        self, tables: FloatArray, map_blocks: BlockMap | None = None
+    ) -> npt.NDArray[np.float32]:
+        """Class factors (18, C, Bc) for replicate class tables (18, C, Bc) (class-first).
+
+        ``map_blocks`` (e.g. a thread pool's ``map``) solves the blocks of cells
+        concurrently; each block is solved on its own, so the factors are the
+        same whichever way the blocks are run.
+        """
         _, C, bc = tables.shape
         if self.trim is not None:  # bounded raking: the general (slower) path
             fit = solve(
@@ -92,13 +103,25 @@ class ReplicateRaking:
         raked = np.flatnonzero(self.raked_cells)
         out = np.ones((N_CLASS, C, bc), dtype=np.float32)
         per = max(1, BLOCK_TABLES // bc)
-        for b0 in range(0, raked.size, per):
-            cells = raked[b0 : b0 + per]
-            out[:, cells, :] = self._solve_block(tables[:, cells, :], cells)
+        blocks = [raked[b0 : b0 + per] for b0 in range(0, raked.size, per)]
+
+        def solve_block(cells: IntArray) -> tuple[FloatArray, int, int]:
+            return self._solve_block(np.ascontiguousarray(tables[:, cells, :]), cells)
+
+        for cells, (factor, raked_n, redone) in zip(
+            blocks, (map_blocks or map)(solve_block, blocks), strict=True
+        ):
+            out[:, cells, :] = factor
+            self.report[0] += raked_n
+            self.report[1] += redone
         return out
 
-    def _solve_block(self, tables: FloatArray, cells: IntArray) -> FloatArray:
-        """Factors (18, c, Bc) of the replicate tables (18, c, Bc) of raked cells ``cells``."""
+    def _solve_block(self, tables: FloatArray, cells: IntArray) -> tuple[FloatArray, int, int]:
+        """Factors (18, c, Bc) of the replicate tables (18, c, Bc) of raked cells ``cells``.
+
+        Also returns how many tables were raked and how many were raked to age
+        bands only (the caller adds them to ``report``: blocks may run in threads).
+        """
         _, c, bc = tables.shape
         N = c * bc
         tab = tables.reshape(N_AGE, N_GENDER, N)
@@ -107,9 +130,7 @@ class ReplicateRaking:
         start = np.repeat(self.start[cells], bc)
         factor, error, _, _, _ = _solve_classfirst(tab, age, gender, start, True, self.tol, 100)
         bad = np.flatnonzero(error > self.tol)
-        self.report[0] += N
         if bad.size:  # a replicate whose margins cannot both be met: its age bands only
-            self.report[1] += int(bad.size)
             redo, _, _, _, _ = _solve_classfirst(
                 np.ascontiguousarray(tab[..., bad]),
                 np.ascontiguousarray(age[:, bad]),
@@ -120,7 +141,7 @@ class ReplicateRaking:
                 100,
             )
             factor[..., bad] = redo
-        return factor.reshape(N_CLASS, c, bc)
+        return factor.reshape(N_CLASS, c, bc), N, int(bad.size)
 
 
 def replicate_raking(

@@ -337,3 +337,31 @@ def test_unit_totals_in_the_population_file_make_the_reference_population_weight
     totals[:, 2] = units[::-1]
     other = score(fw, d, boot=100, margins=s.margins, population_totals=totals)
     assert abs(other.district.score - direct.district.score) > 1e-3
+
+
+def test_replicate_factors_are_the_same_with_blocks_in_threads(sim, monkeypatch) -> None:
+    """Blocks of cells solved concurrently give the serial factors bit for bit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scoring import raking_replicates
+
+    _, s = sim
+    d = s.data
+    lay = cell_layout(d)
+    cell = d.street * len(d.groups) + d.group
+    monkeypatch.setattr(raking_replicates, "BLOCK_TABLES", 64)  # many blocks
+    rng = np.random.default_rng(5)
+    bc = 8
+    tables = np.zeros((18, lay.n_cells, bc))
+    rr0 = replicate_raking(cell, d.age_band, d.gender, d.weight, lay.order, s.margins)
+    for c in range(lay.n_cells):
+        lo, hi = int(lay.starts[c]), int(lay.starts[c + 1])
+        counts = rng.multinomial(max(hi - lo - 1, 0), np.ones(hi - lo) / max(hi - lo, 1), bc)
+        tables[:, c, :] = (counts.astype(np.float32) @ rr0.onehot[lo:hi]).T
+    serial = replicate_raking(cell, d.age_band, d.gender, d.weight, lay.order, s.margins)
+    threaded = replicate_raking(cell, d.age_band, d.gender, d.weight, lay.order, s.margins)
+    with ThreadPoolExecutor(3) as pool:
+        got = threaded.factors(tables, pool.map)
+    want = serial.factors(tables)
+    assert np.array_equal(got, want)
+    assert threaded.report == serial.report and serial.report[0] > 0
