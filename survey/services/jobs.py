@@ -304,10 +304,23 @@ def run_job(job_id: int, worker: str = WORKER_NAME) -> None:
     except Exception as exc:  # noqa: BLE001 - recorded on the job, shown to the admin
         db.session.rollback()
         log.exception("job %s failed", job_id)
-        _finish_failed(ctx, str(exc) or type(exc).__name__)
+        _finish_failed(ctx, failure_message(job_id, exc))
     finally:
         if beat:
             beat.stop()
+
+
+def failure_message(job_id: int, exc: Exception) -> str:
+    """What a failed job shows its user: a :class:`UserError`'s own words, else a plain notice.
+
+    An unexpected error's text (SQL, file paths, parameters) goes to the log
+    with its traceback, never onto the page; the job number finds it there.
+    """
+    from ..errors import UserError
+
+    if isinstance(exc, UserError):
+        return str(exc)
+    return f"系统内部错误（任务 {job_id}，详情已记入服务器日志）。请稍后重试；如仍失败，请联系系统管理员。"
 
 
 def _finish_failed(ctx: JobContext, message: str) -> None:

@@ -128,6 +128,31 @@ def test_preview_failure_shows_why_and_renders_again_on_request(
     assert job.state == "done" and "页预览" in job.message
 
 
+def test_an_unexpected_error_is_logged_not_shown(
+    client,
+    login,
+    make_user,
+    scored,  # noqa: F811
+    monkeypatch,
+    caplog,
+):
+    """SQL, paths and parameters of an unexpected error stay in the log; the page gets a plain notice."""
+    login(make_user("admin"))
+    street = scored.district.streets[1]
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("(sqlite3.OperationalError) database is locked [SQL: SELECT 1]")
+
+    monkeypatch.setattr(job_handlers, "street_notice_data", broken)
+    text = client.get(_preview_url(scored, street)).get_data(as_text=True)
+    (failed,) = _previews(scored)
+    assert failed.state == "failed"
+    assert "系统内部错误" in failed.message and f"任务 {failed.id}" in failed.message
+    assert "预览生成失败：系统内部错误" in text
+    assert "sqlite3" not in text and "SQL" not in failed.message
+    assert "database is locked" in caplog.text  # the operator still finds it
+
+
 def test_preview_of_an_outdated_scoring_run_fails_with_a_message(
     app,
     scored,  # noqa: F811
