@@ -320,7 +320,10 @@ def failure_message(job_id: int, exc: Exception) -> str:
 
     if isinstance(exc, UserError):
         return str(exc)
-    return f"系统内部错误（任务 {job_id}，详情已记入服务器日志）。请稍后重试；如仍失败，请联系系统管理员。"
+    return (
+        f"系统内部错误（任务 {job_id}，详情已记入服务器日志）。"
+        "请稍后重试；如仍失败，请联系系统管理员。"
+    )
 
 
 def _finish_failed(ctx: JobContext, message: str) -> None:

@@ -136,7 +136,7 @@ def test_an_unexpected_error_is_logged_not_shown(
     monkeypatch,
     caplog,
 ):
-    """SQL, paths and parameters of an unexpected error stay in the log; the page gets a plain notice."""
+    """An unexpected error's SQL, paths and parameters stay in the log; the page gets a notice."""
     login(make_user("admin"))
     street = scored.district.streets[1]
 
