@@ -290,9 +290,19 @@ def shared_pool() -> Iterator[None]:
 def _abandon(pool: ProcessPoolExecutor) -> None:
     """Stop a pool now: drop queued work and kill its processes (not wait for them)."""
     processes = list(getattr(pool, "_processes", {}).values())  # no public accessor
+    results = getattr(pool, "_result_queue", None)  # shutdown() lets go of it
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
             process.kill()
     for process in processes:
         process.join(timeout=5)
+    # A renderer killed while it was sending its result (a PDF is larger than a
+    # pipe's buffer) leaves half a message in the result pipe, and the pool's
+    # manager thread would wait for the rest for ever, and the interpreter's
+    # exit with it (it joins that thread).  With the renderers gone, this
+    # process holds the pipe's last writer: closing it gives the reader an
+    # end of file, so the manager marks the pool broken and finishes.
+    writer = getattr(results, "_writer", None)
+    if writer is not None and not writer.closed:
+        writer.close()

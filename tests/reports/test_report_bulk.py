@@ -112,3 +112,37 @@ def test_shared_pool_keeps_one_set_of_renderers_for_several_batches(
     else:  # pragma: no cover
         raise AssertionError("the progress callback's exception was swallowed")
     assert not (_renderers() - before)  # killed, not left running
+
+
+def _sleep(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_abandoned_pool_with_half_a_result_in_its_pipe_lets_the_interpreter_exit() -> None:
+    """A renderer killed mid-send must not leave the pool's manager thread waiting for ever.
+
+    The manager thread (which the interpreter joins at exit) is made to read a
+    result whose sender died after its first bytes: the length says 1000, 10 came.
+    """
+    import os
+    import struct
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from reports.bulk import _abandon
+
+    pool = ProcessPoolExecutor(1)
+    pool.submit(_sleep, 30)
+    time.sleep(0.5)  # the renderer is busy, the manager thread waits for a result
+    manager = pool._executor_manager_thread  # type: ignore[attr-defined]
+    assert manager is not None and manager.is_alive()
+    writer = pool._result_queue._writer  # type: ignore[attr-defined]
+    os.write(writer.fileno(), struct.pack("!i", 1000) + b"x" * 10)  # half a message
+    time.sleep(0.5)
+    assert manager.is_alive()  # stuck reading the rest
+    _abandon(pool)
+    manager.join(timeout=10)
+    assert not manager.is_alive()
