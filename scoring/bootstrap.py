@@ -592,28 +592,6 @@ def _interpolate(ordered: FloatArray, pos: FloatArray, first: int, k: npt.ArrayL
     return out
 
 
-def percentile_interval(reps: FloatArray, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
-    """Percentile interval over the leading (replicate) axis, ignoring NaN replicates.
-
-    Columns whose replicates are all NaN give NaN bounds.
-    """
-    alpha = (1.0 - level) / 2.0
-    flat = reps.reshape(reps.shape[0], -1)
-    low = np.full(flat.shape[1], np.nan)
-    high = np.full(flat.shape[1], np.nan)
-    nan_any = np.isnan(flat).any(axis=0)
-    clean = ~nan_any
-    if clean.any():
-        q = np.quantile(flat[:, clean], [alpha, 1 - alpha], axis=0)
-        low[clean], high[clean] = q[0], q[1]
-    partial = nan_any & ~np.isnan(flat).all(axis=0)
-    if partial.any():
-        q = np.nanquantile(flat[:, partial], [alpha, 1 - alpha], axis=0)
-        low[partial], high[partial] = q[0], q[1]
-    shape = reps.shape[1:]
-    return low.reshape(shape), high.reshape(shape)
-
-
 def replicate_se(reps: FloatArray) -> FloatArray:
     """Bootstrap standard error over the leading axis (NaN replicates ignored)."""
     flat = reps.reshape(reps.shape[0], -1)

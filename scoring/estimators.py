@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .dataset import BoolArray, FloatArray, IntArray, ResponseData
+from .dataset import FloatArray, IntArray, ResponseData
 from .framework import Framework
 
 __all__ = [
@@ -223,8 +223,3 @@ def _full_composite(ind: FloatArray, weights: Weights) -> tuple[FloatArray, Floa
         return None
     overall: FloatArray = (dim * b).sum(axis=-1) / tot
     return dim, overall
-
-
-def answered_mask(data: ResponseData) -> BoolArray:
-    """``m_rj``: scale answer given (not 不了解, not skipped, not asked)."""
-    return data.points > 0

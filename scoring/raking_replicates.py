@@ -106,7 +106,7 @@ class ReplicateRaking:
         blocks = [raked[b0 : b0 + per] for b0 in range(0, raked.size, per)]
 
         def solve_block(cells: IntArray) -> tuple[FloatArray, int, int]:
-            return self._solve_block(np.ascontiguousarray(tables[:, cells, :]), cells)
+            return self._solve_block(tables[:, cells, :], cells)  # a copy: contiguous
 
         for cells, (factor, raked_n, redone) in zip(
             blocks, (map_blocks or map)(solve_block, blocks), strict=True

@@ -18,10 +18,10 @@ import functools
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from reports import wording
 from reports.bulk import NoticeResult, generate_notices
@@ -599,12 +599,3 @@ def wave_notices(wave: Wave, kinds: Sequence[str] = (NOTICE, LETTER, "ranking"))
             .order_by(Notice.sequence, Notice.id)
         )
     )
-
-
-def notice_counts(wave: Wave) -> Mapping[str, int]:
-    rows = db.session.execute(
-        select(Notice.kind, func.count(Notice.id))
-        .where(Notice.wave_id == wave.id)
-        .group_by(Notice.kind)
-    )
-    return dict(rows.all())

@@ -12,19 +12,28 @@ from reports.notice import NoticeSettings, build_notice_data
 from scoring.result import from_dict
 
 
-def test_parallel_generation_reports_each_street(
+def _notices(
     scores: dict[str, Any],
     settings: NoticeSettings,
     names: tuple[dict[str, str], dict[str, str]],
-    tmp_path: Path,
-) -> None:
-    notices = [
+) -> list[Any]:
+    """One notice's data per street of ``scores``, numbered in order."""
+    return [
         build_notice_data(
             from_dict(scores), s["street"], settings, seq=i + 1,
             dimension_names=names[0], indicator_names=names[1],
         )
         for i, s in enumerate(scores["streets"])
     ]  # fmt: skip
+
+
+def test_parallel_generation_reports_each_street(
+    scores: dict[str, Any],
+    settings: NoticeSettings,
+    names: tuple[dict[str, str], dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    notices = _notices(scores, settings, names)
     # a street whose score map is broken fails alone
     broken = dataclasses.replace(notices[1], street_scores={"street": "华侨路街道"})
     notices[1] = broken
@@ -81,13 +90,7 @@ def test_shared_pool_keeps_one_set_of_renderers_for_several_batches(
 ) -> None:
     from reports.bulk import shared_pool
 
-    notices = [
-        build_notice_data(
-            from_dict(scores), s["street"], settings, seq=i + 1,
-            dimension_names=names[0], indicator_names=names[1],
-        )
-        for i, s in enumerate(scores["streets"])
-    ]  # fmt: skip
+    notices = _notices(scores, settings, names)
     before = _renderers()
     with shared_pool():
         first = generate_notices(notices[:2], processes=2)
