@@ -63,6 +63,7 @@ def setup() -> None:
     for path in CJK_FONT_FILES:
         if path.exists():
             font_manager.fontManager.addfont(str(path))
+    _share_text_metrics()
     matplotlib.rcParams.update(
         {
             "svg.fonttype": "none",
@@ -75,6 +76,49 @@ def setup() -> None:
             "axes.edgecolor": "#444444",
         }
     )
+
+
+def _share_text_metrics() -> None:
+    """Let every figure of the process reuse matplotlib's measurements of label text.
+
+    Matplotlib caches a text's size per renderer *instance*, and every chart
+    (every ``savefig``) makes new renderers, so each notice measured the same
+    tick labels, axis words and street names with FreeType again (about a
+    quarter of the charts' time, docs/jobs.md).  The measurement depends only on
+    the renderer's kind, its dpi, the text, the font properties and math mode,
+    so it is cached on those here for the SVG and Agg renderers: the same
+    numbers, measured once per process.  Other renderers keep matplotlib's cache.
+    """
+    from matplotlib import text as mtext
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    original = getattr(mtext, "_get_text_metrics_with_cache", None)
+    if original is None or getattr(original, "_minping_shared", False):
+        return
+    shared: dict[tuple[object, ...], tuple[float, float, float]] = {}
+
+    def metrics(
+        renderer: object,
+        text: str,
+        fontprop: font_manager.FontProperties,
+        ismath: object,
+        dpi: float,
+    ) -> tuple[float, float, float]:
+        kind = type(getattr(renderer, "_renderer", renderer))  # SVG: inside a MixedModeRenderer
+        if kind not in (RendererSVG, RendererAgg):
+            return original(renderer, text, fontprop, ismath, dpi)  # type: ignore[no-any-return]
+        prop = fontprop.copy()  # hashed by its current state, which may change later
+        key = (kind, getattr(renderer, "dpi", None), text, prop, ismath, dpi)
+        found = shared.get(key)
+        if found is None:
+            if len(shared) > 20_000:
+                shared.clear()
+            found = shared[key] = original(renderer, text, prop, ismath, dpi)
+        return found
+
+    metrics._minping_shared = True  # type: ignore[attr-defined]
+    setattr(mtext, "_get_text_metrics_with_cache", metrics)  # noqa: B010 - no public hook
 
 
 _SVG_NS = "http://www.w3.org/2000/svg"
