@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +167,36 @@ def test_abandoned_pool_with_half_a_result_in_its_pipe_lets_the_interpreter_exit
     _abandon(pool)
     manager.join(timeout=10)
     assert not manager.is_alive()
+
+
+def _hold_slot(out: Path, index: int) -> None:
+    from reports.bulk import render_slot
+
+    with render_slot():
+        start = time.monotonic()
+        time.sleep(0.4)
+        (out / f"{index}.txt").write_text(f"{start} {time.monotonic()}")
+
+
+def test_render_slots_let_a_host_render_at_most_one_notice_per_core(tmp_path: Path) -> None:
+    """However many workers (processes) render, at most os.cpu_count() notices render at once."""
+    import multiprocessing
+
+    cores = os.cpu_count() or 1
+    context = multiprocessing.get_context("fork")
+    processes = [
+        context.Process(target=_hold_slot, args=(tmp_path, i)) for i in range(2 * cores + 1)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    spans = [tuple(map(float, p.read_text().split())) for p in tmp_path.glob("*.txt")]
+    assert len(spans) == 2 * cores + 1
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    running = most = 0
+    for _, change in events:
+        running += change
+        most = max(most, running)
+    assert most == cores  # never more than one per core, and every core used
