@@ -620,11 +620,26 @@ def _funnel_dots(ax: Axes, points: Sequence[FunnelPoint]) -> None:
         )
 
 
+LIMIT_STEPS = 32
+
+
+def _limit_xs(lo: float, hi: float, steps: int = LIMIT_STEPS) -> list[float]:
+    """Where the limit curves are sampled: geometrically, densest where they bend most.
+
+    The limits ``z * sqrt(1/p**2 + tau**2)`` bend most at low precision ``p``;
+    32 geometric steps stay within about 0.02 pt of the curve on the page (120
+    even steps did within 0.002 pt, with 4 times the numbers for the PDF
+    renderer to parse in every notice).
+    """
+    if lo <= 0:
+        return [lo + (hi - lo) * i / steps for i in range(steps + 1)]
+    return [lo * (hi / lo) ** (i / steps) for i in range(steps)] + [hi]
+
+
 def _funnel_axes(frame: _FunnelFrame, tau: float, words: FunnelLabels) -> None:
     """Limits, reference, axes words and legend: everything but the streets."""
     ax = frame.ax
-    steps = 120
-    xs = [frame.lo_p + (frame.hi_p - frame.lo_p) * i / steps for i in range(steps + 1)]
+    xs = _limit_xs(frame.lo_p, frame.hi_p)
     for z, style, name in ((ALERT_Z, "--", words.alert), (ALARM_Z, "-", words.alarm)):
         upper = [funnel_limit(x, z, tau) for x in xs]
         ax.plot(xs, upper, style, color=GREY, lw=0.9, label=name)
