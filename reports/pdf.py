@@ -99,6 +99,137 @@ class _Zlib:
 pydyf.zlib = _Zlib()
 
 
+def _whole_string_text(original: Any) -> Any:
+    """WeasyPrint's SVG ``<text>`` drawing, setting a plain string in one piece.
+
+    WeasyPrint (v70) lays out and draws an SVG text letter by letter (each in
+    its own Pango layout and text-showing operation, to honour per-letter
+    ``x``/``dx``/``rotate`` lists), which made the ~70 labels of a notice's
+    charts about a fifth of its CPU (docs/jobs.md).  A text with at most one
+    ``x`` and ``y``, no ``dx``/``dy``/``rotate``, no letter spacing or
+    ``textLength`` and no line break (every label matplotlib writes) is set
+    here as one string: the same letters at the same advances (the chart fonts
+    have no kerning between these characters), placed, anchored and bounded as
+    the letter-by-letter code does.  Anything else goes to WeasyPrint's own.
+    """
+    from math import inf
+
+    from weasyprint.css.properties import INITIAL_VALUES
+    from weasyprint.draw.text import draw_emojis, draw_first_line
+    from weasyprint.matrix import Matrix
+    from weasyprint.svg.bounding_box import extend_bounding_box
+    from weasyprint.svg.text import Style, TextBox
+    from weasyprint.svg.utils import normalize, size
+    from weasyprint.text.line_break import split_first_line
+
+    def single(node: Any, name: str) -> bool:
+        value = node.attrib.get(name)
+        return value is None or len(normalize(value).split()) <= 1
+
+    def text(svg: Any, node: Any, font_size: float) -> None:
+        content = node.text
+        if (
+            not content
+            or "\n" in content
+            or any(name in node.attrib for name in ("dx", "dy", "rotate", "textLength"))
+            or node.get("letter-spacing") not in (None, "normal", "0")
+            or node.get("direction") is not None
+            or not single(node, "x")
+            or not single(node, "y")
+        ):
+            original(svg, node, font_size)
+            return
+        style = Style()
+        style.update(INITIAL_VALUES)
+        style.font_config = svg.font_config
+        style["font_family"] = [
+            font.strip("\"'") for font in node.get("font-family", "sans-serif").split(",")
+        ]
+        style["font_style"] = node.get("font-style", "normal")
+        weight = node.get("font-weight", 400)
+        if weight == "normal":
+            weight = 400
+        elif weight == "bold":
+            weight = 700
+        else:
+            try:
+                weight = int(weight)
+            except ValueError:
+                weight = 400
+        style["font_weight"] = weight
+        style["font_size"] = font_size
+        layout, _, _, width, height, baseline = split_first_line(
+            content, style, svg.context, inf, 0
+        )
+        ascent, descent = font_size * 0.8, font_size * 0.2
+        y_align = 0.0
+        display_anchor = node.get("display-anchor")
+        alignment = node.get("dominant-baseline", node.get("alignment-baseline"))
+        if display_anchor == "middle":
+            y_align = -height / 2
+        elif display_anchor == "top":
+            pass
+        elif display_anchor == "bottom":
+            y_align = -height
+        elif alignment in ("central", "middle"):
+            y_align = (ascent + descent) / 2 - descent
+        elif alignment in ("text-before-edge", "before_edge", "top", "hanging", "text-top"):
+            y_align = ascent
+        elif alignment in ("text-after-edge", "after_edge", "bottom", "text-bottom"):
+            y_align = -descent
+        x = y = None
+        if "x" in node.attrib:
+            x = size(normalize(node.attrib["x"]).strip(), font_size, svg.inner_width)
+            svg.cursor_d_position[0] = 0
+        if "y" in node.attrib:
+            y = size(normalize(node.attrib["y"]).strip(), font_size, svg.inner_height)
+            svg.cursor_d_position[1] = 0
+        x = svg.cursor_position[0] if x is None else x
+        y = svg.cursor_position[1] if y is None else y
+        svg.cursor_position = x + width, y
+        x_position = x + svg.cursor_d_position[0]
+        y_position = y + svg.cursor_d_position[1] + y_align
+        points = (
+            (x_position, y_position - baseline),
+            (x_position + width, y_position - baseline + height),
+        )
+        node.text_bounding_box = extend_bounding_box(node.text_bounding_box, points)
+        svg.stream.push_state()
+        fill, stroke = svg.set_graphical_state(node, font_size)
+        svg.stream.begin_text()
+        layout.reactivate(style)
+        svg.fill_stroke(fill, stroke, text=True)
+        matrix = Matrix(a=1, d=-1, e=x_position, f=y_position)  # no per-letter rotation
+        text_box = TextBox(layout, style)
+        text_box.baseline = baseline
+        emojis = draw_first_line(svg.stream, text_box, "none", "none", matrix)
+        svg.stream.end_text()
+        svg.stream.pop_state()
+        draw_emojis(svg.stream, style, x, y, emojis)
+
+    return text
+
+
+def _set_text_whole() -> None:
+    """Install :func:`_whole_string_text` for WeasyPrint versions it was checked with."""
+    import weasyprint.svg as wsvg
+
+    original = getattr(wsvg, "text", None)
+    if not weasyprint.__version__.startswith("70.") or original is None:
+        return
+    if getattr(original, "_minping", False):
+        return
+    fast = _whole_string_text(original)
+    fast._minping = True
+    for tag, function in list(wsvg.TAGS.items()):
+        if function is original:
+            wsvg.TAGS[tag] = fast
+    wsvg.text = fast  # draw_node recognises text nodes by this name
+
+
+_set_text_whole()
+
+
 @functools.cache
 def font_config() -> FontConfiguration:
     """Return this process's shared font configuration."""

@@ -204,3 +204,53 @@ def test_funnel_from_shared_background_draws_the_full_picture(tmp_path: Path) ->
         else:  # the highlighted label may sit elsewhere: a label's area at most
             assert changed < 0.003 * diff.width * diff.height, changed
     assert charts._funnel_background.cache_info().misses == 1  # one background for both
+
+
+def test_chart_labels_set_whole_give_the_same_text_and_pixels(tmp_path: Path) -> None:
+    """Chart labels set as whole strings: same pdftotext and page image as letter by letter."""
+    import shutil
+    import subprocess
+    import sys
+
+    import weasyprint.svg as wsvg
+    from PIL import ImageChops
+
+    from reports import charts
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    whole = wsvg.text
+    letters = sys.modules["weasyprint.svg.text"].text  # WeasyPrint's own
+    assert whole is not letters and getattr(whole, "_minping", False)
+    rows = [
+        charts.Interval(f"指标{i} 环境卫生（AB-{i}）", 70 + i, 65 + i, 75 + i, reference=72)
+        for i in range(8)
+    ]
+    svg = charts.interval_chart(rows)
+    texts, pages = [], []
+    try:
+        for name, function in (("whole", whole), ("letters", letters)):
+            for tag, drawn in list(wsvg.TAGS.items()):
+                if drawn in (whole, letters):
+                    wsvg.TAGS[tag] = function
+            wsvg.text = function
+            pages.append(_raster(tmp_path, name, svg))
+            texts.append(
+                subprocess.run(
+                    ["pdftotext", "-layout", f"{name}.pdf", "-"],
+                    cwd=tmp_path,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+    finally:
+        for tag, drawn in list(wsvg.TAGS.items()):
+            if drawn in (whole, letters):
+                wsvg.TAGS[tag] = whole
+        wsvg.text = whole
+    assert "指标3 环境卫生（AB-3）" in texts[0]
+    assert texts[0] == texts[1]
+    diff = ImageChops.difference(*pages)
+    changed = sum(diff.point(lambda value: 255 if value > 60 else 0).histogram()[255:])
+    assert changed < 0.0002 * diff.width * diff.height, changed
