@@ -129,7 +129,8 @@ def _render_in_parts(
     """
     ctx.end_reads()  # the progress below writes on its own connection
     ctx.progress(0, plan.total, "")
-    part_ids = _ensure_parts(job_id, plan.wave_id, _part_specs(plan, size))
+    specs = _part_specs(plan, size)
+    part_ids = _ensure_parts(job_id, plan.wave_id, specs)
     if not current_app.config.get("MINPING_SYNC_JOBS"):
         for part_id in part_ids:
             enqueue(part_id)  # other workers take parts from the queue
@@ -138,7 +139,10 @@ def _render_in_parts(
     # alone after them (docs/jobs.md).
     ranking = submit(render_ranking_pdf, plan.ranking, warm=plan.datas[0])
     stop = threading.Event()
+    for i, (part_id, spec) in enumerate(zip(part_ids, specs, strict=True)):
+        _PLANNED[part_id] = (spec, plan.datas[i * size : (i + 1) * size])
     runners = [] if current_app.config.get("MINPING_SYNC_JOBS") else _start_runners(part_ids, stop)
+    planned = [fingerprint(d) for d in plan.datas]  # while the parts render, not after
     try:
         while True:
             ctx.check()
@@ -163,6 +167,8 @@ def _render_in_parts(
                 time.sleep(PART_POLL)  # parts are rendering (here or on another worker)
     finally:
         stop.set()
+        for part_id in part_ids:
+            _PLANNED.pop(part_id, None)
     for runner in runners:
         runner.join()
     while True:
@@ -171,11 +177,18 @@ def _render_in_parts(
             break
         except FuturesTimeout:
             ctx.check()
-    pdfs = _collect_parts(job_id, plan, part_ids)
+    pdfs = _collect_parts(job_id, plan, part_ids, planned)
     return pdfs, ranking_pdf
 
 
 PART_POLL = 0.5  # seconds between two looks at parts other workers render
+_PLANNED: dict[int, tuple[str, list[NoticeData]]] = {}
+"""Part id -> (its params, its notices) for the parts of plans held in this process.
+
+A part rendered by the worker holding its parent takes its notices from the
+parent's plan (they are what will be stored) instead of reading them again
+from the database; parts rendered elsewhere are read again and compared
+(:func:`_collect_parts`)."""
 PART_RUNNERS = 2  # parts this worker renders at once (their streets share one renderer pool)
 
 
@@ -219,13 +232,15 @@ def _take_parts(app: Flask, part_ids: list[int], stop: threading.Event) -> None:
             db.session.remove()
 
 
-def _collect_parts(job_id: int, plan: IssuePlan, part_ids: list[int]) -> list[bytes]:
+def _collect_parts(
+    job_id: int, plan: IssuePlan, part_ids: list[int], planned: list[str]
+) -> list[bytes]:
     pdfs: list[bytes] = []
     stale: list[int] = []
     for part_id in part_ids:
         bundle = db.session.scalar(select(DocumentJob.result).where(DocumentJob.id == part_id))
         digests, documents = unpack_part(bundle or b"")
-        expected = [fingerprint(d) for d in plan.datas[len(pdfs) : len(pdfs) + len(documents)]]
+        expected = planned[len(pdfs) : len(pdfs) + len(documents)]
         if digests != expected or not documents:
             stale.append(part_id)
         pdfs.extend(documents)
@@ -267,15 +282,18 @@ def render_notice_part(job: DocumentJob, ctx: JobContext) -> None:
     if parent is None or not parent.active:
         ctx.complete("所属任务已结束，未生成。")
         return
-    wave = _wave_of(parent)
-    datas = part_notice_datas(
-        wave,
-        issue_date=dt.date.fromisoformat(params["issue_date"]),
-        days=params["days"],
-        run_id=params["run_id"],
-        street_ids=params["street_ids"],
-        first_seq=params["first_seq"],
-    )
+    planned = _PLANNED.get(job.id)
+    if planned is not None and planned[0] == job.params:
+        datas = planned[1]  # this process holds the parent: its plan is what gets stored
+    else:
+        datas = part_notice_datas(
+            _wave_of(parent),
+            issue_date=dt.date.fromisoformat(params["issue_date"]),
+            days=params["days"],
+            run_id=params["run_id"],
+            street_ids=params["street_ids"],
+            first_seq=params["first_seq"],
+        )
     ctx.end_reads()
     pdfs = render_street_pdfs(
         datas, progress=lambda done, total, street: ctx.progress(done, total, street)

@@ -94,7 +94,7 @@ def test_parts_rendered_from_other_data_are_never_stored(scored):  # noqa: F811
         ids.append(part.id)
     db.session.commit()
     with pytest.raises(RetryJob):
-        _collect_parts(parent.id, plan, ids)
+        _collect_parts(parent.id, plan, ids, [fingerprint(d) for d in plan.datas])
     db.session.expire_all()
     assert db.session.get(DocumentJob, ids[0]) is not None  # still good: kept for the retry
     assert db.session.get(DocumentJob, ids[1]) is None  # rendered again on the retry
