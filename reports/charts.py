@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import io
 import math
+import os
 import re
+import threading
 import xml.etree.ElementTree as ET  # noqa: S405 - parses matplotlib's own output
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -742,6 +744,28 @@ def _drop_group(svg: str, gid: str) -> str:
         pos = closing
 
 
+@functools.lru_cache(maxsize=8)
+def _overlay_frame(
+    points: tuple[FunnelPoint, ...],
+    tau: float,
+    width_cm: float,
+    height_cm: float,
+    pid: int,
+    thread: int,
+) -> _FunnelFrame:
+    """An empty, transparent funnel frame for the highlights of one set of points.
+
+    Every notice of a wave draws its street's dot and label on the same frame
+    (then takes them off again) instead of building a figure and axes per
+    notice.  Kept per process and thread (``pid``, ``thread``): a frame is never
+    drawn on from two threads, nor inherited half-drawn by a forked renderer.
+    """
+    frame = _funnel_frame(points, tau, width_cm, height_cm)
+    frame.fig.patch.set_visible(False)
+    frame.ax.set_axis_off()
+    return frame
+
+
 def _funnel_layered(
     usable: Sequence[FunnelPoint],
     highlight: FunnelPoint,
@@ -765,14 +789,18 @@ def _funnel_layered(
     gid = background.gids.get(highlight.label)
     if gid is not None:
         svg = _drop_group(_drop_group(svg, f"{gid}-text"), f"{gid}-line")
-    frame = _funnel_frame(usable, tau, width_cm, height_cm)
-    frame.fig.patch.set_visible(False)
-    frame.ax.set_axis_off()
-    _funnel_dots(frame.ax, [highlight])
-    others = [box for label, box in background.boxes.items() if label != highlight.label]
-    _place_label(frame, highlight, others)
-    buf = io.StringIO()
-    frame.fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    frame = _overlay_frame(plain, tau, width_cm, height_cm, os.getpid(), threading.get_ident())
+    ax = frame.ax
+    lines, texts = len(ax.lines), len(ax.texts)
+    try:
+        _funnel_dots(ax, [highlight])
+        others = [box for label, box in background.boxes.items() if label != highlight.label]
+        _place_label(frame, highlight, others)
+        buf = io.StringIO()
+        frame.fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    finally:  # the frame is used again for the next street
+        for artist in [*ax.lines[lines:], *ax.texts[texts:]]:
+            artist.remove()
     overlay = _simplified(buf.getvalue())
     known = set(re.findall(r'<clipPath id="([^"]+)"', svg))
     layer: list[str] = []
