@@ -22,7 +22,7 @@ from reports.pdf import GENERATED, create_pdf
 from reports.requirements import check_templates, requirement_text
 from reports.tables import dimension_rows, number
 from reports.templating import render
-from scoring.result import ScoreResult
+from scoring.result import RankSensitivity, ScoreResult
 
 STYLESHEETS = ("official.css",)
 CHART_NAMES = ("radar", "indicators", "funnel")
@@ -178,9 +178,15 @@ def build_notice_data(
         gap=verdicts.gap(row, district),
         funnel_points=verdicts.funnel_points(scores, street),
         funnel_tau=verdicts.overdispersion_tau(scores),
-        sensitivity=sens.street(street) if (sens := scores.rank_sensitivity) else None,
+        sensitivity=sens.street(street)
+        if (sens := verdicts.per_result(scores, "rank_sensitivity", _rank_sensitivity))
+        else None,
         composition=tuple(c for c in composition if c.street == street),
     )
+
+
+def _rank_sensitivity(scores: ScoreResult) -> RankSensitivity | None:
+    return scores.rank_sensitivity  # parsed from the run's dict on every access
 
 
 def notice_charts(data: NoticeData) -> dict[str, str]:

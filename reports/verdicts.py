@@ -9,13 +9,16 @@ to what such a run does hold (the score, the CI) and says so in its docstring.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import TypeVar, cast
 
 from reports import wording
 from reports.models import FunnelPoint
 from reports.tables import number
 from scoring.result import DistrictResult, ScoreResult, StreetResult
 
+T = TypeVar("T")
 Z95 = 1.959963984540054
 # share of streets flagged by chance per band rule when every street equals the district
 _CHANCE = {"alarm": 0.002, "alert": 0.05}
@@ -123,8 +126,37 @@ def plotted_se(row: StreetResult, g: float, se: float, tau: float) -> float:
     return math.sqrt(effective) if effective > 0 else se
 
 
+_MEMO: dict[tuple[int, str], tuple[ScoreResult, object]] = {}
+
+
+def per_result(scores: ScoreResult, name: str, compute: Callable[[ScoreResult], T]) -> T:
+    """``compute(scores)``, computed once per result object and ``name`` (the last few kept).
+
+    A wave's notices are built from one parsed result, and each of them used to
+    derive the same district-wide things again (every street's funnel point:
+    300 x 300 for a 300-street wave).  Results are immutable; the entry holds
+    the result itself, so its ``id`` is never reused while the entry lives.
+    """
+    key = (id(scores), name)
+    found = _MEMO.get(key)
+    if found is not None and found[0] is scores:
+        return cast(T, found[1])
+    value = compute(scores)
+    if len(_MEMO) >= 8:
+        _MEMO.pop(next(iter(_MEMO)))
+    _MEMO[key] = (scores, value)
+    return value
+
+
 def funnel_points(scores: ScoreResult, highlight: str | None = None) -> tuple[FunnelPoint, ...]:
     """One funnel point per complete street with a gap and an SE (``highlight``: one street)."""
+    plain = per_result(scores, "funnel_points", _funnel_points)
+    if highlight is None:
+        return plain
+    return tuple(replace(p, highlight=True) if p.label == highlight else p for p in plain)
+
+
+def _funnel_points(scores: ScoreResult) -> tuple[FunnelPoint, ...]:
     tau = overdispersion_tau(scores)
     out = []
     for row in scores.streets:
@@ -140,7 +172,6 @@ def funnel_points(scores: ScoreResult, highlight: str | None = None) -> tuple[Fu
                 gap=g,
                 se=se,
                 band=row.band or "",
-                highlight=row.street == highlight,
             )
         )
     return tuple(out)
