@@ -131,9 +131,6 @@ def _render_in_parts(
     ctx.progress(0, plan.total, "")
     specs = _part_specs(plan, size)
     part_ids = _ensure_parts(job_id, plan.wave_id, specs)
-    if not current_app.config.get("MINPING_SYNC_JOBS"):
-        for part_id in part_ids:
-            enqueue(part_id)  # other workers take parts from the queue
     # The ranking report (about 9 s of one core for 300 streets) goes to this
     # worker's renderer pool first, so it is rendered while the parts are, not
     # alone after them (docs/jobs.md).
@@ -142,8 +139,11 @@ def _render_in_parts(
     for i, (part_id, spec) in enumerate(zip(part_ids, specs, strict=True)):
         _PLANNED[part_id] = (spec, plan.datas[i * size : (i + 1) * size])
     runners = [] if current_app.config.get("MINPING_SYNC_JOBS") else _start_runners(part_ids, stop)
-    planned = [fingerprint(d) for d in plan.datas]  # while the parts render, not after
     try:
+        if runners:  # other workers take parts from the queue (this one has begun already)
+            for part_id in part_ids:
+                enqueue(part_id)
+        planned = [fingerprint(d) for d in plan.datas]  # while the parts render, not after
         while True:
             ctx.check()
             rows = db.session.execute(
