@@ -626,8 +626,10 @@ def _weights(values: list[str]) -> tuple[npt.NDArray[np.float64], list[str | Non
         weight[plain] = number[plain]
         todo = np.flatnonzero(~plain)
         rest = [values[i] for i in todo.tolist()]
-    try:  # at C speed while every cell is a number
-        weight[todo] = [float(v) if v else 1.0 for v in rest]
+    try:  # at C speed while every cell is a number (map: no Python frame per cell)
+        weight[todo] = (
+            [float(v) if v else 1.0 for v in rest] if "" in rest else list(map(float, rest))
+        )
     except ValueError:
         weight[todo] = [_weight(v)[0] for v in rest]
     reasons: list[str | None] = [None] * n

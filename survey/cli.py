@@ -156,6 +156,8 @@ class MinpingGroup(click.Group):
 
     #: set when an offline command runs (see :meth:`main`)
     leave_at_once = False
+    #: run from the console script (a process of its own), not given arguments
+    console_run = False
 
     def main(self, args: Any = None, *a: Any, **kw: Any) -> Any:
         """Run as click does; an offline command run from the console script exits at once.
@@ -166,6 +168,7 @@ class MinpingGroup(click.Group):
         the memory.  Runs given their arguments (tests, ``CliRunner``) return
         or raise as usual.
         """
+        self.console_run = args is None
         try:
             return super().main(args, *a, **kw)
         except SystemExit as exc:

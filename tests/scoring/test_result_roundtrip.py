@@ -129,3 +129,24 @@ def test_document_json_writes_the_standard_library_bytes():
     # what orjson refuses goes to the standard library (same text as before)
     big = {"n": 2**70}
     assert document_json(big) == reference(big)
+
+
+def test_document_rounds_in_one_pass_as_the_generic_walk_does(fw) -> None:
+    """to_document rounds the streets' figures as it copies them: the same as
+    rounding the whole of to_dict afterwards (NaN, -0.0, ints, raking, flags)."""
+    from scoring.result import _num, to_dict, to_document
+
+    sim = simulate_weighting(fw, [f"街道{i}" for i in range(6)], 40, seed=5)
+    d = sim.data
+    keep = ~((d.street == 1) & (d.group == 0))
+    raked = score(fw, subset(d, keep), boot=100, seed=4, margins=sim.margins)
+    without = score(fw, subset(d, keep & (np.arange(len(keep)) % 5 != 0)), boot=100, seed=4)
+    result = replace(raked, flagged_sensitivity=flagged_sensitivity(raked, without))
+    s0 = result.streets[0]
+    code = next(iter(s0.indicators))
+    odd = replace(s0.indicators[code], district_gap=math.nan, gap_se=-0.0, q_below=math.inf)
+    odd_street = replace(s0, indicators={**s0.indicators, code: odd}, z=-0.0, deff=math.nan)
+    result = replace(result, streets=(odd_street, *result.streets[1:]))
+    generic = _num(to_dict(result))
+    assert to_document(result) == generic
+    assert json.dumps(to_document(result), sort_keys=True) == json.dumps(generic, sort_keys=True)

@@ -133,6 +133,47 @@ sys.exit(main())
     assert given.stdout.splitlines() == ["scored 2 streets; wrote t.json", "torn down"]
 
 
+def test_console_score_process_settings_and_not_under_given_arguments(tmp_path):
+    """Run from the console script, the scorer's process gets BLAS without threads
+    of its own, glibc's memory kept for reuse and no cyclic collector
+    (docs/performance-scoring.md); a run given its arguments (tests, CliRunner)
+    changes none of them; both write the same bytes."""
+    from scoring import load_default_framework, simulate
+    from scoring.dataset import to_records
+    from scoring.exchange import write_csv
+
+    fw = load_default_framework()
+    sim = simulate(fw, ["甲", "乙", "丙"], 40, seed=4)
+    (tmp_path / "r.csv").write_bytes(write_csv(to_records(sim.data), fw))
+    (tmp_path / "fw.toml").write_bytes(
+        (ROOT / "scoring" / "data" / "gulou-default.toml").read_bytes()
+    )
+    script = """
+import gc, os, sys
+import survey.cli_scoring
+from survey.cli import main
+lean = survey.cli_scoring._lean_process
+def spy(*a, **k):
+    lean(*a, **k)
+    print("gc", gc.isenabled(), "blas", os.environ.get("OPENBLAS_NUM_THREADS"), flush=True)
+survey.cli_scoring._lean_process = spy
+args = ["score", "--framework", "fw.toml", "--responses", "r.csv", "--out", {out!r},
+        "--boot", "100"]
+if {console!r}:
+    sys.argv = ["minping", *args]
+    sys.exit(main())
+main(args)
+"""
+    env_blas = os.environ.get("OPENBLAS_NUM_THREADS")
+    console = _run(script.format(out="c.json", console=True), tmp_path)
+    assert console.returncode == 0, console.stderr
+    assert console.stdout.splitlines()[0] == "gc False blas " + (env_blas or "1")
+    given = _run(script.format(out="g.json", console=False), tmp_path)
+    assert given.returncode == 0, given.stderr
+    assert given.stdout.splitlines()[0] == f"gc True blas {env_blas}"
+    assert (tmp_path / "c.json").read_bytes() == (tmp_path / "g.json").read_bytes()
+
+
 def test_offline_score_same_seed_same_bytes(tmp_path):
     """Two processes, same file and seed: byte-identical JSON (threads and chunks aside)."""
     from scoring import load_default_framework, simulate
