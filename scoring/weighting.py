@@ -15,7 +15,9 @@ street's score includes the group-share weighting.  See ``docs/weighting.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -48,7 +50,9 @@ class Weighting:
     data: ResponseData
     base: FloatArray  # (n,) weights before raking
     replicate: ReplicateRaking | None
-    variance_values: FloatArray | None  # answers for the linearised variance (raked runs)
+    #: raked runs: the answers for the linearised variance (:func:`calibration_values`),
+    #: worked out when asked for, so that the bootstrap's draws need not wait for them
+    variance_values: Callable[[], FloatArray] | None
     totals: FloatArray | None  # (S, G) population counts for the district reference
     method: dict[str, Any]
 
@@ -126,7 +130,7 @@ def prepare_weighting(
     if note:
         method["reference_note"] = note
     raked_data = replace(data, weight=raked.weight)
-    values = calibration_values(raked_data, population, age, gender)
+    values = partial(calibration_values, raked_data, population, age, gender)
     method["variance"] = "linearised with residuals from the raking variables within each cell"
     return Weighting(raked_data, data.weight, rep, values, totals, method)
 
