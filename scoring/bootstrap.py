@@ -233,8 +233,8 @@ def _raked_cell_totals(
     ``counts @ onehot``, rake all of them at once, then multiply each count by
     its class's factor before the cell's matrix product.
     """
-    C, F, n = layout.n_cells, features.shape[1], features.shape[0]
-    chunk = max(1, min(boot, _TOTALS_BUDGET // max(C * F, 1), _RAKE_COUNT_BUDGET // max(n, 1)))
+    C, F = layout.n_cells, features.shape[1]
+    chunk = raked_chunk(layout, F, boot)
     cells = [c for c in range(C) if layout.size[c] > 0]
     with _parallel_workers() as workers, ThreadPoolExecutor(workers) as pool:
         for b0 in range(0, boot, chunk):
@@ -391,6 +391,14 @@ def bootstrap_replicates(
         district_indicator=cat["dind"],
         district_dimension=cat["ddim"],
         district_overall=cat["dovr"],
+    )
+
+
+def raked_chunk(layout: CellLayout, features: int, boot: int) -> int:
+    """Replicates per chunk when re-raking (every cell's resampling counts held at once)."""
+    C, n = layout.n_cells, int(layout.size.sum())
+    return max(
+        1, min(boot, _TOTALS_BUDGET // max(C * features, 1), _RAKE_COUNT_BUDGET // max(n, 1))
     )
 
 

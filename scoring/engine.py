@@ -43,6 +43,12 @@ from .bootstrap import (
     nan_mean,
     streetwise,
 )
+from .bootstrap_raked import (
+    RakedDraws,
+    raked_indicator_replicates,
+    raked_replicates,
+    raked_streetwise,
+)
 from .completeness import Completeness, completeness
 from .dataset import BoolArray, FloatArray, ResponseData
 from .estimators import (
@@ -445,6 +451,7 @@ class _Draws:
 
     features: npt.NDArray[np.float32]  # (n, 2J) [w m x, w m] in cell order, w: base if raked
     indicator: FloatArray | None  # (B, S, J) (:func:`scoring.bootstrap.indicator_replicates`)
+    raked: RakedDraws | None = None  # re-raked street by street (:mod:`scoring.bootstrap_raked`)
 
 
 def _boot_features(prep: _Prepared, r0: int, r1: int) -> npt.NDArray[np.float32]:
@@ -465,7 +472,16 @@ def _boot_features(prep: _Prepared, r0: int, r1: int) -> npt.NDArray[np.float32]
 def _draws(prep: _Prepared, W: Weights, boot: int, seed: int) -> _Draws:
     J = prep.data.points.shape[1]
     population = prep.population is not None
-    if streetwise(W.shares, raking=prep.weighting.replicate, population=population):
+    raking = prep.weighting.replicate
+    if raking is not None and raked_streetwise(W.shares, raking):
+        raked = raked_indicator_replicates(
+            partial(_boot_features, prep), prep.layout, W.shares, boot, seed, raking,
+            keep_ratios=population,
+        )  # fmt: skip
+        raking.report[0] += raked.raked
+        raking.report[1] += raked.redone
+        return _Draws(np.empty((0, 2 * J), dtype=np.float32), None, raked)
+    if streetwise(W.shares, raking=raking, population=population):
         # each worker makes its streets' features: never held for all rows
         rows = partial(_boot_features, prep)
         indicator = indicator_replicates(rows, prep.layout, W.shares, boot, seed)
@@ -481,6 +497,15 @@ def _replicates(
 ) -> Replicates:
     """Step 5b: Rao-Wu rescaled bootstrap replicates (before :func:`_adjust`)."""
     ref = var.ref
+    if draws.raked is not None:
+        population = prep.population is not None
+        return raked_replicates(
+            draws.raked,
+            W,
+            var.use,
+            ref.coef.indicator if population else None,
+            var.cov.means if population else None,
+        )
     return bootstrap_replicates(
         draws.features,
         prep.layout,

@@ -116,6 +116,30 @@ class ReplicateRaking:
             self.report[1] += redone
         return out
 
+    def cell_factors(
+        self, tables: FloatArray, cells: IntArray, raked: BoolArray
+    ) -> tuple[npt.NDArray[np.float32], int, int]:
+        """Class factors (18, c, Bc) of the replicate tables (18, c, Bc) of cells ``cells``.
+
+        ``raked`` (c,) marks the cells with margins (the others' factors are 1).
+        Without trimming every table is solved on its own, so a cell's factors
+        are those :meth:`factors` gives, whichever cells are solved together.
+        Also returns how many tables were raked and how many were raked to age
+        bands only (for ``report``: callers may run in threads).
+        """
+        if self.trim is not None:
+            raise ValueError("bounded raking solves all cells together (use factors)")
+        _, c, bc = tables.shape
+        out = np.ones((N_CLASS, c, bc), dtype=np.float32)
+        sel = np.flatnonzero(raked)
+        if not sel.size:
+            return out, 0, 0
+        factor, raked_n, redone = self._solve_block(
+            np.ascontiguousarray(tables[:, sel, :]), cells[sel]
+        )
+        out[:, sel, :] = factor
+        return out, raked_n, redone
+
     def _solve_block(self, tables: FloatArray, cells: IntArray) -> tuple[FloatArray, int, int]:
         """Factors (18, c, Bc) of the replicate tables (18, c, Bc) of raked cells ``cells``.
 

@@ -365,3 +365,60 @@ def test_replicate_factors_are_the_same_with_blocks_in_threads(sim, monkeypatch)
     want = serial.factors(tables)
     assert np.array_equal(got, want)
     assert threaded.report == serial.report and serial.report[0] > 0
+
+
+@pytest.mark.parametrize("budget", [None, 9_000])
+@pytest.mark.parametrize("population", [False, True])
+def test_street_by_street_reraking_equals_the_all_cells_route(
+    sim, monkeypatch, budget, population
+) -> None:
+    """The raked draws made a few streets at a time give the all-cells route's bytes."""
+    from scoring import bootstrap, bootstrap_raked, engine
+
+    fw, s = sim
+    m = s.margins
+    if population:  # units: counts for a population-weighted reference, no margins
+        total = m.total.copy()
+        total[:, 2] = 100.0
+        m = Margins(age=m.age, gender=m.gender, total=total)
+    if budget is not None:  # several chunks of replicates (the last one shorter)
+        monkeypatch.setattr(bootstrap, "_RAKE_COUNT_BUDGET", budget)
+    monkeypatch.setattr(bootstrap_raked, "STREETS_TOGETHER", 4)  # blocks of 4 and 2 streets
+    calls = []
+    real = bootstrap_raked.raked_indicator_replicates
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs["keep_ratios"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "raked_indicator_replicates", spy)
+    res = score(fw, s.data, boot=150, seed=3, margins=m)
+    assert calls == [population]
+    assert res.method["district_reference"] == ("population" if population else "street_mean")
+    street = to_json(res)
+    monkeypatch.setattr(engine, "raked_streetwise", lambda shares, raking: False)
+    all_cells = score(fw, s.data, boot=150, seed=3, margins=m)
+    assert len(calls) == 1
+    assert to_json(all_cells) == street
+    assert all_cells.method["weighting"] == res.method["weighting"]
+
+
+def test_street_by_street_reraking_only_without_trimming(sim) -> None:
+    from scoring.bootstrap_raked import raked_streetwise
+    from scoring.estimators import Weights
+
+    fw, s = sim
+    d = s.data
+    lay = cell_layout(d)
+    rr = replicate_raking(
+        d.street * 3 + d.group, d.age_band, d.gender, d.weight, lay.order, s.margins
+    )
+    shares = Weights.of(fw).shares
+    assert raked_streetwise(shares, rr)
+    trimmed = replicate_raking(
+        d.street * 3 + d.group, d.age_band, d.gender, d.weight, lay.order, s.margins, (0.3, 3.0)
+    )
+    assert not raked_streetwise(shares, trimmed)
+    assert not raked_streetwise(shares, None)
+    with pytest.raises(ValueError, match="bounded raking"):
+        trimmed.cell_factors(np.ones((18, 1, 2)), np.array([0]), np.array([True]))
