@@ -71,6 +71,9 @@ __all__ = [
 
 MIN_REPLICATES, MAX_REPLICATES = BOOT_RANGE  # checked by scoring.settings.check_boot
 _COUNT_BUDGET = 262_144  # resampling counts drawn at once per worker (x 8 bytes: in cache)
+#: streets a worker draws and combines together (:func:`indicator_replicates`): one
+#: group combination for all of them instead of one per street
+STREETS_TOGETHER = 8
 _TOTALS_BUDGET = 32_000_000  # replicate cell totals held at once (x 4 bytes)
 _RAKE_COUNT_BUDGET = 48_000_000  # resampling counts of all cells held at once when raking
 _TAIL_BUDGET = 524_288  # replicate values partitioned at once by expanded_interval (4 MB)
@@ -186,24 +189,40 @@ def _cell_totals(
     x: npt.NDArray[np.float32],
     out: npt.NDArray[np.float32],
     tally: _Tally,
+    chunk: int | None = None,
 ) -> None:
-    """Fill ``out`` (Bc, F) with Bc Rao-Wu resampled totals of the rows of ``x``.
+    """Fill ``out`` (B, F) with B Rao-Wu resampled totals of the rows of ``x``.
 
     ``n_c − 1`` draws out of ``n_c``, weights scaled by ``n_c / (n_c − 1)``; cells
-    below :data:`TINY_CELL` keep their observed totals.
+    below :data:`TINY_CELL` keep their observed totals.  ``chunk``: the
+    replicates are the chunks of ``chunk`` (default: all of ``out``) that
+    :func:`replicate_cell_totals` forms one at a time, with the same matrix
+    products (the same rows each), so the same numbers; the draws, which do
+    not depend on how they are split, are made for several chunks at once
+    (one call per cell instead of one per cell and chunk).
     """
     nc = x.shape[0]
-    bc = out.shape[0]
+    B = out.shape[0]
     if nc < TINY_CELL:
         out[:] = x.sum(axis=0, dtype=np.float64).astype(out.dtype)
         return
-    scale = out.dtype.type(nc / (nc - 1))
     step = max(1, _COUNT_BUDGET // nc)
-    for s0 in range(0, bc, step):
-        sc = min(step, bc - s0)
-        counts = tally.draw(gen, nc, sc, x.dtype)
-        np.matmul(counts, x, out=out[s0 : s0 + sc])
-        out[s0 : s0 + sc] *= scale
+    chunk = B if chunk is None else chunk
+    blocks = [
+        (b0 + s0, min(b0 + s0 + step, b0 + chunk, B))
+        for b0 in range(0, B, chunk)
+        for s0 in range(0, min(chunk, B - b0), step)
+    ]
+    i = 0
+    while i < len(blocks):  # consecutive blocks drawn together, at most ``step`` rows
+        lo, j = blocks[i][0], i + 1
+        while j < len(blocks) and blocks[j][1] - lo <= step:
+            j += 1
+        counts = tally.draw(gen, nc, blocks[j - 1][1] - lo, x.dtype)
+        for r0, r1 in blocks[i:j]:
+            np.matmul(counts[r0 - lo : r1 - lo], x, out=out[r0:r1])
+        i = j
+    out *= out.dtype.type(nc / (nc - 1))
 
 
 def _cell_counts(gen: np.random.Generator, nc: int, bc: int) -> npt.NDArray[np.float32]:
@@ -457,24 +476,28 @@ def indicator_replicates(
     ind = np.empty((boot, S, J))
     ind[:, np.setdiff1d(np.arange(S), streets)] = np.nan
 
-    def run(part: Sequence[int]) -> None:
+    blocks = [streets[i : i + STREETS_TOGETHER] for i in range(0, len(streets), STREETS_TOGETHER)]
+    starts = layout.starts
+
+    def run(part: Sequence[Sequence[int]]) -> None:
         tally = _tally(int(layout.size.max()))
-        tot = np.empty((G, boot, F), dtype=empty.dtype)
-        for s in part:
-            first = int(layout.starts[s * G])
-            x = rows(first, int(layout.starts[(s + 1) * G]))
-            for g in range(G):
-                c = s * G + g
-                lo, hi = int(layout.starts[c]) - first, int(layout.starts[c + 1]) - first
-                if hi == lo:
-                    tot[g] = 0
-                for b0 in range(0, boot, chunk) if hi > lo else ():
-                    bc = min(chunk, boot - b0)
-                    _cell_totals(gens[c], x[lo:hi], tot[g, b0 : b0 + bc], tally)
-            ind[:, s] = combine_groups(tot[..., :J], tot[..., J:], shares, axis=0)
+        for block in part:  # consecutive streets with respondents: contiguous rows
+            first = int(starts[block[0] * G])
+            x = rows(first, int(starts[(block[-1] + 1) * G]))
+            tot = np.empty((len(block), G, boot, F), dtype=empty.dtype)
+            for k, s in enumerate(block):
+                for g in range(G):
+                    c = s * G + g
+                    lo, hi = int(starts[c]) - first, int(starts[c + 1]) - first
+                    if hi == lo:
+                        tot[k, g] = 0
+                    else:
+                        _cell_totals(gens[c], x[lo:hi], tot[k, g], tally, chunk)
+            combined = combine_groups(tot[..., :J], tot[..., J:], shares, axis=1)
+            ind[:, block] = combined.transpose(1, 0, 2)
 
     with _parallel_workers() as workers, ThreadPoolExecutor(workers) as pool:
-        list(pool.map(run, [streets[i::workers] for i in range(workers)]))
+        list(pool.map(run, [blocks[i::workers] for i in range(workers)]))
     return ind
 
 

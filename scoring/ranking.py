@@ -98,25 +98,29 @@ def _max_t_all_pairs(dev: F32, sigma: F32) -> F32:
 
 
 def _frontier(dev: F32, var: FloatArray) -> tuple[IntArray, IntArray]:
-    """Per replicate, the streets not dominated in (deviation up, variance down).
+    """Per replicate, the streets not dominated in (deviation up, variance down), and a few more.
 
-    Row b lists the streets t such that no street comes earlier in descending
-    ``dev[b]`` order with a smaller or equal variance, padded with the row's
-    first entry (a repeat changes no maximum).  Returns the (B, P) street
-    indices and each row's count.
+    Street s dominates t when ``dev[b, s] ≥ dev[b, t]`` and ``V_s ≤ V_t``.  In
+    ascending variance (one order for every replicate), row b keeps each
+    street whose deviation is at least that of every street before it: every
+    undominated street is kept (all streets before it have no larger variance,
+    so a smaller deviation), and a street kept besides (a tie) changes no
+    maximum.  Rows are padded with the street of least variance, which every
+    row keeps (a repeat changes no maximum).  Returns the (B, P) street indices
+    and each row's count.
     """
     B, n = dev.shape
-    order = np.argsort(-dev, axis=1, kind="stable")
-    vs = var[order]
-    prev = np.empty_like(vs)
-    prev[:, 0] = np.inf
-    np.minimum.accumulate(vs[:, :-1], axis=1, out=prev[:, 1:])
-    keep = vs < prev
+    order = np.argsort(var, kind="stable")
+    dv = dev[:, order]
+    prev = np.empty_like(dv)
+    prev[:, 0] = -np.inf
+    np.maximum.accumulate(dv[:, :-1], axis=1, out=prev[:, 1:])
+    keep = dv >= prev
     slot = np.cumsum(keep, axis=1) - 1
     count = slot[:, -1] + 1
-    cand = np.repeat(order[:, :1], int(count.max()), axis=1)
+    cand = np.full((B, int(count.max())), order[0], dtype=order.dtype)
     rows = np.broadcast_to(np.arange(B)[:, None], keep.shape)
-    cand[rows[keep], slot[keep]] = order[keep]
+    cand[rows[keep], slot[keep]] = np.broadcast_to(order, keep.shape)[keep]
     return cand, count
 
 
