@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from .bootstrap import Replicates
@@ -620,8 +622,57 @@ def to_document(result: ScoreResult) -> dict[str, Any]:
     the streets' figures, most of the document, are rounded as they are
     copied instead of in a second walk over it.  :func:`document_json` writes it.
     """
-    doc: dict[str, Any] = _plain(result, _rounded, _num)
+    doc: dict[str, Any] = _plain(result, _same, _num)
+    figures: list[dict[str, Any]] = [doc["district"]]
+    figures += doc["district"]["dimensions"].values()
+    figures += doc["district"]["indicators"].values()
+    for s in doc["streets"]:
+        figures.append(s)
+        figures += s["dimensions"].values()
+        figures += s["indicators"].values()
+        figures += s["priority_details"]
+        figures.append(s["shrunk"])
+        figures += s["cells"]
+    _round_in_place(figures)
     return doc
+
+
+def _round_in_place(containers: list[dict[str, Any]]) -> None:
+    """Every float value of ``containers`` as :func:`_round` gives it, rounded at NumPy speed.
+
+    The streets' and the district's figures: some 80,000 values for 300
+    streets, where Python's ``round(x, 4)`` costs about 0.5 µs each.
+    """
+    values = [v for d in containers for v in d.values() if type(v) is float]
+    if not values:
+        return
+    rounded = iter(round_figures(np.array(values, dtype=np.float64)))
+    for d in containers:
+        for k, v in d.items():
+            if type(v) is float:
+                d[k] = next(rounded)
+
+
+def round_figures(x: npt.NDArray[np.float64]) -> list[float | None]:
+    """``[_round(v) for v in x]``: ``round(v, DECIMALS)``, 0.0 for zero, None where not finite.
+
+    ``rint(v · 10⁴) / 10⁴`` is Python's ``round(v, 4)`` (the double nearest
+    to the decimal that is the exact ``v · 10⁴`` rounded half to even, over
+    10⁴) wherever the product's rounding cannot move ``rint`` across a half:
+    values whose product is within two units in the last place of a half, or
+    beyond 2^51 or not finite, take Python's ``round`` itself.
+    """
+    scale = 10.0**DECIMALS
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = x * scale
+        r = np.rint(t) / scale
+        mag = np.abs(t)
+        odd = ~(mag < 2.0**51) | (np.abs(t - np.floor(t) - 0.5) <= 2 * np.spacing(mag))
+    r[r == 0] = 0.0
+    out: list[float | None] = r.tolist()
+    for i in np.flatnonzero(odd).tolist():
+        out[i] = _round(float(x[i]))
+    return out
 
 
 def document_json(doc: Mapping[str, Any]) -> str:

@@ -150,3 +150,34 @@ def test_document_rounds_in_one_pass_as_the_generic_walk_does(fw) -> None:
     generic = _num(to_dict(result))
     assert to_document(result) == generic
     assert json.dumps(to_document(result), sort_keys=True) == json.dumps(generic, sort_keys=True)
+
+
+def test_vectorised_rounding_is_pythons_round_bit_for_bit() -> None:
+    """NumPy's rint(x * 1e4) / 1e4 with Python's round where a product lies near a half."""
+    import struct
+
+    from scoring.result import _round, round_figures
+
+    rng = np.random.default_rng(11)
+    halves = (rng.integers(-(10**7), 10**7, 20_000) + 0.5) / 1e4  # decimals ending in 5
+    near = np.concatenate([halves, np.nextafter(halves, np.inf), np.nextafter(halves, -np.inf)])
+    xs = np.concatenate(
+        [
+            rng.uniform(-100, 100, 50_000),
+            np.exp(rng.uniform(-40, 40, 20_000)) * rng.choice([-1.0, 1.0], 20_000),
+            np.round(rng.uniform(-100, 100, 20_000), 5),  # values read back from text
+            near,
+            rng.integers(-1000, 1000, 2000) / 8,  # exact binary halves and quarters
+            [0.0, -0.0, math.nan, math.inf, -math.inf, 1e300, -1e300, 5e-5, -5e-5, 2.5,
+             1e16, 2**51 / 1e4, 2**52 / 1e4, 5e-324, -1e-5],
+        ]
+    )  # fmt: skip
+    got = round_figures(xs)
+    want = [_round(float(x)) for x in xs]
+    assert len(got) == len(want)
+    for x, g, w in zip(xs, got, want, strict=True):
+        same = g is None and w is None
+        same = same or (
+            g is not None and w is not None and struct.pack("d", g) == struct.pack("d", w)
+        )
+        assert same, (x, g, w)
