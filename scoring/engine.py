@@ -157,7 +157,7 @@ def subset(data: ResponseData, keep: npt.NDArray[np.bool_] | npt.NDArray[np.int6
 
 def _opt(x: Any) -> float | None:
     v = float(x)
-    return v if np.isfinite(v) else None
+    return v if math.isfinite(v) else None
 
 
 def _adjust(
@@ -704,9 +704,15 @@ def _py(a: npt.ArrayLike) -> Any:
     arr = np.asarray(a, dtype=np.float64)
     if arr.ndim == 0:
         return _opt(arr)
-    if arr.ndim == 1:
-        return [x if math.isfinite(x) else None for x in arr.tolist()]
-    return [_py(row) for row in arr]
+    out = arr.tolist()
+    bad = ~np.isfinite(arr)
+    if bad.any():  # None where not finite, in the nested lists
+        for where in zip(*np.nonzero(bad), strict=True):
+            row = out
+            for i in where[:-1]:
+                row = row[i]
+            row[where[-1]] = None
+    return out
 
 
 def _estimate(
@@ -720,16 +726,18 @@ def _estimate(
     **extra: float | None,
 ) -> Estimate:
     """One figure; the interval, SE and ``extra`` only where it has a score."""
-    ok = score is not None
+    if score is None:
+        lo = hi = se = None
+        extra = dict.fromkeys(extra)
     return Estimate(
         score=score,
-        ci_low=lo if ok else None,
-        ci_high=hi if ok else None,
-        se=se if ok else None,
+        ci_low=lo,
+        ci_high=hi,
+        se=se,
         n=int(n),
         dk_rate=dk,
         satisfaction_rate=sat,
-        **{k: (v if ok else None) for k, v in extra.items()},
+        **extra,
     )
 
 
