@@ -96,16 +96,17 @@ def _solve_t(
     # nothing (af = 0), so its f can be 1 and no division needs a mask
     f_safe = np.where(f + m > 0, f, 1.0)
     n = u0.shape[0]
+    u = np.clip(u0, -49.0, 49.0)
+    misfit = np.zeros(n)
+    # the tables still being solved, and their state (gathered when many are done)
+    idx = np.arange(n)
+    cur = u.copy()
     lo = np.full(n, -50.0)
     hi = np.full(n, 50.0)
-    u = np.clip(u0, -49.0, 49.0)
     scale = np.where(pop > 0, pop, 1.0)
-    misfit = np.zeros(n)
-    idx = np.arange(n)
     sub_f, sub_m, sub_af, sub_afm, sub_fem = f_safe, m, af, afm, female
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (used after the loop)
-        cur = u[idx]
         e = np.exp(cur)
         inv = sub_m * e
         inv += sub_f
@@ -115,13 +116,17 @@ def _solve_t(
         inv *= inv
         slope = np.einsum("kn,kn->n", sub_afm, inv)
         slope *= -e
-        miss = np.abs(val) / scale[idx]
+        miss = np.abs(val) / scale
         misfit[idx] = miss
-        go = (miss > tol) & (hi[idx] - lo[idx] > 1e-13)
-        if not go.any():
+        go = (miss > tol) & (hi - lo > 1e-13)
+        active = int(np.count_nonzero(go))
+        if not active:
             break
-        if not go.all():
-            idx, cur, val, slope = idx[go], cur[go], val[go], slope[go]
+        if active < 0.75 * go.size:  # gather the rest (a done table keeps its u)
+            u[idx] = cur
+            idx, cur, val, slope, lo, hi, scale = (
+                a[go] for a in (idx, cur, val, slope, lo, hi, scale)
+            )
             sub_f, sub_m, sub_af, sub_afm = (
                 sub_f[:, go],
                 sub_m[:, go],
@@ -129,13 +134,15 @@ def _solve_t(
                 sub_afm[:, go],
             )
             sub_fem = sub_fem[go]
+            go = np.ones(active, dtype=bool)
         up = val > 0  # achieved too high: t must grow
-        lo[idx] = np.where(up, cur, lo[idx])
-        hi[idx] = np.where(up, hi[idx], cur)
+        lo = np.where(up & go, cur, lo)
+        hi = np.where(up | ~go, hi, cur)
         step = np.divide(-val, slope, out=np.full_like(val, np.inf), where=slope < 0)
         new = cur + step
-        inside = (new > lo[idx]) & (new < hi[idx])
-        u[idx] = np.where(inside, new, 0.5 * (lo[idx] + hi[idx]))
+        inside = (new > lo) & (new < hi)
+        cur = np.where(go, np.where(inside, new, 0.5 * (lo + hi)), cur)
+    u[idx] = cur
     return u, misfit, it
 
 
@@ -194,11 +201,17 @@ def _solve_classfirst(
         fg = np.divide(p["gender"], p["cols"], out=np.ones_like(p["cols"]), where=p["cols"] > 0)
         factor[:, :-1] = np.where(only_g, fg[None], factor[:, :-1])
     # two margins: one equation in log t per table
-    two = np.flatnonzero(active & p["use_a"] & p["use_g"])
-    if two.size:
-        f = p["both"][:, 0, two]
-        m = p["both"][:, 1, two]
-        a_t, g_t = p["age"][:, two], p["gender"][:, two]
+    two_mask = active & p["use_a"] & p["use_g"]
+    which = np.flatnonzero(two_mask)
+    # every table (the usual case): views and one C-ordered copy each, not gathers
+    two: IntArray | slice = slice(None) if which.size == N else which
+    if which.size:
+        # row-ordered copies (the solver's sums over bands run row by row)
+        f, m, a_t, g_t = (
+            np.ascontiguousarray(a)
+            for a in (p["both"][:, 0, two], p["both"][:, 1, two], p["age"][:, two],
+                      p["gender"][:, two])
+        )  # fmt: skip
         if start is not None:
             u0 = np.asarray(start, dtype=np.float64)[two]
         else:
