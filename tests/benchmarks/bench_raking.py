@@ -5,8 +5,11 @@ to age band and gender margins, units not), B = 1000: the whole ``minping
 score`` command with and without ``--population``, each in its own process, on
 the same files; and svy's rake + replication means of the 17 items by street on
 the same two files and B (``--svy-python``, default ``/tmp/svy-venv/bin/python``;
-``--skip-svy`` to leave it out), whole process too.  Prints wall-clock and CPU
-times, their ratios and the load average; never asserts.
+``--skip-svy`` to leave it out), whole process too; and svy's replication means of
+the 17 items by street without raking (the scoring speed target's peer,
+``bench_scoring.py``) on the same responses file.  ``--repeats N`` runs them
+interleaved N times and prints medians.  Prints wall-clock and CPU times, their
+ratios and the load average; never asserts.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -149,33 +153,57 @@ def main() -> None:
     ap.add_argument("--streets", type=int, default=300)
     ap.add_argument("--svy-python", default="/tmp/svy-venv/bin/python")
     ap.add_argument("--skip-svy", action="store_true")
+    ap.add_argument("--repeats", type=int, default=1, help="interleaved rounds; medians")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
+    from bench_scoring import SVY_SCRIPT as SVY_MEANS  # the scoring target's peer
+
+    runs: dict[str, list[tuple[float, float]]] = {"plain": [], "raked": [], "svy": [], "means": []}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         responses, population = _files(out, args.n, args.streets)
         base = ["score", "--framework", "scoring/data/gulou-default.toml", "--responses",
                 str(responses), "--boot", str(args.boot)]  # fmt: skip
-        plain = _run([*base, "--out", str(out / "plain.json")])
-        raked = _run([*base, "--out", str(out / "raked.json"), "--population", str(population)])
-        svy = None
-        if not args.skip_svy:
-            svy = _run(
-                ["-c", SVY_SCRIPT, str(responses), str(population), str(args.boot)],
-                exe=args.svy_python,
+        for _ in range(args.repeats):
+            runs["plain"].append(_run([*base, "--out", str(out / "plain.json")]))
+            runs["raked"].append(
+                _run([*base, "--out", str(out / "raked.json"), "--population", str(population)])
             )
+            if not args.skip_svy:
+                runs["svy"].append(
+                    _run(
+                        ["-c", SVY_SCRIPT, str(responses), str(population), str(args.boot)],
+                        exe=args.svy_python,
+                    )
+                )
+                runs["means"].append(
+                    _run(["-c", SVY_MEANS, str(responses), str(args.boot)], exe=args.svy_python)
+                )
+    plain, raked, svy, means = (
+        (statistics.median(w for w, _ in r), statistics.median(c for _, c in r)) if r else None
+        for r in runs.values()
+    )
+    assert plain is not None and raked is not None
     print(
-        f"minping score {args.n} responses x 17 x {args.streets} streets, B={args.boot}: "
-        f"as weighted {plain[0]:.2f} s wall / {plain[1]:.2f} s CPU; raked (--population) "
-        f"{raked[0]:.2f} s wall / {raked[1]:.2f} s CPU; raked / plain CPU = "
+        f"minping score {args.n} responses x 17 x {args.streets} streets, B={args.boot}, "
+        f"medians of {args.repeats}: as weighted {plain[0]:.2f} s wall / {plain[1]:.2f} s CPU; "
+        f"raked (--population) {raked[0]:.2f} s wall / {raked[1]:.2f} s CPU (runs "
+        f"{', '.join(f'{w:.2f}' for w, _ in runs['raked'])}); raked / plain CPU = "
         f"{raked[1] / plain[1]:.2f} (CPU time: the machine may be shared)"
     )
-    if svy is not None:
+    if svy is not None and means is not None:
         print(
             f"svy rake + replication means of 17 items by street, same files and B: "
             f"{svy[0]:.2f} s wall / {svy[1]:.2f} s CPU; svy / minping raked: "
             f"wall {svy[0] / raked[0]:.1f}x, CPU {svy[1] / raked[1]:.1f}x "
             "(svy rakes once; minping also re-rakes every replicate)"
+        )
+        print(
+            f"svy replication means of the 17 items by street without raking (the scoring "
+            f"target's peer, bench_scoring.py), same responses file: {means[0]:.2f} s wall / "
+            f"{means[1]:.2f} s CPU; svy / minping raked: wall {means[0] / raked[0]:.1f}x, "
+            f"CPU {means[1] / raked[1]:.1f}x; svy / minping as weighted: wall "
+            f"{means[0] / plain[0]:.1f}x"
         )
     print(f"load average after: {os.getloadavg()}")
 
