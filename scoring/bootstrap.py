@@ -468,15 +468,11 @@ def indicator_replicates(
     """
     rows = features if callable(features) else _slicer(features)
     empty = rows(0, 0)
-    S, G, F = layout.n_streets, layout.n_groups, empty.shape[1]
+    G, F = layout.n_groups, empty.shape[1]
     J = F // 2
     gens = _cell_generators(seed, layout.n_cells)
     chunk = _chunk(layout, F, boot)
-    streets = [s for s in range(S) if layout.size[s * G : (s + 1) * G].any()]
-    ind = np.empty((boot, S, J))
-    ind[:, np.setdiff1d(np.arange(S), streets)] = np.nan
-
-    blocks = [streets[i : i + STREETS_TOGETHER] for i in range(0, len(streets), STREETS_TOGETHER)]
+    ind, blocks = street_blocks(layout, boot, J)
     starts = layout.starts
 
     def run(part: Sequence[Sequence[int]]) -> None:
@@ -499,6 +495,18 @@ def indicator_replicates(
     with _parallel_workers() as workers, ThreadPoolExecutor(workers) as pool:
         list(pool.map(run, [blocks[i::workers] for i in range(workers)]))
     return ind
+
+
+def street_blocks(layout: CellLayout, boot: int, J: int) -> tuple[FloatArray, list[list[int]]]:
+    """The (B, S, J) indicator replicates to fill (NaN for streets without respondents)
+    and the streets with respondents in blocks of :data:`STREETS_TOGETHER`
+    consecutive ones (each block's rows are contiguous)."""
+    S, G = layout.n_streets, layout.n_groups
+    streets = [s for s in range(S) if layout.size[s * G : (s + 1) * G].any()]
+    ind = np.empty((boot, S, J))
+    ind[:, np.setdiff1d(np.arange(S), streets)] = np.nan
+    step = STREETS_TOGETHER
+    return ind, [streets[i : i + step] for i in range(0, len(streets), step)]
 
 
 def _slicer(features: npt.NDArray[np.float32]) -> FeatureRows:

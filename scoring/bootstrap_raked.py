@@ -2,10 +2,12 @@
 
 The same draws, raking and products as :func:`scoring.bootstrap.replicate_cell_totals`
 with ``raking`` (each cell's counts in the same chunks of replicates, each
-replicate table raked on its own), but each worker takes a few streets through
-every step (draw their cells' counts, rake their tables, form their totals,
-combine their groups) while the counts are in cache, instead of every cell's
-counts being drawn, held and raked before any product.  The numbers are the
+replicate table raked on its own), but each worker takes a few streets
+(:data:`scoring.bootstrap.STREETS_TOGETHER`: one raking solve per chunk of
+replicates for all their cells) through every step (draw their cells' counts,
+rake their tables, form their totals, combine their groups) while the counts
+are in cache, instead of every cell's counts being drawn, held and raked
+before any product.  The numbers are the
 same (:func:`raked_streetwise` says when).  Without trimming only: a trimmed
 replicate table is solved by sweeps over all tables together.
 """
@@ -28,6 +30,7 @@ from .bootstrap import (
     _parallel_workers,
     _slicer,
     raked_chunk,
+    street_blocks,
     streetwise,
 )
 from .dataset import FloatArray
@@ -36,10 +39,6 @@ from .raking_replicates import ReplicateRaking
 from .raking_solver import N_CLASS
 
 __all__ = ["RakedDraws", "raked_indicator_replicates", "raked_replicates", "raked_streetwise"]
-
-#: streets taken through the steps together by a worker (one raking solve per
-#: chunk of replicates for all their cells: fewer, larger solves)
-STREETS_TOGETHER = 8
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -94,7 +93,7 @@ def raked_indicator_replicates(
     :param features: (n, 2J) ``[w m x, w m]`` with the base weights, in sorted
         cell order, or a function giving rows ``r0:r1`` of them.
     :param keep_ratios: keep each cell's replicate ratios (population-weighted
-        district reference, :func:`raked_district`).
+        district reference, :func:`raked_replicates`).
     """
     rows = features if callable(features) else _slicer(features)
     empty = rows(0, 0)
@@ -104,16 +103,12 @@ def raked_indicator_replicates(
     chunks = [(b0, min(boot, b0 + chunk)) for b0 in range(0, boot, chunk)]
     gens = _cell_generators(seed, layout.n_cells)
     raked_cells = raking.raked_cells
-    streets = [s for s in range(S) if layout.size[s * G : (s + 1) * G].any()]
-    ind = np.empty((boot, S, J))
-    ind[:, np.setdiff1d(np.arange(S), streets)] = np.nan
+    ind, blocks = street_blocks(layout, boot, J)
     ratios = (
         [np.full((S, G, b1 - b0, J), np.nan, dtype=np.float32) for b0, b1 in chunks]
         if keep_ratios
         else None
     )
-
-    blocks = [streets[i : i + STREETS_TOGETHER] for i in range(0, len(streets), STREETS_TOGETHER)]
 
     def run(part: Sequence[Sequence[int]]) -> tuple[int, int]:
         done = [0, 0]

@@ -475,30 +475,25 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _rounded(value: Any) -> Any:
-    """:func:`_num` of one scalar field of a result (a float, an int or None)."""
-    return _round(value) if isinstance(value, float) else value
-
-
-def _estimate(e: Estimate, indicator: bool, r: Any = _same) -> dict[str, Any]:
+def _estimate(e: Estimate, indicator: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "score": r(e.score),
-        "ci_low": r(e.ci_low),
-        "ci_high": r(e.ci_high),
-        "se": r(e.se),
+        "score": e.score,
+        "ci_low": e.ci_low,
+        "ci_high": e.ci_high,
+        "se": e.se,
         "n": e.n,
-        "dk_rate": r(e.dk_rate),
-        "satisfaction_rate": r(e.satisfaction_rate),
+        "dk_rate": e.dk_rate,
+        "satisfaction_rate": e.satisfaction_rate,
     }
     if indicator:
-        out["attention"] = r(e.attention)
+        out["attention"] = e.attention
     if e.district_gap is not None or indicator:
-        out["district_gap"] = r(e.district_gap)
+        out["district_gap"] = e.district_gap
     if e.gap_se is not None:
-        out["gap_se"] = r(e.gap_se)
-        out["gap_ci_low"] = r(e.gap_ci_low)
-        out["gap_ci_high"] = r(e.gap_ci_high)
-        out["q_below"] = r(e.q_below)
+        out["gap_se"] = e.gap_se
+        out["gap_ci_low"] = e.gap_ci_low
+        out["gap_ci_high"] = e.gap_ci_high
+        out["q_below"] = e.q_below
     return out
 
 
@@ -528,24 +523,24 @@ def reliability_dict(r: Reliability) -> dict[str, Any]:
 
 def to_dict(result: ScoreResult) -> dict[str, Any]:
     """Plain-data form of ``result`` (the JSON document before rounding)."""
-    return _plain(result, _same, _same)
+    return _plain(result, _same)
 
 
-def _plain(result: ScoreResult, r: Any, deep: Any) -> dict[str, Any]:
-    """:func:`to_dict` with ``r`` applied to every scalar figure of the streets and
-    the district, and ``deep`` to the other parts (both :func:`_same`, or
-    :func:`_rounded` and :func:`_num`: the rounded document in one pass)."""
+def _plain(result: ScoreResult, deep: Any) -> dict[str, Any]:
+    """:func:`to_dict` with ``deep`` applied to the parts besides the streets and the
+    district (:func:`_same`, or :func:`_num` for the document, whose figures
+    :func:`to_document` then rounds all at once)."""
     d = result.district
     district = {
-        "score": r(d.score),
-        "ci_low": r(d.ci_low),
-        "ci_high": r(d.ci_high),
-        "se": r(d.se),
+        "score": d.score,
+        "ci_low": d.ci_low,
+        "ci_high": d.ci_high,
+        "se": d.se,
         "n": d.n,
         "reference": d.reference,
         "n_streets": d.n_streets,
-        "dimensions": {k: _estimate(v, False, r) for k, v in d.dimensions.items()},
-        "indicators": {k: _estimate(v, True, r) for k, v in d.indicators.items()},
+        "dimensions": {k: _estimate(v, False) for k, v in d.dimensions.items()},
+        "indicators": {k: _estimate(v, True) for k, v in d.indicators.items()},
     }
     streets = []
     for s in result.streets:
@@ -553,48 +548,47 @@ def _plain(result: ScoreResult, r: Any, deep: Any) -> dict[str, Any]:
             {
                 "street": s.street,
                 "n": s.n,
-                "score": r(s.score),
-                "ci_low": r(s.ci_low),
-                "ci_high": r(s.ci_high),
-                "se": r(s.se),
+                "score": s.score,
+                "ci_low": s.ci_low,
+                "ci_high": s.ci_high,
+                "se": s.se,
                 "rank": s.rank,
                 "rank_low": s.rank_low,
                 "rank_high": s.rank_high,
                 "band": s.band,
-                "district_gap": r(s.district_gap),
+                "district_gap": s.district_gap,
                 "complete": s.complete,
                 "incomplete_reason": s.incomplete_reason,
-                "coverage": r(s.coverage),
-                "df": r(s.df),
-                "gap": r(s.gap),
-                "gap_se": r(s.gap_se),
-                "z": r(s.z),
+                "coverage": s.coverage,
+                "df": s.df,
+                "gap": s.gap,
+                "gap_se": s.gap_se,
+                "z": s.z,
                 "alert": s.alert,
                 "alarm": s.alarm,
-                "fdr_q": r(s.fdr_q),
+                "fdr_q": s.fdr_q,
                 "rank_low_sim": s.rank_low_sim,
                 "rank_high_sim": s.rank_high_sim,
-                "dimensions": {k: _estimate(v, False, r) for k, v in s.dimensions.items()},
-                "indicators": {k: _estimate(v, True, r) for k, v in s.indicators.items()},
+                "dimensions": {k: _estimate(v, False) for k, v in s.dimensions.items()},
+                "indicators": {k: _estimate(v, True) for k, v in s.indicators.items()},
                 "priorities": list(s.priorities),
                 "priority_details": [
                     {
                         "indicator": p.indicator,
-                        "score": r(p.score),
-                        "district_score": r(p.district_score),
-                        "gap": r(p.gap),
-                        "importance": r(p.importance),
-                        "satisfaction_rate": r(p.satisfaction_rate),
-                        "importance_satisfaction": r(p.importance_satisfaction),
+                        "score": p.score,
+                        "district_score": p.district_score,
+                        "gap": p.gap,
+                        "importance": p.importance,
+                        "satisfaction_rate": p.satisfaction_rate,
+                        "importance_satisfaction": p.importance_satisfaction,
                     }
                     for p in s.priority_details
                 ],
-                "shrunk": {"score": r(s.shrunk.score), "mse": r(s.shrunk.mse)},
-                "n_eff": r(s.n_eff),
-                "deff": r(s.deff),
+                "shrunk": {"score": s.shrunk.score, "mse": s.shrunk.mse},
+                "n_eff": s.n_eff,
+                "deff": s.deff,
                 "cells": [
-                    {"group": c.group, "n": c.n, "n_eff": r(c.n_eff), "deff": r(c.deff)}
-                    for c in s.cells
+                    {"group": c.group, "n": c.n, "n_eff": c.n_eff, "deff": c.deff} for c in s.cells
                 ],
             }
         )
@@ -619,10 +613,11 @@ def to_document(result: ScoreResult) -> dict[str, Any]:
     """The scores JSON document of ``result`` as plain data (rounded; NaN as None).
 
     Equal to ``json.loads(to_json(result))`` and to ``_num(to_dict(result))``;
-    the streets' figures, most of the document, are rounded as they are
-    copied instead of in a second walk over it.  :func:`document_json` writes it.
+    the streets' and the district's figures, most of the document, are
+    rounded together at the end (:func:`round_figures`), the other parts as
+    they are copied.  :func:`document_json` writes it.
     """
-    doc: dict[str, Any] = _plain(result, _same, _num)
+    doc: dict[str, Any] = _plain(result, _num)
     figures: list[dict[str, Any]] = [doc["district"]]
     figures += doc["district"]["dimensions"].values()
     figures += doc["district"]["indicators"].values()

@@ -383,7 +383,7 @@ def test_street_by_street_reraking_equals_the_all_cells_route(
         m = Margins(age=m.age, gender=m.gender, total=total)
     if budget is not None:  # several chunks of replicates (the last one shorter)
         monkeypatch.setattr(bootstrap, "_RAKE_COUNT_BUDGET", budget)
-    monkeypatch.setattr(bootstrap_raked, "STREETS_TOGETHER", 4)  # blocks of 4 and 2 streets
+    monkeypatch.setattr(bootstrap, "STREETS_TOGETHER", 4)  # blocks of 4 and 2 streets
     calls = []
     real = bootstrap_raked.raked_indicator_replicates
 
