@@ -193,7 +193,12 @@ CHUNK_BYTES = 8 << 20  # the splitter's working set: a few arrays of this many e
 
 
 def _chunk_bounds(data: bytes) -> list[tuple[int, int]]:
-    """Cut ``data`` after newlines outside quotes into pieces of about CHUNK_BYTES."""
+    """Cut ``data`` after newlines outside quotes into pieces of about CHUNK_BYTES.
+
+    The quotes are counted once, line by line past the first candidate cut
+    (recounting from the piece's start at every newline was quadratic: a
+    file with one stray quote took minutes).
+    """
     size = len(data)
     out = []
     a = 0
@@ -201,14 +206,16 @@ def _chunk_bounds(data: bytes) -> list[tuple[int, int]]:
         e = min(a + CHUNK_BYTES, size)
         if e < size:
             j = data.find(b"\n", e - 1)
+            quotes = data.count(b'"', a, j + 1) if j != -1 else 0
             while True:
                 if j == -1:
                     e = size
                     break
                 e = j + 1
-                if data.count(b'"', a, e) % 2 == 0:
+                if quotes % 2 == 0:
                     break
                 j = data.find(b"\n", e)
+                quotes += data.count(b'"', e, size if j == -1 else j + 1)
         out.append((a, e))
         a = e
     return out
@@ -246,7 +253,8 @@ def _split_chunk(
     is_bound = sep_c | nl_c
     bounds = pos[is_bound]
     is_nl = nl_c[is_bound]
-    del pos, ch, is_bound, nl_c, cr_c, sep_c
+    q_at = pos[is_quote] if has_quotes else pos[:0]
+    del pos, ch, is_bound, nl_c, cr_c, sep_c, is_quote
     if part[-1] != ord("\n"):
         bounds = np.append(bounds, part.size)
         is_nl = np.append(is_nl, True)
@@ -267,10 +275,22 @@ def _split_chunk(
     width = nl_at + 1 - first
     patches: dict[tuple[int, int], bytes] = {}
     if has_quotes:
-        record = np.cumsum(is_nl) - is_nl  # record of each field
-        q_at = np.flatnonzero(part == ord('"'))
-        quoted = np.unique(np.searchsorted(starts + lens, q_at))
-        for f in quoted.tolist():
+        # The usual quoted cell, "text" with no quote inside (every cell of a
+        # file written with QUOTE_ALL, as R's write.csv does), is its bytes
+        # between the quotes: its range shrinks by one byte each side, for all
+        # such cells at once.  Cells with other quotes are looked at one by one.
+        quoted, n_quotes = np.unique(np.searchsorted(starts + lens, q_at), return_counts=True)
+        q_starts, q_lens = starts[quoted], lens[quoted]
+        q_last = q_starts + np.maximum(q_lens - 1, 0)
+        plain = (
+            (n_quotes == 2) & (q_lens >= 2)
+            & (part[q_starts] == ord('"')) & (part[q_last] == ord('"'))
+        )  # fmt: skip
+        starts[quoted[plain]] += 1
+        lens[quoted[plain]] -= 2
+        others = quoted[~plain]
+        record = np.cumsum(is_nl) - is_nl if others.size else is_nl  # record of each field
+        for f in others.tolist():
             s0 = a + int(starts[f])
             raw = data[s0 : s0 + int(lens[f])]
             inner = raw[1:-1]
@@ -391,10 +411,14 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
         if max_records is not None and n >= max_records - 1:
             break
 
+    by_column: list[dict[int, bytes]] = [{} for _ in range(h)]
+    for (rec, c), value in patches.items():  # one pass, not one per column
+        if c < h:  # cells beyond the header are only checked for being blank
+            by_column[c][rec] = value
+
     def encode(c: int) -> Column:
-        col_patches = {rec: v for (rec, cc), v in patches.items() if cc == c}
         column = _encode_column(
-            buf, np.concatenate(col_starts[c]), np.concatenate(col_lens[c]), col_patches
+            buf, np.concatenate(col_starts[c]), np.concatenate(col_lens[c]), by_column[c]
         )
         col_starts[c] = col_lens[c] = []
         return column
