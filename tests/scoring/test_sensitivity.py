@@ -125,12 +125,20 @@ def test_framework_toml_keeps_a_consistent_ahp_matrix() -> None:
 
 
 @pytest.mark.parametrize("empty", [False, True])
-def test_perturbed_draws_at_once_equal_one_at_a_time(empty: bool) -> None:
-    """The vectorised perturbations give the loop's numbers bit for bit (with empty cells too)."""
+@pytest.mark.parametrize("budget", [None, 40 * 17 * 7])
+def test_perturbed_draws_at_once_equal_one_at_a_time(
+    empty: bool, budget: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vectorised perturbations give the loop's numbers bit for bit (with empty cells too),
+    all draws in one block or in blocks of 7 (the last one shorter)."""
     from dataclasses import replace
 
+    from scoring import sensitivity
     from scoring.estimators import Weights, combine_groups, composite
     from scoring.sensitivity import _perturbed
+
+    if budget is not None:
+        monkeypatch.setattr(sensitivity, "_PERTURBED_BUDGET", budget)
 
     fw = load_default_framework()
     W = Weights.of(fw)
@@ -149,3 +157,28 @@ def test_perturbed_draws_at_once_equal_one_at_a_time(empty: bool) -> None:
         w = replace(W, dimension=dims[d], shares=shares[d])
         one = composite(combine_groups(num, den, w.shares), w)[1]
         assert np.array_equal(at_once[d], one, equal_nan=True)
+
+
+@pytest.mark.parametrize("budget", [None, 40 * 17 * 7])
+def test_perturbed_draws_taking_different_branches_are_left_to_the_loop(
+    budget: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some draws give a street no score (a zero share for its only group), others do: the
+    draws cannot share one arithmetic, whether they fall in one block or in several."""
+    from scoring import sensitivity
+    from scoring.estimators import Weights
+    from scoring.sensitivity import _perturbed
+
+    if budget is not None:
+        monkeypatch.setattr(sensitivity, "_PERTURBED_BUDGET", budget)
+    W = Weights.of(load_default_framework())
+    rng = np.random.default_rng(4)
+    S, G, J = 40, len(W.shares), len(W.indicator)
+    den = rng.uniform(0.5, 30.0, (S, G, J))
+    num = den * rng.uniform(0.0, 100.0, (S, G, J))
+    den[5, 1:, :] = num[5, 1:, :] = 0.0  # street 5: answers from the first group only
+    dims = rng.dirichlet(100 * W.dimension / W.dimension.sum(), size=14)
+    shares = rng.dirichlet(100 * W.shares / W.shares.sum(), size=14)
+    assert _perturbed(num, den, W, dims, shares) is not None
+    shares[:7, 0] = 0.0  # the first block's draws drop that group
+    assert _perturbed(num, den, W, dims, shares) is None
