@@ -605,6 +605,21 @@ def _date(value: str) -> tuple[datetime | None, str | None]:
         return None, f"'{value}' is not a date like 2026-03-01T09:30:00"
 
 
+def _dates(values: list[str]) -> tuple[list[datetime | None], list[str | None]]:
+    """:func:`_date` of every distinct value: the datetimes and the reasons.
+
+    A file exported with timestamps has about one distinct value per row;
+    when every one is valid (the usual case) they are parsed in one list
+    comprehension, without a tuple per value.
+    """
+    parse = datetime.fromisoformat
+    try:
+        return [parse(v) if v else None for v in values], [None] * len(values)
+    except ValueError:
+        dates = [_date(v) for v in values]
+        return [d for d, _ in dates], [r for _, r in dates]
+
+
 def _weight(value: str) -> tuple[float, str | None]:
     if not value:
         return 1.0, None
@@ -851,8 +866,8 @@ def validate(
     )
     group = gi_u[gr_col.inverse]
     dt_col, dt_u = column("submitted_at")
-    dates = [_date(v) for v in dt_u]
-    check("submitted_at", 3, dt_col.inverse, [r for _, r in dates])
+    submitted_values, dt_reasons = _dates(dt_u)
+    check("submitted_at", 3, dt_col.inverse, dt_reasons)
     ch_col, ch_u = column("channel")
     ch_vals = [v or "paper" for v in ch_u]
     check(
@@ -995,7 +1010,7 @@ def validate(
         street_values=st_canon,
         group=kept(group),
         submitted=kept(dt_col.inverse),
-        submitted_values=[d for d, _ in dates],
+        submitted_values=submitted_values,
         channel=kept(ch_col.inverse),
         channel_values=ch_vals,
         weight=weight_u[kept(wt_col.inverse)],

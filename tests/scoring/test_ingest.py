@@ -253,3 +253,33 @@ def test_a_file_quoting_every_cell_reads_like_one_quoting_none():
     assert every.points.tolist() == plain.points.tolist()
     assert every.weight.tolist() == plain.weight.tolist()
     assert split_csv(quoted) is not None  # read by the fast splitter, not the csv module
+
+
+def test_timestamps_are_read_and_a_bad_one_is_named():
+    """Every row's own timestamp (as an export writes them) is read as datetime.fromisoformat
+    reads it; one impossible date is named by line and column, and nothing is read."""
+    from datetime import datetime, timedelta
+
+    data = _sim_csv()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    col = rows[0].index("submitted_at")
+    start = datetime(2026, 3, 1, 9, 30)
+    for k, row in enumerate(rows[1:]):
+        row[col] = (start + timedelta(seconds=37 * k)).isoformat(sep=" " if k % 2 else "T")
+    rows[1][col] = ""  # a blank timestamp is allowed
+
+    def as_csv(rs: list[list[str]]) -> bytes:
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rs)
+        return buf.getvalue().encode()
+
+    table = read_table(as_csv(rows), SPEC)
+    got = [table.submitted_values[table.submitted[i]] for i in range(len(rows) - 1)]
+    assert got == [datetime.fromisoformat(r[col]) if r[col] else None for r in rows[1:]]
+    rows[5][col] = "2026-02-30T08:00:00"
+    with pytest.raises(ExchangeError) as err:
+        read_table(as_csv(rows), SPEC)
+    assert err.value.problems == [
+        f"line 6, column {col + 1} (submitted_at): "
+        "'2026-02-30T08:00:00' is not a date like 2026-03-01T09:30:00"
+    ]
