@@ -237,10 +237,10 @@ def _split_chunk(
     is_quote = ch == ord('"')
     has_quotes = bool(is_quote.any())
     if has_quotes:
-        parity = np.cumsum(is_quote) & 1
+        parity = np.logical_xor.accumulate(is_quote)  # odd quotes so far (bools: small)
         if parity[-1]:
             return None  # an unterminated quote: the csv module decides
-        outside = parity == 0
+        outside = ~parity
         nl_c = (ch == ord("\n")) & outside
         cr_c = (ch == ord("\r")) & outside
         sep_c = (ch == ord(",")) & outside
@@ -253,7 +253,12 @@ def _split_chunk(
     is_bound = sep_c | nl_c
     bounds = pos[is_bound]
     is_nl = nl_c[is_bound]
-    q_at = pos[is_quote] if has_quotes else pos[:0]
+    # the field of each quote: the bounds before it (in file order, so sorted)
+    q_field = (
+        np.cumsum(is_bound, dtype=np.int32 if part.size < 2**31 else np.int64)[is_quote]
+        if has_quotes
+        else bounds[:0]
+    )
     del pos, ch, is_bound, nl_c, cr_c, sep_c, is_quote
     if part[-1] != ord("\n"):
         bounds = np.append(bounds, part.size)
@@ -279,7 +284,9 @@ def _split_chunk(
         # file written with QUOTE_ALL, as R's write.csv does), is its bytes
         # between the quotes: its range shrinks by one byte each side, for all
         # such cells at once.  Cells with other quotes are looked at one by one.
-        quoted, n_quotes = np.unique(np.searchsorted(starts + lens, q_at), return_counts=True)
+        first_quote = np.flatnonzero(np.diff(q_field, prepend=-1))  # runs of one field
+        quoted = q_field[first_quote].astype(np.int64)
+        n_quotes = np.diff(np.append(first_quote, q_field.size))
         q_starts, q_lens = starts[quoted], lens[quoted]
         q_last = q_starts + np.maximum(q_lens - 1, 0)
         plain = (
