@@ -135,7 +135,7 @@ def _csv_cells(data: bytes, max_records: int | None = None) -> Cells:
         _decode(data)  # checks UTF-8 (and reports where it is not)
     raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
-        cells = split_csv(raw, max_records)
+        cells = split_csv(raw, max_records, numeric=("weight",))
     except UnicodeDecodeError:
         _decode(data)  # raises ExchangeError naming the line and column
         raise

@@ -99,6 +99,10 @@ class Cells:
     width: IntArray
     columns: list[Column]
     extra_blank: BoolArray
+    #: column index -> each row's value, for a column read as numbers straight
+    #: from the bytes (:func:`_plain_numbers`); its :class:`Column` then only
+    #: tells blank cells ("") from the others ("0")
+    numbers: Mapping[int, npt.NDArray[np.float64]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -338,7 +342,9 @@ def _split_chunks(
             yield ahead.popleft().result()
 
 
-def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
+def split_csv(
+    data: bytes, max_records: int | None = None, numeric: Sequence[str] = ()
+) -> Cells | None:
     """Split CSV bytes (BOM removed) into cells.
 
     Every cell is decoded, so bytes that are not UTF-8 raise
@@ -348,6 +354,10 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
     newline outside quotes, so memory stays a few times the file size.
     Returns None when the bytes need Python's csv module to be split exactly.
     :param max_records: stop after this many records (header included).
+    :param numeric: header names whose cells, when there are at least
+        :data:`ARROW_WEIGHTS` rows and every cell is blank or a positive plain
+        decimal, are read as numbers without dictionary encoding
+        (``Cells.numbers``); otherwise they are encoded like any column.
     """
     buf = np.frombuffer(data, dtype=np.uint8)
     if buf.size == 0:
@@ -423,10 +433,20 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
         if c < h:  # cells beyond the header are only checked for being blank
             by_column[c][rec] = value
 
+    numbers: dict[int, npt.NDArray[np.float64]] = {}
+    as_numbers = {
+        c for c, name in enumerate(header) if name.strip() in numeric and not by_column[c]
+    } if n >= ARROW_WEIGHTS else set()  # fmt: skip
+
     def encode(c: int) -> Column:
-        column = _encode_column(
-            buf, np.concatenate(col_starts[c]), np.concatenate(col_lens[c]), by_column[c]
-        )
+        c_starts, c_lens = np.concatenate(col_starts[c]), np.concatenate(col_lens[c])
+        if c in as_numbers:
+            values = _plain_numbers(buf, c_starts, c_lens)
+            if values is not None:
+                numbers[c] = values
+                col_starts[c] = col_lens[c] = []
+                return Column((c_lens > 0).astype(np.int64), ["", "0"])
+        column = _encode_column(buf, c_starts, c_lens, by_column[c])
         col_starts[c] = col_lens[c] = []
         return column
 
@@ -436,7 +456,7 @@ def split_csv(data: bytes, max_records: int | None = None) -> Cells | None:
     for i, blank in extra.items():
         extra_blank[i] = blank
     data_width = np.concatenate(widths) if widths else np.zeros(0, dtype=np.int64)
-    return Cells(header, data_width.astype(np.int64), columns, extra_blank)
+    return Cells(header, data_width.astype(np.int64), columns, extra_blank, numbers)
 
 
 def _cell_text(
@@ -659,6 +679,42 @@ def _plain_decimals(values: list[str]) -> tuple[BoolArray, npt.NDArray[np.float6
     plain = pc.match_substring_regex(text, PLAIN_DECIMAL)
     number = pc.cast(pc.if_else(plain, text, "0"), pa.float64())
     return plain.to_numpy(zero_copy_only=False), number.to_numpy()
+
+
+def _plain_numbers(
+    buf: npt.NDArray[np.uint8], starts: FieldArray, lens: FieldArray
+) -> npt.NDArray[np.float64] | None:
+    """Each cell's value (1.0 where blank) when every cell is blank or a positive plain
+    decimal (:data:`PLAIN_DECIMAL`), read by Arrow straight from the cells' bytes; else None.
+
+    A column with a value per row (a million weights) then needs neither a
+    dictionary nor a million Python strings; the values are those of
+    :func:`_weights` (the same cast, tested).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lens64 = lens.astype(np.int64)
+    offsets = np.zeros(lens64.size + 1, dtype=np.int64)
+    np.cumsum(lens64, out=offsets[1:])
+    total = int(offsets[-1])
+    # byte k of the gathered text comes from buf[starts[i] + (k - offsets[i])]
+    shift = np.repeat(starts.astype(np.int64) - offsets[:-1], lens64)
+    text = buf[np.arange(total, dtype=np.int64) + shift]
+    cells = pa.Array.from_buffers(
+        pa.large_binary(), lens64.size, [None, pa.py_buffer(offsets), pa.py_buffer(text)]
+    )
+    blank = lens64 == 0
+    plain = pc.match_substring_regex(cells, PLAIN_DECIMAL).to_numpy(zero_copy_only=False)
+    if not (plain | blank).all():
+        return None
+    number = pc.cast(
+        pc.if_else(pa.array(blank), b"1", cells).cast(pa.large_string()), pa.float64()
+    ).to_numpy()
+    if not (number > 0).all():
+        return None
+    out: npt.NDArray[np.float64] = number
+    return out
 
 
 def _weights(values: list[str]) -> tuple[npt.NDArray[np.float64], list[str | None]]:
@@ -885,8 +941,13 @@ def validate(
          for v in ch_vals],
     )  # fmt: skip
     wt_col, wt_u = column("weight")
-    weight_u, w_reason = _weights(wt_u)
-    check("weight", 5, wt_col.inverse, w_reason)
+    wt_numbers = cells.numbers.get(col.get("weight", -1))
+    if wt_numbers is None:
+        weight_u, w_reason = _weights(wt_u)
+        check("weight", 5, wt_col.inverse, w_reason)
+        weight_rows = weight_u[wt_col.inverse]
+    else:  # read as numbers from the bytes: every cell blank or a positive plain decimal
+        weight_rows = wt_numbers
 
     # indicators: value, then "not asked of the group"
     codes = framework.indicator_codes
@@ -1020,7 +1081,7 @@ def validate(
         submitted_values=submitted_values,
         channel=kept(ch_col.inverse),
         channel_values=ch_vals,
-        weight=weight_u[kept(wt_col.inverse)],
+        weight=kept(weight_rows),
         points=kept(points),
         dont_know=kept(dont_know),
         concerns=concern_mask[kept(cn_col.inverse)],

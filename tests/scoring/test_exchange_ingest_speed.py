@@ -69,3 +69,34 @@ def test_stripped_is_strip_per_value(odd: str) -> None:
     assert ingest._stripped(values) == [v.strip() for v in values]
     clean = values[:-1]
     assert ingest._stripped(clean) is clean  # no whitespace anywhere: the list itself
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_weights_read_as_numbers_from_the_bytes(
+    monkeypatch: pytest.MonkeyPatch, quoted: bool
+) -> None:
+    """Blank and plain positive weights (quoted or not) are read straight from the bytes, to
+    the bits of the per-value path; one weight that is not (zero, spaces, an exponent) sends
+    the column back to that path, with its messages."""
+    from scoring.ingest import split_csv
+
+    rng = np.random.default_rng(8)
+    weights = [repr(float(x)) for x in rng.lognormal(0, 0.5, 300)] + ["", "007", "1"] * 20
+    data = _file([f'"{w}"' if quoted else w for w in weights])
+    python_path = _outcome(data)
+    assert python_path[0] == "ok"
+    monkeypatch.setattr(ingest, "ARROW_WEIGHTS", 1)
+    cells = split_csv(data, numeric=("weight",))
+    assert cells is not None
+    column = cells.header.index("weight")
+    assert column in cells.numbers
+    assert cells.columns[column].uniques == ["", "0"]  # blank or not, nothing else kept
+    assert _outcome(data) == python_path
+    for bad in ("0", " 2.5", "1e3", "abc"):
+        odd = _file([*weights[:50], bad, *weights[50:]])
+        cells = split_csv(odd, numeric=("weight",))
+        assert cells is not None and column not in cells.numbers
+        monkeypatch.setattr(ingest, "ARROW_WEIGHTS", 10**9)
+        expected = _outcome(odd)
+        monkeypatch.setattr(ingest, "ARROW_WEIGHTS", 1)
+        assert _outcome(odd) == expected
