@@ -300,7 +300,8 @@ def _split_chunk(
         starts[quoted[plain]] += 1
         lens[quoted[plain]] -= 2
         others = quoted[~plain]
-        record = np.cumsum(is_nl) - is_nl if others.size else is_nl  # record of each field
+        if others.size:
+            record = np.cumsum(is_nl) - is_nl  # record of each field
         for f in others.tolist():
             s0 = a + int(starts[f])
             raw = data[s0 : s0 + int(lens[f])]
@@ -673,11 +674,20 @@ def _plain_decimals(values: list[str]) -> tuple[BoolArray, npt.NDArray[np.float6
     the same bits (``tests/scoring/test_exchange_ingest_speed.py``).
     """
     import pyarrow as pa
+
+    return _arrow_decimals(pa.array(values, type=pa.string()))
+
+
+def _arrow_decimals(text: Any) -> tuple[BoolArray, npt.NDArray[np.float64]]:
+    """Which cells of an Arrow string or binary array are plain decimals, and their
+    values (0.0 for the others): Arrow's correctly rounded cast."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pa.array(values, type=pa.string())
     plain = pc.match_substring_regex(text, PLAIN_DECIMAL)
-    number = pc.cast(pc.if_else(plain, text, "0"), pa.float64())
+    zero = pa.scalar(b"0" if pa.types.is_large_binary(text.type) else "0", text.type)
+    digits = pc.if_else(plain, text, zero).cast(pa.large_string())  # plain cells: ASCII
+    number = pc.cast(digits, pa.float64())
     return plain.to_numpy(zero_copy_only=False), number.to_numpy()
 
 
@@ -692,7 +702,6 @@ def _plain_numbers(
     :func:`_weights` (the same cast, tested).
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     lens64 = lens.astype(np.int64)
     offsets = np.zeros(lens64.size + 1, dtype=np.int64)
@@ -705,16 +714,11 @@ def _plain_numbers(
         pa.large_binary(), lens64.size, [None, pa.py_buffer(offsets), pa.py_buffer(text)]
     )
     blank = lens64 == 0
-    plain = pc.match_substring_regex(cells, PLAIN_DECIMAL).to_numpy(zero_copy_only=False)
+    plain, number = _arrow_decimals(cells)
     if not (plain | blank).all():
         return None
-    number = pc.cast(
-        pc.if_else(pa.array(blank), b"1", cells).cast(pa.large_string()), pa.float64()
-    ).to_numpy()
-    if not (number > 0).all():
-        return None
-    out: npt.NDArray[np.float64] = number
-    return out
+    out: npt.NDArray[np.float64] = np.where(blank, 1.0, number)
+    return out if (out > 0).all() else None
 
 
 def _weights(values: list[str]) -> tuple[npt.NDArray[np.float64], list[str | None]]:

@@ -80,7 +80,7 @@ def _perturbed(
     take the same branch.
     """
     D = dims.shape[0]
-    step = max(1, _PERTURBED_BUDGET // max(1, num[..., 0, :].size))
+    step = max(1, _PERTURBED_BUDGET // max(1, num.shape[0] * num.shape[-1]))  # S x J a draw
     out = np.empty((D, num.shape[0]))
     branch: set[bool] = set()
     for d0 in range(0, D, step):
