@@ -19,10 +19,12 @@ the unbiased with-replacement variance ``s_c² / n_c``.  Cells below
 held at their observed totals here and their (borrowed) variance is added by
 the engine (see :mod:`scoring.variance`).
 
-Counts are exact multinomial draws (indices drawn uniformly with
-``Generator.integers`` and tallied with ``np.bincount``).  Each cell has its own
-generator spawned from ``SeedSequence(seed)``, so results do not depend on
-chunk sizes.  Replicates are processed in chunks, keeping memory bounded.
+Counts are exact multinomial draws: indices drawn uniformly (:class:`CellStream`:
+Lemire's method on 16-bit slices of PCG64's output) and tallied with
+``np.add.at``.  Each cell has its own generator spawned from
+``SeedSequence(seed)`` and each replicate starts at a fixed place in its
+stream, so results do not depend on chunk sizes, workers or route.
+Replicates are processed in chunks, keeping memory bounded.
 
 References: Rao, J. N. K. and Wu, C. F. J. (1988), "Resampling inference with
 complex survey data", *JASA* 83, 231-241; Rao, J. N. K., Wu, C. F. J. and Yue,
@@ -71,6 +73,7 @@ __all__ = [
 
 MIN_REPLICATES, MAX_REPLICATES = BOOT_RANGE  # checked by scoring.settings.check_boot
 _COUNT_BUDGET = 262_144  # resampling counts drawn at once per worker (x 8 bytes: in cache)
+_SHORT_CELL = 1 << 16  # largest cell whose draws are 16-bit slices (:class:`CellStream`)
 #: streets a worker draws and combines together (:func:`indicator_replicates`): one
 #: group combination for all of them instead of one per street
 STREETS_TOGETHER = 8
@@ -148,6 +151,55 @@ def _parallel_workers() -> Iterator[int]:
         setter(before)
 
 
+class CellStream:
+    """The resampling draws of one cell (street x group): uniform indices in ``[0, n_c)``.
+
+    The cell's own PCG64 is child ``c`` of ``SeedSequence(seed)``.  Each
+    replicate takes ``ceil((n_c − 1) / 4)`` whole 64-bit outputs, read as 16-bit
+    slices ``u``, and maps each to ``(u n_c) >> 16`` (Lemire 2019, "Fast random
+    integer generation in an interval", *ACM TOMACS* 29(1)).  A slice whose low
+    16 bits of ``u n_c`` fall below ``2^16 mod n_c`` is rejected, which makes
+    the mapping exactly uniform, and redrawn from a second generator (child 1
+    of the cell's SeedSequence, made on first need) in replicate order.  So
+    every replicate starts at a fixed place in the stream and a replicate's
+    draws do not depend on how replicates are grouped into calls (chunks,
+    workers, routes).  NumPy's own 16-bit ``Generator.integers`` would be as
+    fast but discards the rest of its last 32-bit word at the end of every
+    call, which makes its draws depend on that grouping.  Cells of more than
+    2^16 respondents draw with 64-bit ``Generator.integers`` (grouping-free).
+    """
+
+    __slots__ = ("_bits", "_seed", "_cell", "_spare")
+
+    def __init__(self, seed: int, cell: int) -> None:
+        self._bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(cell,)))
+        self._seed, self._cell = seed, cell
+        self._spare: np.random.Generator | None = None
+
+    def _redraws(self) -> np.random.Generator:
+        if self._spare is None:
+            seq = np.random.SeedSequence(self._seed, spawn_key=(self._cell, 1))
+            self._spare = np.random.Generator(np.random.PCG64(seq))
+        return self._spare
+
+    def indices(
+        self, nc: int, rows: int, buf: npt.NDArray[np.uint32]
+    ) -> npt.NDArray[np.uint32] | npt.NDArray[np.int64]:
+        """The next ``rows`` replicates' ``nc − 1`` draws, (rows, nc − 1), in ``buf`` if 16-bit."""
+        if nc > _SHORT_CELL:
+            return np.random.Generator(self._bits).integers(0, nc, size=(rows, nc - 1))
+        words = -(-(nc - 1) // 4)
+        u = self._bits.random_raw(rows * words).view(np.uint16).reshape(rows, 4 * words)
+        m = buf[: rows * (nc - 1)].reshape(rows, nc - 1)
+        np.multiply(u[:, : nc - 1], np.uint32(nc), out=m, dtype=np.uint32)
+        low = (1 << 16) % nc
+        bad = np.flatnonzero(m.astype(np.uint16) < low) if low else None
+        m >>= np.uint32(16)
+        if bad is not None and bad.size:
+            m.flat[bad] = self._redraws().integers(0, nc, size=bad.size)
+        return m
+
+
 class _Tally:
     """One worker's reusable buffers for drawing resampling counts.
 
@@ -158,25 +210,30 @@ class _Tally:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.counts: dict[np.dtype[Any], npt.NDArray[Any]] = {}
+        self.buffers: dict[np.dtype[Any], npt.NDArray[Any]] = {}
+
+    def _buffer(self, dtype: npt.DTypeLike, n: int) -> npt.NDArray[Any]:
+        key = np.dtype(dtype)
+        buf = self.buffers.get(key)
+        if buf is None:
+            buf = self.buffers[key] = np.empty(self.size, dtype=key)
+        return buf[:n]
 
     def draw(
-        self, gen: np.random.Generator, nc: int, rows: int, dtype: np.dtype[Any]
+        self, stream: CellStream, nc: int, rows: int, dtype: np.dtype[Any]
     ) -> npt.NDArray[Any]:
         """Counts (rows, nc) of ``nc − 1`` uniform draws out of ``nc``, per row, as ``dtype``.
 
-        Exact multinomial counts: indices from ``Generator.integers`` (Lemire's
-        unbiased bounded integers), tallied straight into the real type of the
-        matrix product (whole numbers below 2^24 are exact in float32).
+        Exact multinomial counts (:class:`CellStream`), tallied straight into
+        the real type of the matrix product (whole numbers below 2^24 are exact
+        in float32).
         """
-        idx = gen.integers(0, nc, size=(rows, nc - 1))
-        idx += (np.arange(rows) * nc)[:, None]
-        buf = self.counts.get(dtype)
-        if buf is None:
-            buf = self.counts[dtype] = np.empty(self.size, dtype=dtype)
-        counts = buf[: rows * nc]
+        idx = stream.indices(nc, rows, self._buffer(np.uint32, rows * (nc - 1)))
+        flat = self._buffer(np.intp, rows * (nc - 1)).reshape(rows, nc - 1)
+        np.add(idx, (np.arange(rows) * nc)[:, None], out=flat)
+        counts = self._buffer(dtype, rows * nc)
         counts[:] = 0
-        np.add.at(counts, idx.ravel(), counts.dtype.type(1))  # same type: NumPy's fast path
+        np.add.at(counts, flat.ravel(), counts.dtype.type(1))  # same type: NumPy's fast path
         return counts.reshape(rows, nc)
 
 
@@ -185,7 +242,7 @@ def _tally(cells_max: int) -> _Tally:
 
 
 def _cell_totals(
-    gen: np.random.Generator,
+    gen: CellStream,
     x: npt.NDArray[np.float32],
     out: npt.NDArray[np.float32],
     tally: _Tally,
@@ -225,7 +282,7 @@ def _cell_totals(
     out *= out.dtype.type(nc / (nc - 1))
 
 
-def _cell_counts(gen: np.random.Generator, nc: int, bc: int) -> npt.NDArray[np.float32]:
+def _cell_counts(gen: CellStream, nc: int, bc: int) -> npt.NDArray[np.float32]:
     """Rao-Wu resampling counts (bc, nc), scaled: the draws :func:`_cell_totals` makes."""
     if nc < TINY_CELL:
         return np.ones((bc, nc), dtype=np.float32)
@@ -243,7 +300,7 @@ def _raked_cell_totals(
     features: npt.NDArray[np.float32],
     layout: CellLayout,
     boot: int,
-    gens: Sequence[np.random.Generator],
+    gens: Sequence[CellStream],
     raking: ReplicateRaking,
 ) -> Iterator[npt.NDArray[np.float32]]:
     """:func:`replicate_cell_totals` with every replicate re-raked (see :class:`ReplicateRaking`).
@@ -295,17 +352,14 @@ def _raked_cell_totals(
             yield out.reshape(layout.n_streets, layout.n_groups, bc, F)
 
 
-def _cell_generators(seed: int, cells: int) -> list[np.random.Generator]:
-    """One PCG64 generator per cell: the children of ``SeedSequence(seed)``.
+def _cell_streams(seed: int, cells: int) -> list[CellStream]:
+    """One :class:`CellStream` per cell: child c of ``SeedSequence(seed)`` for cell c.
 
     Child c of ``SeedSequence(seed).spawn(cells)`` is ``SeedSequence(seed,
     spawn_key=(c,))``; made directly, 900 of them take 8 ms instead of the
     50 ms of ``spawn``, with the same streams.
     """
-    return [
-        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(c,))))
-        for c in range(cells)
-    ]
+    return [CellStream(seed, c) for c in range(cells)]
 
 
 def replicate_cell_totals(
@@ -325,7 +379,7 @@ def replicate_cell_totals(
         (:mod:`scoring.raking`); None: the features' weights as they are.
     """
     C, F = layout.n_cells, features.shape[1]
-    gens = _cell_generators(seed, C)
+    gens = _cell_streams(seed, C)
     if raking is not None:
         yield from _raked_cell_totals(features, layout, boot, gens, raking)
         return
@@ -470,7 +524,7 @@ def indicator_replicates(
     empty = rows(0, 0)
     G, F = layout.n_groups, empty.shape[1]
     J = F // 2
-    gens = _cell_generators(seed, layout.n_cells)
+    gens = _cell_streams(seed, layout.n_cells)
     chunk = _chunk(layout, F, boot)
     ind, blocks = street_blocks(layout, boot, J)
     starts = layout.starts

@@ -22,11 +22,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .bootstrap import (
+    CellStream,
     FeatureRows,
     Replicates,
     _by_replicate_parts,
     _cell_counts,
-    _cell_generators,
+    _cell_streams,
     _parallel_workers,
     _slicer,
     raked_chunk,
@@ -101,7 +102,7 @@ def raked_indicator_replicates(
     J = F // 2
     chunk = raked_chunk(layout, F, boot)
     chunks = [(b0, min(boot, b0 + chunk)) for b0 in range(0, boot, chunk)]
-    gens = _cell_generators(seed, layout.n_cells)
+    gens = _cell_streams(seed, layout.n_cells)
     raked_cells = raking.raked_cells
     ind, blocks = street_blocks(layout, boot, J)
     ratios = (
@@ -127,7 +128,7 @@ def _street_block(
     rows: FeatureRows,
     layout: CellLayout,
     chunks: Sequence[tuple[int, int]],
-    gens: Sequence[np.random.Generator],
+    gens: Sequence[CellStream],
     raking: ReplicateRaking,
     raked_cells: npt.NDArray[np.bool_],
     shares: FloatArray,
