@@ -20,7 +20,8 @@ held at their observed totals here and their (borrowed) variance is added by
 the engine (see :mod:`scoring.variance`).
 
 Counts are exact multinomial draws: indices drawn uniformly (:class:`CellStream`:
-Lemire's method on 16-bit slices of PCG64's output) and tallied with
+``Generator.integers``, or for cells of 512 or more Lemire's method on 16-bit
+slices of PCG64's output) and tallied with
 ``np.add.at``.  Each cell has its own generator spawned from
 ``SeedSequence(seed)`` and each replicate starts at a fixed place in its
 stream, so results do not depend on chunk sizes, workers or route.
@@ -73,7 +74,9 @@ __all__ = [
 
 MIN_REPLICATES, MAX_REPLICATES = BOOT_RANGE  # checked by scoring.settings.check_boot
 _COUNT_BUDGET = 262_144  # resampling counts drawn at once per worker (x 8 bytes: in cache)
-_SHORT_CELL = 1 << 16  # largest cell whose draws are 16-bit slices (:class:`CellStream`)
+#: cells whose draws are 16-bit slices (:class:`CellStream`); the others use 64-bit
+#: ``Generator.integers``, cheaper per call, so faster for small cells
+_SLICED_CELLS = (512, 1 << 16)
 #: streets a worker draws and combines together (:func:`indicator_replicates`): one
 #: group combination for all of them instead of one per street
 STREETS_TOGETHER = 8
@@ -165,8 +168,12 @@ class CellStream:
     draws do not depend on how replicates are grouped into calls (chunks,
     workers, routes).  NumPy's own 16-bit ``Generator.integers`` would be as
     fast but discards the rest of its last 32-bit word at the end of every
-    call, which makes its draws depend on that grouping.  Cells of more than
-    2^16 respondents draw with 64-bit ``Generator.integers`` (grouping-free).
+    call, which makes its draws depend on that grouping.
+
+    This costs half as much per draw as 64-bit ``Generator.integers`` but more
+    per call, so only cells of 512 to 2^16 respondents draw this way; the
+    others draw with ``Generator.integers`` on the same PCG64 (grouping-free
+    too, and the draws of every release before this one).
     """
 
     __slots__ = ("_bits", "_seed", "_cell", "_spare")
@@ -186,14 +193,15 @@ class CellStream:
         self, nc: int, rows: int, buf: npt.NDArray[np.uint32]
     ) -> npt.NDArray[np.uint32] | npt.NDArray[np.int64]:
         """The next ``rows`` replicates' ``nc − 1`` draws, (rows, nc − 1), in ``buf`` if 16-bit."""
-        if nc > _SHORT_CELL:
+        low, high = _SLICED_CELLS
+        if not low <= nc <= high:
             return np.random.Generator(self._bits).integers(0, nc, size=(rows, nc - 1))
         words = -(-(nc - 1) // 4)
         u = self._bits.random_raw(rows * words).view(np.uint16).reshape(rows, 4 * words)
         m = buf[: rows * (nc - 1)].reshape(rows, nc - 1)
         np.multiply(u[:, : nc - 1], np.uint32(nc), out=m, dtype=np.uint32)
-        low = (1 << 16) % nc
-        bad = np.flatnonzero(m.astype(np.uint16) < low) if low else None
+        reject = (1 << 16) % nc
+        bad = np.flatnonzero(m.astype(np.uint16) < reject) if reject else None
         m >>= np.uint32(16)
         if bad is not None and bad.size:
             m.flat[bad] = self._redraws().integers(0, nc, size=bad.size)

@@ -12,9 +12,9 @@ def _buffer(nc: int, rows: int) -> np.ndarray:
     return np.empty(rows * (nc - 1), dtype=np.uint32)
 
 
-@pytest.mark.parametrize("nc", [2, 3, 111, 40_000, 65_536, 65_537])
+@pytest.mark.parametrize("nc", [2, 3, 111, 511, 512, 600, 40_000, 65_536, 65_537])
 def test_draws_do_not_depend_on_how_replicates_are_grouped(nc: int) -> None:
-    rows = 9 if nc < 65_536 else 3
+    rows = 9 if nc < 40_000 else 3
     whole = CellStream(2024, 7).indices(nc, rows, _buffer(nc, rows)).copy()
     parts = CellStream(2024, 7)
     split = [parts.indices(nc, k, _buffer(nc, k)).copy() for k in (1, rows - 3, 2)]
@@ -51,7 +51,7 @@ class _Marked:
         return np.full(size, self.n, dtype=np.int64)
 
 
-@pytest.mark.parametrize("nc", [5, 111, 40_000, 65_535])
+@pytest.mark.parametrize("nc", [512, 600, 40_000, 65_535])
 def test_every_index_takes_the_same_number_of_slices(nc: int) -> None:
     """Fed every 16-bit value once, each index in [0, n) is drawn floor(2^16 / n) times
     and the other 2^16 mod n slices are redrawn: exactly uniform (Lemire's method)."""
@@ -71,8 +71,18 @@ def test_every_index_takes_the_same_number_of_slices(nc: int) -> None:
     assert (counts[:nc] == (1 << 16) // nc).all()
 
 
-def test_counts_are_multinomial_draws_of_n_minus_one() -> None:
-    nc, boot = 37, 4000
+def test_small_cells_keep_generator_integers() -> None:
+    """Below 512 respondents a cell draws with Generator.integers on its PCG64:
+    the draws (and so every score) of the releases before the 16-bit slices."""
+    seq = np.random.SeedSequence(2024, spawn_key=(7,))
+    expected = np.random.Generator(np.random.PCG64(seq)).integers(0, 111, size=(9, 110))
+    got = CellStream(2024, 7).indices(111, 9, _buffer(111, 9))
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("nc", [37, 700])
+def test_counts_are_multinomial_draws_of_n_minus_one(nc: int) -> None:
+    boot = 4000 if nc < 512 else 400
     counts = _cell_counts(CellStream(3, 2), nc, boot) / np.float32(nc / (nc - 1))
     np.testing.assert_allclose(counts.sum(axis=1), nc - 1, rtol=1e-6)
     # each count is Binomial(n - 1, 1/n): mean (n-1)/n, variance (n-1)/n (1 - 1/n)
