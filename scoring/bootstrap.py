@@ -48,7 +48,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
 
 from . import tdist as t_dist
 from .dataset import BoolArray, FloatArray
@@ -56,6 +55,7 @@ from .estimators import CellLayout, Weights, combine_groups, composite
 from .raking_replicates import ReplicateRaking
 from .raking_solver import N_CLASS
 from .settings import BOOT_RANGE
+from .special import ndtr
 from .variance import TINY_CELL
 
 __all__ = [

@@ -43,11 +43,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from . import tdist as t_dist
 from .dataset import BoolArray, FloatArray
 from .settings import BAND_RULES
+from .special import ndtr, ndtri
 
 __all__ = [
     "ALARM_Z",

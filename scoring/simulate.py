@@ -75,7 +75,7 @@ def _expected_score(
     mean: FloatArray, sd: float, cuts: FloatArray, scores: FloatArray
 ) -> FloatArray:
     """E[score(point)] for a latent N(mean, sd²) answer cut at ``cuts``."""
-    from scipy.special import ndtr  # local: keeps scipy out of the offline scorer's start
+    from .special import ndtr
 
     cdf: FloatArray = np.asarray(ndtr((cuts[None, :] - mean.reshape(-1, 1)) / sd), float)
     lower = np.concatenate([np.zeros((cdf.shape[0], 1)), cdf], axis=1)

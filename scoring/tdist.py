@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import stdtr, stdtrit
+
+from .special import stdtr, stdtrit
 
 __all__ = ["cdf", "ppf"]
 
