@@ -13,7 +13,16 @@ import pytest
 from survey.cli import COMMANDS, EXTERNAL, OFFLINE
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("flask", "werkzeug", "sqlalchemy", "jinja2", "weasyprint", "matplotlib", "scipy.stats")
+HEAVY = (
+    "flask",
+    "werkzeug",
+    "sqlalchemy",
+    "jinja2",
+    "weasyprint",
+    "matplotlib",
+    "scipy.stats",
+    "scipy.special",
+)
 
 
 def _run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
