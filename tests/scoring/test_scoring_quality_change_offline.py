@@ -107,6 +107,35 @@ def _records(sim, fw):
     return out
 
 
+def test_score_file_scores_at_a_short_switch_interval_and_restores_it(tmp_path, monkeypatch):
+    import sys
+
+    import scoring.engine
+    from scoring import offline
+
+    fw = load_default_framework()
+    sim = simulate(fw, ["鼓楼街道", "宁海路街道"], 40, seed=3)
+    fw_path = tmp_path / "fw.toml"
+    fw_path.write_text(dump_framework(fw), encoding="utf-8")
+    csv_path = tmp_path / "responses.csv"
+    csv_path.write_bytes(write_csv(_records(sim, fw), fw))
+    seen = []
+    real = scoring.engine.score
+
+    def spy(*args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scoring.engine, "score", spy)
+    before = sys.getswitchinterval()
+    score_file(fw_path, csv_path, tmp_path / "a.json", boot=100, seed=5)
+    assert seen == [pytest.approx(min(before, offline.SWITCH_INTERVAL))]
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ExchangeError):  # restored on errors too
+        score_file(fw_path, fw_path, tmp_path / "b.json", boot=100, seed=5)
+    assert sys.getswitchinterval() == before
+
+
 def test_score_file_round_trip(tmp_path):
     fw = load_default_framework()
     sim = simulate(fw, ["鼓楼街道", "宁海路街道", "湖南路街道"], 60, seed=3)
