@@ -189,13 +189,24 @@ class CellStream:
             self._spare = np.random.Generator(np.random.PCG64(seq))
         return self._spare
 
-    def indices(
-        self, nc: int, rows: int, buf: npt.NDArray[np.uint32]
-    ) -> npt.NDArray[np.uint32] | npt.NDArray[np.int64]:
-        """The next ``rows`` replicates' ``nc − 1`` draws, (rows, nc − 1), in ``buf`` if 16-bit."""
+    @staticmethod
+    def sliced(nc: int) -> bool:
+        """Whether a cell of ``nc`` respondents draws by 16-bit slices."""
         low, high = _SLICED_CELLS
-        if not low <= nc <= high:
+        return low <= nc <= high
+
+    def indices(
+        self, nc: int, rows: int, buf: npt.NDArray[np.uint32] | None = None
+    ) -> npt.NDArray[np.uint32] | npt.NDArray[np.int64]:
+        """The next ``rows`` replicates' ``nc − 1`` draws, (rows, nc − 1).
+
+        Sliced cells (:meth:`sliced`) write them into ``buf`` (at least
+        ``rows (nc − 1)`` long) when given; the others return a new array.
+        """
+        if not self.sliced(nc):
             return np.random.Generator(self._bits).integers(0, nc, size=(rows, nc - 1))
+        if buf is None:
+            buf = np.empty(rows * (nc - 1), dtype=np.uint32)
         words = -(-(nc - 1) // 4)
         u = self._bits.random_raw(rows * words).view(np.uint16).reshape(rows, 4 * words)
         m = buf[: rows * (nc - 1)].reshape(rows, nc - 1)
@@ -236,9 +247,14 @@ class _Tally:
         the real type of the matrix product (whole numbers below 2^24 are exact
         in float32).
         """
-        idx = stream.indices(nc, rows, self._buffer(np.uint32, rows * (nc - 1)))
-        flat = self._buffer(np.intp, rows * (nc - 1)).reshape(rows, nc - 1)
-        np.add(idx, (np.arange(rows) * nc)[:, None], out=flat)
+        offsets = (np.arange(rows) * nc)[:, None]
+        if stream.sliced(nc):
+            idx = stream.indices(nc, rows, self._buffer(np.uint32, rows * (nc - 1)))
+            flat = self._buffer(np.intp, rows * (nc - 1)).reshape(rows, nc - 1)
+            np.add(idx, offsets, out=flat)
+        else:  # a new intp array: offset in place
+            flat = stream.indices(nc, rows)
+            flat += offsets
         counts = self._buffer(dtype, rows * nc)
         counts[:] = 0
         np.add.at(counts, flat.ravel(), counts.dtype.type(1))  # same type: NumPy's fast path
