@@ -194,20 +194,35 @@ def _decode_all(values: list[bytes]) -> list[str]:
 
 
 CHUNK_BYTES = 8 << 20  # the splitter's working set: a few arrays of this many entries
+SHARED_BYTES = 1 << 20  # files from this size on are cut into at least one piece per worker
+
+
+def _piece_bytes(size: int) -> int:
+    """The length of the pieces a file of ``size`` bytes is cut into.
+
+    At most :data:`CHUNK_BYTES`, and equal pieces, at least one per worker
+    from :data:`SHARED_BYTES` on: an 8.2 MB file (100,000 responses) used to
+    be cut into 8 MB and 0.2 MB, so one thread split nearly all of it.
+    """
+    pieces = -(-size // CHUNK_BYTES)
+    if size >= SHARED_BYTES:
+        pieces = max(pieces, _workers())
+    return max(1, -(-size // max(pieces, 1)))
 
 
 def _chunk_bounds(data: bytes) -> list[tuple[int, int]]:
-    """Cut ``data`` after newlines outside quotes into pieces of about CHUNK_BYTES.
+    """Cut ``data`` after newlines outside quotes into pieces of about :func:`_piece_bytes`.
 
     The quotes are counted once, line by line past the first candidate cut
     (recounting from the piece's start at every newline was quadratic: a
     file with one stray quote took minutes).
     """
     size = len(data)
+    piece = _piece_bytes(size)
     out = []
     a = 0
     while a < size:
-        e = min(a + CHUNK_BYTES, size)
+        e = min(a + piece, size)
         if e < size:
             j = data.find(b"\n", e - 1)
             quotes = data.count(b'"', a, j + 1) if j != -1 else 0

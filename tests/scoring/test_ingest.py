@@ -240,6 +240,24 @@ def test_cutting_pieces_scans_a_file_with_a_stray_quote_once(monkeypatch):
     assert _CountingBytes.scanned <= len(quoted)
 
 
+def test_a_file_is_cut_into_one_equal_piece_per_worker(monkeypatch):
+    """A file just over CHUNK_BYTES (100,000 responses are 8.2 MB) is cut in equal
+    pieces, one per worker, not into a full piece and a sliver; small files stay whole;
+    the table is the same however the file is cut."""
+    monkeypatch.setattr(ingest, "_workers", lambda: 2)
+    size = ingest.CHUNK_BYTES + (200 << 10)
+    assert ingest._piece_bytes(size) == -(-size // 2)
+    assert ingest._piece_bytes(3 * ingest.CHUNK_BYTES + 1) == ingest.CHUNK_BYTES // 4 * 3 + 1
+    assert ingest._piece_bytes(ingest.SHARED_BYTES - 1) == ingest.SHARED_BYTES - 1
+    monkeypatch.setattr(ingest, "SHARED_BYTES", 1000)
+    data = _sim_csv(per=60).removeprefix(b"\xef\xbb\xbf")  # split_csv takes it without a BOM
+    pieces = ingest._chunk_bounds(data)
+    assert len(pieces) == 2 and abs((pieces[0][1]) - len(data) / 2) < 200
+    assert _outcome(split_csv(data)) == _outcome(
+        cells_from_rows(list(csv.reader(io.StringIO(data.decode(), newline=""))))
+    )
+
+
 def test_a_file_quoting_every_cell_reads_like_one_quoting_none():
     """QUOTE_ALL (R's write.csv) and minimal quoting give the same table."""
     data = _sim_csv()
