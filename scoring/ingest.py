@@ -279,10 +279,12 @@ def _split_chunk(
         else bounds[:0]
     )
     del pos, ch, is_bound, nl_c, cr_c, sep_c, is_quote
+    if buf.size < 2**31:  # offsets fit in 32 bits: half the fresh memory from here on
+        bounds = bounds.astype(np.int32)
     if part[-1] != ord("\n"):
-        bounds = np.append(bounds, part.size)
+        bounds = np.append(bounds, bounds.dtype.type(part.size))
         is_nl = np.append(is_nl, True)
-    starts = np.empty(bounds.size, dtype=np.int64)
+    starts = np.empty(bounds.size, dtype=bounds.dtype)
     starts[0] = 0
     starts[1:] = bounds[:-1] + 1
     lens = bounds - starts
@@ -327,8 +329,6 @@ def _split_chunk(
             rec = int(record[f])
             patches[(rec, f - int(first[rec]))] = inner.replace(b'""', b'"')
     starts += a
-    if buf.size < 2**31:  # offsets fit in 32 bits: they are kept until every column is read
-        return starts.astype(np.int32), lens.astype(np.int32), first, width, patches
     return starts, lens, first, width, patches
 
 
