@@ -137,22 +137,37 @@ def data_digest(data: ResponseData) -> str:
     return h.hexdigest()
 
 
+#: rows from which :func:`subset` gathers its arrays in two threads
+SUBSET_THREADS_FROM = 20_000
+_ROW_ARRAYS = (
+    "street", "group", "weight", "points", "values", "dont_know", "asked", "concerns", "overall",
+    "age_band", "gender",
+)  # fmt: skip
+
+
 def subset(data: ResponseData, keep: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> ResponseData:
-    """Rows of ``data`` where ``keep`` is True, or at indices ``keep`` (streets list unchanged)."""
-    return replace(
-        data,
-        street=data.street[keep],
-        group=data.group[keep],
-        weight=data.weight[keep],
-        points=data.points[keep],
-        values=data.values[keep],
-        dont_know=data.dont_know[keep],
-        asked=data.asked[keep],
-        concerns=data.concerns[keep],
-        overall=data.overall[keep],
-        age_band=None if data.age_band is None else data.age_band[keep],
-        gender=None if data.gender is None else data.gender[keep],
-    )
+    """Rows of ``data`` where ``keep`` is True, or at indices ``keep`` (streets list unchanged).
+
+    ``np.take`` gathers the rows: the same values as indexing, several times
+    faster for the (n, J) arrays (0.027 -> 0.012 s for 100,000 rows), and in
+    two threads from :data:`SUBSET_THREADS_FROM` rows (0.006 s; NumPy
+    releases the GIL).  Putting a file that is not sorted by street and group
+    into cell order is on the path before the bootstrap starts
+    (docs/performance-scoring.md, seventh pass).
+    """
+    idx = np.flatnonzero(keep) if keep.dtype == np.bool_ else keep
+
+    def gather(name: str) -> npt.NDArray[Any] | None:
+        a = getattr(data, name)
+        return None if a is None else np.take(a, idx, axis=0)
+
+    if idx.size >= SUBSET_THREADS_FROM:
+        with ThreadPoolExecutor(2) as pool:
+            arrays = list(pool.map(gather, _ROW_ARRAYS))
+    else:
+        arrays = [gather(name) for name in _ROW_ARRAYS]
+    rows: dict[str, Any] = dict(zip(_ROW_ARRAYS, arrays, strict=True))
+    return replace(data, **rows)
 
 
 def _opt(x: Any) -> float | None:

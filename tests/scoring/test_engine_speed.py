@@ -129,3 +129,34 @@ def test_one_check_of_the_replicate_range():
             ValueError, match=f"boot must be a whole number from 100 to 10000, not {boot}"
         ):
             score(fw, data, boot=boot)
+
+
+def test_subset_gathers_every_row_array_the_way_indexing_does(monkeypatch):
+    """``subset`` (np.take, two threads from SUBSET_THREADS_FROM rows) gives exactly
+    what indexing gives, for index arrays and masks, with optional arrays kept None."""
+    import dataclasses
+
+    from scoring import engine
+    from scoring.engine import subset
+
+    fw = load_default_framework()
+    sim = simulate(fw, [f"s{i}" for i in range(6)], 40, seed=3).data
+    rng = np.random.default_rng(5)
+    with_codes = dataclasses.replace(
+        sim, age_band=rng.integers(0, 4, sim.n), gender=rng.integers(0, 2, sim.n)
+    )
+    order = rng.permutation(sim.n)
+    mask = rng.random(sim.n) < 0.7
+    for threads_from in (10**9, 1):  # one thread, then two
+        monkeypatch.setattr(engine, "SUBSET_THREADS_FROM", threads_from)
+        for data in (sim, with_codes):
+            for keep in (order, mask):
+                got = subset(data, keep)
+                for field in dataclasses.fields(data):
+                    a, b = getattr(data, field.name), getattr(got, field.name)
+                    if isinstance(a, np.ndarray):
+                        want = a[keep]
+                        assert b.dtype == want.dtype and np.array_equal(b, want, equal_nan=True)
+                        assert b.flags.c_contiguous
+                    else:
+                        assert b == a
