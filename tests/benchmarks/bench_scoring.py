@@ -10,6 +10,9 @@
    /tmp/svy-venv/bin/pip install svy``), whole process too;
    the two are run interleaved ``--repeats`` times and medians reported;
 3. a phase breakdown of the minping run (start-up, read, engine, JSON), in process;
+   then one run each on the same responses with every cell quoted and with the
+   rows in random order (an export in submission order), ``--skip-quoted`` /
+   ``--skip-shuffled`` to leave them out;
 4. the same seed twice gives byte-identical output;
 5. 1,000,000 responses (wall clock and peak RSS of the CLI);
 6. console scoring of the demo wave (``score_wave``, 5,087 responses, B = 1000)
@@ -259,32 +262,49 @@ def report_demo(args: argparse.Namespace, work: Path) -> None:
         )
 
 
-def report_quoted(cli: list[str], csv_path: Path, work: Path, boot: str, plain: float) -> None:
-    """One run on the same responses with every cell quoted (R's ``write.csv``, QUOTE_ALL).
+def report_variant(
+    kind: str, cli: list[str], csv_path: Path, work: Path, boot: str, plain: float
+) -> None:
+    """One run on the same responses written another way.
 
-    The scores must be those of the plain file (only ``data_sha256`` differs).
+    ``quoted``: every cell quoted (R's ``write.csv``, QUOTE_ALL); the scores
+    must be those of the plain file (only ``data_sha256`` differs).
+    ``shuffled``: the rows in random order, as an export in submission order
+    has them; the point estimates must be those of the plain file (the
+    bootstrap's draws follow the rows' order within a cell, so the intervals
+    differ within their noise).
     """
     import csv
     import json
+    import random
 
-    quoted = csv_path.with_name(csv_path.stem + "-quoted.csv")
-    if not quoted.exists():
+    copy = csv_path.with_name(f"{csv_path.stem}-{kind}.csv")
+    if not copy.exists():
         with csv_path.open(encoding="utf-8-sig", newline="") as src:
             rows = list(csv.reader(src))
-        with quoted.open("w", encoding="utf-8", newline="") as dst:
-            csv.writer(dst, quoting=csv.QUOTE_ALL).writerows(rows)
-    run = timed([*cli[:-1], str(quoted), "--out", str(work / "quoted.json"), "--boot", boot])
+        if kind == "shuffled":
+            body = rows[1:]
+            random.Random(7).shuffle(body)
+            rows = rows[:1] + body
+        with copy.open("w", encoding="utf-8", newline="") as dst:
+            quoting = csv.QUOTE_ALL if kind == "quoted" else csv.QUOTE_MINIMAL
+            csv.writer(dst, quoting=quoting, lineterminator="\n").writerows(rows)
+    out = work / f"{kind}.json"
+    run = timed([*cli[:-1], str(copy), "--out", str(out), "--boot", boot])
 
     def scores(path: Path) -> object:
         doc = json.loads(path.read_text("utf-8"))
         doc["method"].pop("data_sha256", None)
+        if kind == "shuffled":
+            return [(s["street"], s["score"], s["se"]) for s in doc["streets"]]
         return doc
 
-    same = scores(work / "quoted.json") == scores(work / "s0.json")
+    same = scores(out) == scores(work / "s0.json")
+    what = "scores" if kind == "quoted" else "street scores"
     print(
-        f"  every cell quoted ({quoted.stat().st_size / 1e6:.0f} MB): {run['wall']:.2f} s wall, "
+        f"  {kind} ({copy.stat().st_size / 1e6:.0f} MB): {run['wall']:.2f} s wall, "
         f"CPU {run['cpu']:.2f} s ({run['wall'] / plain:.2f}x the plain file's median); "
-        f"same scores: {same}"
+        f"same {what}: {same}"
     )
 
 
@@ -300,6 +320,7 @@ def main() -> None:
     ap.add_argument("--skip-svy", action="store_true")
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--skip-quoted", action="store_true")
+    ap.add_argument("--skip-shuffled", action="store_true")
     ap.add_argument("--demo-against", help="another source tree to time the demo step against")
     ap.add_argument("--demo-only", action="store_true", help="only the console demo step")
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "minping-bench"))
@@ -384,7 +405,9 @@ def main() -> None:
             f"CPU {c_svy / c_ours:.1f}x"
         )
     if not args.skip_quoted:
-        report_quoted(cli, csv_path, work, B, m_ours)
+        report_variant("quoted", cli, csv_path, work, B, m_ours)
+    if not args.skip_shuffled:
+        report_variant("shuffled", cli, csv_path, work, B, m_ours)
     if not args.skip_big:
         big_csv = work / f"responses-{args.big}-{args.streets}.csv"
         if not big_csv.exists():
