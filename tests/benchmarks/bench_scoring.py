@@ -325,6 +325,11 @@ def main() -> None:
     ap.add_argument("--demo-only", action="store_true", help="only the console demo step")
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "minping-bench"))
     ap.add_argument("--against", help="another source tree to time the same CLI from")
+    ap.add_argument(
+        "--responses",
+        type=Path,
+        help="time this exchange CSV instead of the generated one (e.g. outsider_csv.py's)",
+    )
     args = ap.parse_args()
     other_env = None if args.against is None else {**ENV, "PYTHONPATH": args.against}
     work = Path(args.workdir)
@@ -336,9 +341,14 @@ def main() -> None:
         return
     fw = work / "framework.toml"
     shutil.copy(ROOT / "scoring" / "data" / "gulou-default.toml", fw)
-    csv_path = work / f"responses-{args.n}-{args.streets}.csv"
+    csv_path = args.responses or work / f"responses-{args.n}-{args.streets}.csv"
     if not csv_path.exists():
         write_responses_csv(csv_path, args.n, args.streets)
+    shape = (
+        f"{args.responses.name}"
+        if args.responses
+        else f"{args.n:,} x 17 x {args.streets} streets x 3 groups"
+    )
     B = str(args.boot)
     print(f"load average before: {load()}  (2 cores shared)")
     print(
@@ -366,7 +376,7 @@ def main() -> None:
     same = (work / "s0.json").read_bytes() == (work / f"s{args.repeats - 1}.json").read_bytes()
     m_ours = statistics.median(ours)
     print(
-        f"minping score, {args.n:,} x 17 x {args.streets} streets x 3 groups, B={B}: "
+        f"minping score, {shape}, B={B}: "
         f"median {m_ours:.2f} s wall (runs {', '.join(f'{x:.2f}' for x in ours)}), "
         f"peak RSS {max(rss):.0f} MB, CPU (user+sys) median {statistics.median(ours_cpu):.2f} s; "
         f"same seed, same bytes: {same}"
