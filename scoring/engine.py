@@ -26,7 +26,7 @@ import hashlib
 import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import partial
 from typing import Any
 
@@ -139,10 +139,10 @@ def data_digest(data: ResponseData) -> str:
 
 #: rows from which :func:`subset` gathers its arrays in two threads
 SUBSET_THREADS_FROM = 20_000
-_ROW_ARRAYS = (
-    "street", "group", "weight", "points", "values", "dont_know", "asked", "concerns", "overall",
-    "age_band", "gender",
-)  # fmt: skip
+#: every per-row field of ResponseData (all but the label tuples)
+_ROW_ARRAYS = tuple(
+    f.name for f in fields(ResponseData) if f.name not in ("streets", "groups", "indicators")
+)
 
 
 def subset(data: ResponseData, keep: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> ResponseData:

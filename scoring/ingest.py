@@ -204,10 +204,8 @@ def _piece_bytes(size: int) -> int:
     from :data:`SHARED_BYTES` on: an 8.2 MB file (100,000 responses) used to
     be cut into 8 MB and 0.2 MB, so one thread split nearly all of it.
     """
-    pieces = -(-size // CHUNK_BYTES)
-    if size >= SHARED_BYTES:
-        pieces = max(pieces, _workers())
-    return max(1, -(-size // max(pieces, 1)))
+    pieces = max(1, -(-size // CHUNK_BYTES), _workers() if size >= SHARED_BYTES else 1)
+    return max(1, -(-size // pieces))
 
 
 def _chunk_bounds(data: bytes) -> list[tuple[int, int]]:
