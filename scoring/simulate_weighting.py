@@ -52,6 +52,7 @@ def simulate_weighting(
     respondent_sd: float = 0.6,
     item_sd: float = 0.8,
     undisclosed: float = 0.0,
+    dk_rate: float = 0.0,
 ) -> WeightingSimulation:
     """Simulate a wave whose sample over-represents the oldest age bands.
 
@@ -59,6 +60,9 @@ def simulate_weighting(
     :param oversample: sampling odds of the oldest band relative to the
         youngest within a group (geometric in between); 1 = representative.
     :param undisclosed: share of respondents who do not give their gender.
+    :param dk_rate: probability that an asked item is answered 不了解 (MCAR, as in
+        :func:`scoring.simulate.simulate`); drawn from a generator of its own, so
+        the other answers are the same whatever the rate.
     """
     rng = np.random.default_rng(seed)
     S, J = len(streets), len(framework.indicators)
@@ -122,17 +126,17 @@ def simulate_weighting(
     group = np.concatenate(cols["group"])
     n = street.size
     points = np.concatenate(cols["pts"])
+    no = np.zeros(points.shape, dtype=bool)
     data = from_points(
-        framework,
-        streets,
-        street,
-        group,
-        np.ones(n),
-        points,
-        np.zeros(points.shape, dtype=bool),
-        np.zeros(points.shape, dtype=bool),
-        np.zeros(n, dtype=np.int64),
+        framework, streets, street, group, np.ones(n), points, no, no, np.zeros(n, dtype=np.int64)
     )
+    if dk_rate > 0:
+        dont_know = (np.random.default_rng([seed, 1]).random(points.shape) < dk_rate) & data.asked
+        points = np.where(dont_know, 0, points)
+        data = from_points(
+            framework, streets, street, group, np.ones(n), points, dont_know, no,
+            np.zeros(n, dtype=np.int64), asked=data.asked,
+        )  # fmt: skip
     data = replace(data, age_band=np.concatenate(cols["age"]), gender=np.concatenate(cols["gen"]))
     shares = np.array([gr.share for gr in framework.groups])
     true_ind = (true_cell * shares[None, :, None]).sum(axis=1) / shares.sum()

@@ -1,15 +1,16 @@
 """Raking benchmark: ``python tests/benchmarks/bench_raking.py [--boot B]``.
 
 100,000 responses x 17 indicators x 300 streets (elderly and adult cells raked
-to age band and gender margins, units not), B = 1000: the whole ``minping
+to age band and gender margins, units not; 8% of answers 不了解 as in the
+scoring benchmark's file, ``--dont-know 0`` for none), B = 1000: the whole ``minping
 score`` command with and without ``--population``, each in its own process, on
 the same files; and svy's rake + replication means of the 17 items by street on
 the same two files and B (``--svy-python``, default ``/tmp/svy-venv/bin/python``;
 ``--skip-svy`` to leave it out), whole process too; and svy's replication means of
 the 17 items by street without raking (the scoring speed target's peer,
 ``bench_scoring.py``) on the same responses file.  ``--repeats N`` runs them
-interleaved N times and prints medians.  Prints wall-clock and CPU times, their
-ratios and the load average; never asserts.
+interleaved N times and prints medians; ``--keep DIR`` keeps the files.
+Prints wall-clock and CPU times, their ratios and the load average; never asserts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+#: 不了解 share of the scoring benchmark's file (scoring.simulate's default; the demo
+#: wave has 7.9%): how many answers are missing decides much of svy's time
+DK_RATE = 0.08
 
 # svy rakes within each street x group with margins on cell x age band and cell
 # x gender (raking on the interactions is raking every cell separately).
@@ -101,7 +105,7 @@ print(f"PHASES read={t1 - t0:.3f} design={t2 - t1:.3f} "
 """
 
 
-def _files(out: Path, n: int, streets: int) -> tuple[Path, Path]:
+def _files(out: Path, n: int, streets: int, dont_know: float = 0.0) -> tuple[Path, Path]:
     from scoring import load_default_framework
     from scoring.dataset import to_records
     from scoring.exchange import write_csv
@@ -111,7 +115,7 @@ def _files(out: Path, n: int, streets: int) -> tuple[Path, Path]:
     fw = load_default_framework()
     names = [f"街道{i:04d}" for i in range(streets)]
     per_cell = n // (streets * len(fw.groups))
-    sim = simulate_weighting(fw, names, per_cell, seed=1, undisclosed=0.03)
+    sim = simulate_weighting(fw, names, per_cell, seed=1, undisclosed=0.03, dk_rate=dont_know)
     responses = out / "responses.csv"
     responses.write_bytes(write_csv(to_records(sim.data), fw))
     lines = ["street,group,variable,category,count"]
@@ -154,6 +158,13 @@ def main() -> None:
     ap.add_argument("--svy-python", default="/tmp/svy-venv/bin/python")
     ap.add_argument("--skip-svy", action="store_true")
     ap.add_argument("--repeats", type=int, default=1, help="interleaved rounds; medians")
+    ap.add_argument(
+        "--dont-know",
+        type=float,
+        default=DK_RATE,
+        help="share of 不了解 answers (default: the scoring benchmark's; 0: none)",
+    )
+    ap.add_argument("--keep", type=Path, help="write the two files here and keep them")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
     from bench_scoring import SVY_SCRIPT as SVY_MEANS  # the scoring target's peer
@@ -161,7 +172,9 @@ def main() -> None:
     runs: dict[str, list[tuple[float, float]]] = {"plain": [], "raked": [], "svy": [], "means": []}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        responses, population = _files(out, args.n, args.streets)
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+        responses, population = _files(args.keep or out, args.n, args.streets, args.dont_know)
         base = ["score", "--framework", "scoring/data/gulou-default.toml", "--responses",
                 str(responses), "--boot", str(args.boot)]  # fmt: skip
         for _ in range(args.repeats):
@@ -185,7 +198,8 @@ def main() -> None:
     )
     assert plain is not None and raked is not None
     print(
-        f"minping score {args.n} responses x 17 x {args.streets} streets, B={args.boot}, "
+        f"minping score {args.n} responses x 17 x {args.streets} streets "
+        f"({args.dont_know:.0%} 不了解), B={args.boot}, "
         f"medians of {args.repeats}: as weighted {plain[0]:.2f} s wall / {plain[1]:.2f} s CPU; "
         f"raked (--population) {raked[0]:.2f} s wall / {raked[1]:.2f} s CPU (runs "
         f"{', '.join(f'{w:.2f}' for w, _ in runs['raked'])}); raked / plain CPU = "
