@@ -434,7 +434,7 @@ def _variances(framework: Framework, prep: _Prepared, pts: _Points, W: Weights) 
     var_data = data
     totals = None  # the point estimates' cell sums of w m x, w m and m (the same rows)
     if prep.weighting.variance_values is not None:  # raked: residuals on the raking variables
-        var_data = replace(data, values=prep.weighting.variance_values()[prep.order])
+        var_data = replace(data, values=prep.weighting.variance_values(data))
     else:
         C, J = S * G, data.points.shape[1]
         totals = (pts.num.reshape(C, J), pts.den.reshape(C, J), pts.cnt.reshape(C, J))

@@ -50,9 +50,10 @@ class Weighting:
     data: ResponseData
     base: FloatArray  # (n,) weights before raking
     replicate: ReplicateRaking | None
-    #: raked runs: the answers for the linearised variance (:func:`calibration_values`),
-    #: worked out when asked for, so that the bootstrap's draws need not wait for them
-    variance_values: Callable[[], FloatArray] | None
+    #: raked runs: the answers for the linearised variance (:func:`calibration_values`)
+    #: of these responses' rows in any order (e.g. the engine's cell order), worked
+    #: out when asked for, so that the bootstrap's draws need not wait for them
+    variance_values: Callable[[ResponseData], FloatArray] | None
     totals: FloatArray | None  # (S, G) population counts for the district reference
     method: dict[str, Any]
 
@@ -130,9 +131,13 @@ def prepare_weighting(
     if note:
         method["reference_note"] = note
     raked_data = replace(data, weight=raked.weight)
-    values = partial(calibration_values, raked_data, population, age, gender)
+    values = partial(_variance_values, population)
     method["variance"] = "linearised with residuals from the raking variables within each cell"
     return Weighting(raked_data, data.weight, rep, values, totals, method)
+
+
+def _variance_values(margins: Margins, data: ResponseData) -> FloatArray:
+    return calibration_values(data, margins, *_codes(data))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -183,59 +188,62 @@ def calibration_values(
     Each residual is scaled by ``√((a − 1)/(a − p))`` (a answers, p fitted
     parameters in the cell), so the variance module's ``a/(a − 1)`` becomes the
     regression's ``a/(a − p)``.  Cells without margins keep their answers.
-    NaN where not answered.
+    NaN where not answered.  The rows may be in any order (the engine passes
+    them in cell order, as its variance step takes them).
+
+    Every regression runs on its cell's (age x gender) class sums: the normal
+    equations are matrix products with the one design of the classes (columns
+    of a margin the cell does not use set to zero), and each answer's value is
+    ``g x + h`` with a cell's scale ``g`` and a class's shift ``h``.
     """
     S, G = len(data.streets), len(data.groups)
-    C, J = S * G, data.points.shape[1]
+    C, J, Q = S * G, data.points.shape[1], N_AGE * N_GENDER
     cell = data.street * G + data.group
-    cls = age * N_GENDER + gender
+    key = cell * Q + (age * N_GENDER + gender)
     m = data.points > 0
-    w = data.weight
     x = np.where(m, data.values, 0.0)
-    key = cell * N_AGE * N_GENDER + cls
-    size = C * N_AGE * N_GENDER
-    wmj = w[:, None] * m
-    flat_wm = np.stack([np.bincount(key, wmj[:, j], minlength=size) for j in range(J)], axis=1)
-    flat_wmx = np.stack(
-        [np.bincount(key, wmj[:, j] * x[:, j], minlength=size) for j in range(J)], axis=1
-    )
-    wm = flat_wm.reshape(C, N_AGE * N_GENDER, J)
-    wmx = flat_wmx.reshape(C, N_AGE * N_GENDER, J)
+    wm = data.weight[:, None] * m
+    wmx = wm * x
+    sums = [
+        np.stack([np.bincount(key, f[:, j], minlength=C * Q) for j in range(J)], axis=1)
+        for f in (wm, wmx)
+    ]
+    W, Y = (s.reshape(C, Q, J).transpose(0, 2, 1) for s in sums)  # (C, J, Q)
     answered = np.stack(
         [np.bincount(cell, m[:, j].astype(np.float64), minlength=C) for j in range(J)], axis=1
     )
-    # design row of each class: intercept, known age bands, known genders
-    use_a = np.asarray(np.isfinite(margins.age.reshape(C, -1)).all(axis=1))
-    use_g = np.asarray(np.isfinite(margins.gender.reshape(C, -1)).all(axis=1))
-    a_idx, g_idx = np.divmod(np.arange(N_AGE * N_GENDER), N_GENDER)
+    # the classes' design: intercept, known age bands, known genders (unknowns: baseline)
     P = 1 + (N_AGE - 1) + (N_GENDER - 1)
-    design = np.zeros((C, N_AGE * N_GENDER, P))
-    design[:, :, 0] = 1.0
-    for k in range(N_AGE - 1):
-        design[:, :, 1 + k] = (a_idx == k)[None, :] * use_a[:, None]
-    for k in range(N_GENDER - 1):
-        design[:, :, N_AGE + k] = (g_idx == k)[None, :] * use_g[:, None]
-    xtwx = np.einsum("cqp,cqj,cqr->cjpr", design, wm, design)
-    xtwy = np.einsum("cqp,cqj->cjp", design, wmx)
+    a_idx, g_idx = np.divmod(np.arange(Q), N_GENDER)
+    D = np.zeros((Q, P))
+    D[:, 0] = 1.0
+    D[:, 1:N_AGE] = a_idx[:, None] == np.arange(N_AGE - 1)
+    D[:, N_AGE:] = g_idx[:, None] == np.arange(N_GENDER - 1)
+    use = np.ones((C, P))
+    use[:, 1:N_AGE] = np.all(np.isfinite(margins.age.reshape(C, -1)), axis=1, keepdims=True)
+    use[:, N_AGE:] = np.all(np.isfinite(margins.gender.reshape(C, -1)), axis=1, keepdims=True)
+    outer = (D[:, :, None] * D[:, None, :]).reshape(Q, P * P)
+    xtwx = (W @ outer).reshape(C, J, P, P) * (use[:, :, None] * use[:, None, :])[:, None]
+    xtwy = (Y @ D) * use[:, None, :]  # (C, J, P)
     # pseudo-inverse and rank from one eigendecomposition of the (symmetric) normal matrices
     vals, vecs = np.linalg.eigh(xtwx)
     cut = 1e-10 * np.maximum(vals.max(axis=-1, keepdims=True), 1e-300)
     keep = vals > cut
     inv_vals = np.divide(1.0, vals, out=np.zeros_like(vals), where=keep)
-    coef = np.einsum("cjpk,cjk,cjqk,cjq->cjp", vecs, inv_vals, vecs, xtwy)
-    beta = coef
-    fitted = np.einsum("cqp,cjp->cqj", design, beta)  # (C, classes, J)
-    den = wm.sum(axis=1)
-    mean = np.divide(wmx.sum(axis=1), den, out=np.zeros_like(den), where=den > 0)  # (C, J)
+    t = (np.swapaxes(vecs, -1, -2) @ xtwy[..., None])[..., 0] * inv_vals
+    beta = (vecs @ t[..., None])[..., 0] * use[:, None, :]  # (C, J, P)
+    fitted = beta @ D.T  # (C, J, Q)
+    den = W.sum(axis=-1)
+    mean = np.divide(Y.sum(axis=-1), den, out=np.zeros_like(den), where=den > 0)  # (C, J)
     raked = margins.raked.reshape(C)
-    shift = np.where(raked[:, None, None], fitted - mean[:, None, :], 0.0)
-    resid = np.where(m, data.values - fitted[cell, cls], 0.0)
     # residuals lose one degree of freedom per fitted parameter: a/(a − p) instead of a/(a − 1)
     rank = keep.sum(axis=-1)  # (C, J)
     ok = raked[:, None] & (answered > rank)
     grow = np.sqrt(np.divide(answered - 1, answered - rank, out=np.ones_like(answered), where=ok))
-    adjusted = mean[cell] + resid * grow[cell]
-    out: FloatArray = np.where(
-        m, np.where(raked[cell][:, None], adjusted, data.values - shift[cell, cls]), np.nan
-    )
+    # raked cells: ȳ + (x − fitted) grow = x grow + (ȳ − fitted grow); the others: x
+    scale = np.where(raked[:, None], grow, 1.0)  # (C, J)
+    shift = np.where(raked[:, None, None], mean[..., None] - fitted * grow[..., None], 0.0)
+    out: FloatArray = x * scale[cell]
+    out += np.take(np.ascontiguousarray(shift.transpose(0, 2, 1)).reshape(C * Q, J), key, axis=0)
+    out[~m] = np.nan
     return out

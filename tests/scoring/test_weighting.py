@@ -424,3 +424,61 @@ def test_street_by_street_reraking_only_without_trimming(sim) -> None:
     assert not raked_streetwise(shares, None)
     with pytest.raises(ValueError, match="bounded raking"):
         trimmed.cell_factors(np.ones((18, 1, 2)), np.array([0]), np.array([True]))
+
+
+def test_calibration_values_are_each_cells_weighted_regression_residuals() -> None:
+    # by hand, row by row: a weighted least-squares fit on intercept + known age bands
+    # + known genders (the margins a cell uses) per cell and item, residuals scaled by
+    # sqrt((a - 1)/(a - rank)); cells without margins keep their answers
+    from dataclasses import replace
+
+    from scoring.raking import N_AGE, N_GENDER
+    from scoring.weighting import _codes, calibration_values, prepare_weighting
+
+    fw = load_default_framework()
+    s = simulate_weighting(fw, [f"S{i}" for i in range(5)], 30, seed=5, undisclosed=0.1,
+                           dk_rate=0.15)  # fmt: skip
+    d = s.data
+    rng = np.random.default_rng(2)
+    d = replace(d, age_band=np.where(rng.random(d.n) < 0.05, N_AGE - 1, d.age_band))
+    age_m, gender_m = s.margins.age.copy(), s.margins.gender.copy()
+    gender_m[1, 0] = np.nan  # street 1's elderly: age bands only
+    age_m[2, 1] = np.nan  # street 2's adults: gender only
+    margins = Margins(age=age_m, gender=gender_m, total=s.margins.total)
+    data = prepare_weighting(d, margins).data
+    age, gender = _codes(data)
+    got = calibration_values(data, margins, age, gender)
+
+    G = len(data.groups)
+    cell = data.street * G + data.group
+    expected = np.full(got.shape, np.nan)
+    for c in np.unique(cell):
+        s_, g_ = divmod(int(c), G)
+        use_a = bool(np.isfinite(age_m[s_, g_]).all())
+        use_g = bool(np.isfinite(gender_m[s_, g_]).all())
+        for j in range(got.shape[1]):
+            rows = np.flatnonzero((cell == c) & (data.points[:, j] > 0))
+            y, w = data.values[rows, j], data.weight[rows]
+            if not (use_a or use_g):
+                expected[rows, j] = y
+                continue
+            cols = [np.ones(rows.size)]
+            cols += [age[rows] == k for k in range(N_AGE - 1)] if use_a else []
+            cols += [gender[rows] == k for k in range(N_GENDER - 1)] if use_g else []
+            X = np.column_stack(cols).astype(float) * np.sqrt(w)[:, None]
+            beta = np.linalg.lstsq(X, y * np.sqrt(w), rcond=None)[0]
+            fitted = X @ beta / np.sqrt(w)
+            rank = np.linalg.matrix_rank(X)
+            grow = np.sqrt((rows.size - 1) / (rows.size - rank)) if rows.size > rank else 1.0
+            expected[rows, j] = np.average(y, weights=w) + (y - fitted) * grow
+    np.testing.assert_array_equal(np.isnan(got), data.points <= 0)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+    # the rows in any order: the same values, in that order
+    perm = rng.permutation(data.n)
+    from scoring.engine import subset
+
+    shuffled = subset(data, perm)
+    np.testing.assert_allclose(
+        calibration_values(shuffled, margins, *_codes(shuffled)), got[perm], rtol=0, atol=1e-9
+    )
