@@ -166,7 +166,8 @@ def _street_block(
         for i, c in enumerate(cells):
             lo, hi = int(starts[c]), int(starts[c + 1])
             kc = counts[i]
-            kc *= factor[raking.classes[lo:hi], i, :].T
+            if raked[i]:  # the others' factors are 1
+                kc *= factor[raking.classes[lo:hi], i, :].T
             s, g = divmod(int(c), G)
             np.matmul(kc, x[lo - first : hi - first], out=tot[place[s], g])
         num, den = tot[..., :J], tot[..., J:]

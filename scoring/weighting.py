@@ -37,6 +37,8 @@ __all__ = [
     "prepare_weighting",
 ]
 
+_ROWS = 4096  # rows of calibration_values' temporaries at once
+
 MISSING_RULE = (
     "respondents whose age band or gender is missing or undisclosed keep their "
     "street x group cell's average adjustment (population / weighted respondents)"
@@ -200,18 +202,23 @@ def calibration_values(
     C, J, Q = S * G, data.points.shape[1], N_AGE * N_GENDER
     cell = data.street * G + data.group
     key = cell * Q + (age * N_GENDER + gender)
-    m = data.points > 0
-    x = np.where(m, data.values, 0.0)
-    wm = data.weight[:, None] * m
-    wmx = wm * x
-    sums = [
-        np.stack([np.bincount(key, f[:, j], minlength=C * Q) for j in range(J)], axis=1)
-        for f in (wm, wmx)
-    ]
-    W, Y = (s.reshape(C, Q, J).transpose(0, 2, 1) for s in sums)  # (C, J, Q)
-    answered = np.stack(
-        [np.bincount(cell, m[:, j].astype(np.float64), minlength=C) for j in range(J)], axis=1
-    )
+    # class sums of w m and w m x, and answers per cell, a block of rows at a time
+    # (temporaries of a few hundred kB, reused, instead of n x J arrays faulted in)
+    sums = np.zeros((2, C * Q * J))
+    answered = np.zeros(C * J)
+    col = np.arange(J)
+    for r0 in range(0, data.n, _ROWS):
+        r1 = min(data.n, r0 + _ROWS)
+        m = data.points[r0:r1] > 0
+        wm = data.weight[r0:r1, None] * m
+        wmx = wm * np.where(m, data.values[r0:r1], 0.0)
+        for out, k, f in ((sums[0], key, wm), (sums[1], key, wmx), (answered, cell, m)):
+            at = k[r0:r1]  # (cell, class) or cell, x J items: one bincount
+            lo, hi = int(at.min()), int(at.max()) + 1
+            idx = ((at - lo)[:, None] * J + col).ravel()
+            out[lo * J : hi * J] += np.bincount(idx, f.ravel(), minlength=(hi - lo) * J)
+    W, Y = (a.reshape(C, Q, J).transpose(0, 2, 1) for a in sums)  # (C, J, Q)
+    answered = answered.reshape(C, J)
     # the classes' design: intercept, known age bands, known genders (unknowns: baseline)
     P = 1 + (N_AGE - 1) + (N_GENDER - 1)
     a_idx, g_idx = np.divmod(np.arange(Q), N_GENDER)
@@ -241,9 +248,14 @@ def calibration_values(
     ok = raked[:, None] & (answered > rank)
     grow = np.sqrt(np.divide(answered - 1, answered - rank, out=np.ones_like(answered), where=ok))
     # raked cells: ȳ + (x − fitted) grow = x grow + (ȳ − fitted grow); the others: x
+    # (x NaN where not answered stays NaN)
     scale = np.where(raked[:, None], grow, 1.0)  # (C, J)
     shift = np.where(raked[:, None, None], mean[..., None] - fitted * grow[..., None], 0.0)
-    out: FloatArray = x * scale[cell]
-    out += np.take(np.ascontiguousarray(shift.transpose(0, 2, 1)).reshape(C * Q, J), key, axis=0)
-    out[~m] = np.nan
+    shift_rows = np.ascontiguousarray(shift.transpose(0, 2, 1)).reshape(C * Q, J)
+    out: FloatArray = np.empty(data.values.shape)
+    for r0 in range(0, data.n, _ROWS):
+        r1 = min(data.n, r0 + _ROWS)
+        part = out[r0:r1]
+        np.multiply(data.values[r0:r1], np.take(scale, cell[r0:r1], axis=0), out=part)
+        part += np.take(shift_rows, key[r0:r1], axis=0)
     return out
