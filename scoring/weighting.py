@@ -212,11 +212,11 @@ def calibration_values(
         m = data.points[r0:r1] > 0
         wm = data.weight[r0:r1, None] * m
         wmx = wm * np.where(m, data.values[r0:r1], 0.0)
-        for out, k, f in ((sums[0], key, wm), (sums[1], key, wmx), (answered, cell, m)):
+        for acc, k, f in ((sums[0], key, wm), (sums[1], key, wmx), (answered, cell, m)):
             at = k[r0:r1]  # (cell, class) or cell, x J items: one bincount
             lo, hi = int(at.min()), int(at.max()) + 1
             idx = ((at - lo)[:, None] * J + col).ravel()
-            out[lo * J : hi * J] += np.bincount(idx, f.ravel(), minlength=(hi - lo) * J)
+            acc[lo * J : hi * J] += np.bincount(idx, f.ravel(), minlength=(hi - lo) * J)
     W, Y = (a.reshape(C, Q, J).transpose(0, 2, 1) for a in sums)  # (C, J, Q)
     answered = answered.reshape(C, J)
     # the classes' design: intercept, known age bands, known genders (unknowns: baseline)
