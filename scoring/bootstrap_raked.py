@@ -1,15 +1,18 @@
 """Re-raked bootstrap replicates, a few streets at a time (docs/performance-scoring.md).
 
 The same draws, raking and products as :func:`scoring.bootstrap.replicate_cell_totals`
-with ``raking`` (each cell's counts in the same chunks of replicates, each
-replicate table raked on its own), but each worker takes a few streets
-(:data:`scoring.bootstrap.STREETS_TOGETHER`: one raking solve per chunk of
-replicates for all their cells) through every step (draw their cells' counts,
-rake their tables, form their totals, combine their groups) while the counts
-are in cache, instead of every cell's counts being drawn, held and raked
-before any product.  The numbers are the
-same (:func:`raked_streetwise` says when).  Without trimming only: a trimmed
-replicate table is solved by sweeps over all tables together.
+with ``raking`` (each replicate table raked on its own), but each worker takes
+a few streets (:data:`scoring.bootstrap.STREETS_TOGETHER`: one raking solve per
+chunk of replicates for all their cells) through every step (draw their cells'
+counts, rake their tables, form their totals, combine their groups) while the
+counts are in cache, instead of every cell's counts being drawn, held and
+raked before any product.  Only a block's counts are held, so its chunks of
+replicates are larger (:func:`block_chunk`: every replicate at once for a
+district-sized file).  With the same chunks the numbers are the same bits
+(:func:`raked_streetwise` says when); the draws never depend on the chunks,
+and other chunks change the float32 products' last bits at most.  Without
+trimming only: a trimmed replicate table is solved by sweeps over all tables
+together.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from .bootstrap import (
     _cell_streams,
     _parallel_workers,
     _slicer,
-    raked_chunk,
     street_blocks,
     streetwise,
 )
@@ -39,7 +41,17 @@ from .estimators import CellLayout, Weights, combine_groups, composite
 from .raking_replicates import ReplicateRaking
 from .raking_solver import N_CLASS
 
-__all__ = ["RakedDraws", "raked_indicator_replicates", "raked_replicates", "raked_streetwise"]
+__all__ = [
+    "BLOCK_COUNT_BUDGET",
+    "RakedDraws",
+    "block_chunk",
+    "raked_indicator_replicates",
+    "raked_replicates",
+    "raked_streetwise",
+]
+
+#: resampling counts a worker holds at once for its block of streets (x 4 bytes: 16 MB)
+BLOCK_COUNT_BUDGET = 4_000_000
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -79,6 +91,21 @@ def raked_streetwise(shares: FloatArray, raking: ReplicateRaking | None) -> bool
     )
 
 
+def block_chunk(layout: CellLayout, blocks: Sequence[Sequence[int]], boot: int) -> int:
+    """Replicates per chunk: a worker holds one block's resampling counts for a chunk.
+
+    At most :data:`BLOCK_COUNT_BUDGET` counts for the largest block, in
+    near-equal chunks (no short last chunk); every replicate at once for
+    district-sized files (one raking solve per block instead of three: fewer,
+    larger NumPy calls, which matters most with two workers sharing the GIL).
+    """
+    G, starts = layout.n_groups, layout.starts
+    rows = max((int(starts[(b[-1] + 1) * G] - starts[b[0] * G]) for b in blocks), default=1)
+    most = max(1, min(boot, BLOCK_COUNT_BUDGET // max(rows, 1)))
+    n_chunks = -(-boot // most)
+    return -(-boot // n_chunks)
+
+
 def raked_indicator_replicates(
     features: npt.NDArray[np.float32] | FeatureRows,
     layout: CellLayout,
@@ -100,11 +127,11 @@ def raked_indicator_replicates(
     empty = rows(0, 0)
     S, G, F = layout.n_streets, layout.n_groups, empty.shape[1]
     J = F // 2
-    chunk = raked_chunk(layout, F, boot)
+    ind, blocks = street_blocks(layout, boot, J)
+    chunk = block_chunk(layout, blocks, boot)
     chunks = [(b0, min(boot, b0 + chunk)) for b0 in range(0, boot, chunk)]
     gens = _cell_streams(seed, layout.n_cells)
     raked_cells = raking.raked_cells
-    ind, blocks = street_blocks(layout, boot, J)
     ratios = (
         [np.full((S, G, b1 - b0, J), np.nan, dtype=np.float32) for b0, b1 in chunks]
         if keep_ratios

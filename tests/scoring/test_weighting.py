@@ -374,7 +374,8 @@ def test_replicate_factors_are_the_same_with_blocks_in_threads(sim, monkeypatch)
 def test_street_by_street_reraking_equals_the_all_cells_route(
     sim, monkeypatch, budget, population
 ) -> None:
-    """The raked draws made a few streets at a time give the all-cells route's bytes."""
+    """The raked draws made a few streets at a time give the all-cells route's bytes
+    (in the same chunks of replicates)."""
     from scoring import bootstrap, bootstrap_raked, engine
 
     fw, s = sim
@@ -385,6 +386,9 @@ def test_street_by_street_reraking_equals_the_all_cells_route(
         m = Margins(age=m.age, gender=m.gender, total=total)
     if budget is not None:  # several chunks of replicates (the last one shorter)
         monkeypatch.setattr(bootstrap, "_RAKE_COUNT_BUDGET", budget)
+        monkeypatch.setattr(
+            bootstrap_raked, "block_chunk", lambda layout, blocks, boot: 9_000 // s.data.n
+        )
     monkeypatch.setattr(bootstrap, "STREETS_TOGETHER", 4)  # blocks of 4 and 2 streets
     calls = []
     real = bootstrap_raked.raked_indicator_replicates
@@ -482,3 +486,38 @@ def test_calibration_values_are_each_cells_weighted_regression_residuals() -> No
     np.testing.assert_allclose(
         calibration_values(shuffled, margins, *_codes(shuffled)), got[perm], rtol=0, atol=1e-9
     )
+
+
+def test_street_by_street_reraking_in_other_chunks_of_replicates(sim, monkeypatch) -> None:
+    # a block holds its counts for a chunk of replicates (every replicate at once here);
+    # smaller chunks give the same draws, so the same scores to float32 rounding
+    from scoring import bootstrap_raked
+    from scoring.bootstrap_raked import block_chunk
+    from scoring.estimators import cell_layout
+
+    fw, s = sim
+    lay = cell_layout(s.data)
+    blocks = [[0, 1, 2, 3], [4, 5]]
+    assert block_chunk(lay, blocks, 150) == 150
+    whole = score(fw, s.data, boot=150, seed=3, margins=s.margins, sensitivity=False)
+    rows = int(lay.starts[4 * 3])  # the first block's respondents
+    monkeypatch.setattr(bootstrap_raked, "BLOCK_COUNT_BUDGET", rows * 60)
+    assert block_chunk(lay, blocks, 150) == 50  # three equal chunks, not 60 + 60 + 30
+    from scoring import engine
+
+    chunks = []
+    real = bootstrap_raked.raked_indicator_replicates
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real(*args, **kwargs)
+        chunks.append(out.chunks)
+        return out
+
+    monkeypatch.setattr(engine, "raked_indicator_replicates", spy)
+    parts = score(fw, s.data, boot=150, seed=3, margins=s.margins, sensitivity=False)
+    sizes = [b1 - b0 for b0, b1 in chunks[0]]  # the engine's one block of 6 streets
+    assert len(sizes) > 1 and max(sizes) - min(sizes) < len(sizes) and sum(sizes) == 150
+    for a, b in zip(whole.streets, parts.streets, strict=True):
+        assert a.ci_low == pytest.approx(b.ci_low, abs=1e-4)
+        assert a.ci_high == pytest.approx(b.ci_high, abs=1e-4)
+        assert a.rank_low == b.rank_low and a.rank_high == b.rank_high
