@@ -53,6 +53,12 @@ class ReplicateRaking:
     trim : (low, high) or None
     report : list of int
         Filled while running: ``[tables raked, tables not converged]``.
+    age_rows : tuple of int arrays, optional
+        The distinct sets of age rows a cell's tables can fill (bands with
+        population or respondents, and the unknown band), ascending;
+    age_set : (C,) int array, optional
+        each cell's set.  Replicate tables are solved set by set on those rows
+        only (:meth:`_solve_block`); None: every row.
     """
 
     classes: IntArray
@@ -63,6 +69,8 @@ class ReplicateRaking:
     trim: tuple[float, float] | None = None
     tol: float = 1e-7
     report: list[int] = field(default_factory=lambda: [0, 0])
+    age_rows: tuple[IntArray, ...] | None = None
+    age_set: IntArray | None = None
 
     @property
     def raked_cells(self) -> BoolArray:
@@ -143,13 +151,47 @@ class ReplicateRaking:
     def _solve_block(self, tables: FloatArray, cells: IntArray) -> tuple[FloatArray, int, int]:
         """Factors (18, c, Bc) of the replicate tables (18, c, Bc) of raked cells ``cells``.
 
-        Also returns how many tables were raked and how many were raked to age
-        bands only (the caller adds them to ``report``: blocks may run in threads).
+        Cells are solved by their sets of age rows (:attr:`age_rows`): the rows
+        no respondent of the cell can be in (bands without population) are left
+        out of the solve, whose sums then skip only zeros, so each table's
+        factors are the same bits; the factors of those rows are 1 (no count is
+        multiplied by them).  Also returns how many tables were raked and how
+        many were raked to age bands only (the caller adds them to ``report``:
+        blocks may run in threads).
         """
         _, c, bc = tables.shape
+        if self.age_rows is None or self.age_set is None:
+            every = tables.reshape(N_AGE, N_GENDER, c, bc)
+            factor, redone = self._solve_rows(every, cells, np.arange(N_AGE))
+            return factor.reshape(N_CLASS, c, bc), c * bc, redone
+        out = np.ones((N_AGE, N_GENDER, c, bc))
+        tab = tables.reshape(N_AGE, N_GENDER, c, bc)
+        sets = self.age_set[cells]
+        redone = 0
+        for k in np.unique(sets):
+            rows = self.age_rows[k]
+            sel = np.flatnonzero(sets == k)
+            part = tab[rows][:, :, sel] if sel.size < c else tab[rows]
+            factor, redo = self._solve_rows(part, cells[sel], rows)
+            if sel.size < c:
+                out[rows[:, None], :, sel] = factor.transpose(0, 2, 1, 3)
+            else:
+                out[rows] = factor
+            redone += redo
+        return out.reshape(N_CLASS, c, bc), c * bc, redone
+
+    def _solve_rows(
+        self, tables: FloatArray, cells: IntArray, rows: IntArray
+    ) -> tuple[FloatArray, int]:
+        """Factors (r, 3, c, Bc) of tables (r, 3, c, Bc) holding age rows ``rows``.
+
+        ``rows`` ascending, the unknown band last.  Also returns how many tables
+        were raked to age bands only.
+        """
+        r, _, c, bc = tables.shape
         N = c * bc
-        tab = tables.reshape(N_AGE, N_GENDER, N)
-        age = np.repeat(self.age[cells].T, bc, axis=1)
+        tab = np.ascontiguousarray(tables).reshape(r, N_GENDER, N)
+        age = np.repeat(self.age[cells][:, rows[:-1]].T, bc, axis=1)
         gender = np.repeat(self.gender[cells].T, bc, axis=1)
         start = np.repeat(self.start[cells], bc)
         factor, error, _, _, _ = _solve_classfirst(tab, age, gender, start, True, self.tol, 100)
@@ -165,7 +207,7 @@ class ReplicateRaking:
                 100,
             )
             factor[..., bad] = redo
-        return factor.reshape(N_CLASS, c, bc), N, int(bad.size)
+        return factor.reshape(r, N_GENDER, c, bc), int(bad.size)
 
 
 def replicate_raking(
@@ -186,6 +228,14 @@ def replicate_raking(
     age_m = margins.age.reshape(C, -1)
     gender_m = margins.gender.reshape(C, -1)
     point = solve(class_tables(cell, age, gender, base, C), age_m, gender_m, trim=trim)
+    # the age rows each cell's tables can fill: bands with population or respondents
+    # (every band where the age margin is not used), and the unknown band
+    seen = np.zeros((C, N_AGE), dtype=bool)
+    seen[cell, age] = True
+    fill = seen | np.isnan(age_m).any(axis=1, keepdims=True)
+    fill[:, : N_AGE - 1] |= np.nan_to_num(age_m) > 0
+    fill[:, N_AGE - 1] = True
+    kinds, age_set = np.unique(fill, axis=0, return_inverse=True)
     return ReplicateRaking(
         classes=cls,
         onehot=onehot,
@@ -193,4 +243,6 @@ def replicate_raking(
         gender=gender_m,
         start=point.log_ratio,
         trim=trim,
+        age_rows=tuple(np.flatnonzero(k) for k in kinds),
+        age_set=age_set.reshape(C),
     )

@@ -186,7 +186,7 @@ def _solve_classfirst(
     N = tab.shape[-1]
     p = _targets(tab, age_c, gender_c, lenient)
     avg, active = p["avg"], p["active"]
-    factor = np.empty((N_AGE, N_GENDER, N))
+    factor = np.empty(tab.shape)
     factor[:] = np.where(active, avg, 1.0)
     error = np.zeros(N)
     log_ratio = np.zeros(N)

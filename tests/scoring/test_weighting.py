@@ -521,3 +521,41 @@ def test_street_by_street_reraking_in_other_chunks_of_replicates(sim, monkeypatc
         assert a.ci_low == pytest.approx(b.ci_low, abs=1e-4)
         assert a.ci_high == pytest.approx(b.ci_high, abs=1e-4)
         assert a.rank_low == b.rank_low and a.rank_high == b.rank_high
+
+
+def test_replicate_tables_solved_on_their_age_rows_give_the_same_bits(sim) -> None:
+    # a cell's tables are solved on the age rows its respondents can fill (bands with
+    # population, and the unknown band): the same factors, bit for bit, on every class
+    # with respondents as solving all six rows
+    from dataclasses import replace
+
+    from scoring.bootstrap import _cell_counts, _cell_streams
+    from scoring.raking import N_AGE, N_CLASS
+
+    fw, s = sim
+    d = s.data
+    lay = cell_layout(d)
+    cell = d.street * len(d.groups) + d.group
+    margins = s.margins
+    age = margins.age.copy()
+    age[0, 1] = np.nan  # one cell raked to gender alone: all its rows are solved
+    margins = Margins(age=age, gender=margins.gender, total=margins.total)
+    rr = replicate_raking(cell, d.age_band, d.gender, d.weight, lay.order, margins)
+    assert rr.age_rows is not None and rr.age_set is not None
+    assert len(rr.age_rows) >= 3  # elderly bands, adult bands, every band
+    assert all(rows[-1] == N_AGE - 1 for rows in rr.age_rows)
+    every = replace(rr, age_rows=None, age_set=None)
+    cells = np.flatnonzero(rr.raked_cells)
+    boot = 40
+    gens = _cell_streams(5, lay.n_cells)
+    tables = np.zeros((N_CLASS, cells.size, boot))
+    for i, c in enumerate(cells):
+        lo, hi = int(lay.starts[c]), int(lay.starts[c + 1])
+        tables[:, i, :] = (_cell_counts(gens[c], hi - lo, boot) @ rr.onehot[lo:hi]).T
+    raked = np.ones(cells.size, dtype=bool)
+    got, n, redone = rr.cell_factors(tables, cells, raked)
+    want, n2, redone2 = every.cell_factors(tables, cells, raked)
+    assert (n, redone) == (n2, redone2) and n == cells.size * boot
+    for i, c in enumerate(cells):
+        used = np.unique(rr.classes[lay.starts[c] : lay.starts[c + 1]])
+        np.testing.assert_array_equal(got[used, i], want[used, i])
