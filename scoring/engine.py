@@ -432,12 +432,13 @@ def _variances(framework: Framework, prep: _Prepared, pts: _Points, W: Weights) 
     S, G = len(data.streets), len(data.groups)
     scores_ = np.asarray(framework.scale.scores, dtype=np.float64)
     var_data = data
-    totals = None  # the point estimates' cell sums of w m x, w m and m (the same rows)
     if prep.weighting.variance_values is not None:  # raked: residuals on the raking variables
+        # (their weighted cell means are the cells' means: a weighted least-squares fit
+        # with an intercept leaves residuals summing to zero, so the totals are the same)
         var_data = replace(data, values=prep.weighting.variance_values(data))
-    else:
-        C, J = S * G, data.points.shape[1]
-        totals = (pts.num.reshape(C, J), pts.den.reshape(C, J), pts.cnt.reshape(C, J))
+    C, J = S * G, data.points.shape[1]
+    # the point estimates' cell sums of w m x, w m and m (the same rows)
+    totals = (pts.num.reshape(C, J), pts.den.reshape(C, J), pts.cnt.reshape(C, J))
     cov = cell_covariance(var_data, lay, span=float(scores_.max() - scores_.min()), totals=totals)
     comp = completeness(framework, lay.size.reshape(S, G), cov.answered)
     st = pts.st

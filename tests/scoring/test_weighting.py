@@ -477,6 +477,17 @@ def test_calibration_values_are_each_cells_weighted_regression_residuals() -> No
             expected[rows, j] = np.average(y, weights=w) + (y - fitted) * grow
     np.testing.assert_array_equal(np.isnan(got), data.points <= 0)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    # their weighted cell means are the answers' (the engine's variance step reuses
+    # the point estimates' cell sums)
+    wm = data.weight[:, None] * (data.points > 0)
+    for c in np.unique(cell):
+        rows = cell == c
+        np.testing.assert_allclose(
+            (wm[rows] * np.nan_to_num(got[rows])).sum(0),
+            (wm[rows] * np.nan_to_num(data.values[rows])).sum(0),
+            rtol=1e-12,
+            atol=1e-9,
+        )
 
     # the rows in any order: the same values, in that order
     perm = rng.permutation(data.n)
