@@ -239,13 +239,19 @@ class _Tally:
         return buf[:n]
 
     def draw(
-        self, stream: CellStream, nc: int, rows: int, dtype: np.dtype[Any]
+        self,
+        stream: CellStream,
+        nc: int,
+        rows: int,
+        dtype: np.dtype[Any],
+        out: npt.NDArray[Any] | None = None,
     ) -> npt.NDArray[Any]:
         """Counts (rows, nc) of ``nc − 1`` uniform draws out of ``nc``, per row, as ``dtype``.
 
         Exact multinomial counts (:class:`CellStream`), tallied straight into
         the real type of the matrix product (whole numbers below 2^24 are exact
-        in float32).
+        in float32); into ``out`` (C-contiguous, (rows, nc)) when given, else
+        into the tally's own buffer.
         """
         offsets = (np.arange(rows) * nc)[:, None]
         if stream.sliced(nc):
@@ -255,7 +261,7 @@ class _Tally:
         else:  # a new intp array: offset in place
             flat = stream.indices(nc, rows)
             flat += offsets
-        counts = self._buffer(dtype, rows * nc)
+        counts = self._buffer(dtype, rows * nc) if out is None else out.reshape(-1)
         counts[:] = 0
         np.add.at(counts, flat.ravel(), counts.dtype.type(1))  # same type: NumPy's fast path
         return counts.reshape(rows, nc)
@@ -315,7 +321,7 @@ def _cell_counts(gen: CellStream, nc: int, bc: int) -> npt.NDArray[np.float32]:
     tally = _tally(nc)
     for s0 in range(0, bc, step):
         sc = min(step, bc - s0)
-        counts[s0 : s0 + sc] = tally.draw(gen, nc, sc, counts.dtype)
+        tally.draw(gen, nc, sc, counts.dtype, out=counts[s0 : s0 + sc])
     counts *= np.float32(nc / (nc - 1))
     return counts
 

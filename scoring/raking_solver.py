@@ -39,7 +39,8 @@ def _targets(
     """
     use_a = np.isfinite(age).all(axis=0)
     use_g = np.isfinite(gender).all(axis=0)
-    age0, gender0 = np.nan_to_num(age), np.nan_to_num(gender)
+    # a margin is used whole or not at all (NaN rows): its zeros where not used
+    age0, gender0 = np.where(use_a, age, 0.0), np.where(use_g, gender, 0.0)
     pop = np.where(use_a, age0.sum(axis=0), np.where(use_g, gender0.sum(axis=0), 0.0))
     total = table.sum(axis=(0, 1))
     both = table[:-1, :-1]  # (5, 2, N) respondents who gave both answers
