@@ -18,7 +18,7 @@ import numpy as np
 from .dataset import from_table
 from .exchange import ExchangeError, read_table
 from .framework import Framework, load_framework
-from .population import PopulationError, read_population
+from .population import Population, PopulationError, read_population
 from .settings import DEFAULTS
 
 __all__ = ["score_file"]
@@ -81,6 +81,46 @@ def _sha256(data: bytes, out: list[str]) -> threading.Thread:
     return thread
 
 
+def _read_population(path: Path, groups: tuple[str, ...]) -> tuple[Population, str]:
+    """The population margins file and its sha256 (:func:`score_file`'s ``population_path``)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PopulationError([f"{path.name}: cannot read the file ({exc.strerror})"]) from None
+    fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    return read_population(raw, groups=groups, fmt=fmt), hashlib.sha256(raw).hexdigest()
+
+
+def _population_meanwhile(
+    path: Path, groups: tuple[str, ...]
+) -> Callable[[], tuple[Population, str]]:
+    """Read the population file in a thread while the responses are read.
+
+    Returns a function that waits for it and gives :func:`_read_population`'s
+    result or raises its error, so that a bad responses file is still reported
+    first.
+    """
+    done: list[tuple[Population, str]] = []
+    failed: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            done.append(_read_population(path, groups))
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)
+            failed.append(exc)
+
+    thread = threading.Thread(target=read, name="read-population", daemon=True)
+    thread.start()
+
+    def result() -> tuple[Population, str]:
+        thread.join()
+        if failed:
+            raise failed[0]
+        return done[0]
+
+    return result
+
+
 @_switch_interval
 def score_file(
     framework_path: str | Path,
@@ -124,6 +164,11 @@ def score_file(
     """
     engine_import = _import_meanwhile(_ENGINE_MODULES)
     framework = load_framework(framework_path)
+    population_read = (
+        None
+        if population_path is None
+        else _population_meanwhile(Path(population_path), framework.group_codes)
+    )
     path = Path(responses_path)
     try:
         raw = path.read_bytes()
@@ -152,21 +197,9 @@ def score_file(
             ]
         )
     pop_digest = None
-    if population_path is not None:
-        pop_path = Path(population_path)
-        try:
-            pop_raw = pop_path.read_bytes()
-        except OSError as exc:
-            raise PopulationError(
-                [f"{pop_path.name}: cannot read the file ({exc.strerror})"]
-            ) from None
-        population = read_population(
-            pop_raw,
-            groups=framework.group_codes,
-            fmt="xlsx" if pop_path.suffix.lower() == ".xlsx" else "csv",
-        )
+    if population_read is not None:
+        population, pop_digest = population_read()
         margins = population.arrays(data.streets, data.groups)
-        pop_digest = hashlib.sha256(pop_raw).hexdigest()
         if not rake:
             totals = margins.total
             G = len(data.groups)

@@ -237,6 +237,17 @@ def test_offline_scorer_with_population(sim, tmp_path) -> None:
     res = CliRunner().invoke(score_cmd, [*args, "--population", str(pop)])
     assert res.exit_code == 1
     assert "街道1 / elderly: the population has 50 people in age band 18-34" in res.output
+    # the population file is read alongside the responses: a missing one is named,
+    # and a bad responses file is still the error reported first
+    missing = str(tmp_path / "none.csv")
+    res = CliRunner().invoke(score_cmd, [*args, "--population", missing])
+    assert res.exit_code == 1 and "none.csv: cannot read the file" in res.output
+    broken = tmp_path / "broken.csv"
+    broken.write_text("response_id,street\n", encoding="utf-8")
+    both = ["--framework", str(fw_path), "--responses", str(broken), "--out", str(out)]
+    res = CliRunner().invoke(score_cmd, [*both, "--population", missing])
+    assert res.exit_code == 1 and "missing column group" in res.output
+    assert "none.csv" not in res.output
 
 
 def test_infeasible_cell_is_raked_to_age_only_and_recorded(sim) -> None:
