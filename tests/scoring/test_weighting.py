@@ -581,3 +581,42 @@ def test_replicate_tables_solved_on_their_age_rows_give_the_same_bits(sim) -> No
     for i, c in enumerate(cells):
         used = np.unique(rr.classes[lay.starts[c] : lay.starts[c + 1]])
         np.testing.assert_array_equal(got[used, i], want[used, i])
+
+
+def test_main_effects_fits_equal_the_pseudo_inverse() -> None:
+    # the kept-column solve gives the pseudo-inverse's fitted values and rank on every
+    # pattern of empty classes, unknown categories absent, margins not used, and age x
+    # gender blocks that share no gender (solved by the pseudo-inverse itself)
+    from scoring.raking import N_AGE, N_GENDER
+    from scoring.weighting import _main_effects
+
+    rng = np.random.default_rng(8)
+    C, J, Q = 400, 3, N_AGE * N_GENDER
+    P = 1 + (N_AGE - 1) + (N_GENDER - 1)
+    W = rng.gamma(2.0, 1.0, (C, J, Q)) * (rng.random((C, J, Q)) < rng.uniform(0.1, 0.9, (C, J, 1)))
+    W[:20] = 0.0  # blocks: ages 0-1 only female, ages 2-3 only male, nothing else
+    W[:20, :, [0 * 3 + 0, 1 * 3 + 0, 2 * 3 + 1, 3 * 3 + 1]] = 1.5
+    W[20:30] = 0.0  # no answers at all
+    Y = W * rng.normal(60, 15, (C, J, Q))
+    a_idx, g_idx = np.divmod(np.arange(Q), N_GENDER)
+    D = np.zeros((Q, P))
+    D[:, 0] = 1.0
+    D[:, 1:N_AGE] = a_idx[:, None] == np.arange(N_AGE - 1)
+    D[:, N_AGE:] = g_idx[:, None] == np.arange(N_GENDER - 1)
+    use = np.ones((C, P))
+    use[30:60, 1:N_AGE] = 0.0  # gender only
+    use[60:90, N_AGE:] = 0.0  # age only
+    use[90:100, 1:] = 0.0  # neither
+    X = D[None] * use[:, None, :]  # (C, Q, P)
+    xtwx = np.einsum("cqp,cjq,cqr->cjpr", X, W, X)
+    xtwy = np.einsum("cqp,cjq->cjp", X, Y)
+    beta, rank = _main_effects(W, xtwx, xtwy, use)
+    fitted = np.einsum("cqp,cjp->cjq", X, beta * use[:, None, :])
+    pinv = np.linalg.pinv(xtwx, rcond=1e-10, hermitian=True)
+    want = np.einsum("cqp,cjp->cjq", X, (pinv @ xtwy[..., None])[..., 0])
+    support = W > 0
+    np.testing.assert_allclose(fitted[support], want[support], rtol=0, atol=1e-8)
+    want_rank = np.linalg.matrix_rank(xtwx, hermitian=True)
+    np.testing.assert_array_equal(rank, want_rank)
+    assert (rank[:20] == 4).all()  # two blocks, 4 ages + 2 genders less 1 per block
+    assert (rank[20:30] == 0).all()
