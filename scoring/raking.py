@@ -181,7 +181,14 @@ def _check_margins(
         ("age band", AGE_BANDS, age, by_age, use_a),
         ("gender", GENDERS, gender, by_gender, use_g),
     ):
-        for c in map(int, np.flatnonzero(use & (n_cell > 0))):
+        n_cat = by_cat.astype(np.int64)  # respondents, as the messages count them
+        t = np.nan_to_num(target)
+        suspect = (
+            (by_cat.sum(axis=1) == 0)
+            | ((t > 0) & (n_cat == 0)).any(axis=1)
+            | ((t == 0) & (n_cat > 0)).any(axis=1)
+        )
+        for c in map(int, np.flatnonzero(use & (n_cell > 0) & suspect)):  # usually none
             if by_cat[c].sum() == 0:
                 asked = "age band and gender" if use_a[c] and use_g[c] else variable
                 problems.append(
