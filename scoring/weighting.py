@@ -176,6 +176,18 @@ def design_effects(data: ResponseData, shares: npt.ArrayLike) -> DesignEffects:
     return DesignEffects(n, n_eff, deff, s_n, s_eff, s_deff)
 
 
+def _class_design() -> FloatArray:
+    """(18, 8) design rows of the (age x gender) classes: intercept, the five known
+    age bands, the two known genders (the unknown categories are the baseline)."""
+    Q, P = N_AGE * N_GENDER, 1 + (N_AGE - 1) + (N_GENDER - 1)
+    a_idx, g_idx = np.divmod(np.arange(Q), N_GENDER)
+    D = np.zeros((Q, P))
+    D[:, 0] = 1.0
+    D[:, 1:N_AGE] = a_idx[:, None] == np.arange(N_AGE - 1)
+    D[:, N_AGE:] = g_idx[:, None] == np.arange(N_GENDER - 1)
+    return D
+
+
 def _main_effects(
     W: FloatArray, xtwx: FloatArray, xtwy: FloatArray, use: FloatArray
 ) -> tuple[FloatArray, IntArray]:
@@ -277,13 +289,8 @@ def calibration_values(
             acc[lo * J : hi * J] += np.bincount(idx, f.ravel(), minlength=(hi - lo) * J)
     W, Y = (a.reshape(C, Q, J).transpose(0, 2, 1) for a in sums)  # (C, J, Q)
     answered = answered.reshape(C, J)
-    # the classes' design: intercept, known age bands, known genders (unknowns: baseline)
-    P = 1 + (N_AGE - 1) + (N_GENDER - 1)
-    a_idx, g_idx = np.divmod(np.arange(Q), N_GENDER)
-    D = np.zeros((Q, P))
-    D[:, 0] = 1.0
-    D[:, 1:N_AGE] = a_idx[:, None] == np.arange(N_AGE - 1)
-    D[:, N_AGE:] = g_idx[:, None] == np.arange(N_GENDER - 1)
+    D = _class_design()
+    P = D.shape[1]
     use = np.ones((C, P))
     use[:, 1:N_AGE] = np.all(np.isfinite(margins.age.reshape(C, -1)), axis=1, keepdims=True)
     use[:, N_AGE:] = np.all(np.isfinite(margins.gender.reshape(C, -1)), axis=1, keepdims=True)

@@ -588,7 +588,7 @@ def test_main_effects_fits_equal_the_pseudo_inverse() -> None:
     # pattern of empty classes, unknown categories absent, margins not used, and age x
     # gender blocks that share no gender (solved by the pseudo-inverse itself)
     from scoring.raking import N_AGE, N_GENDER
-    from scoring.weighting import _main_effects
+    from scoring.weighting import _class_design, _main_effects
 
     rng = np.random.default_rng(8)
     C, J, Q = 400, 3, N_AGE * N_GENDER
@@ -598,11 +598,9 @@ def test_main_effects_fits_equal_the_pseudo_inverse() -> None:
     W[:20, :, [0 * 3 + 0, 1 * 3 + 0, 2 * 3 + 1, 3 * 3 + 1]] = 1.5
     W[20:30] = 0.0  # no answers at all
     Y = W * rng.normal(60, 15, (C, J, Q))
-    a_idx, g_idx = np.divmod(np.arange(Q), N_GENDER)
-    D = np.zeros((Q, P))
-    D[:, 0] = 1.0
-    D[:, 1:N_AGE] = a_idx[:, None] == np.arange(N_AGE - 1)
-    D[:, N_AGE:] = g_idx[:, None] == np.arange(N_GENDER - 1)
+    D = _class_design()
+    assert D[3 * N_GENDER + 1].tolist() == [1, 0, 0, 0, 1, 0, 0, 1]  # 70-79, male
+    assert D[(N_AGE - 1) * N_GENDER + 2].tolist() == [1] + [0] * (P - 1)  # unknown, unknown
     use = np.ones((C, P))
     use[30:60, 1:N_AGE] = 0.0  # gender only
     use[60:90, N_AGE:] = 0.0  # age only
