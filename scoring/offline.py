@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -74,11 +74,32 @@ def _import_meanwhile(names: tuple[str, ...]) -> threading.Thread:
     return thread
 
 
-def _sha256(data: bytes, out: list[str]) -> threading.Thread:
-    """The sha256 of ``data`` into ``out`` from a thread (hashlib releases the GIL)."""
-    thread = threading.Thread(target=lambda: out.append(hashlib.sha256(data).hexdigest()))
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _meanwhile(func: Callable[[], _R], name: str) -> Callable[[], _R]:
+    """Run ``func`` in a thread; the function returned waits for it and gives its
+    result or raises its error (in the caller's thread, when the caller asks)."""
+    done: list[_R] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            done.append(func())
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
-    return thread
+
+    def result() -> _R:
+        thread.join()
+        if failed:
+            raise failed[0]
+        return done[0]
+
+    return result
 
 
 def _read_population(path: Path, groups: tuple[str, ...]) -> tuple[Population, str]:
@@ -88,37 +109,7 @@ def _read_population(path: Path, groups: tuple[str, ...]) -> tuple[Population, s
     except OSError as exc:
         raise PopulationError([f"{path.name}: cannot read the file ({exc.strerror})"]) from None
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
-    return read_population(raw, groups=groups, fmt=fmt), hashlib.sha256(raw).hexdigest()
-
-
-def _population_meanwhile(
-    path: Path, groups: tuple[str, ...]
-) -> Callable[[], tuple[Population, str]]:
-    """Read the population file in a thread while the responses are read.
-
-    Returns a function that waits for it and gives :func:`_read_population`'s
-    result or raises its error, so that a bad responses file is still reported
-    first.
-    """
-    done: list[tuple[Population, str]] = []
-    failed: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            done.append(_read_population(path, groups))
-        except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)
-            failed.append(exc)
-
-    thread = threading.Thread(target=read, name="read-population", daemon=True)
-    thread.start()
-
-    def result() -> tuple[Population, str]:
-        thread.join()
-        if failed:
-            raise failed[0]
-        return done[0]
-
-    return result
+    return read_population(raw, groups=groups, fmt=fmt), _sha256(raw)
 
 
 @_switch_interval
@@ -164,10 +155,14 @@ def score_file(
     """
     engine_import = _import_meanwhile(_ENGINE_MODULES)
     framework = load_framework(framework_path)
+    # read alongside the responses; its error is raised after theirs
     population_read = (
         None
         if population_path is None
-        else _population_meanwhile(Path(population_path), framework.group_codes)
+        else _meanwhile(
+            partial(_read_population, Path(population_path), framework.group_codes),
+            "read-population",
+        )
     )
     path = Path(responses_path)
     try:
@@ -175,13 +170,12 @@ def score_file(
     except OSError as exc:
         raise ExchangeError([f"{path.name}: cannot read the file ({exc.strerror})"]) from None
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
-    digests: list[str] = []
-    hashing = _sha256(raw, digests)
+    # hashed alongside the read (hashlib releases the GIL)
+    hashing = _meanwhile(partial(_sha256, raw), "sha256")
     try:
         data = from_table(read_table(raw, framework, fmt=fmt), framework)
     finally:
-        hashing.join()
-    digest = digests[0]
+        digest = hashing()
     del raw  # the file's bytes are not needed while scoring
     engine_import.join()
     from .engine import score

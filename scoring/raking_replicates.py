@@ -160,16 +160,16 @@ class ReplicateRaking:
         blocks may run in threads).
         """
         _, c, bc = tables.shape
-        if self.age_rows is None or self.age_set is None:
-            every = tables.reshape(N_AGE, N_GENDER, c, bc)
-            factor, redone = self._solve_rows(every, cells, np.arange(N_AGE))
-            return factor.reshape(N_CLASS, c, bc), c * bc, redone
         out = np.ones((N_AGE, N_GENDER, c, bc))
         tab = tables.reshape(N_AGE, N_GENDER, c, bc)
-        sets = self.age_set[cells]
+        age_rows: tuple[IntArray, ...]
+        if self.age_rows is None or self.age_set is None:  # one set: every row
+            age_rows, sets = (np.arange(N_AGE, dtype=np.int64),), np.zeros(c, dtype=np.int64)
+        else:
+            age_rows, sets = self.age_rows, self.age_set[cells]
         redone = 0
         for k in np.unique(sets):
-            rows = self.age_rows[k]
+            rows = age_rows[k]
             sel = np.flatnonzero(sets == k)
             part = tab[rows][:, :, sel] if sel.size < c else tab[rows]
             factor, redo = self._solve_rows(part, cells[sel], rows)

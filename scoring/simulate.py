@@ -32,7 +32,10 @@ import numpy as np
 from .dataset import FloatArray, IntArray, ResponseData, from_points
 from .framework import Framework
 
-__all__ = ["Simulation", "simulate"]
+__all__ = ["DK_RATE", "Simulation", "simulate"]
+
+#: default share of asked items answered 不了解 (the demo wave has 7.9%)
+DK_RATE = 0.08
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -100,7 +103,7 @@ def simulate(
     n_per_street: int | Sequence[int],
     seed: int,
     *,
-    dk_rate: float = 0.08,
+    dk_rate: float = DK_RATE,
     group_mix: Sequence[float] | None = None,
     mu: float = 0.9,
     street_sd: float = 0.25,

@@ -27,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from scoring.simulate import DK_RATE
+
 ROOT = Path(__file__).resolve().parents[2]
-#: 不了解 share of the scoring benchmark's file (scoring.simulate's default; the demo
-#: wave has 7.9%): how many answers are missing decides much of svy's time
-DK_RATE = 0.08
 
 # svy rakes within each street x group with margins on cell x age band and cell
 # x gender (raking on the interactions is raking every cell separately).
@@ -161,7 +160,7 @@ def main() -> None:
     ap.add_argument(
         "--dont-know",
         type=float,
-        default=DK_RATE,
+        default=DK_RATE,  # the scoring benchmark's share: missing answers decide svy's time
         help="share of 不了解 answers (default: the scoring benchmark's; 0: none)",
     )
     ap.add_argument("--keep", type=Path, help="write the two files here and keep them")
