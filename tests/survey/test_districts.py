@@ -56,7 +56,7 @@ def two(app, make_wave, district):  # type: ignore[no-untyped-def]
     from survey.services.questionnaire import start_interview
     from survey.services.waves import create_wave
 
-    wave = support.scored_wave(make_wave, code="w-a", per_street=35)
+    wave = support.scored_wave(make_wave, code="wave-gulou", per_street=35)
     street_a = district.streets[0]
     notice = Notice(
         kind="notice",
@@ -100,7 +100,7 @@ def two(app, make_wave, district):  # type: ignore[no-untyped-def]
         doc_prefix="玄民整",
     )
     framework = save_framework(support_spec())
-    wave_b = create_wave(b, framework, "w-b", "玄武区测评")
+    wave_b = create_wave(b, framework, "wave-xuanwu", "玄武区测评")
     users_b = {
         role: _quick(
             role,
@@ -121,7 +121,7 @@ def two(app, make_wave, district):  # type: ignore[no-untyped-def]
     }
     city = _quick("admin", username="city-admin")
     interviewer_a = users_a["interviewer"]
-    wave_open = make_wave("w-a-open", state="fieldwork")
+    wave_open = make_wave("open-gulou", state="fieldwork")
     token, _draft = start_interview(
         wave_open.id, street_a.id, "elderly", None, "phone", interviewer_a.id
     )
@@ -535,7 +535,7 @@ def test_framework_edit_moves_only_the_editors_draft_waves(app, two, make_wave):
     from survey.services.waves import create_wave
 
     wave_b = two["wave_b"]  # a draft of district B
-    draft_a = create_wave(two["a"], wave_b.framework, "w-a-draft", "测试区草稿")
+    draft_a = create_wave(two["a"], wave_b.framework, "draft-gulou", "测试区草稿")
     db.session.flush()
     row = wave_b.framework
     with app.test_request_context():
